@@ -1,0 +1,60 @@
+/**
+ * Command metadata lookup: flags and key positions per command name, computed
+ * once per distinct spelling and cached, so the hot path tests bits.
+ */
+import { COMMAND_TABLE } from './table.js';
+import { BLOCKING, BLOCKING_WITH_ARG, CONTAINER, UNKNOWN } from './flags.js';
+
+export * from './flags.js';
+
+export interface CommandInfo {
+  /** Upper-case name for messages (`GET`, `CLIENT KILL`). */
+  readonly name: string;
+  readonly flags: number;
+  readonly firstKey: number;
+  readonly lastKey: number;
+  readonly keyStep: number;
+}
+
+const cache = new Map<string, CommandInfo>();
+
+function build(key: string, display: string): CommandInfo {
+  const row = COMMAND_TABLE[key];
+  if (!row) return { name: display, flags: UNKNOWN, firstKey: 1, lastKey: 1, keyStep: 1 };
+  return { name: display, flags: row[0], firstKey: row[1], lastKey: row[2], keyStep: row[3] };
+}
+
+/**
+ * Metadata for a command given as the caller spelled it. For container commands
+ * (CLIENT, CONFIG, ...) the subcommand is looked up from `sub`.
+ */
+export function commandInfo(name: string, sub?: unknown): CommandInfo {
+  let info = cache.get(name);
+  if (info === undefined) {
+    info = build(name.toLowerCase(), name.toUpperCase());
+    if (cache.size < 10_000) cache.set(name, info); // bounded: names are caller input
+  }
+  if (info.flags & CONTAINER && typeof sub === 'string') {
+    const key = `${name}|${sub}`;
+    let subInfo = cache.get(key);
+    if (subInfo === undefined) {
+      subInfo = build(key.toLowerCase(), `${info.name} ${sub.toUpperCase()}`);
+      if (subInfo.flags & UNKNOWN) subInfo = { ...subInfo, flags: info.flags & ~CONTAINER };
+      if (cache.size < 10_000) cache.set(key, subInfo);
+    }
+    return subInfo;
+  }
+  return info;
+}
+
+/** Whether this call blocks the connection (XREAD only with BLOCK). */
+export function isBlockingCall(info: CommandInfo, args: ArrayLike<unknown>, from: number): boolean {
+  if (info.flags & BLOCKING) return true;
+  if (info.flags & BLOCKING_WITH_ARG) {
+    for (let i = from; i < args.length; i++) {
+      const a = args[i];
+      if (typeof a === 'string' && a.length === 5 && a.toUpperCase() === 'BLOCK') return true;
+    }
+  }
+  return false;
+}

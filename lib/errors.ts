@@ -1,0 +1,202 @@
+/**
+ * The error hierarchy. Two branches: `ClientError` (the fault is on our side of
+ * the wire: bad input, transport, timeouts, protocol, closed) and `ServerError`
+ * (the server answered with an error reply). Every error carries a stable
+ * `code`, and where it concerns one command, the command's name and the node,
+ * never its arguments: values and passwords stay out of messages.
+ */
+
+export interface ErrorContext {
+  /** Command name as sent (upper-cased), e.g. `GET`. Never the arguments. */
+  command?: string;
+  /** `host:port` or socket path of the server involved. */
+  node?: string;
+  cause?: unknown;
+}
+
+function suffix(ctx: ErrorContext | undefined): string {
+  if (!ctx) return '';
+  const parts: string[] = [];
+  if (ctx.command) parts.push(`command ${ctx.command}`);
+  if (ctx.node) parts.push(`node ${ctx.node}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+export class RedisError extends Error {
+  /** Stable machine-readable code. */
+  code: string;
+  command?: string;
+  node?: string;
+
+  constructor(message: string, code: string, ctx?: ErrorContext) {
+    super(message + suffix(ctx), ctx?.cause !== undefined ? { cause: ctx.cause } : undefined);
+    this.code = code;
+    if (ctx?.command) this.command = ctx.command;
+    if (ctx?.node) this.node = ctx.node;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+// ---------------------------------------------------------------- client side
+
+export class ClientError extends RedisError {}
+
+/** Bad input. Nothing was sent to the server. */
+export class InvalidArgumentError extends ClientError {
+  constructor(message: string, ctx?: ErrorContext) {
+    super(message, 'ERR_INVALID_ARGUMENT', ctx);
+  }
+}
+
+export class ConnectionError extends ClientError {}
+
+/** The connection could not be opened (refused, DNS, TLS, handshake failure). */
+export class ConnectError extends ConnectionError {
+  constructor(message: string, ctx?: ErrorContext, code = 'ERR_CONNECT') {
+    super(message, code, ctx);
+  }
+}
+
+/**
+ * The connection dropped while the command was in flight or queued.
+ * `maybeExecuted` is true when the command had been written to the socket and
+ * no reply came back: the server may or may not have run it.
+ */
+export class ConnectionLostError extends ConnectionError {
+  readonly maybeExecuted: boolean;
+  constructor(message: string, maybeExecuted: boolean, ctx?: ErrorContext) {
+    super(message, 'ERR_CONNECTION_LOST', ctx);
+    this.maybeExecuted = maybeExecuted;
+  }
+}
+
+/** Base of the three timeouts; tell them apart by class. */
+export class TimeoutError extends ClientError {}
+
+/** Waiting to connect took too long. It is a `TimeoutError` and a `ConnectError` in spirit. */
+export class ConnectTimeoutError extends TimeoutError {
+  constructor(message: string, ctx?: ErrorContext) {
+    super(message, 'ERR_CONNECT_TIMEOUT', ctx);
+  }
+}
+
+/** Waiting for a pooled (blocking / WATCH) connection took longer than `maxWait`. */
+export class PoolTimeoutError extends TimeoutError {
+  constructor(message: string, ctx?: ErrorContext) {
+    super(message, 'ERR_POOL_TIMEOUT', ctx);
+  }
+}
+
+/**
+ * The reply did not arrive before the command's deadline. `sent` tells whether
+ * the command had been written: if false it was never sent (safe to retry); if
+ * true the server may have executed it.
+ */
+export class ReplyTimeoutError extends TimeoutError {
+  readonly sent: boolean;
+  constructor(message: string, sent: boolean, ctx?: ErrorContext) {
+    super(message, 'ERR_REPLY_TIMEOUT', ctx);
+    this.sent = sent;
+  }
+}
+
+/** The server sent bytes that are not RESP, or broke a configured bound. */
+export class ProtocolError extends ClientError {
+  constructor(message: string, ctx?: ErrorContext) {
+    super(message, 'ERR_PROTOCOL', ctx);
+  }
+}
+
+/** The client (or the connection's owner) was closed. */
+export class ClosedError extends ClientError {
+  constructor(message = 'the client is closed', ctx?: ErrorContext) {
+    super(message, 'ERR_CLOSED', ctx);
+  }
+}
+
+// ---------------------------------------------------------------- server side
+
+/** The server answered with an error reply. `code` is its prefix: `WRONGTYPE`, `ERR`, ... */
+export class ServerError extends RedisError {
+  /** The server's message without our suffix (redacted of argument echoes). */
+  readonly serverMessage: string;
+  constructor(serverMessage: string, code: string, ctx?: ErrorContext) {
+    super(serverMessage, code, ctx);
+    this.serverMessage = serverMessage;
+  }
+}
+
+export class WrongTypeError extends ServerError {}
+export class BusyLoadingError extends ServerError {}
+export class ReadOnlyError extends ServerError {}
+export class NoReplicasError extends ServerError {}
+export class TryAgainError extends ServerError {}
+export class ClusterDownError extends ServerError {}
+export class MasterDownError extends ServerError {}
+export class NoScriptError extends ServerError {}
+export class BusyScriptError extends ServerError {}
+export class AuthError extends ServerError {}
+export class NoPermError extends AuthError {}
+export class OutOfMemoryError extends ServerError {}
+export class UnknownCommandError extends ServerError {}
+/**
+ * EXEC refused because a queued command failed (`EXECABORT`). When raised by
+ * `db.multi`, `errors` holds the per-command queue-time errors (index = position
+ * in the block, `undefined` where the command queued fine).
+ */
+export class ExecAbortError extends ServerError {
+  errors: (ServerError | undefined)[] = [];
+}
+export class MovedError extends ServerError {}
+export class AskError extends ServerError {}
+
+type ServerErrorClass = new (message: string, code: string, ctx?: ErrorContext) => ServerError;
+
+const BY_CODE: Record<string, ServerErrorClass> = {
+  WRONGTYPE: WrongTypeError,
+  LOADING: BusyLoadingError,
+  READONLY: ReadOnlyError,
+  NOREPLICAS: NoReplicasError,
+  TRYAGAIN: TryAgainError,
+  CLUSTERDOWN: ClusterDownError,
+  MASTERDOWN: MasterDownError,
+  NOSCRIPT: NoScriptError,
+  BUSY: BusyScriptError,
+  NOAUTH: AuthError,
+  WRONGPASS: AuthError,
+  NOPERM: NoPermError,
+  OOM: OutOfMemoryError,
+  EXECABORT: ExecAbortError,
+  MOVED: MovedError,
+  ASK: AskError,
+};
+
+/**
+ * Redis echoes the first arguments of an unknown command back in its error
+ * ("... with args beginning with: 'secret'"). Those are user values, so they are
+ * cut before the message reaches an Error.
+ */
+const ARG_ECHO = /(with args beginning with:).*$/s;
+
+/** Build the right `ServerError` subclass from an error line such as `WRONGTYPE Operation ...`. */
+export function serverErrorFrom(line: string): ServerError {
+  const space = line.indexOf(' ');
+  const code = space === -1 ? line : line.slice(0, space);
+  const message = ARG_ECHO.test(line) ? line.replace(ARG_ECHO, '$1 (redacted)') : line;
+  let Cls = BY_CODE[code];
+  if (!Cls && code === 'ERR' && /^ERR unknown (sub)?command/.test(message)) Cls = UnknownCommandError;
+  return new (Cls ?? ServerError)(message, code);
+}
+
+/** Attach the command name and node to a server error produced by the decoder. */
+export function annotate<E extends RedisError>(err: E, command: string | undefined, node: string | undefined): E {
+  if (err.command === undefined && command !== undefined) {
+    err.command = command;
+    err.node = node;
+    err.message += suffix({ command, node });
+  }
+  return err;
+}

@@ -1,0 +1,448 @@
+/**
+ * Resumable RESP2/RESP3 decoder (sans-IO: no sockets, no timers).
+ *
+ * `feed(bytes)` parses as many complete frames as the bytes allow and hands
+ * each top-level one to the sink. Aggregates under construction live on a frame
+ * stack, so a reply split across chunks is resumed where it stopped: only the
+ * one scalar element that was cut is kept back, never the whole reply, and a
+ * large bulk string is collected chunk by chunk and joined once.
+ *
+ * Any byte that is not RESP, or a length beyond the configured limits, throws a
+ * `ProtocolError`; after that the decoder is unusable (the connection must be
+ * dropped: RESP has no way to resynchronise).
+ *
+ * Reference: RESP3 specification (github.com/redis/redis-specifications).
+ */
+import { ProtocolError, serverErrorFrom } from '../errors.js';
+import {
+  Attributed,
+  DECODE_ATTRIBUTES,
+  DECODE_BUFFERS,
+  DECODE_MAPS,
+  DECODE_SETS,
+  DEFAULT_LIMITS,
+  type DecoderLimits,
+  type DecoderSink,
+  type Reply,
+} from './types.js';
+
+const enum Kind {
+  Array,
+  Map,
+  Set,
+  Push,
+  Attribute,
+  StreamedString,
+}
+
+interface Frame {
+  kind: Kind;
+  /** Elements still expected; -1 for streamed aggregates (ended by `.`). */
+  remaining: number;
+  items: Reply[];
+  /** Attribute waiting to be attached to the next element of this frame. */
+  attribute: Reply | undefined;
+  /** Flags of the top-level reply this frame belongs to. */
+  flags: number;
+  /** Parts of a streamed string. */
+  parts?: Buffer[];
+}
+
+const EMPTY = Buffer.alloc(0);
+
+type FastBuffer = Buffer & {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+};
+
+export class Decoder {
+  private buf: FastBuffer = EMPTY as FastBuffer;
+  private off = 0;
+  private stack: Frame[] = [];
+  /** Flags of the top-level reply being decoded (valid while the stack is non-empty). */
+  private flags = 0;
+  /** Attribute read at top level, waiting for its value. */
+  private topAttribute: Reply | undefined = undefined;
+  /** A bulk string that did not fit in the bytes received: parts so far and bytes needed. */
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+  private need = 0;
+  private failed: ProtocolError | undefined;
+  private readonly limits: DecoderLimits;
+
+  constructor(
+    private readonly sink: DecoderSink,
+    limits: Partial<DecoderLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  /** True when no partial frame is buffered (the stream is at a reply boundary). */
+  get idle(): boolean {
+    return this.stack.length === 0 && this.off >= this.buf.length && this.partsLength === 0;
+  }
+
+  /** Drop all partial state (after the connection was replaced). */
+  reset(): void {
+    this.buf = EMPTY as FastBuffer;
+    this.off = 0;
+    this.stack = [];
+    this.topAttribute = undefined;
+    this.parts = [];
+    this.partsLength = 0;
+    this.need = 0;
+    this.failed = undefined;
+  }
+
+  feed(chunk: Buffer): void {
+    if (this.failed) throw this.failed;
+    if (this.partsLength > 0) {
+      this.parts.push(chunk);
+      this.partsLength += chunk.length;
+      if (this.partsLength < this.need) return;
+      chunk = Buffer.concat(this.parts, this.partsLength);
+      this.parts = [];
+      this.partsLength = 0;
+      this.need = 0;
+    }
+    this.buf = chunk as FastBuffer;
+    this.off = 0;
+    try {
+      this.run();
+    } catch (err) {
+      if (err instanceof ProtocolError) this.failed = err;
+      throw err;
+    }
+  }
+
+  private fail(message: string): never {
+    throw new ProtocolError(`invalid RESP from server: ${message}`);
+  }
+
+  /** Keep the bytes from `start` for the next feed, needing `need` bytes in total. */
+  private keep(start: number, need: number): void {
+    const rest = this.buf.subarray(start);
+    if (rest.length > 0) {
+      this.parts = [rest];
+      this.partsLength = rest.length;
+      this.need = Math.max(need, rest.length + 1);
+    }
+    this.buf = EMPTY as FastBuffer;
+    this.off = 0;
+  }
+
+  /** Position of the CR of the line starting at `from`, or -1 if not yet received. */
+  private lineEnd(from: number): number {
+    const buf = this.buf;
+    const end = buf.length;
+    const limit = Math.min(end, from + this.limits.maxLineLength + 1);
+    for (let i = from; i < limit; i++) {
+      if (buf[i] === 13) {
+        if (i + 1 >= end) return -1;
+        if (buf[i + 1] !== 10) this.fail('CR not followed by LF');
+        return i;
+      }
+    }
+    if (limit < end) this.fail(`line longer than ${this.limits.maxLineLength} bytes`);
+    return -1;
+  }
+
+  /** Parse a signed decimal in [from, to). */
+  private integer(from: number, to: number): number | bigint {
+    const buf = this.buf;
+    let i = from;
+    let negative = false;
+    if (buf[i] === 45 /* - */) {
+      negative = true;
+      i++;
+    } else if (buf[i] === 43 /* + */) i++;
+    if (i >= to) this.fail('empty number');
+    if (to - i > 15) {
+      const text = buf.latin1Slice(from, to);
+      if (!/^[-+]?\d+$/.test(text)) this.fail('bad integer');
+      const big = BigInt(text);
+      return big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
+    }
+    let n = 0;
+    for (; i < to; i++) {
+      const d = buf[i]! - 48;
+      if (d < 0 || d > 9) this.fail('bad integer');
+      n = n * 10 + d;
+    }
+    return negative ? -n : n;
+  }
+
+  /** Parse a length header in [from, to): -1 for null, -2 for `?` (streamed). */
+  private length(from: number, to: number, max: number): number {
+    const buf = this.buf;
+    if (to - from === 1 && buf[from] === 63 /* ? */) return -2;
+    if (to - from === 2 && buf[from] === 45 && buf[from + 1] === 49) return -1;
+    if (to === from || to - from > 12) this.fail('bad length');
+    let n = 0;
+    for (let i = from; i < to; i++) {
+      const d = buf[i]! - 48;
+      if (d < 0 || d > 9) this.fail('bad length');
+      n = n * 10 + d;
+    }
+    if (n > max) this.fail(`length ${n} exceeds the limit of ${max}`);
+    return n;
+  }
+
+  private text(start: number, end: number, flags: number): string | Buffer {
+    if (flags & DECODE_BUFFERS) return Buffer.from(this.buf.subarray(start, end));
+    return this.buf.utf8Slice(start, end);
+  }
+
+  private run(): void {
+    const limits = this.limits;
+    for (;;) {
+      const buf = this.buf;
+      const start = this.off;
+      if (start >= buf.length) {
+        this.buf = EMPTY as FastBuffer;
+        this.off = 0;
+        return;
+      }
+      const type = buf[start]!;
+      const stack = this.stack;
+      // Top-level frames take their flags from the sink, asked once per reply.
+      if (stack.length === 0 && this.topAttribute === undefined) {
+        this.flags = this.sink.replyFlags();
+      }
+      const flags = this.flags;
+      const eol = this.lineEnd(start + 1);
+      if (eol < 0) {
+        this.keep(start, buf.length - start + 1);
+        return;
+      }
+      const next = eol + 2;
+      let value: Reply;
+      switch (type) {
+        case 43: // + simple string
+          value = buf.utf8Slice(start + 1, eol);
+          break;
+        case 45: // - simple error
+          value = serverErrorFrom(buf.utf8Slice(start + 1, eol));
+          break;
+        case 58: // : integer
+          value = this.integer(start + 1, eol);
+          break;
+        case 36: // $ bulk string
+        case 33: // ! bulk error
+        case 61: {
+          // = verbatim string
+          const len = this.length(start + 1, eol, limits.maxBulkLength);
+          if (len === -1) {
+            value = null;
+            break;
+          }
+          if (len === -2) {
+            if (type !== 36) this.fail('streamed length on a non-string type');
+            this.push(Kind.StreamedString, -1, flags);
+            this.stack[this.stack.length - 1]!.parts = [];
+            this.off = next;
+            continue;
+          }
+          const end = next + len;
+          if (end + 2 > buf.length) {
+            this.keep(start, end + 2 - start);
+            return;
+          }
+          if (buf[end] !== 13 || buf[end + 1] !== 10) this.fail('bulk string not followed by CRLF');
+          this.off = end + 2;
+          if (type === 33) value = serverErrorFrom(buf.utf8Slice(next, end));
+          else if (type === 61) {
+            // Verbatim strings start with a 3-letter format and a colon ("txt:").
+            if (len < 4 || buf[next + 3] !== 58) this.fail('verbatim string without format');
+            value = this.text(next + 4, end, flags);
+          } else value = this.text(next, end, flags);
+          this.emit(value);
+          continue;
+        }
+        case 59: {
+          // ; chunk of a streamed string
+          const top = stack[stack.length - 1];
+          if (!top || top.kind !== Kind.StreamedString) this.fail('string chunk outside a streamed string');
+          const len = this.length(start + 1, eol, limits.maxBulkLength);
+          if (len < 0) this.fail('bad chunk length');
+          if (len === 0) {
+            stack.pop();
+            const whole = Buffer.concat(top.parts!);
+            this.off = next;
+            this.emit(flags & DECODE_BUFFERS ? whole : whole.toString('utf8'));
+            continue;
+          }
+          const end = next + len;
+          if (end + 2 > buf.length) {
+            this.keep(start, end + 2 - start);
+            return;
+          }
+          if (buf[end] !== 13 || buf[end + 1] !== 10) this.fail('string chunk not followed by CRLF');
+          const total = top.parts!.reduce((sum, p) => sum + p.length, 0) + len;
+          if (total > limits.maxBulkLength) this.fail(`streamed string exceeds the limit of ${limits.maxBulkLength}`);
+          top.parts!.push(Buffer.from(buf.subarray(next, end)));
+          this.off = end + 2;
+          continue;
+        }
+        case 42: // * array
+        case 37: // % map
+        case 126: // ~ set
+        case 62: // > push
+        case 124: {
+          // | attribute
+          const n = this.length(start + 1, eol, limits.maxAggregateLength);
+          this.off = next;
+          if (n === -1) {
+            if (type !== 42) this.fail('null length on a non-array aggregate');
+            this.emit(null);
+            continue;
+          }
+          const kind =
+            type === 42 ? Kind.Array : type === 37 ? Kind.Map : type === 126 ? Kind.Set : type === 62 ? Kind.Push : Kind.Attribute;
+          if (n === 0) {
+            this.push(kind, 0, flags);
+            this.finishFrames();
+            continue;
+          }
+          const elements = kind === Kind.Map || kind === Kind.Attribute ? (n === -2 ? -1 : n * 2) : n === -2 ? -1 : n;
+          this.push(kind, elements, flags);
+          continue;
+        }
+        case 95: // _ null
+          if (eol !== start + 1) this.fail('null with payload');
+          value = null;
+          break;
+        case 35: // # boolean
+          if (eol !== start + 2) this.fail('bad boolean');
+          if (buf[start + 1] === 116) value = true;
+          else if (buf[start + 1] === 102) value = false;
+          else this.fail('bad boolean');
+          break;
+        case 44: {
+          // , double
+          const t = buf.latin1Slice(start + 1, eol);
+          if (t === 'inf' || t === '+inf') value = Infinity;
+          else if (t === '-inf') value = -Infinity;
+          else if (t === 'nan' || t === '-nan') value = NaN;
+          else {
+            value = Number(t);
+            if (t.length === 0 || Number.isNaN(value)) this.fail('bad double');
+          }
+          break;
+        }
+        case 40: {
+          // ( big number
+          const t = buf.latin1Slice(start + 1, eol);
+          if (!/^[-+]?\d+$/.test(t)) this.fail('bad big number');
+          value = BigInt(t);
+          break;
+        }
+        case 46: {
+          // . end of a streamed aggregate
+          const top = stack[stack.length - 1];
+          if (!top || top.remaining !== -1 || top.kind === Kind.StreamedString || eol !== start + 1) {
+            this.fail('unexpected end marker');
+          }
+          top.remaining = 0;
+          this.off = next;
+          this.finishFrames();
+          continue;
+        }
+        default:
+          this.fail(`unknown type byte 0x${type.toString(16).padStart(2, '0')}`);
+      }
+      this.off = next;
+      this.emit(value);
+    }
+  }
+
+  private push(kind: Kind, remaining: number, flags: number): void {
+    if (this.stack.length >= this.limits.maxDepth) this.fail(`nesting deeper than ${this.limits.maxDepth}`);
+    // Elements are pushed as they arrive, never preallocated from the declared
+    // length: a server that announces 2^32 elements gets no 2^32-slot array.
+    this.stack.push({ kind, remaining, items: [], attribute: undefined, flags, parts: undefined });
+  }
+
+  /** Add a complete value to the innermost frame, or deliver it at top level. */
+  private emit(value: Reply): void {
+    const stack = this.stack;
+    const top = stack[stack.length - 1];
+    if (top === undefined) {
+      if (this.topAttribute !== undefined) {
+        if (this.flags & DECODE_ATTRIBUTES) value = new Attributed(value, this.topAttribute);
+        this.topAttribute = undefined;
+      }
+      this.sink.onReply(value);
+      return;
+    }
+    if (top.kind === Kind.StreamedString) this.fail('value inside a streamed string');
+    if (top.attribute !== undefined) {
+      if (top.flags & DECODE_ATTRIBUTES) value = new Attributed(value, top.attribute);
+      top.attribute = undefined;
+    }
+    top.items.push(value);
+    if (top.remaining > 0 && --top.remaining === 0) this.finishFrames();
+  }
+
+  /** Pop every complete frame, building its JS value and emitting it upward. */
+  private finishFrames(): void {
+    const stack = this.stack;
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (top === undefined || top.remaining !== 0) return;
+      stack.pop();
+      let value: Reply;
+      switch (top.kind) {
+        case Kind.Array:
+          value = top.items;
+          break;
+        case Kind.Set:
+          value = top.flags & DECODE_SETS ? new Set(top.items) : top.items;
+          break;
+        case Kind.Push:
+          if (stack.length > 0) this.fail('push frame nested in an aggregate');
+          this.sink.onPush(top.items);
+          continue;
+        case Kind.Map:
+        case Kind.Attribute:
+          value = buildMap(top.items, top.kind === Kind.Attribute ? 0 : top.flags);
+          if (top.kind === Kind.Attribute) {
+            // An attribute describes the element that follows it; it is not an element itself.
+            const parent = stack[stack.length - 1];
+            if (parent) parent.attribute = value;
+            else this.topAttribute = value;
+            continue;
+          }
+          break;
+        default:
+          this.fail('unexpected frame');
+      }
+      const parent = stack[stack.length - 1];
+      if (parent === undefined) {
+        this.emit(value);
+        return;
+      }
+      if (parent.attribute !== undefined) {
+        if (parent.flags & DECODE_ATTRIBUTES) value = new Attributed(value, parent.attribute);
+        parent.attribute = undefined;
+      }
+      parent.items.push(value);
+      if (parent.remaining > 0) parent.remaining--;
+    }
+  }
+}
+
+/** Build a map value: a null-prototype object by default (no prototype pollution), or a `Map`. */
+function buildMap(items: Reply[], flags: number): Reply {
+  if (flags & DECODE_MAPS) {
+    const map = new Map<Reply, Reply>();
+    for (let i = 0; i + 1 < items.length; i += 2) map.set(items[i]!, items[i + 1]!);
+    return map;
+  }
+  const obj: { [key: string]: Reply } = Object.create(null);
+  for (let i = 0; i + 1 < items.length; i += 2) {
+    const k = items[i];
+    obj[typeof k === 'string' ? k : Buffer.isBuffer(k) ? k.toString('utf8') : String(k)] = items[i + 1]!;
+  }
+  return obj;
+}

@@ -1,0 +1,222 @@
+/**
+ * RESP command encoder (sans-IO). Commands are appended as arrays of bulk
+ * strings into a reusable write buffer; `take()` hands back the chunks written
+ * since the last call, ready for one corked write. Large Buffer arguments are
+ * never copied: they become chunks of their own between two slices of the
+ * write buffer.
+ */
+import { InvalidArgumentError } from '../errors.js';
+
+/** What a command argument may be. */
+export type Arg = string | Buffer | Uint8Array | number | bigint;
+
+/** Buffers at least this large go out as their own chunk instead of being copied. */
+const ZERO_COPY_THRESHOLD = 4096;
+const BLOCK_SIZE = 64 * 1024;
+const CRLF = 0x0a0d; // little-endian "\r\n" for writeUInt16LE
+
+/** Node's undocumented but long-stable fast paths, which skip argument coercion. */
+type FastBuffer = Buffer & {
+  latin1Write(s: string, offset: number, length: number): number;
+  utf8Write(s: string, offset: number, length: number): number;
+};
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number') return String(value); // only NaN reaches here
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return typeof value;
+}
+
+/**
+ * Throws `InvalidArgumentError` if any argument is not sendable. Called before
+ * anything is encoded, so a bad command never leaves a partial frame behind.
+ */
+export function validateArgs(command: string, args: ArrayLike<unknown>, from = 0): void {
+  for (let i = from; i < args.length; i++) {
+    const a = args[i];
+    const t = typeof a;
+    if (t === 'string' || t === 'bigint') continue;
+    if (t === 'number') {
+      if (a === a) continue; // not NaN; infinities encode as inf / -inf
+    } else if (a instanceof Uint8Array) continue;
+    throw new InvalidArgumentError(
+      `argument ${i - from + 1} is ${describe(a)}; expected string, Buffer, Uint8Array, number or bigint`,
+      { command },
+    );
+  }
+}
+
+export class Encoder {
+  private buf = Buffer.allocUnsafe(BLOCK_SIZE) as FastBuffer;
+  /** Start of the bytes not yet handed out by `take()`. */
+  private start = 0;
+  private pos = 0;
+  private chunks: Buffer[] = [];
+  /** Bytes encoded and not yet taken. */
+  pendingBytes = 0;
+
+  /**
+   * Append one command: `name` followed by `args[from..]`. Arguments must have
+   * passed `validateArgs` (the encoder trusts them).
+   */
+  encode(name: string, args: ArrayLike<Arg>, from = 0): void {
+    const count = args.length - from + 1;
+    this.ensure(16);
+    this.buf[this.pos++] = 0x2a; // '*'
+    this.writeDecimal(count);
+    this.writeString(name);
+    for (let i = from; i < args.length; i++) {
+      const a = args[i];
+      if (typeof a === 'string') this.writeString(a);
+      else if (typeof a === 'number') this.writeNumber(a);
+      else if (typeof a === 'bigint') this.writeAscii(a.toString());
+      else this.writeBytes(a);
+    }
+  }
+
+  /** Encode a whole command given as one array (name first). */
+  encodeArray(parts: ArrayLike<Arg>): void {
+    this.encode(String(parts[0]), parts, 1);
+  }
+
+  /** The chunks encoded since the last call, in order. */
+  take(): Buffer[] {
+    this.cut();
+    const out = this.chunks;
+    this.chunks = [];
+    this.pendingBytes = 0;
+    return out;
+  }
+
+  private cut(): void {
+    if (this.pos > this.start) {
+      this.chunks.push(this.buf.subarray(this.start, this.pos));
+      this.pendingBytes += this.pos - this.start;
+      this.start = this.pos;
+    }
+  }
+
+  private ensure(n: number): void {
+    if (this.buf.length - this.pos >= n) return;
+    this.cut();
+    this.buf = Buffer.allocUnsafe(Math.max(BLOCK_SIZE, n)) as FastBuffer;
+    this.start = this.pos = 0;
+  }
+
+  private writeDecimal(n: number): void {
+    // n is a non-negative safe integer; caller reserved room for digits + CRLF.
+    const buf = this.buf;
+    if (n < 10) {
+      buf[this.pos++] = 48 + n;
+    } else {
+      let digits = 1;
+      for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+      let p = this.pos + digits;
+      this.pos = p;
+      while (n > 0) {
+        const q = Math.floor(n / 10);
+        buf[--p] = 48 + (n - q * 10);
+        n = q;
+      }
+    }
+    buf.writeUInt16LE(CRLF, this.pos);
+    this.pos += 2;
+  }
+
+  private writeString(s: string): void {
+    const len = s.length;
+    if (len < 2048) {
+      // Short strings: a UTF-16 unit is at most 3 UTF-8 bytes, so reserve that and write in place.
+      this.ensure(len * 3 + 32);
+      const buf = this.buf;
+      buf[this.pos++] = 0x24; // '$'
+      let ascii = true;
+      for (let i = 0; i < len; i++) {
+        if (s.charCodeAt(i) > 0x7f) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.writeDecimal(len);
+        if (len < 32) {
+          let p = this.pos;
+          for (let i = 0; i < len; i++) buf[p++] = s.charCodeAt(i);
+          this.pos = p;
+        } else {
+          this.pos += buf.latin1Write(s, this.pos, len);
+        }
+      } else {
+        const bytes = Buffer.byteLength(s, 'utf8');
+        this.writeDecimal(bytes);
+        this.pos += buf.utf8Write(s, this.pos, bytes);
+      }
+    } else {
+      const bytes = Buffer.byteLength(s, 'utf8');
+      this.ensure(bytes + 32);
+      this.buf[this.pos++] = 0x24;
+      this.writeDecimal(bytes);
+      this.pos += this.buf.utf8Write(s, this.pos, bytes);
+    }
+    this.buf.writeUInt16LE(CRLF, this.pos);
+    this.pos += 2;
+  }
+
+  private writeAscii(s: string): void {
+    this.ensure(s.length + 32);
+    const buf = this.buf;
+    buf[this.pos++] = 0x24;
+    this.writeDecimal(s.length);
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+    buf.writeUInt16LE(CRLF, p);
+    this.pos = p + 2;
+  }
+
+  private writeNumber(n: number): void {
+    if (Number.isSafeInteger(n) && n >= 0) {
+      this.ensure(40);
+      const buf = this.buf;
+      buf[this.pos++] = 0x24;
+      let digits = 1;
+      for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+      this.writeDecimal(digits);
+      this.pos -= 2; // writeDecimal's CRLF is rewritten after the value
+      buf.writeUInt16LE(CRLF, this.pos);
+      this.pos += 2;
+      this.writeDecimal(n);
+      return;
+    }
+    // Redis parses floats with strtold, which accepts "inf" but not "Infinity".
+    this.writeAscii(n === Infinity ? 'inf' : n === -Infinity ? '-inf' : String(n));
+  }
+
+  private writeBytes(b: Uint8Array): void {
+    const len = b.length;
+    this.ensure(len < ZERO_COPY_THRESHOLD ? len + 32 : 32);
+    const buf = this.buf;
+    buf[this.pos++] = 0x24;
+    this.writeDecimal(len);
+    if (len < ZERO_COPY_THRESHOLD) {
+      buf.set(b, this.pos);
+      this.pos += len;
+    } else {
+      this.cut();
+      this.chunks.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      this.pendingBytes += len;
+    }
+    this.ensure(2);
+    this.buf.writeUInt16LE(CRLF, this.pos);
+    this.pos += 2;
+  }
+}
+
+/** Encode one command into a single Buffer (tests, handshake, tools). */
+export function encodeCommand(parts: ArrayLike<Arg>): Buffer {
+  validateArgs(String(parts[0]), parts, 1);
+  const enc = new Encoder();
+  enc.encodeArray(parts);
+  const chunks = enc.take();
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
