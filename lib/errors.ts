@@ -73,13 +73,32 @@ export class ConnectionLostError extends ConnectionError {
   }
 }
 
-/** Base of the three timeouts; tell them apart by class. */
-export class TimeoutError extends ClientError {}
-
-/** Waiting to connect took too long. It is a `TimeoutError` and a `ConnectError` in spirit. */
-export class ConnectTimeoutError extends TimeoutError {
+/**
+ * Too many commands wait to be written (disconnected, or the socket is not
+ * draining). The command was not sent. Bounded by `maxQueued`.
+ */
+export class OfflineQueueFullError extends ConnectionError {
   constructor(message: string, ctx?: ErrorContext) {
-    super(message, 'ERR_CONNECT_TIMEOUT', ctx);
+    super(message, 'ERR_QUEUE_FULL', ctx);
+  }
+}
+
+/**
+ * Base of the three timeouts; tell them apart by class. `ConnectTimeoutError`
+ * is both a `ConnectError` (its class chain) and a `TimeoutError` (through
+ * `instanceof`), as DESIGN.md's hierarchy lists it under both.
+ */
+export class TimeoutError extends ClientError {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    return this === TimeoutError && value instanceof ConnectTimeoutError;
+  }
+}
+
+/** Waiting to connect took too long. */
+export class ConnectTimeoutError extends ConnectError {
+  constructor(message: string, ctx?: ErrorContext) {
+    super(message, ctx, 'ERR_CONNECT_TIMEOUT');
   }
 }
 

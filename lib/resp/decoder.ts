@@ -207,7 +207,7 @@ export class Decoder {
       const stack = this.stack;
       // Top-level frames take their flags from the sink, asked once per reply.
       if (stack.length === 0 && this.topAttribute === undefined) {
-        this.flags = this.sink.replyFlags();
+        this.flags = this.sink.replyFlags(type === 62);
       }
       const flags = this.flags;
       const eol = this.lineEnd(start + 1);

@@ -53,8 +53,13 @@ export class Encoder {
   private start = 0;
   private pos = 0;
   private chunks: Buffer[] = [];
+  /** Bytes in `chunks` (cut from the write buffer or passed through). */
+  private chunkBytes = 0;
+
   /** Bytes encoded and not yet taken. */
-  pendingBytes = 0;
+  get pendingBytes(): number {
+    return this.chunkBytes + this.pos - this.start;
+  }
 
   /**
    * Append one command: `name` followed by `args[from..]`. Arguments must have
@@ -85,14 +90,14 @@ export class Encoder {
     this.cut();
     const out = this.chunks;
     this.chunks = [];
-    this.pendingBytes = 0;
+    this.chunkBytes = 0;
     return out;
   }
 
   private cut(): void {
     if (this.pos > this.start) {
       this.chunks.push(this.buf.subarray(this.start, this.pos));
-      this.pendingBytes += this.pos - this.start;
+      this.chunkBytes += this.pos - this.start;
       this.start = this.pos;
     }
   }
@@ -204,7 +209,7 @@ export class Encoder {
     } else {
       this.cut();
       this.chunks.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-      this.pendingBytes += len;
+      this.chunkBytes += len;
     }
     this.ensure(2);
     this.buf.writeUInt16LE(CRLF, this.pos);

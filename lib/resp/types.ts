@@ -60,8 +60,8 @@ export const DEFAULT_LIMITS: DecoderLimits = {
 
 /** Where the decoder delivers complete top-level frames. */
 export interface DecoderSink {
-  /** Flags (`DECODE_*`) to apply to the next top-level reply; asked once per reply. */
-  replyFlags(): number;
+  /** Flags (`DECODE_*`) for the next top-level frame; asked once per frame. `push` is true for a `>` frame. */
+  replyFlags(push: boolean): number;
   /** A complete reply (a `ServerError` instance for error replies). */
   onReply(value: Reply): void;
   /** A RESP3 push frame (`>`): pub/sub messages, invalidations. Never a FIFO reply. */

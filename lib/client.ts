@@ -1,0 +1,251 @@
+/**
+ * The public API: `Redis` (the client and its events), `Database` (a handle on
+ * one database with per-call options) and `Pending` (what `command()` returns).
+ * The API knows routing (`Topology`), never a socket.
+ */
+import { EventEmitter } from 'node:events';
+import { commandInfo, CONNECTION_STATE, SUBSCRIBE, isBlockingCall, type CommandInfo } from './commands/index.js';
+import { Command } from './connection/command.js';
+import type { HandshakeResult } from './connection/handshake.js';
+import type { MultiplexerStats } from './connection/multiplexer.js';
+import { ClosedError, InvalidArgumentError } from './errors.js';
+import { checkDb, resolveOptions, type RedisOptions, type ResolvedOptions } from './options.js';
+import { validateArgs, type Arg } from './resp/encoder.js';
+import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_SETS, type Reply } from './resp/types.js';
+import type { RetryPolicy } from './retry.js';
+import { Standalone, type Topology } from './topology/standalone.js';
+import { runMulti, type MultiBuilder } from './transaction.js';
+import { BlockingPool } from './connection/pool.js';
+import { runWatch, type WatchConnection, type WatchOptions } from './transaction.js';
+import { Subscriber, type SubscriberOptions } from './subscriber.js';
+
+/** What `command()` returns: a thenable that settles with the reply. No Promise exists until it is awaited. */
+export const Pending = Command;
+export type Pending<T = any> = Command<T>;
+
+/** Per-call options, set with `db.with(...)`. */
+export interface CallOptions {
+  /** 'utf8' (default) decodes bulk strings as strings; 'buffer' gives Buffers (simple strings stay strings). */
+  decode?: 'utf8' | 'buffer';
+  /** 'object' (default): maps as null-prototype objects; 'map': as `Map`. */
+  map?: 'object' | 'map';
+  /** 'array' (default): sets as arrays; 'set': as `Set`. */
+  set?: 'array' | 'set';
+  /** Keep RESP3 attributes: values that carried one come wrapped as `Attributed`. */
+  attributes?: boolean;
+  /** Deadline in ms for these calls (overrides `commandTimeout`; 0 = none). */
+  timeout?: number;
+  /** Retry policy for these calls. */
+  retry?: RetryPolicy;
+  /** Declare these calls safe to run twice, so a retry policy may resend them after a lost connection. */
+  idempotent?: boolean;
+}
+
+export interface RedisStats extends MultiplexerStats {
+  /** Failed commands nobody awaited (each also emitted as 'commandError'). */
+  commandErrors: number;
+  /** Replies of abandoned blocking commands (each also emitted as 'orphanedReply'). */
+  orphanedReplies: number;
+  /** Side connections open in the blocking/WATCH pool. */
+  leased: number;
+}
+
+interface ClientCore {
+  readonly topology: Topology;
+  readonly options: ResolvedOptions;
+  readonly pool: BlockingPool;
+  closed: boolean;
+}
+
+const FORBIDDEN = CONNECTION_STATE | SUBSCRIBE;
+
+function refuse(info: CommandInfo): never {
+  const name = info.name;
+  let hint = 'it changes state shared by every caller of the connection';
+  if (info.flags & SUBSCRIBE) hint = 'use redis.subscriber()';
+  else if (name === 'SELECT') hint = 'use redis.database(n)';
+  else if (name === 'MULTI' || name === 'EXEC' || name === 'DISCARD') hint = 'use db.multi(...)';
+  else if (name === 'WATCH' || name === 'UNWATCH') hint = 'use db.watch(keys, fn)';
+  else if (name === 'AUTH' || name === 'HELLO') hint = 'set username/password/protocol in the options';
+  else if (name === 'QUIT') hint = 'use redis.close()';
+  throw new InvalidArgumentError(`${name} cannot be sent on the shared connection: ${hint}`, { command: name });
+}
+
+function decodeFlagsOf(o: CallOptions): number {
+  let f = 0;
+  if (o.decode === 'buffer') f |= DECODE_BUFFERS;
+  else if (o.decode !== undefined && o.decode !== 'utf8') throw new InvalidArgumentError("option decode must be 'utf8' or 'buffer'");
+  if (o.map === 'map') f |= DECODE_MAPS;
+  if (o.set === 'set') f |= DECODE_SETS;
+  if (o.attributes) f |= DECODE_ATTRIBUTES;
+  return f;
+}
+
+/** A handle on one database. Cheap: `with()` makes a new view sharing the connection. */
+export class Database {
+  /** @internal */ readonly decodeFlags: number;
+  private readonly timeout: number;
+  private readonly customTimeout: boolean;
+  private readonly retry: RetryPolicy;
+
+  /** @internal */
+  constructor(
+    private readonly core: ClientCore,
+    /** The database index this handle talks to. */
+    readonly index: number,
+    private readonly opts: CallOptions = {},
+  ) {
+    this.decodeFlags = decodeFlagsOf(opts);
+    const def = core.options.connection.commandTimeout;
+    this.timeout = opts.timeout ?? def;
+    if (typeof this.timeout !== 'number' || !(this.timeout >= 0)) throw new InvalidArgumentError('option timeout must be a non-negative number');
+    this.customTimeout = this.timeout !== def;
+    this.retry = opts.retry ?? core.options.retry;
+  }
+
+  /** A view of this database with other per-call options. */
+  with(opts: CallOptions): Database {
+    return new Database(this.core, this.index, { ...this.opts, ...opts });
+  }
+
+  /**
+   * Send a command without waiting. Returns a `Pending`, which can be awaited
+   * later. If it fails and nobody awaits it, the client emits 'commandError'
+   * (never an unhandled rejection). Throws `InvalidArgumentError` at once for
+   * bad arguments; nothing is sent then.
+   */
+  command<T = any>(name: string, ...args: Arg[]): Pending<T> {
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new InvalidArgumentError('the command name must be a non-empty string');
+    }
+    const info = commandInfo(name, args[0]);
+    if (info.flags & FORBIDDEN) refuse(info);
+    validateArgs(info.name, args);
+    const cmd = new Command<T>(name, args, info, this.decodeFlags, this.index);
+    cmd.retry = this.retry;
+    if (this.opts.idempotent) cmd.idempotent = true;
+    if (isBlockingCall(info, args, 0)) this.core.pool.run(cmd, this.timeout, this.customTimeout);
+    else this.core.topology.send(cmd, this.timeout, this.customTimeout);
+    return cmd;
+  }
+
+  /** Send a command and wait for its reply. Rejects (never throws) on bad arguments. */
+  reply<T = any>(name: string, ...args: Arg[]): Promise<T> {
+    try {
+      return this.command<T>(name, ...args).toPromise();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * One MULTI ... EXEC block, written contiguously on the shared connection.
+   * Resolves with the array of replies (a failed command's slot holds its
+   * `ServerError`), or null when a WATCH aborted it.
+   */
+  multi(build: MultiBuilder): Promise<any[] | null> {
+    try {
+      if (this.core.closed) throw new ClosedError();
+      return runMulti(build, {
+        index: this.index,
+        decodeFlags: this.decodeFlags,
+        send: (cmds) => this.core.topology.sendGroup(cmds, this.timeout, this.customTimeout),
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * An optimistic transaction on a leased connection: WATCH `keys`, run `fn`,
+   * and always UNWATCH and return the lease. Resolves with what `fn` returns
+   * (`conn.multi` gives null when a watched key changed).
+   */
+  watch<R>(keys: Arg[], fn: (conn: WatchConnection) => Promise<R> | R, options: WatchOptions = {}): Promise<R> {
+    return runWatch(this.core.pool, this.index, this.decodeFlags, keys, fn, options);
+  }
+}
+
+export class Redis extends EventEmitter {
+  /** @internal */ private readonly core: ClientCore;
+  /** Handle on the configured database. */
+  readonly db: Database;
+  private commandErrors = 0;
+  private orphanedReplies = 0;
+  private subscriberInstance: Subscriber | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(urlOrOptions?: string | RedisOptions, options?: RedisOptions) {
+    super();
+    const resolved = resolveOptions(urlOrOptions, options);
+    const topology = new Standalone(resolved.connection, {
+      ready: (info: HandshakeResult) => this.emit('ready', info),
+      error: (err: Error) => {
+        // An 'error' with no listener would crash the process; callers still see
+        // the failure through their commands, so it is only emitted when listened to.
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      },
+      reconnecting: (info) => this.emit('reconnecting', info),
+      close: () => this.emit('close'),
+      unobservedError: (err, cmd) => {
+        this.commandErrors++;
+        this.emit('commandError', err, { command: cmd.info.name });
+      },
+      push: (frame: Reply[]) => this.emit('push', frame),
+    });
+    const pool = new BlockingPool(
+      resolved.connection,
+      { ...resolved.pool, blockingMargin: resolved.blockingMargin },
+      {
+        sendShared: (cmd, timeout) => topology.send(cmd, timeout, true),
+        unobservedError: (err, cmd) => {
+          this.commandErrors++;
+          this.emit('commandError', err, { command: cmd.info.name });
+        },
+        orphan: (command, value) => {
+          this.orphanedReplies++;
+          this.emit('orphanedReply', { command, value });
+        },
+      },
+    );
+    this.core = { topology, options: resolved, pool, closed: false };
+    this.db = new Database(this.core, resolved.connection.db);
+  }
+
+  /** Handle on database `index` (same connection; SELECT is inlined as needed). */
+  database(index: number): Database {
+    return new Database(this.core, checkDb(index));
+  }
+
+  /** The pub/sub subscriber, on its own connection opened on first use. */
+  subscriber(options: SubscriberOptions = {}): Subscriber {
+    if (this.core.closed) throw new ClosedError();
+    if (!this.subscriberInstance) this.subscriberInstance = new Subscriber(this.core.options, options);
+    return this.subscriberInstance;
+  }
+
+  stats(): RedisStats {
+    return { ...this.core.topology.stats(), commandErrors: this.commandErrors, orphanedReplies: this.orphanedReplies, leased: this.core.pool.size };
+  }
+
+  /** Graceful: refuse new commands, let every in-flight one settle, then close all connections. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.core.closed = true;
+      // The pool closes first: an abandoned lease may still need the shared connection for CLIENT UNBLOCK.
+      this.closing = Promise.all([this.core.pool.close(), this.subscriberInstance?.close()]).then(() =>
+        this.core.topology.close(),
+      );
+    }
+    return this.closing;
+  }
+
+  /** Abrupt: every pending command rejects with `ClosedError` now. */
+  disconnect(): void {
+    this.core.closed = true;
+    this.core.topology.disconnect();
+    this.core.pool.disconnect();
+    this.subscriberInstance?.disconnect();
+    if (!this.closing) this.closing = Promise.resolve();
+  }
+}

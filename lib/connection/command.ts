@@ -1,0 +1,151 @@
+/**
+ * One command's entry in a connection's queues, and its settlement.
+ *
+ * The entry is also what the caller holds (the API's `Pending` extends it), so
+ * the hot path allocates one object per command. No Promise exists until
+ * someone calls `then`: a fire-and-forget command that fails can therefore
+ * never become an unhandled rejection; its owner reports it instead.
+ */
+import type { CommandInfo } from '../commands/index.js';
+import type { Arg } from '../resp/encoder.js';
+import type { Reply } from '../resp/types.js';
+
+/** Never written: safe to send (again) on any connection. */
+export const QUEUED = 0;
+/** Written to a socket; the reply has not arrived. */
+export const WRITTEN = 1;
+/**
+ * Settled (resolved or rejected). A written command that timed out is settled
+ * but keeps its FIFO slot until its reply arrives and is dropped (DESIGN rule 1:
+ * a late reply must never reach the next caller).
+ */
+export const SETTLED = 2;
+
+export interface RetryDecision {
+  /** Delay in ms before the next try after `attempt` tries failed with `err`, or -1 for no retry. */
+  delayFor(attempt: number, err: Error): number;
+}
+
+export class Command<T = any> implements PromiseLike<T> {
+  state = QUEUED;
+  /** Absolute deadline in ms (Date.now() clock); 0 for none. */
+  deadline = 0;
+  /** True when `deadline` is not the connection's default (swept separately). */
+  customDeadline = false;
+  /** On the first command of a contiguous group (MULTI ... EXEC): how many commands the group has. */
+  groupSize = 0;
+  /** How many times this command was sent; bumped on every write. */
+  attempts = 0;
+  retry: RetryDecision | undefined = undefined;
+  /** The caller allowed a written non-read-only command to be resent (`idempotent`). */
+  idempotent = false;
+  /**
+   * Called with a reply that arrives after the command already settled (it
+   * timed out). Used where a late reply carries data that must not vanish
+   * silently, such as an item popped by an abandoned BLPOP.
+   */
+  onLateReply: ((value: Reply) => void) | undefined = undefined;
+
+  private result: unknown = undefined;
+  private failed = false;
+  private promise: Promise<T> | undefined = undefined;
+  private resolveFn: ((v: T) => void) | undefined = undefined;
+  private rejectFn: ((e: unknown) => void) | undefined = undefined;
+
+  constructor(
+    /** Command name as the caller spelled it; sent as is. */
+    readonly name: string,
+    readonly args: ArrayLike<Arg>,
+    readonly info: CommandInfo,
+    /** DECODE_* bits for the reply. */
+    readonly decodeFlags: number,
+    /** Database index this command must run in; -1 for "any" (connection-level commands). */
+    readonly db: number,
+  ) {}
+
+  get settled(): boolean {
+    return this.state === SETTLED;
+  }
+
+  /** Whether a `then` has been attached, i.e. someone will see a rejection. */
+  get observed(): boolean {
+    return this.promise !== undefined;
+  }
+
+  /** Deliver the reply. Returns false if the command had already settled. */
+  resolve(value: Reply): boolean {
+    if (this.state === SETTLED) return false;
+    this.state = SETTLED;
+    this.result = value;
+    if (this.resolveFn) this.resolveFn(value as T);
+    return true;
+  }
+
+  /** Deliver a failure. Returns false if the command had already settled. */
+  reject(err: Error): boolean {
+    if (this.state === SETTLED) return false;
+    this.state = SETTLED;
+    this.failed = true;
+    this.result = err;
+    if (this.rejectFn) this.rejectFn(err);
+    return true;
+  }
+
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.toPromise().then(onFulfilled, onRejected);
+  }
+
+  catch<R = never>(onRejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.toPromise().catch(onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.toPromise().finally(onFinally);
+  }
+
+  /** The Promise behind this command, created on first use. */
+  toPromise(): Promise<T> {
+    if (this.promise === undefined) {
+      if (this.state === SETTLED) {
+        this.promise = this.failed ? Promise.reject(this.result) : Promise.resolve(this.result as T);
+      } else {
+        this.promise = new Promise<T>((resolve, reject) => {
+          this.resolveFn = resolve;
+          this.rejectFn = reject;
+        });
+      }
+    }
+    return this.promise;
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Pending';
+  }
+}
+
+/** A command the connection sends for itself (handshake, SELECT): settles through a callback. */
+export class InternalCommand extends Command {
+  constructor(
+    name: string,
+    args: ArrayLike<Arg>,
+    info: CommandInfo,
+    private readonly done: (err: Error | undefined, value?: Reply) => void,
+    decodeFlags = 0,
+    db = -1,
+  ) {
+    super(name, args, info, decodeFlags, db);
+  }
+  override resolve(value: Reply): boolean {
+    if (!super.resolve(value)) return false;
+    this.done(undefined, value);
+    return true;
+  }
+  override reject(err: Error): boolean {
+    if (!super.reject(err)) return false;
+    this.done(err);
+    return true;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The connection handshake, restored on every (re)connect before any queued
+ * command is written (DESIGN rule 3).
+ *
+ * RESP3: `HELLO 3 AUTH user pass SETNAME name` and `SELECT db`, pipelined in one
+ * round trip. A server without HELLO (Redis < 6) answers an error; we then fall
+ * back to RESP2: `AUTH`, `CLIENT SETNAME`, `SELECT`, again pipelined.
+ */
+import { ServerError, UnknownCommandError } from '../errors.js';
+import type { Arg } from '../resp/encoder.js';
+import type { Reply } from '../resp/types.js';
+
+export interface HandshakeOptions {
+  /** 3 (default) tries HELLO 3 and falls back to 2; 2 forces RESP2. */
+  protocol: 2 | 3;
+  username?: string;
+  password?: string;
+  clientName?: string;
+  db: number;
+}
+
+export interface HandshakeResult {
+  protocol: 2 | 3;
+  /** The server's HELLO map (RESP3 only): version, mode, role, id, ... */
+  server?: Record<string, Reply>;
+}
+
+/** Sends one internal command; the promise settles with its reply or error. */
+export type Send = (parts: Arg[]) => Promise<Reply>;
+
+function settle(p: Promise<Reply>): Promise<{ ok: true; value: Reply } | { ok: false; error: unknown }> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error) => ({ ok: false as const, error }),
+  );
+}
+
+function isNoHello(err: unknown): boolean {
+  // Redis < 6: "ERR unknown command 'HELLO'"; a server refusing RESP3: "NOPROTO ...".
+  return err instanceof UnknownCommandError || (err instanceof ServerError && err.code === 'NOPROTO');
+}
+
+export async function handshake(send: Send, opts: HandshakeOptions): Promise<HandshakeResult> {
+  if (opts.protocol === 3) {
+    const hello: Arg[] = ['HELLO', '3'];
+    if (opts.password !== undefined) hello.push('AUTH', opts.username ?? 'default', opts.password);
+    if (opts.clientName) hello.push('SETNAME', opts.clientName);
+    const helloReply = settle(send(hello));
+    const select = opts.db !== 0 ? settle(send(['SELECT', opts.db])) : undefined;
+    const h = await helloReply;
+    const s = select ? await select : undefined;
+    if (h.ok) {
+      if (s && !s.ok) throw s.error;
+      return { protocol: 3, server: h.value as Record<string, Reply> };
+    }
+    if (!isNoHello(h.error)) throw h.error;
+    // Fall through: the SELECT above failed or ran unauthenticated; redo everything in RESP2.
+  }
+  const steps: Promise<{ ok: true; value: Reply } | { ok: false; error: unknown }>[] = [];
+  if (opts.password !== undefined) {
+    steps.push(settle(send(opts.username ? ['AUTH', opts.username, opts.password] : ['AUTH', opts.password])));
+  }
+  if (opts.clientName) steps.push(settle(send(['CLIENT', 'SETNAME', opts.clientName])));
+  if (opts.db !== 0) steps.push(settle(send(['SELECT', opts.db])));
+  for (const step of await Promise.all(steps)) if (!step.ok) throw step.error;
+  return { protocol: 2 };
+}

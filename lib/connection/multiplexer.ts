@@ -1,0 +1,700 @@
+/**
+ * The auto-pipelining multiplexer: one socket to one server, shared by every
+ * caller. Commands issued in the same turn of the event loop are encoded into
+ * one buffer and written once (cork/uncork) at `setImmediate`, or inline past a
+ * byte threshold. A FIFO of written commands is resolved in order by the
+ * decoder. Commands for another database get a `SELECT` inlined in the stream.
+ *
+ * Safety rules (DESIGN.md) this file enforces:
+ *  1. replies match callers strictly in FIFO order; a timed-out command keeps
+ *     its slot until its late reply arrives and is dropped;
+ *  2. never-written commands are re-sent after a reconnect; written ones are
+ *     re-sent only when read-only (or the caller said idempotent) and their
+ *     retry policy allows, else they fail with ConnectionLostError{maybeExecuted};
+ *  3. the handshake completes before any queued command is written;
+ *  4. every command settles exactly once, within its deadline;
+ *  5. queues are bounded.
+ */
+import type net from 'node:net';
+import Denque from 'denque';
+import { READONLY, SUBSCRIBE, commandInfo } from '../commands/index.js';
+import {
+  AuthError,
+  ClosedError,
+  ConnectError,
+  ConnectionLostError,
+  OfflineQueueFullError,
+  ProtocolError,
+  RedisError,
+  ReplyTimeoutError,
+  ServerError,
+  annotate,
+} from '../errors.js';
+import { Decoder } from '../resp/decoder.js';
+import { Encoder, validateArgs, type Arg } from '../resp/encoder.js';
+import type { DecoderLimits, DecoderSink, Reply } from '../resp/types.js';
+import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN } from './command.js';
+import { handshake, type HandshakeOptions, type HandshakeResult } from './handshake.js';
+import { describeEndpoint, openSocket, type Endpoint, type SocketOptions } from './socket.js';
+
+/** Delay before reconnect attempt `attempt` (1-based), or a negative number to give up. */
+export type ReconnectStrategy = (attempt: number, cause: Error) => number;
+
+export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
+  endpoint: Endpoint;
+  /** Default per-command deadline in ms (queue wait + wire); 0 disables. */
+  commandTimeout: number;
+  limits: Partial<DecoderLimits>;
+  reconnect: ReconnectStrategy;
+  /** Keep commands issued while disconnected and send them after reconnect (default true). */
+  offlineQueue: boolean;
+  /** Most commands waiting to be written (offline, or behind a full socket). */
+  maxQueued: number;
+  /** Encoded bytes past which we write at once instead of at the end of the tick. */
+  flushThreshold: number;
+  /** A written command overdue by this many ms past its deadline recycles the connection (half-open detection). */
+  staleReplyGrace: number;
+  /**
+   * Subscriber mode: SUBSCRIBE-family commands take no FIFO slot (their
+   * confirmations are push frames), and on RESP2 pub/sub arrays are routed
+   * to `push` instead of the FIFO.
+   */
+  pubsub?: boolean;
+  /** DECODE_* flags for push frames (subscriber decode option). */
+  pushFlags?: number;
+}
+
+export interface MultiplexerHooks {
+  ready(info: HandshakeResult): void;
+  error(err: Error): void;
+  reconnecting(info: { attempt: number; delay: number; cause: Error }): void;
+  close(): void;
+  /** A command failed and nobody had attached a handler: report, never drop silently. */
+  unobservedError(err: Error, command: Command): void;
+  push(frame: Reply[]): void;
+}
+
+const enum State {
+  Connecting,
+  Ready,
+  Waiting,
+  Closing,
+  Closed,
+}
+
+export interface MultiplexerStats {
+  commands: number;
+  writes: number;
+  bytesOut: number;
+  bytesIn: number;
+  pending: number;
+  queued: number;
+  queuedBytes: number;
+  reconnects: number;
+  timeouts: number;
+  connectionLost: number;
+}
+
+const SELECT = commandInfo('SELECT');
+
+export class Multiplexer implements DecoderSink {
+  readonly node: string;
+  private state = State.Connecting;
+  private socket: net.Socket | undefined;
+  private readonly decoder: Decoder;
+  private readonly encoder = new Encoder();
+  /** Written (or encoded, awaiting flush) commands, oldest first. */
+  private readonly inflight = new Denque<Command>();
+  /** Commands not yet encoded: offline, behind a probe SELECT, or behind a full socket. */
+  private readonly queue = new Denque<Command>();
+  /** How many entries at the tail of `inflight` are encoded but not yet handed to the socket. */
+  private unflushed = 0;
+  /** Encoded commands without a FIFO slot (subscriber mode) waiting for the flush. */
+  private unflushedFree = 0;
+  /** Protocol of the current connection, known after the handshake. */
+  protocol: 2 | 3 = 3;
+  /** The server's id for this connection (CLIENT ID), when HELLO reported it. */
+  clientId: number | undefined;
+  private flushScheduled = false;
+  /** The socket asked us to wait for 'drain'. */
+  private blocked = false;
+  private currentDb = 0;
+  /** Databases a SELECT succeeded for on this connection; others are probed before pipelining. */
+  private knownDbs = new Set<number>();
+  private probing = false;
+  private handshaking = false;
+  private attempt = 0;
+  private everReady = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepAt = 0;
+  private readonly customDeadlines = new Set<Command>();
+  private closeWaiters: (() => void)[] = [];
+  readonly stats: MultiplexerStats = {
+    commands: 0,
+    writes: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    pending: 0,
+    queued: 0,
+    queuedBytes: 0,
+    reconnects: 0,
+    timeouts: 0,
+    connectionLost: 0,
+  };
+  private readonly flushNow = () => this.flush();
+
+  constructor(
+    private readonly opts: MultiplexerOptions,
+    private readonly hooks: MultiplexerHooks,
+  ) {
+    this.node = describeEndpoint(opts.endpoint);
+    this.decoder = new Decoder(this, opts.limits);
+    this.connect();
+  }
+
+  get ready(): boolean {
+    return this.state === State.Ready;
+  }
+
+  get closed(): boolean {
+    return this.state === State.Closing || this.state === State.Closed;
+  }
+
+  snapshot(): MultiplexerStats {
+    const s = this.stats;
+    s.pending = this.inflight.length + this.queue.length;
+    s.queued = this.queue.length;
+    s.queuedBytes = this.encoder.pendingBytes + (this.socket?.writableLength ?? 0);
+    return { ...s };
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  /** Hand a validated command to the connection. Never throws; failures settle the command. */
+  send(cmd: Command, timeout = this.opts.commandTimeout, custom = false): void {
+    const state = this.state;
+    if (state >= State.Closing) {
+      this.fail(cmd, new ClosedError('the client is closed', { command: cmd.info.name, node: this.node }));
+      return;
+    }
+    this.stats.commands++;
+    if (timeout > 0) this.setDeadline(cmd, timeout, custom);
+    if (state === State.Ready && !this.blocked && !this.probing && this.queue.length === 0 && (cmd.db === this.currentDb || cmd.db < 0)) {
+      this.write(cmd);
+      return;
+    }
+    if (state !== State.Connecting && state !== State.Ready && !this.opts.offlineQueue) {
+      this.fail(cmd, new ConnectionLostError('not connected and the offline queue is off; the command was not sent', false, {
+        command: cmd.info.name,
+        node: this.node,
+      }));
+      return;
+    }
+    if (this.queue.length >= this.opts.maxQueued) {
+      this.fail(cmd, new OfflineQueueFullError(`${this.queue.length} commands already wait to be written`, { command: cmd.info.name, node: this.node }));
+      return;
+    }
+    this.queue.push(cmd);
+    if (state === State.Ready) this.pump();
+  }
+
+  /**
+   * Send commands that must stay contiguous on the wire (MULTI ... EXEC). The
+   * group is one unit: only its last command carries the deadline; if that
+   * passes while the group is still queued, the whole group is dropped unsent,
+   * and once its first command is written, all of them are written together.
+   */
+  sendGroup(cmds: Command[], timeout = this.opts.commandTimeout, custom = false): void {
+    const last = cmds[cmds.length - 1]!;
+    const state = this.state;
+    if (state >= State.Closing || (state !== State.Connecting && state !== State.Ready && !this.opts.offlineQueue) || this.queue.length + cmds.length > this.opts.maxQueued) {
+      const err =
+        state >= State.Closing
+          ? new ClosedError('the client is closed', { command: 'MULTI', node: this.node })
+          : this.queue.length + cmds.length > this.opts.maxQueued
+            ? new OfflineQueueFullError(`${this.queue.length} commands already wait to be written`, { command: 'MULTI', node: this.node })
+            : new ConnectionLostError('not connected and the offline queue is off; the transaction was not sent', false, { command: 'MULTI', node: this.node });
+      for (const c of cmds) this.fail(c, err);
+      return;
+    }
+    this.stats.commands += cmds.length;
+    cmds[0]!.groupSize = cmds.length;
+    if (timeout > 0) this.setDeadline(last, timeout, custom);
+    if (state === State.Ready && !this.blocked && !this.probing && this.queue.length === 0 && cmds[0]!.db === this.currentDb) {
+      for (const c of cmds) this.write(c);
+      return;
+    }
+    for (const c of cmds) this.queue.push(c);
+    if (state === State.Ready) this.pump();
+  }
+
+  private setDeadline(cmd: Command, timeout: number, custom: boolean): void {
+    cmd.deadline = Date.now() + timeout;
+    if (custom) {
+      cmd.customDeadline = true;
+      this.customDeadlines.add(cmd);
+    }
+    if (this.sweepTimer === undefined || (custom && cmd.deadline < this.sweepAt)) this.armSweep(cmd.deadline);
+  }
+
+  /** Send a command on behalf of the connection itself (handshake, SELECT). */
+  private sendInternal(parts: Arg[], done: (err: Error | undefined, value?: Reply) => void): void {
+    const name = String(parts[0]);
+    validateArgs(name, parts, 1);
+    const cmd = new InternalCommand(name, parts.slice(1), commandInfo(name, parts[1]), done);
+    this.write(cmd);
+  }
+
+  /** Encode a command into the outgoing buffer and give it its FIFO slot. */
+  private write(cmd: Command): void {
+    this.encoder.encode(cmd.name, cmd.args);
+    cmd.state = WRITTEN;
+    cmd.attempts++;
+    if (this.opts.pubsub && cmd.info.flags & SUBSCRIBE) {
+      // Confirmations come as push frames, one per channel: no FIFO slot. The
+      // subscriber tracks them (and resubscribes after a reconnect).
+      cmd.resolve(null);
+      this.unflushedFree++;
+    } else {
+      this.inflight.push(cmd);
+      this.unflushed++;
+    }
+    if (this.encoder.pendingBytes >= this.opts.flushThreshold) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushNow);
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const socket = this.socket;
+    if (socket === undefined || this.unflushed + this.unflushedFree === 0) return;
+    const chunks = this.encoder.take();
+    this.unflushed = this.unflushedFree = 0;
+    let bytes = 0;
+    if (chunks.length === 1) {
+      bytes = chunks[0]!.length;
+      socket.write(chunks[0]!);
+    } else {
+      socket.cork();
+      for (const c of chunks) {
+        bytes += c.length;
+        socket.write(c);
+      }
+      socket.uncork();
+    }
+    this.stats.writes++;
+    this.stats.bytesOut += bytes;
+    if (socket.writableNeedDrain && !this.blocked) {
+      // Backpressure: stop encoding; new commands wait (bounded) in `queue` until drain.
+      this.blocked = true;
+      socket.once('drain', () => {
+        this.blocked = false;
+        this.pump();
+      });
+    }
+  }
+
+  /** Write queued commands in order, inlining SELECTs, while the connection can take them. */
+  private pump(): void {
+    const queue = this.queue;
+    while (this.state === State.Ready && !this.blocked && !this.probing && queue.length > 0) {
+      const cmd = queue.peekFront()!;
+      if (cmd.state === SETTLED) {
+        queue.shift(); // timed out while queued
+        continue;
+      }
+      if (cmd.db >= 0 && cmd.db !== this.currentDb) {
+        this.select(cmd.db);
+        continue;
+      }
+      if (cmd.groupSize > 1) {
+        const n = cmd.groupSize;
+        const last = queue.peekAt(n - 1)!;
+        const expired = last.state === SETTLED;
+        for (let i = 0; i < n; i++) {
+          const member = queue.shift()!;
+          if (!expired) this.write(member);
+          else if (member !== last) member.reject(new ReplyTimeoutError('the transaction timed out before it was sent; it was never sent', false, { command: member.info.name, node: this.node }));
+        }
+        continue;
+      }
+      queue.shift();
+      this.write(cmd);
+    }
+    if (this.state === State.Closing) this.maybeFinishClose();
+  }
+
+  /**
+   * Switch the connection to `db`. A database this connection has selected
+   * before is switched inline; an unknown one is probed first and the queue
+   * waits for the answer, so a failing SELECT (index out of range) can never
+   * let later commands run in the wrong database.
+   */
+  private select(db: number): void {
+    if (this.knownDbs.has(db)) {
+      this.currentDb = db;
+      this.sendInternal(['SELECT', db], (err) => {
+        if (err && !(err instanceof ConnectionLostError || err instanceof ClosedError)) {
+          this.lose(new ProtocolError(`inline SELECT ${db} failed after succeeding before`, { node: this.node, cause: err }));
+        }
+      });
+      return;
+    }
+    this.probing = true;
+    this.sendInternal(['SELECT', db], (err) => {
+      this.probing = false;
+      if (err === undefined) {
+        this.knownDbs.add(db);
+        this.currentDb = db;
+      } else if (err instanceof ServerError) {
+        // Reject everything queued for this database; the rest goes on.
+        const keep: Command[] = [];
+        while (this.queue.length > 0) {
+          const c = this.queue.shift()!;
+          if (c.db === db) this.fail(c, annotate(new ServerError(err.serverMessage, err.code), c.info.name, this.node));
+          else keep.push(c);
+        }
+        for (const c of keep) this.queue.push(c);
+      }
+      this.pump();
+    });
+  }
+
+  // ------------------------------------------------------------------ replies
+
+  replyFlags(push: boolean): number {
+    if (push || this.opts.pubsub) return this.opts.pushFlags ?? 0;
+    const head = this.inflight.peekFront();
+    return head === undefined ? 0 : head.decodeFlags;
+  }
+
+  onReply(value: Reply): void {
+    if (this.opts.pubsub && this.protocol === 2 && isPubSubArray(value)) {
+      this.hooks.push(value as Reply[]); // RESP2 has no push type: pub/sub frames arrive as arrays
+      return;
+    }
+    const cmd = this.inflight.shift();
+    if (cmd === undefined) {
+      throw new ProtocolError('the server sent a reply nobody asked for', { node: this.node });
+    }
+    if (cmd.customDeadline) this.customDeadlines.delete(cmd);
+    if (value instanceof ServerError) {
+      if (cmd.state !== SETTLED) this.fail(cmd, annotate(value, cmd.info.name, this.node));
+    } else if (!cmd.resolve(value) && cmd.onLateReply !== undefined) {
+      cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
+    }
+    if (this.state === State.Closing && this.inflight.length === 0) this.maybeFinishClose();
+  }
+
+  onPush(frame: Reply[]): void {
+    this.hooks.push(frame);
+  }
+
+  /** Reject a command; a failure nobody observes is reported, never lost. */
+  private fail(cmd: Command, err: Error): void {
+    if (cmd.reject(err) && !cmd.observed && !(cmd instanceof InternalCommand)) {
+      try {
+        this.hooks.unobservedError(err, cmd);
+      } catch (listenerError) {
+        // A throwing listener must not corrupt the connection; surface it as the crash it is.
+        queueMicrotask(() => {
+          throw listenerError;
+        });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ deadlines
+
+  private armSweep(at: number): void {
+    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
+    this.sweepAt = at;
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(1, at - Date.now()));
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * One timer for all deadlines. Default deadlines grow in FIFO order, so only
+   * the heads of `inflight` and `queue` are examined; custom per-call deadlines
+   * are kept in a small set and scanned whole.
+   */
+  private sweep(): void {
+    this.sweepTimer = undefined;
+    const now = Date.now();
+    let next = Infinity;
+    const scan = (q: Denque<Command>, sent: boolean) => {
+      for (let i = 0; i < q.length; i++) {
+        const cmd = q.peekAt(i)!;
+        if (cmd.state === SETTLED || cmd.customDeadline || cmd.deadline === 0) continue;
+        if (cmd.deadline <= now) this.expire(cmd, sent);
+        else {
+          next = Math.min(next, cmd.deadline);
+          return;
+        }
+      }
+    };
+    scan(this.inflight, true);
+    scan(this.queue, false);
+    for (const cmd of this.customDeadlines) {
+      if (cmd.state === SETTLED) this.customDeadlines.delete(cmd);
+      else if (cmd.deadline <= now) {
+        this.expire(cmd, cmd.state === WRITTEN);
+        this.customDeadlines.delete(cmd);
+      } else next = Math.min(next, cmd.deadline);
+    }
+    // Half-open detection: the oldest written command is long overdue.
+    const head = this.inflight.peekFront();
+    if (head !== undefined && head.deadline > 0 && head.state === SETTLED && now > head.deadline + this.opts.staleReplyGrace) {
+      this.lose(new ReplyTimeoutError(`no reply for ${this.opts.staleReplyGrace} ms past a deadline; recycling the connection`, true, { node: this.node }));
+    } else if (head !== undefined && head.deadline > 0 && head.state === SETTLED) {
+      next = Math.min(next, head.deadline + this.opts.staleReplyGrace + 1);
+    }
+    if (next !== Infinity) this.armSweep(next);
+  }
+
+  private expire(cmd: Command, sent: boolean): void {
+    this.stats.timeouts++;
+    const ms = this.opts.commandTimeout;
+    const message = sent
+      ? `no reply before the deadline (${ms} ms default); the command was sent and may have run`
+      : `the deadline passed before the command could be sent (${ms} ms default); it was never sent`;
+    this.fail(cmd, new ReplyTimeoutError(message, sent, { command: cmd.info.name, node: this.node }));
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  private connect(): void {
+    this.state = State.Connecting;
+    openSocket(this.opts.endpoint, this.opts).then(
+      (socket) => this.onSocket(socket),
+      (err: Error) => this.lose(err),
+    );
+  }
+
+  private onSocket(socket: net.Socket): void {
+    if (this.state !== State.Connecting) {
+      socket.destroy(); // disconnect() came first
+      return;
+    }
+    this.socket = socket;
+    this.decoder.reset();
+    this.blocked = false;
+    this.knownDbs = new Set();
+    socket.on('data', (chunk: Buffer) => {
+      this.stats.bytesIn += chunk.length;
+      try {
+        this.decoder.feed(chunk);
+      } catch (err) {
+        this.lose(err instanceof RedisError ? err : new ProtocolError(String(err), { node: this.node, cause: err }));
+      }
+    });
+    socket.on('error', (err) => this.lose(new ConnectionLostError(`connection error: ${(err as NodeJS.ErrnoException).code ?? err.message}`, true, { node: this.node, cause: err })));
+    socket.on('close', () => this.lose(new ConnectionLostError('the connection closed', true, { node: this.node })));
+    this.handshaking = true;
+    const send = (parts: Arg[]) =>
+      new Promise<Reply>((resolve, reject) => this.sendInternal(parts, (err, value) => (err ? reject(err) : resolve(value!))));
+    handshake(send, this.opts).then(
+      (info) => {
+        if (this.socket !== socket) return;
+        this.handshaking = false;
+        this.protocol = info.protocol;
+        this.clientId = typeof info.server?.id === 'number' ? info.server.id : undefined;
+        this.currentDb = this.opts.db;
+        this.knownDbs.add(this.opts.db);
+        this.attempt = 0;
+        this.everReady = true;
+        this.state = State.Ready;
+        this.hooks.ready(info);
+        this.pump();
+      },
+      (err: Error) => {
+        if (this.socket !== socket) return;
+        this.handshaking = false;
+        if (err instanceof AuthError) {
+          // Credentials are wrong: queued commands cannot succeed on this server as configured.
+          this.drainQueue((command) => new ConnectError('authentication failed; fix the credentials', { command, node: this.node, cause: err }));
+        }
+        this.lose(err instanceof RedisError ? annotate(err, 'HELLO', this.node) : (err as Error));
+      },
+    );
+  }
+
+  /**
+   * The connection is gone (or never came). Settle in-flight commands per
+   * rule 2, keep never-written ones for the next connection, and schedule a
+   * reconnect.
+   */
+  private lose(cause: Error): void {
+    const socket = this.socket;
+    if (socket === undefined && this.state !== State.Connecting) return; // already handled
+    this.socket = undefined;
+    this.flushScheduled = false;
+    this.encoder.take(); // encoded but never handed to the socket: the commands are requeued below
+    if (socket) {
+      socket.removeAllListeners('data');
+      socket.removeAllListeners('close');
+      socket.on('error', () => {});
+      socket.destroy();
+    }
+    this.decoder.reset();
+    const wasClosing = this.state === State.Closing;
+    this.stats.connectionLost++;
+    const unsent = this.unflushed;
+    this.unflushed = this.unflushedFree = 0;
+    const total = this.inflight.length;
+    const requeue: Command[] = [];
+    for (let i = 0; i < total; i++) {
+      const cmd = this.inflight.shift()!;
+      if (cmd.state === SETTLED) continue;
+      const neverSent = i >= total - unsent;
+      if (cmd instanceof InternalCommand) {
+        // Internal commands (handshake, SELECT, transaction parts) are never resent: their owner decides.
+        const msg = neverSent ? 'the connection was lost before the command was sent' : 'the connection was lost after the command was sent; it may have run';
+        cmd.reject(new ConnectionLostError(msg, !neverSent, { command: cmd.info.name, node: this.node, cause }));
+        continue;
+      }
+      if (neverSent) {
+        cmd.state = QUEUED;
+        cmd.attempts--;
+        requeue.push(cmd);
+        continue;
+      }
+      // Rule 2: resend a written command only if it cannot do harm twice and its policy agrees.
+      const safe = (cmd.info.flags & READONLY) !== 0 || cmd.idempotent;
+      const delay = safe && cmd.retry ? cmd.retry.delayFor(cmd.attempts, cause) : -1;
+      if (delay >= 0 && this.opts.offlineQueue) {
+        cmd.state = QUEUED;
+        requeue.push(cmd);
+      } else {
+        this.fail(cmd, new ConnectionLostError('the connection was lost after the command was sent; it may have run', true, {
+          command: cmd.info.name,
+          node: this.node,
+          cause,
+        }));
+      }
+    }
+    for (let i = requeue.length - 1; i >= 0; i--) this.queue.unshift(requeue[i]!);
+    if (wasClosing) {
+      this.drainQueue((command) => new ClosedError('the client closed while the connection was down', { command, node: this.node, cause }));
+      this.finishClose();
+      return;
+    }
+    if (this.state === State.Closed) return;
+    if (!this.opts.offlineQueue && this.everReady) {
+      this.drainQueue((command) => new ConnectionLostError('the connection was lost and the offline queue is off; the command was not sent', false, { command, node: this.node, cause }));
+    }
+    this.hooks.error(cause);
+    this.attempt++;
+    const delay = this.opts.reconnect(this.attempt, cause);
+    if (delay < 0) {
+      this.state = State.Closed;
+      this.drainQueue((command) => new ConnectionLostError('reconnecting gave up; the command was not sent', false, { command, node: this.node, cause }));
+      this.stopTimers();
+      this.hooks.close();
+      return;
+    }
+    this.state = State.Waiting;
+    this.stats.reconnects++;
+    this.hooks.reconnecting({ attempt: this.attempt, delay, cause });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.state === State.Waiting) this.connect();
+    }, delay);
+  }
+
+  /** Settle every queued (never written) command with an error made for it. */
+  private drainQueue(make: (command: string) => Error): void {
+    while (this.queue.length > 0) {
+      const cmd = this.queue.shift()!;
+      if (cmd.state !== SETTLED) this.fail(cmd, make(cmd.info.name));
+    }
+  }
+
+  /** Graceful: refuse new commands, let every queued and in-flight one settle, then quit. */
+  close(): Promise<void> {
+    if (this.state === State.Closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.closeWaiters.push(resolve);
+      if (this.state === State.Closing) return;
+      const wasReady = this.state === State.Ready;
+      this.state = State.Closing;
+      if (this.reconnectTimer !== undefined || !wasReady && this.socket === undefined && !this.handshaking) {
+        // Not connected: nothing queued can be sent any more.
+        clearTimeout(this.reconnectTimer);
+        this.reconnectTimer = undefined;
+        this.drainQueue((command) => new ClosedError('the client closed before the command could be sent', { command, node: this.node }));
+      }
+      this.maybeFinishClose();
+    });
+  }
+
+  private maybeFinishClose(): void {
+    if (this.state !== State.Closing) return;
+    // While handshaking, queued commands are still waiting for the connection to become ready.
+    if (this.handshaking) return;
+    if (this.queue.length > 0 && this.socket !== undefined) {
+      // Write what is queued (the state machine refuses new commands only).
+      this.state = State.Ready;
+      this.pump();
+      this.state = State.Closing;
+      if (this.queue.length > 0) return;
+    }
+    if (this.inflight.length > 0) return;
+    this.flush();
+    this.finishClose();
+  }
+
+  private finishClose(): void {
+    this.state = State.Closed;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) {
+      socket.removeAllListeners('close');
+      socket.on('error', () => {});
+      socket.end();
+      socket.destroySoon();
+    }
+    this.stopTimers();
+    this.hooks.close();
+    for (const w of this.closeWaiters.splice(0)) w();
+  }
+
+  /** Abrupt: every queued and in-flight command rejects with ClosedError now. */
+  disconnect(): void {
+    if (this.state === State.Closed) return;
+    this.state = State.Closed;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) {
+      socket.removeAllListeners('close');
+      socket.on('error', () => {});
+      socket.destroy();
+    }
+    this.stopTimers();
+    while (this.inflight.length > 0) {
+      const cmd = this.inflight.shift()!;
+      if (cmd.state !== SETTLED) this.fail(cmd, new ClosedError('the client was disconnected; the command may have run', { command: cmd.info.name, node: this.node }));
+    }
+    this.drainQueue((command) => new ClosedError('the client was disconnected before the command was sent', { command, node: this.node }));
+    this.hooks.close();
+    for (const w of this.closeWaiters.splice(0)) w();
+  }
+
+  private stopTimers(): void {
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
+    this.reconnectTimer = this.sweepTimer = undefined;
+    this.customDeadlines.clear();
+  }
+}
+
+const PUBSUB_KINDS = new Set(['message', 'pmessage', 'smessage', 'subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe']);
+
+function isPubSubArray(value: Reply): boolean {
+  if (!Array.isArray(value) || value.length < 3) return false;
+  const kind = value[0];
+  return PUBSUB_KINDS.has(typeof kind === 'string' ? kind : Buffer.isBuffer(kind) ? kind.toString('latin1') : '');
+}

@@ -1,0 +1,79 @@
+/**
+ * Opening a transport: TCP (noDelay, keepalive), TLS (verification on unless the
+ * caller turns it off explicitly), or a unix socket, within a connect timeout.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { ConnectError, ConnectTimeoutError } from '../errors.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  /** Unix socket path; when set, host and port are ignored. */
+  path?: string;
+  /** TLS options (`rejectUnauthorized` defaults to true, `servername` to the host). */
+  tls?: tls.ConnectionOptions;
+}
+
+export interface SocketOptions {
+  connectTimeout: number;
+  /** TCP keepalive initial delay in ms; 0 disables. */
+  keepAlive: number;
+  noDelay: boolean;
+}
+
+export function describeEndpoint(e: Endpoint): string {
+  if (e.path) return e.path;
+  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+/** Open a socket and resolve once it can carry bytes (after the TLS handshake for TLS). */
+export function openSocket(endpoint: Endpoint, opts: SocketOptions): Promise<net.Socket> {
+  const node = describeEndpoint(endpoint);
+  return new Promise((resolve, reject) => {
+    let socket: net.Socket;
+    const readyEvent = endpoint.tls ? 'secureConnect' : 'connect';
+    if (endpoint.path) {
+      socket = endpoint.tls
+        ? tls.connect({ ...endpoint.tls, path: endpoint.path })
+        : net.connect({ path: endpoint.path });
+    } else if (endpoint.tls) {
+      socket = tls.connect({
+        servername: net.isIP(endpoint.host) ? undefined : endpoint.host,
+        ...endpoint.tls,
+        host: endpoint.host,
+        port: endpoint.port,
+      });
+    } else {
+      socket = net.connect({ host: endpoint.host, port: endpoint.port });
+    }
+    const timer =
+      opts.connectTimeout > 0
+        ? setTimeout(() => {
+            cleanup();
+            socket.destroy();
+            reject(new ConnectTimeoutError(`no connection within ${opts.connectTimeout} ms`, { node }));
+          }, opts.connectTimeout)
+        : undefined;
+    const onError = (err: Error) => {
+      cleanup();
+      socket.destroy();
+      reject(new ConnectError(`could not connect: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { node, cause: err }));
+    };
+    const onReady = () => {
+      cleanup();
+      if (!endpoint.path) {
+        socket.setNoDelay(opts.noDelay);
+        if (opts.keepAlive > 0) socket.setKeepAlive(true, opts.keepAlive);
+      }
+      resolve(socket);
+    };
+    const cleanup = () => {
+      if (timer) clearTimeout(timer);
+      socket.off('error', onError);
+      socket.off(readyEvent, onReady);
+    };
+    socket.once('error', onError);
+    socket.once(readyEvent, onReady);
+  });
+}

@@ -1,0 +1,44 @@
+/** redmux: the public surface. Everything else is internal. */
+export { Redis, Database, Pending } from './client.js';
+export type { CallOptions, RedisStats } from './client.js';
+export type { RedisOptions, ReconnectOptions, PoolOptions } from './options.js';
+export { RetryPolicy } from './retry.js';
+export type { RetryOptions } from './retry.js';
+export { Subscriber, SubscriberOverflowError } from './subscriber.js';
+export type { SubscriberOptions, Message } from './subscriber.js';
+export type { TransactionBuilder, WatchConnection, WatchOptions } from './transaction.js';
+export { Attributed } from './resp/types.js';
+export type { Reply, DecoderLimits } from './resp/types.js';
+export type { Arg } from './resp/encoder.js';
+export {
+  RedisError,
+  ClientError,
+  InvalidArgumentError,
+  ConnectionError,
+  ConnectError,
+  ConnectionLostError,
+  OfflineQueueFullError,
+  TimeoutError,
+  ConnectTimeoutError,
+  PoolTimeoutError,
+  ReplyTimeoutError,
+  ProtocolError,
+  ClosedError,
+  ServerError,
+  WrongTypeError,
+  BusyLoadingError,
+  ReadOnlyError,
+  NoReplicasError,
+  TryAgainError,
+  ClusterDownError,
+  MasterDownError,
+  NoScriptError,
+  BusyScriptError,
+  AuthError,
+  NoPermError,
+  OutOfMemoryError,
+  UnknownCommandError,
+  ExecAbortError,
+  MovedError,
+  AskError,
+} from './errors.js';

@@ -1,0 +1,102 @@
+/**
+ * Explicit retry. A `RetryPolicy` says how many times a call may be tried,
+ * how long to wait in between (constant or exponential, with jitter and a cap)
+ * and which failures are worth another try.
+ *
+ * A policy never makes a written, non-read-only command run twice: the
+ * connection only consults it for such a command when the caller declared
+ * the call idempotent (`db.with({ retry, idempotent: true })`).
+ */
+import type { RetryDecision } from './connection/command.js';
+import {
+  BusyLoadingError,
+  ClusterDownError,
+  ConnectionError,
+  MasterDownError,
+  PoolTimeoutError,
+  TryAgainError,
+} from './errors.js';
+
+type ErrorClass = abstract new (...args: any[]) => Error;
+
+export interface RetryOptions {
+  /** Total tries including the first (default 3). */
+  attempts?: number;
+  /** Delay before the first retry in ms (default 50). */
+  baseDelay?: number;
+  /** Upper bound of any delay in ms (default 2000). */
+  maxDelay?: number;
+  /** Multiply the delay by this per retry (1 = constant; default 2 for exponential). */
+  factor?: number;
+  /** Randomise each delay within [delay/2, delay] so that clients do not retry in lockstep (default true). */
+  jitter?: boolean;
+  /**
+   * Which failures are retried. Default: connection failures (lost, refused),
+   * a pool lease that timed out, and the transient server states LOADING,
+   * TRYAGAIN, CLUSTERDOWN and MASTERDOWN.
+   */
+  retryOn?: ErrorClass[];
+}
+
+export const DEFAULT_RETRY_ON: ErrorClass[] = [
+  ConnectionError,
+  PoolTimeoutError,
+  BusyLoadingError,
+  TryAgainError,
+  ClusterDownError,
+  MasterDownError,
+];
+
+export class RetryPolicy implements RetryDecision {
+  readonly attempts: number;
+  readonly baseDelay: number;
+  readonly maxDelay: number;
+  readonly factor: number;
+  readonly jitter: boolean;
+  readonly retryOn: ErrorClass[];
+
+  constructor(opts: RetryOptions = {}) {
+    this.attempts = Math.max(1, Math.floor(opts.attempts ?? 3));
+    this.baseDelay = Math.max(0, opts.baseDelay ?? 50);
+    this.maxDelay = Math.max(this.baseDelay, opts.maxDelay ?? 2000);
+    this.factor = Math.max(1, opts.factor ?? 2);
+    this.jitter = opts.jitter ?? true;
+    this.retryOn = opts.retryOn ?? DEFAULT_RETRY_ON;
+  }
+
+  /** Waits `baseDelay * factor^n`, capped at `maxDelay`, jittered. */
+  static exponential(opts: Omit<RetryOptions, 'factor'> & { factor?: number } = {}): RetryPolicy {
+    return new RetryPolicy({ factor: 2, ...opts });
+  }
+
+  /** Waits the same `delay` every time. */
+  static constant(opts: Omit<RetryOptions, 'factor' | 'baseDelay' | 'maxDelay'> & { delay?: number } = {}): RetryPolicy {
+    const delay = opts.delay ?? 50;
+    return new RetryPolicy({ ...opts, baseDelay: delay, maxDelay: delay, factor: 1, jitter: opts.jitter ?? false });
+  }
+
+  /** Never retry. */
+  static none(): RetryPolicy {
+    return new RetryPolicy({ attempts: 1 });
+  }
+
+  /** Whether `err` is a failure this policy retries. */
+  retries(err: unknown): boolean {
+    return this.retryOn.some((cls) => err instanceof cls);
+  }
+
+  /** The delay in ms before try number `attempt + 1`, without jitter. */
+  backoff(attempt: number): number {
+    return Math.min(this.maxDelay, this.baseDelay * this.factor ** Math.max(0, attempt - 1));
+  }
+
+  /**
+   * Delay before the next try after `attempt` tries failed with `err`, or -1
+   * when the policy gives up.
+   */
+  delayFor(attempt: number, err: Error): number {
+    if (attempt >= this.attempts || !this.retries(err)) return -1;
+    const d = this.backoff(attempt);
+    return this.jitter ? d / 2 + Math.random() * (d / 2) : d;
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Transactions. `multi` compiles a builder block into MULTI, the commands, EXEC,
+ * handed to routing as one contiguous group. `watch` runs an optimistic
+ * transaction on a connection leased from the pool.
+ *
+ * Result shape of a block (documented in the README):
+ *  - resolves with EXEC's array; a command that failed at run time (WRONGTYPE,
+ *    ...) has its `ServerError` in its slot and its own handle rejects with it;
+ *    the other commands are unaffected (Redis does not roll back);
+ *  - a command refused at queue time makes the server abort the block: it
+ *    rejects with `ExecAbortError` whose `errors[i]` holds each refusal;
+ *  - a WATCHed key that changed makes EXEC return null: the block resolves null
+ *    and every handle resolves null.
+ */
+import { commandInfo, CONNECTION_STATE, SUBSCRIBE, type CommandInfo } from './commands/index.js';
+import { Command, InternalCommand } from './connection/command.js';
+import type { BlockingPool, Lease } from './connection/pool.js';
+import { ExecAbortError, InvalidArgumentError, ServerError, annotate } from './errors.js';
+import { validateArgs, type Arg } from './resp/encoder.js';
+import type { Reply } from './resp/types.js';
+
+export interface TransactionBuilder {
+  /** Queue a command in the block. The handle settles with this command's own reply once EXEC returns. */
+  command<T = any>(name: string, ...args: Arg[]): PromiseLike<T>;
+}
+
+export type MultiBuilder = (tx: TransactionBuilder) => void;
+
+interface MultiTarget {
+  index: number;
+  decodeFlags: number;
+  send(cmds: Command[]): void;
+}
+
+const MULTI = commandInfo('MULTI');
+const EXEC = commandInfo('EXEC');
+
+function checkInTransaction(info: CommandInfo): void {
+  if (info.flags & (CONNECTION_STATE | SUBSCRIBE)) {
+    throw new InvalidArgumentError(`${info.name} cannot be used inside db.multi()`, { command: info.name });
+  }
+}
+
+/** Compile and send one MULTI/EXEC block; see the module comment for the result shape. */
+export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[] | null> {
+  const handles: Command[] = [];
+  const builder: TransactionBuilder = {
+    command(name, ...args) {
+      if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('the command name must be a non-empty string');
+      const info = commandInfo(name, args[0]);
+      checkInTransaction(info);
+      validateArgs(info.name, args);
+      const handle = new Command(name, args, info, target.decodeFlags, target.index);
+      handles.push(handle);
+      return handle;
+    },
+  };
+  build(builder); // throws synchronously on bad input: nothing has been sent
+  if (handles.length === 0) return Promise.resolve([]);
+
+  return new Promise<any[] | null>((resolve, reject) => {
+    const queueErrors: (ServerError | undefined)[] = new Array(handles.length).fill(undefined);
+    const group: Command[] = [];
+    let transportError: Error | undefined;
+    group.push(
+      new InternalCommand('MULTI', [], MULTI, (err) => {
+        if (err && !transportError) transportError = err;
+      }, 0, target.index),
+    );
+    handles.forEach((h, i) => {
+      group.push(
+        new InternalCommand(h.name, h.args, h.info, (err) => {
+          if (err instanceof ServerError) queueErrors[i] = err;
+          else if (err && !transportError) transportError = err;
+        }, 0, target.index),
+      );
+    });
+    group.push(
+      new InternalCommand('EXEC', [], EXEC, (err, value) => {
+        const failure = transportError ?? err;
+        if (failure) {
+          let out: Error = failure;
+          if (failure instanceof ExecAbortError) {
+            failure.errors = queueErrors;
+          }
+          for (let i = 0; i < handles.length; i++) handles[i]!.reject(queueErrors[i] ?? out);
+          reject(out);
+          return;
+        }
+        if (value === null) {
+          for (const h of handles) h.resolve(null);
+          resolve(null);
+          return;
+        }
+        const replies = value as Reply[];
+        for (let i = 0; i < handles.length; i++) {
+          const r = replies[i] ?? null;
+          // Run-time errors sit in their slot; the handle rejects with the same error.
+          if (r instanceof ServerError) handles[i]!.reject(annotate(r, handles[i]!.info.name, undefined));
+          else handles[i]!.resolve(r);
+        }
+        resolve(replies);
+      }, target.decodeFlags, target.index),
+    );
+    target.send(group);
+  });
+}
+
+export interface WatchOptions {
+  /** Run `fn` again (with a fresh WATCH) this many times when its EXEC was aborted (default 0). */
+  retries?: number;
+}
+
+/** What `db.watch` hands its function: a connection of its own for the duration. */
+export interface WatchConnection {
+  reply<T = any>(name: string, ...args: Arg[]): Promise<T>;
+  command<T = any>(name: string, ...args: Arg[]): PromiseLike<T>;
+  /** MULTI/EXEC on this connection; resolves null when a watched key changed. */
+  multi(build: MultiBuilder): Promise<any[] | null>;
+}
+
+export async function runWatch<R>(
+  pool: BlockingPool,
+  index: number,
+  decodeFlags: number,
+  keys: Arg[],
+  fn: (conn: WatchConnection) => Promise<R> | R,
+  options: WatchOptions,
+): Promise<R> {
+  if (!Array.isArray(keys) || keys.length === 0) throw new InvalidArgumentError('db.watch needs at least one key');
+  validateArgs('WATCH', keys);
+  if (typeof fn !== 'function') throw new InvalidArgumentError('db.watch needs a function');
+  const retries = options.retries ?? 0;
+  for (let attempt = 0; ; attempt++) {
+    const lease = await pool.acquire();
+    let aborted = false;
+    let clean = false;
+    try {
+      const send = (cmd: Command) => lease.send(cmd);
+      await lease.reply(new Command('WATCH', keys, commandInfo('WATCH'), 0, index));
+      const conn: WatchConnection = {
+        command(name, ...args) {
+          if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('the command name must be a non-empty string');
+          const info = commandInfo(name, args[0]);
+          checkInTransaction(info);
+          validateArgs(info.name, args);
+          const cmd = new Command(name, args, info, decodeFlags, index);
+          send(cmd);
+          return cmd;
+        },
+        reply(name, ...args) {
+          try {
+            return Promise.resolve(conn.command(name, ...args));
+          } catch (err) {
+            return Promise.reject(err);
+          }
+        },
+        async multi(build) {
+          const result = await runMulti(build, { index, decodeFlags, send: (cmds) => lease.sendGroup(cmds) });
+          if (result === null) aborted = true;
+          return result;
+        },
+      };
+      const result = await fn(conn);
+      // UNWATCH both clears the watch and proves (FIFO) that every reply of fn's commands arrived.
+      await lease.reply(new Command('UNWATCH', [], commandInfo('UNWATCH'), 0, index));
+      clean = true;
+      if (aborted && attempt < retries) continue;
+      return result;
+    } finally {
+      lease.release(clean);
+    }
+  }
+}
+
+export type { Lease };

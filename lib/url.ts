@@ -1,0 +1,83 @@
+/**
+ * Connection URLs:
+ *   redis://[user[:pass]@]host[:port][/db][?option=value...]
+ *   rediss://...                 (TLS, verified)
+ *   unix:///path/to.sock[?db=N]  or  redis+unix:///path/to.sock
+ * Query options: db, protocol, clientName (or name), connectTimeout, commandTimeout.
+ */
+import { InvalidArgumentError } from './errors.js';
+
+export interface UrlOptions {
+  host?: string;
+  port?: number;
+  path?: string;
+  tls?: boolean;
+  username?: string;
+  password?: string;
+  db?: number;
+  protocol?: 2 | 3;
+  clientName?: string;
+  connectTimeout?: number;
+  commandTimeout?: number;
+}
+
+function integer(value: string, what: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${what} in the URL must be a non-negative integer`);
+  return Number(value);
+}
+
+export function parseUrl(input: string): UrlOptions {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    // Never echo the URL: it may hold a password.
+    throw new InvalidArgumentError('the connection URL is not a valid URL');
+  }
+  const out: UrlOptions = {};
+  const scheme = url.protocol;
+  if (scheme === 'unix:' || scheme === 'redis+unix:' || scheme === 'redis+socket:') {
+    if (!url.pathname) throw new InvalidArgumentError('a unix socket URL needs a path');
+    out.path = decodeURIComponent(url.pathname);
+  } else if (scheme === 'redis:' || scheme === 'rediss:') {
+    out.host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname || '127.0.0.1';
+    out.port = url.port ? integer(url.port, 'port') : 6379;
+    if (scheme === 'rediss:') out.tls = true;
+    const dbPath = url.pathname.replace(/^\//, '');
+    if (dbPath) out.db = integer(dbPath, 'the database');
+  } else {
+    throw new InvalidArgumentError(`unsupported URL scheme ${JSON.stringify(scheme)}; use redis:, rediss:, unix: or redis+unix:`);
+  }
+  if (url.username) out.username = decodeURIComponent(url.username);
+  if (url.password) out.password = decodeURIComponent(url.password);
+  // redis://:pass@host means "password only" (the default user).
+  if (out.username === '' || (url.username === '' && url.password)) delete out.username;
+  for (const [key, value] of url.searchParams) {
+    switch (key) {
+      case 'db':
+        out.db = integer(value, 'db');
+        break;
+      case 'protocol':
+        if (value !== '2' && value !== '3') throw new InvalidArgumentError('protocol in the URL must be 2 or 3');
+        out.protocol = Number(value) as 2 | 3;
+        break;
+      case 'name':
+      case 'clientName':
+        out.clientName = value;
+        break;
+      case 'connectTimeout':
+      case 'commandTimeout':
+        out[key] = integer(value, key);
+        break;
+      case 'password':
+        out.password = value;
+        break;
+      case 'username':
+        out.username = value;
+        break;
+      default:
+        throw new InvalidArgumentError(`unknown URL option ${JSON.stringify(key)}`);
+    }
+  }
+  return out;
+}
