@@ -55,6 +55,8 @@ interface ClientCore {
   readonly options: ResolvedOptions;
   readonly pool: BlockingPool;
   closed: boolean;
+  /** Report a failed command nobody awaits ('commandError'). */
+  reportUnobserved(cmd: Command, err?: Error): void;
 }
 
 const FORBIDDEN = CONNECTION_STATE | SUBSCRIBE;
@@ -115,6 +117,19 @@ export class Database {
    * bad arguments; nothing is sent then.
    */
   command<T = any>(name: string, ...args: Arg[]): Pending<T> {
+    return this.issue<T>(name, args, false);
+  }
+
+  /** Send a command and wait for its reply. Rejects (never throws) on bad arguments. */
+  reply<T = any>(name: string, ...args: Arg[]): Promise<T> {
+    try {
+      return this.issue<T>(name, args, true).toPromise();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private issue<T>(name: string, args: Arg[], observe: boolean): Command<T> {
     if (typeof name !== 'string' || name.length === 0) {
       throw new InvalidArgumentError('the command name must be a non-empty string');
     }
@@ -122,20 +137,15 @@ export class Database {
     if (info.flags & FORBIDDEN) refuse(info);
     validateArgs(info.name, args);
     const cmd = new Command<T>(name, args, info, this.decodeFlags, this.index);
+    // reply(): the promise exists before routing, so an immediate failure is observed, not reported.
+    if (observe) cmd.toPromise();
     cmd.retry = this.retry;
     if (this.opts.idempotent) cmd.idempotent = true;
-    if (isBlockingCall(info, args, 0)) this.core.pool.run(cmd, this.timeout, this.customTimeout);
+    if (this.core.closed) {
+      if (cmd.reject(new ClosedError('the client is closed', { command: info.name })) && !observe) this.core.reportUnobserved(cmd);
+    } else if (isBlockingCall(info, args, 0)) this.core.pool.run(cmd, this.timeout, this.customTimeout);
     else this.core.topology.send(cmd, this.timeout, this.customTimeout);
     return cmd;
-  }
-
-  /** Send a command and wait for its reply. Rejects (never throws) on bad arguments. */
-  reply<T = any>(name: string, ...args: Arg[]): Promise<T> {
-    try {
-      return this.command<T>(name, ...args).toPromise();
-    } catch (err) {
-      return Promise.reject(err);
-    }
   }
 
   /**
@@ -208,7 +218,16 @@ export class Redis extends EventEmitter {
         },
       },
     );
-    this.core = { topology, options: resolved, pool, closed: false };
+    this.core = {
+      topology,
+      options: resolved,
+      pool,
+      closed: false,
+      reportUnobserved: (cmd, err) => {
+        this.commandErrors++;
+        this.emit('commandError', err ?? new ClosedError('the client is closed', { command: cmd.info.name }), { command: cmd.info.name });
+      },
+    };
     this.db = new Database(this.core, resolved.connection.db);
   }
 

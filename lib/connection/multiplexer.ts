@@ -78,7 +78,6 @@ const enum State {
   Connecting,
   Ready,
   Waiting,
-  Closing,
   Closed,
 }
 
@@ -130,6 +129,8 @@ export class Multiplexer implements DecoderSink {
   private sweepAt = 0;
   private readonly customDeadlines = new Set<Command>();
   private closeWaiters: (() => void)[] = [];
+  /** close() was called: new commands are refused, queued and in-flight ones finish. */
+  private closing = false;
   readonly stats: MultiplexerStats = {
     commands: 0,
     writes: 0,
@@ -158,7 +159,7 @@ export class Multiplexer implements DecoderSink {
   }
 
   get closed(): boolean {
-    return this.state === State.Closing || this.state === State.Closed;
+    return this.closing || this.state === State.Closed;
   }
 
   snapshot(): MultiplexerStats {
@@ -174,7 +175,7 @@ export class Multiplexer implements DecoderSink {
   /** Hand a validated command to the connection. Never throws; failures settle the command. */
   send(cmd: Command, timeout = this.opts.commandTimeout, custom = false): void {
     const state = this.state;
-    if (state >= State.Closing) {
+    if (this.closing || state === State.Closed) {
       this.fail(cmd, new ClosedError('the client is closed', { command: cmd.info.name, node: this.node }));
       return;
     }
@@ -208,9 +209,9 @@ export class Multiplexer implements DecoderSink {
   sendGroup(cmds: Command[], timeout = this.opts.commandTimeout, custom = false): void {
     const last = cmds[cmds.length - 1]!;
     const state = this.state;
-    if (state >= State.Closing || (state !== State.Connecting && state !== State.Ready && !this.opts.offlineQueue) || this.queue.length + cmds.length > this.opts.maxQueued) {
+    if (this.closing || state === State.Closed || (state !== State.Connecting && state !== State.Ready && !this.opts.offlineQueue) || this.queue.length + cmds.length > this.opts.maxQueued) {
       const err =
-        state >= State.Closing
+        this.closing || state === State.Closed
           ? new ClosedError('the client is closed', { command: 'MULTI', node: this.node })
           : this.queue.length + cmds.length > this.opts.maxQueued
             ? new OfflineQueueFullError(`${this.queue.length} commands already wait to be written`, { command: 'MULTI', node: this.node })
@@ -324,7 +325,7 @@ export class Multiplexer implements DecoderSink {
       queue.shift();
       this.write(cmd);
     }
-    if (this.state === State.Closing) this.maybeFinishClose();
+    if (this.closing) this.maybeFinishClose();
   }
 
   /**
@@ -386,7 +387,7 @@ export class Multiplexer implements DecoderSink {
     } else if (!cmd.resolve(value) && cmd.onLateReply !== undefined) {
       cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
     }
-    if (this.state === State.Closing && this.inflight.length === 0) this.maybeFinishClose();
+    if (this.closing && this.inflight.length === 0) this.maybeFinishClose();
   }
 
   onPush(frame: Reply[]): void {
@@ -540,7 +541,7 @@ export class Multiplexer implements DecoderSink {
       socket.destroy();
     }
     this.decoder.reset();
-    const wasClosing = this.state === State.Closing;
+    const wasClosing = this.closing;
     this.stats.connectionLost++;
     const unsent = this.unflushed;
     this.unflushed = this.unflushedFree = 0;
@@ -618,32 +619,22 @@ export class Multiplexer implements DecoderSink {
     if (this.state === State.Closed) return Promise.resolve();
     return new Promise((resolve) => {
       this.closeWaiters.push(resolve);
-      if (this.state === State.Closing) return;
-      const wasReady = this.state === State.Ready;
-      this.state = State.Closing;
-      if (this.reconnectTimer !== undefined || !wasReady && this.socket === undefined && !this.handshaking) {
-        // Not connected: nothing queued can be sent any more.
-        clearTimeout(this.reconnectTimer);
-        this.reconnectTimer = undefined;
-        this.drainQueue((command) => new ClosedError('the client closed before the command could be sent', { command, node: this.node }));
+      if (this.closing) return;
+      this.closing = true;
+      if (this.state === State.Waiting) {
+        // Between reconnect attempts: what is queued can no longer be sent.
+        this.drainQueue((command) => new ClosedError('the client closed while disconnected; the command was never sent', { command, node: this.node }));
+        this.finishClose();
+        return;
       }
+      // Connecting: the queue is written once the handshake completes (or fails in lose()).
       this.maybeFinishClose();
     });
   }
 
   private maybeFinishClose(): void {
-    if (this.state !== State.Closing) return;
-    // While handshaking, queued commands are still waiting for the connection to become ready.
-    if (this.handshaking) return;
-    if (this.queue.length > 0 && this.socket !== undefined) {
-      // Write what is queued (the state machine refuses new commands only).
-      this.state = State.Ready;
-      this.pump();
-      this.state = State.Closing;
-      if (this.queue.length > 0) return;
-    }
-    if (this.inflight.length > 0) return;
-    this.flush();
+    if (!this.closing || this.state !== State.Ready) return;
+    if (this.queue.length > 0 || this.inflight.length > 0) return; // still draining
     this.finishClose();
   }
 

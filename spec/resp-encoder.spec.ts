@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { Encoder, encodeCommand, validateArgs } from '../lib/resp/encoder.js';
+import { InvalidArgumentError } from '../lib/errors.js';
+
+const wire = (parts: any[]) => encodeCommand(parts).toString('latin1');
+
+describe('RESP encoder', () => {
+  it('encodes commands as arrays of bulk strings', () => {
+    expect(wire(['SET', 'k', 'v'])).toBe('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n');
+    expect(wire(['PING'])).toBe('*1\r\n$4\r\nPING\r\n');
+    expect(wire(['SET', 'k', ''])).toBe('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n');
+  });
+
+  it('numbers, floats, infinities and bigints as their decimal text', () => {
+    expect(wire(['X', 0, 7, 1234567890, -5])).toBe('*5\r\n$1\r\nX\r\n$1\r\n0\r\n$1\r\n7\r\n$10\r\n1234567890\r\n$2\r\n-5\r\n');
+    expect(wire(['X', 1.5, Infinity, -Infinity])).toBe('*4\r\n$1\r\nX\r\n$3\r\n1.5\r\n$3\r\ninf\r\n$4\r\n-inf\r\n');
+    expect(wire(['X', 12345678901234567890n])).toBe('*2\r\n$1\r\nX\r\n$20\r\n12345678901234567890\r\n');
+  });
+
+  it('UTF-8 strings use their byte length', () => {
+    const s = 'h\u00e9llo \u{1F600}';
+    const bytes = Buffer.byteLength(s);
+    expect(encodeCommand(['SET', s]).toString('utf8')).toBe(`*2\r\n$3\r\nSET\r\n$${bytes}\r\n${s}\r\n`);
+    const long = '\u00e9'.repeat(5000);
+    expect(encodeCommand(['SET', long]).toString('utf8')).toBe(`*2\r\n$3\r\nSET\r\n$10000\r\n${long}\r\n`);
+    const longAscii = 'a'.repeat(3000);
+    expect(wire(['SET', longAscii])).toBe(`*2\r\n$3\r\nSET\r\n$3000\r\n${longAscii}\r\n`);
+  });
+
+  it('Buffers and Uint8Arrays are binary-safe', () => {
+    const b = Buffer.from([0, 13, 10, 255]);
+    const out = encodeCommand(['SET', 'k', b]);
+    expect(out.subarray(out.length - 6)).toEqual(Buffer.from([0, 13, 10, 255, 13, 10]));
+    const u = new Uint8Array([1, 2, 3]);
+    expect(wire(['SET', u])).toBe('*2\r\n$3\r\nSET\r\n$3\r\n\x01\x02\x03\r\n');
+  });
+
+  it('large Buffer arguments are passed through as their own chunk, not copied', () => {
+    const big = Buffer.alloc(100_000, 7);
+    const enc = new Encoder();
+    enc.encode('SET', ['k', big]);
+    const pending = enc.pendingBytes;
+    const chunks = enc.take();
+    expect(chunks).toContain(big);
+    expect(Buffer.concat(chunks).length).toBe(pending);
+    expect(enc.pendingBytes).toBe(0);
+    const all = Buffer.concat(chunks).toString('latin1');
+    expect(all.startsWith('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n')).toBe(true);
+    expect(all.endsWith('\r\n')).toBe(true);
+  });
+
+  it('many commands accumulate until take(), across buffer blocks', () => {
+    const enc = new Encoder();
+    let expected = '';
+    for (let i = 0; i < 5000; i++) {
+      enc.encode('SET', [`key:${i}`, 'x'.repeat(i % 50)]);
+      expected += `*3\r\n$3\r\nSET\r\n$${`key:${i}`.length}\r\nkey:${i}\r\n$${i % 50}\r\n${'x'.repeat(i % 50)}\r\n`;
+    }
+    expect(Buffer.concat(enc.take()).toString('latin1')).toBe(expected);
+    expect(enc.take()).toEqual([]);
+  });
+
+  it('rejects anything else with InvalidArgumentError that names the command but not the values', () => {
+    for (const badArg of [undefined, null, true, {}, [], Symbol('s'), NaN, () => 1]) {
+      let caught: unknown;
+      try {
+        validateArgs('SET', ['secret-key', badArg]);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(InvalidArgumentError);
+      expect((caught as Error).message).toContain('SET');
+      expect((caught as Error).message).toContain('argument 2');
+      expect((caught as Error).message).not.toContain('secret-key');
+    }
+  });
+});
