@@ -1,0 +1,96 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ClosedError, PoolTimeoutError, Redis, ReplyTimeoutError, RetryPolicy, TimeoutError } from '../lib/index.js';
+import { blockingTimeoutMs } from '../lib/connection/pool.js';
+import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+
+let server: RedisServer;
+const clients: Redis[] = [];
+const client = (opts = {}) => {
+  const r = new Redis(server.url, opts);
+  clients.push(r);
+  return r;
+};
+
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await destroyRedis(server);
+});
+
+describe('blocking commands on the leased pool', () => {
+  it('a server-side timeout is null, not an error', async () => {
+    const db = client().db;
+    expect(await db.reply('BLPOP', 'empty:list', 0.05)).toBeNull();
+    expect(await db.reply('XREAD', 'BLOCK', 30, 'STREAMS', 'empty:stream', '$')).toBeNull();
+  });
+
+  it('BLPOPs in flight do not hold up the shared socket', async () => {
+    const redis = client({ blockingPool: { size: 4 } });
+    const db = redis.db;
+    await db.reply('DEL', 'jobs');
+    const order: string[] = [];
+    const blocked = [0, 1, 2].map((i) => db.reply('BLPOP', 'jobs', 5).then((v) => (order.push(`blpop${i}`), v)));
+    for (let i = 0; i < 20; i++) await db.reply('PING').then(() => order.push('ping'));
+    // All 20 PINGs were answered while the three BLPOPs were still waiting on the server.
+    expect(order.slice(0, 20).every((e) => e === 'ping')).toBe(true);
+    for (let i = 0; i < 3; i++) await db.reply('RPUSH', 'jobs', `job${i}`);
+    const got = await Promise.all(blocked);
+    expect(got.map((g) => g[1]).sort()).toEqual(['job0', 'job1', 'job2']);
+    expect(redis.stats().leased).toBeLessThanOrEqual(4);
+  });
+
+  it('an exhausted pool gives PoolTimeoutError (a TimeoutError)', async () => {
+    const db = client({ blockingPool: { size: 1, maxWait: 50 } }).db;
+    const holder = db.reply('BLPOP', 'never:filled', 0.5);
+    const err = await db.reply('BLPOP', 'never:filled', 0.5).catch((e) => e);
+    expect(err).toBeInstanceOf(PoolTimeoutError);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(await holder).toBeNull();
+  });
+
+  it('a retry policy waits for the lease again instead of failing', async () => {
+    const db = client({ blockingPool: { size: 1, maxWait: 100 } }).db;
+    const holder = db.reply('BLPOP', 'q:retry', 0.25);
+    const retried = db.with({ retry: RetryPolicy.exponential({ attempts: 5 }) }).reply('BLPOP', 'q:retry', 0.05);
+    expect(await holder).toBeNull();
+    expect(await retried).toBeNull();
+  });
+
+  it('an abandoned BLPOP is unblocked: an item pushed afterwards is not swallowed', async () => {
+    const redis = client({ blockingPool: { size: 1 } });
+    const db = redis.db;
+    await db.reply('DEL', 'precious');
+    const err = await db.with({ timeout: 100 }).reply('BLPOP', 'precious', 0).catch((e) => e);
+    expect(err).toBeInstanceOf(ReplyTimeoutError);
+    expect(err.sent).toBe(true);
+    // Give the lease hygiene (CLIENT UNBLOCK + PING) its round trips.
+    await new Promise((r) => setTimeout(r, 100));
+    await db.reply('RPUSH', 'precious', 'item');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await db.reply('LRANGE', 'precious', 0, -1)).toEqual(['item']);
+    // And the (single) lease is usable again.
+    expect(await db.reply('BLPOP', 'precious', 1)).toEqual(['precious', 'item']);
+    expect(redis.stats().orphanedReplies).toBe(0);
+  });
+
+  it('close() cuts blocked leases: their callers get ClosedError', async () => {
+    const redis = new Redis(server.url);
+    const blocked = redis.db.reply('BLPOP', 'forever', 0);
+    await redis.db.reply('PING');
+    await new Promise((r) => setTimeout(r, 30));
+    await redis.close();
+    await expect(blocked).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('reads the server timeout of each blocking command', () => {
+    expect(blockingTimeoutMs('BLPOP', ['a', 'b', 1.5])).toBe(1500);
+    expect(blockingTimeoutMs('BLMOVE', ['a', 'b', 'LEFT', 'RIGHT', '0'])).toBe(0);
+    expect(blockingTimeoutMs('BLMPOP', [2, 1, 'k', 'LEFT'])).toBe(2000);
+    expect(blockingTimeoutMs('XREAD', ['COUNT', 1, 'BLOCK', 250, 'STREAMS', 's', '$'])).toBe(250);
+    expect(blockingTimeoutMs('WAIT', [1, 100])).toBe(100);
+  });
+});
