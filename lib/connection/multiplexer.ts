@@ -563,6 +563,11 @@ export class Multiplexer implements DecoderSink {
         requeue.push(cmd);
         continue;
       }
+      if (cause instanceof ProtocolError) {
+        // The stream is corrupt: every pending command fails with the protocol error itself, never retried.
+        this.fail(cmd, new ProtocolError(cause.message.replace(/ \(node [^)]*\)$/, ''), { command: cmd.info.name, node: this.node, cause }));
+        continue;
+      }
       // Rule 2: resend a written command only if it cannot do harm twice and its policy agrees.
       const safe = (cmd.info.flags & READONLY) !== 0 || cmd.idempotent;
       const delay = safe && cmd.retry ? cmd.retry.delayFor(cmd.attempts, cause) : -1;

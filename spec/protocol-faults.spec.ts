@@ -1,0 +1,138 @@
+/**
+ * Misbehaving servers, scripted: garbage, absurd lengths, endless nesting,
+ * unsolicited replies, cut connections, silence. In every case each promise
+ * settles, no caller gets another caller's reply, and the client recovers.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectionLostError, ProtocolError, Redis, ReplyTimeoutError } from '../lib/index.js';
+import { scriptedServer, type ScriptedServer } from './support/scripted-server.js';
+
+const servers: ScriptedServer[] = [];
+const clients: Redis[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function setup(respond: Parameters<typeof scriptedServer>[0], opts = {}): Promise<{ server: ScriptedServer; redis: Redis }> {
+  const server = await scriptedServer(respond);
+  servers.push(server);
+  const redis = new Redis(server.url, { reconnect: { baseDelay: 5, maxDelay: 20 }, ...opts });
+  clients.push(redis);
+  return { server, redis };
+}
+
+describe('hostile bytes end the connection with ProtocolError, then the client recovers', () => {
+  const cases: [string, string][] = [
+    ['garbage bytes', 'HTTP/1.1 400 Bad Request\r\n\r\n'],
+    ['an absurd bulk length', '$99999999999999\r\n'],
+    ['endless nesting', '*1\r\n'.repeat(5000)],
+    ['a malformed integer', ':12x4\r\n'],
+  ];
+  for (const [what, bytes] of cases) {
+    it(what, async () => {
+      let poisoned = false;
+      const { redis } = await setup((args) => {
+        if (args[0] === 'GET' && args[1] === 'poison' && !poisoned) {
+          poisoned = true;
+          return bytes;
+        }
+        return undefined;
+      });
+      await redis.db.reply('SET', 'k', 'v');
+      const results = await Promise.allSettled([
+        redis.db.reply('GET', 'poison'),
+        redis.db.reply('GET', 'k'),
+        redis.db.reply('INCR', 'n'),
+      ]);
+      expect(results[0]).toMatchObject({ status: 'rejected', reason: expect.any(ProtocolError) });
+      for (const r of results.slice(1)) {
+        // Behind the poison: either rejected with the protocol error, or (if written after
+        // the reconnect) answered correctly. Never someone else's reply.
+        if (r.status === 'fulfilled') expect(['v', 1]).toContain(r.value);
+        else expect(r.reason).toBeInstanceOf(ProtocolError);
+      }
+      expect(await redis.db.reply('GET', 'k')).toBe('v');
+    });
+  }
+
+  it('a reply nobody asked for is a desync, not a reply for the next caller', async () => {
+    const { redis } = await setup((args) => (args[0] === 'ECHO' ? '+one\r\n+two\r\n' : undefined));
+    expect(await redis.db.reply('ECHO', 'x')).toBe('one');
+    // The unsolicited '+two' arrives with no command waiting: the connection is recycled.
+    const next = await redis.db.reply('GET', 'nothing').catch((e) => e);
+    expect(next === null || next instanceof ProtocolError || next instanceof ConnectionLostError).toBe(true);
+    expect(await redis.db.reply('GET', 'nothing')).toBeNull();
+  });
+
+  it('push frames on the shared connection never take a FIFO slot', async () => {
+    const { redis } = await setup((args) =>
+      args[0] === 'GET' ? '>3\r\n+message\r\n+ch\r\n+unexpected\r\n$3\r\nval\r\n' : undefined,
+    );
+    const pushes: unknown[] = [];
+    redis.on('push', (p) => pushes.push(p));
+    expect(await redis.db.reply('GET', 'k')).toBe('val');
+    expect(pushes).toEqual([['message', 'ch', 'unexpected']]);
+  });
+});
+
+describe('connections that die or go silent', () => {
+  it('cut after a write: the write is maybeExecuted, a read is retried once, never-sent commands go after reconnect', async () => {
+    let cut = true;
+    const { server, redis } = await setup((args, socket) => {
+      if (cut && args[0] === 'INCR') {
+        cut = false;
+        socket.destroy();
+        return '';
+      }
+      return undefined;
+    });
+    await redis.db.reply('SET', 'n', '10');
+    const incr = redis.db.reply('INCR', 'n');
+    const get = redis.db.reply('GET', 'n');
+    const err = await incr.catch((e) => e);
+    expect(err).toBeInstanceOf(ConnectionLostError);
+    expect(err.maybeExecuted).toBe(true);
+    expect(await get).toBe('10'); // read-only: resent after the reconnect
+    expect(redis.stats().reconnects).toBeGreaterThanOrEqual(1);
+    // INCR was not resent behind our back: the server saw it exactly once.
+    expect(server.received.filter((c) => c[0] === 'INCR')).toHaveLength(1);
+  });
+
+  it('a silent server: ReplyTimeoutError, then the connection is recycled (half-open detection)', async () => {
+    let silent = true;
+    const { server, redis } = await setup(
+      (args) => {
+        if (silent && args[0] === 'GET') return ''; // swallow: never answer
+        return undefined;
+      },
+      { commandTimeout: 100, staleReplyGrace: 100 },
+    );
+    await redis.db.reply('PING');
+    const err = await redis.db.reply('GET', 'x').catch((e) => e);
+    expect(err).toBeInstanceOf(ReplyTimeoutError);
+    expect(err.sent).toBe(true);
+    silent = false;
+    // The stale slot makes the client recycle the connection; it then works again.
+    const reconnected = new Promise((r) => redis.once('ready', r));
+    await reconnected;
+    expect(await redis.db.reply('GET', 'x')).toBeNull();
+    expect(server.received.filter((c) => c[0] === 'HELLO').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('falls back to RESP2 when the server has no HELLO', async () => {
+    const { server, redis } = await setup(
+      (args) => {
+        if (args[0] === 'HELLO') return "-ERR unknown command 'HELLO', with args beginning with: '3'\r\n";
+        if (args[0] === 'AUTH' || args[0] === 'CLIENT') return '+OK\r\n';
+        return undefined;
+      },
+      { password: 'pw', clientName: 'legacy', db: 2 },
+    );
+    expect(await redis.db.reply('PING')).toBe('PONG');
+    expect(server.received.map((c) => c[0])).toEqual(['HELLO', 'SELECT', 'AUTH', 'CLIENT', 'SELECT', 'PING']);
+    expect(server.received[2]).toEqual(['AUTH', 'pw']);
+    expect(server.received[3]).toEqual(['CLIENT', 'SETNAME', 'legacy']);
+  });
+});
+
