@@ -127,6 +127,8 @@ export class Multiplexer implements DecoderSink {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweepAt = 0;
+  /** Clock reading shared by the commands of one turn of the event loop. */
+  private tickNow = 0;
   private readonly customDeadlines = new Set<Command>();
   private closeWaiters: (() => void)[] = [];
   /** close() was called: new commands are refused, queued and in-flight ones finish. */
@@ -231,10 +233,15 @@ export class Multiplexer implements DecoderSink {
   }
 
   private setDeadline(cmd: Command, timeout: number, custom: boolean): void {
-    cmd.deadline = Date.now() + timeout;
     if (custom) {
+      cmd.deadline = Date.now() + timeout;
       cmd.customDeadline = true;
       this.customDeadlines.add(cmd);
+    } else {
+      // Commands issued while a flush is pending belong to the same turn of the
+      // event loop: they share one clock reading (at most one turn early).
+      if (!this.flushScheduled) this.tickNow = Date.now();
+      cmd.deadline = this.tickNow + timeout;
     }
     if (this.sweepTimer === undefined || (custom && cmd.deadline < this.sweepAt)) this.armSweep(cmd.deadline);
   }
@@ -261,7 +268,10 @@ export class Multiplexer implements DecoderSink {
       this.inflight.push(cmd);
       this.unflushed++;
     }
-    if (this.encoder.pendingBytes >= this.opts.flushThreshold) this.flush();
+    // An idle connection writes at once (lowest latency for a lone caller);
+    // otherwise the tick's commands go out together at setImmediate.
+    if (this.unflushed === 1 && this.inflight.length === 1 && !this.flushScheduled) this.flush();
+    else if (this.encoder.pendingBytes >= this.opts.flushThreshold) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushNow);
