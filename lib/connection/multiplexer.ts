@@ -17,7 +17,7 @@
  */
 import type net from 'node:net';
 import Denque from 'denque';
-import { READONLY, SUBSCRIBE, commandInfo } from '../commands/index.js';
+import { SUBSCRIBE, commandInfo } from '../commands/index.js';
 import {
   AuthError,
   ClosedError,
@@ -32,47 +32,15 @@ import {
 } from '../errors.js';
 import { Decoder } from '../resp/decoder.js';
 import { Encoder, validateArgs, type Arg } from '../resp/encoder.js';
-import type { DecoderLimits, DecoderSink, Reply } from '../resp/types.js';
+import type { DecoderSink, Reply } from '../resp/types.js';
 import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN } from './command.js';
-import { handshake, type HandshakeOptions, type HandshakeResult } from './handshake.js';
-import { describeEndpoint, openSocket, type Endpoint, type SocketOptions } from './socket.js';
+import { Deadlines } from './deadlines.js';
+import { afterLoss } from './loss.js';
+import { handshake } from './handshake.js';
+import type { MultiplexerHooks, MultiplexerOptions, MultiplexerStats } from './options.js';
+import { describeEndpoint, openSocket } from './socket.js';
 
-/** Delay before reconnect attempt `attempt` (1-based), or a negative number to give up. */
-export type ReconnectStrategy = (attempt: number, cause: Error) => number;
-
-export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
-  endpoint: Endpoint;
-  /** Default per-command deadline in ms (queue wait + wire); 0 disables. */
-  commandTimeout: number;
-  limits: Partial<DecoderLimits>;
-  reconnect: ReconnectStrategy;
-  /** Keep commands issued while disconnected and send them after reconnect (default true). */
-  offlineQueue: boolean;
-  /** Most commands waiting to be written (offline, or behind a full socket). */
-  maxQueued: number;
-  /** Encoded bytes past which we write at once instead of at the end of the tick. */
-  flushThreshold: number;
-  /** A written command overdue by this many ms past its deadline recycles the connection (half-open detection). */
-  staleReplyGrace: number;
-  /**
-   * Subscriber mode: SUBSCRIBE-family commands take no FIFO slot (their
-   * confirmations are push frames), and on RESP2 pub/sub arrays are routed
-   * to `push` instead of the FIFO.
-   */
-  pubsub?: boolean;
-  /** DECODE_* flags for push frames (subscriber decode option). */
-  pushFlags?: number;
-}
-
-export interface MultiplexerHooks {
-  ready(info: HandshakeResult): void;
-  error(err: Error): void;
-  reconnecting(info: { attempt: number; delay: number; cause: Error }): void;
-  close(): void;
-  /** A command failed and nobody had attached a handler: report, never drop silently. */
-  unobservedError(err: Error, command: Command): void;
-  push(frame: Reply[]): void;
-}
+export type { MultiplexerHooks, MultiplexerOptions, MultiplexerStats, ReconnectStrategy } from './options.js';
 
 const enum State {
   Connecting,
@@ -80,21 +48,6 @@ const enum State {
   Waiting,
   Closed,
 }
-
-export interface MultiplexerStats {
-  commands: number;
-  writes: number;
-  bytesOut: number;
-  bytesIn: number;
-  pending: number;
-  queued: number;
-  queuedBytes: number;
-  reconnects: number;
-  timeouts: number;
-  connectionLost: number;
-}
-
-const SELECT = commandInfo('SELECT');
 
 export class Multiplexer implements DecoderSink {
   readonly node: string;
@@ -112,8 +65,6 @@ export class Multiplexer implements DecoderSink {
   private unflushedFree = 0;
   /** Protocol of the current connection, known after the handshake. */
   protocol: 2 | 3 = 3;
-  /** The server's id for this connection (CLIENT ID), when HELLO reported it. */
-  clientId: number | undefined;
   private flushScheduled = false;
   /** The socket asked us to wait for 'drain'. */
   private blocked = false;
@@ -125,11 +76,7 @@ export class Multiplexer implements DecoderSink {
   private attempt = 0;
   private everReady = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private sweepAt = 0;
-  /** Clock reading shared by the commands of one turn of the event loop. */
-  private tickNow = 0;
-  private readonly customDeadlines = new Set<Command>();
+  private readonly deadlines: Deadlines;
   private closeWaiters: (() => void)[] = [];
   /** close() was called: new commands are refused, queued and in-flight ones finish. */
   private closing = false;
@@ -153,6 +100,11 @@ export class Multiplexer implements DecoderSink {
   ) {
     this.node = describeEndpoint(opts.endpoint);
     this.decoder = new Decoder(this, opts.limits);
+    this.deadlines = new Deadlines(this.inflight, this.queue, {
+      expire: (cmd, sent) => this.expire(cmd, sent),
+      stale: () =>
+        this.lose(new ReplyTimeoutError(`a reply is ${opts.staleReplyGrace} ms overdue past its deadline; recycling the connection`, true, { node: this.node })),
+    }, opts.staleReplyGrace);
     this.connect();
   }
 
@@ -182,7 +134,7 @@ export class Multiplexer implements DecoderSink {
       return;
     }
     this.stats.commands++;
-    if (timeout > 0) this.setDeadline(cmd, timeout, custom);
+    if (timeout > 0) this.deadlines.set(cmd, timeout, custom, this.flushScheduled);
     if (state === State.Ready && !this.blocked && !this.probing && this.queue.length === 0 && (cmd.db === this.currentDb || cmd.db < 0)) {
       this.write(cmd);
       return;
@@ -223,27 +175,13 @@ export class Multiplexer implements DecoderSink {
     }
     this.stats.commands += cmds.length;
     cmds[0]!.groupSize = cmds.length;
-    if (timeout > 0) this.setDeadline(last, timeout, custom);
+    if (timeout > 0) this.deadlines.set(last, timeout, custom, this.flushScheduled);
     if (state === State.Ready && !this.blocked && !this.probing && this.queue.length === 0 && cmds[0]!.db === this.currentDb) {
       for (const c of cmds) this.write(c);
       return;
     }
     for (const c of cmds) this.queue.push(c);
     if (state === State.Ready) this.pump();
-  }
-
-  private setDeadline(cmd: Command, timeout: number, custom: boolean): void {
-    if (custom) {
-      cmd.deadline = Date.now() + timeout;
-      cmd.customDeadline = true;
-      this.customDeadlines.add(cmd);
-    } else {
-      // Commands issued while a flush is pending belong to the same turn of the
-      // event loop: they share one clock reading (at most one turn early).
-      if (!this.flushScheduled) this.tickNow = Date.now();
-      cmd.deadline = this.tickNow + timeout;
-    }
-    if (this.sweepTimer === undefined || (custom && cmd.deadline < this.sweepAt)) this.armSweep(cmd.deadline);
   }
 
   /** Send a command on behalf of the connection itself (handshake, SELECT). */
@@ -391,7 +329,7 @@ export class Multiplexer implements DecoderSink {
     if (cmd === undefined) {
       throw new ProtocolError('the server sent a reply nobody asked for', { node: this.node });
     }
-    if (cmd.customDeadline) this.customDeadlines.delete(cmd);
+    this.deadlines.done(cmd);
     if (value instanceof ServerError) {
       if (cmd.state !== SETTLED) this.fail(cmd, annotate(value, cmd.info.name, this.node));
     } else if (!cmd.resolve(value) && cmd.onLateReply !== undefined) {
@@ -420,58 +358,11 @@ export class Multiplexer implements DecoderSink {
 
   // ------------------------------------------------------------------ deadlines
 
-  private armSweep(at: number): void {
-    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
-    this.sweepAt = at;
-    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(1, at - Date.now()));
-    this.sweepTimer.unref();
-  }
-
-  /**
-   * One timer for all deadlines. Default deadlines grow in FIFO order, so only
-   * the heads of `inflight` and `queue` are examined; custom per-call deadlines
-   * are kept in a small set and scanned whole.
-   */
-  private sweep(): void {
-    this.sweepTimer = undefined;
-    const now = Date.now();
-    let next = Infinity;
-    const scan = (q: Denque<Command>, sent: boolean) => {
-      for (let i = 0; i < q.length; i++) {
-        const cmd = q.peekAt(i)!;
-        if (cmd.state === SETTLED || cmd.customDeadline || cmd.deadline === 0) continue;
-        if (cmd.deadline <= now) this.expire(cmd, sent);
-        else {
-          next = Math.min(next, cmd.deadline);
-          return;
-        }
-      }
-    };
-    scan(this.inflight, true);
-    scan(this.queue, false);
-    for (const cmd of this.customDeadlines) {
-      if (cmd.state === SETTLED) this.customDeadlines.delete(cmd);
-      else if (cmd.deadline <= now) {
-        this.expire(cmd, cmd.state === WRITTEN);
-        this.customDeadlines.delete(cmd);
-      } else next = Math.min(next, cmd.deadline);
-    }
-    // Half-open detection: the oldest written command is long overdue.
-    const head = this.inflight.peekFront();
-    if (head !== undefined && head.deadline > 0 && head.state === SETTLED && now > head.deadline + this.opts.staleReplyGrace) {
-      this.lose(new ReplyTimeoutError(`no reply for ${this.opts.staleReplyGrace} ms past a deadline; recycling the connection`, true, { node: this.node }));
-    } else if (head !== undefined && head.deadline > 0 && head.state === SETTLED) {
-      next = Math.min(next, head.deadline + this.opts.staleReplyGrace + 1);
-    }
-    if (next !== Infinity) this.armSweep(next);
-  }
-
   private expire(cmd: Command, sent: boolean): void {
     this.stats.timeouts++;
-    const ms = this.opts.commandTimeout;
     const message = sent
-      ? `no reply before the deadline (${ms} ms default); the command was sent and may have run`
-      : `the deadline passed before the command could be sent (${ms} ms default); it was never sent`;
+      ? 'no reply before the deadline; the command was sent and may have run'
+      : 'the deadline passed before the command could be sent; it was never sent';
     this.fail(cmd, new ReplyTimeoutError(message, sent, { command: cmd.info.name, node: this.node }));
   }
 
@@ -512,7 +403,6 @@ export class Multiplexer implements DecoderSink {
         if (this.socket !== socket) return;
         this.handshaking = false;
         this.protocol = info.protocol;
-        this.clientId = typeof info.server?.id === 'number' ? info.server.id : undefined;
         this.currentDb = this.opts.db;
         this.knownDbs.add(this.opts.db);
         this.attempt = 0;
@@ -561,36 +451,13 @@ export class Multiplexer implements DecoderSink {
       const cmd = this.inflight.shift()!;
       if (cmd.state === SETTLED) continue;
       const neverSent = i >= total - unsent;
-      if (cmd instanceof InternalCommand) {
-        // Internal commands (handshake, SELECT, transaction parts) are never resent: their owner decides.
-        const msg = neverSent ? 'the connection was lost before the command was sent' : 'the connection was lost after the command was sent; it may have run';
-        cmd.reject(new ConnectionLostError(msg, !neverSent, { command: cmd.info.name, node: this.node, cause }));
-        continue;
-      }
-      if (neverSent) {
+      const outcome = afterLoss(cmd, neverSent, cause, this.node, this.opts.offlineQueue);
+      if (outcome === 'requeue') {
         cmd.state = QUEUED;
-        cmd.attempts--;
+        if (neverSent) cmd.attempts--;
         requeue.push(cmd);
-        continue;
-      }
-      if (cause instanceof ProtocolError) {
-        // The stream is corrupt: every pending command fails with the protocol error itself, never retried.
-        this.fail(cmd, new ProtocolError(cause.message.replace(/ \(node [^)]*\)$/, ''), { command: cmd.info.name, node: this.node, cause }));
-        continue;
-      }
-      // Rule 2: resend a written command only if it cannot do harm twice and its policy agrees.
-      const safe = (cmd.info.flags & READONLY) !== 0 || cmd.idempotent;
-      const delay = safe && cmd.retry ? cmd.retry.delayFor(cmd.attempts, cause) : -1;
-      if (delay >= 0 && this.opts.offlineQueue) {
-        cmd.state = QUEUED;
-        requeue.push(cmd);
-      } else {
-        this.fail(cmd, new ConnectionLostError('the connection was lost after the command was sent; it may have run', true, {
-          command: cmd.info.name,
-          node: this.node,
-          cause,
-        }));
-      }
+      } else if (cmd instanceof InternalCommand) cmd.reject(outcome);
+      else this.fail(cmd, outcome);
     }
     for (let i = requeue.length - 1; i >= 0; i--) this.queue.unshift(requeue[i]!);
     if (wasClosing) {
@@ -691,9 +558,8 @@ export class Multiplexer implements DecoderSink {
 
   private stopTimers(): void {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
-    this.reconnectTimer = this.sweepTimer = undefined;
-    this.customDeadlines.clear();
+    this.reconnectTimer = undefined;
+    this.deadlines.stop();
   }
 }
 

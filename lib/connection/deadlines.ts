@@ -1,0 +1,106 @@
+/**
+ * Deadlines without a timer per command (node-redis loses 3-4x of its
+ * throughput to one AbortSignal.timeout() per command). Each command carries
+ * an absolute deadline; one timer per connection, armed for the earliest
+ * deadline that matters, sweeps the FIFO heads.
+ *
+ * Default deadlines grow in FIFO order, so a sweep only walks the heads of the
+ * in-flight and queued FIFOs until the first command still in time. Per-call
+ * (custom) deadlines can be out of order: they live in a small set scanned whole.
+ */
+import type Denque from 'denque';
+import { SETTLED, WRITTEN, type Command } from './command.js';
+
+export interface DeadlineEvents {
+  /** The command's deadline passed; `sent` tells whether it had been written. */
+  expire(cmd: Command, sent: boolean): void;
+  /** The oldest written command is overdue past the grace: the connection is presumed half-open. */
+  stale(): void;
+}
+
+export class Deadlines {
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
+  /** Clock reading shared by the commands of one turn of the event loop. */
+  private turnNow = 0;
+  private readonly custom = new Set<Command>();
+
+  constructor(
+    private readonly inflight: Denque<Command>,
+    private readonly queue: Denque<Command>,
+    private readonly events: DeadlineEvents,
+    private readonly staleGrace: number,
+  ) {}
+
+  /**
+   * Give `cmd` a deadline `timeout` ms from now. `sameTurn`: an earlier command
+   * of this event-loop turn already read the clock, so its reading is reused
+   * (a deadline at most one turn early, for one Date.now() per batch).
+   */
+  set(cmd: Command, timeout: number, custom: boolean, sameTurn: boolean): void {
+    if (custom) {
+      cmd.deadline = Date.now() + timeout;
+      cmd.customDeadline = true;
+      this.custom.add(cmd);
+    } else {
+      if (!sameTurn || this.turnNow === 0) this.turnNow = Date.now();
+      cmd.deadline = this.turnNow + timeout;
+    }
+    if (this.timer === undefined || (custom && cmd.deadline < this.timerAt)) this.arm(cmd.deadline);
+  }
+
+  /** The command got its reply: forget a custom deadline. */
+  done(cmd: Command): void {
+    if (cmd.customDeadline) this.custom.delete(cmd);
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.custom.clear();
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.sweep(), Math.max(1, at - Date.now()));
+    this.timer.unref(); // a pending deadline alone must not keep the process alive
+  }
+
+  private sweep(): void {
+    this.timer = undefined;
+    const now = Date.now();
+    let next = Infinity;
+    const scan = (q: Denque<Command>, sent: boolean) => {
+      for (let i = 0; i < q.length; i++) {
+        const cmd = q.peekAt(i)!;
+        if (cmd.state === SETTLED || cmd.customDeadline || cmd.deadline === 0) continue;
+        if (cmd.deadline > now) {
+          next = Math.min(next, cmd.deadline);
+          return;
+        }
+        this.events.expire(cmd, sent);
+      }
+    };
+    scan(this.inflight, true);
+    scan(this.queue, false);
+    for (const cmd of this.custom) {
+      if (cmd.state === SETTLED) this.custom.delete(cmd);
+      else if (cmd.deadline <= now) {
+        this.custom.delete(cmd);
+        this.events.expire(cmd, cmd.state === WRITTEN);
+      } else next = Math.min(next, cmd.deadline);
+    }
+    // A timed-out command keeps its FIFO slot until its reply; if that reply is
+    // overdue by the grace too, the connection is presumed dead.
+    const head = this.inflight.peekFront();
+    if (head !== undefined && head.deadline > 0 && head.state === SETTLED) {
+      if (now > head.deadline + this.staleGrace) {
+        this.events.stale();
+        return;
+      }
+      next = Math.min(next, head.deadline + this.staleGrace + 1);
+    }
+    if (next !== Infinity) this.arm(next);
+  }
+}

@@ -1,0 +1,55 @@
+/** The contract of a multiplexer: its options, the events it reports, its counters. */
+import type { DecoderLimits, Reply } from '../resp/types.js';
+import type { Command } from './command.js';
+import type { HandshakeOptions, HandshakeResult } from './handshake.js';
+import type { Endpoint, SocketOptions } from './socket.js';
+
+/** Delay before reconnect attempt `attempt` (1-based), or a negative number to give up. */
+export type ReconnectStrategy = (attempt: number, cause: Error) => number;
+
+export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
+  endpoint: Endpoint;
+  /** Default per-command deadline in ms (queue wait + wire); 0 disables. */
+  commandTimeout: number;
+  limits: Partial<DecoderLimits>;
+  reconnect: ReconnectStrategy;
+  /** Keep commands issued while disconnected and send them after reconnect (default true). */
+  offlineQueue: boolean;
+  /** Most commands waiting to be written (offline, or behind a full socket). */
+  maxQueued: number;
+  /** Encoded bytes past which we write at once instead of at the end of the tick. */
+  flushThreshold: number;
+  /** A written command overdue by this many ms past its deadline recycles the connection (half-open detection). */
+  staleReplyGrace: number;
+  /**
+   * Subscriber mode: SUBSCRIBE-family commands take no FIFO slot (their
+   * confirmations are push frames), and on RESP2 pub/sub arrays are routed
+   * to `push` instead of the FIFO.
+   */
+  pubsub?: boolean;
+  /** DECODE_* flags for push frames (subscriber decode option). */
+  pushFlags?: number;
+}
+
+export interface MultiplexerHooks {
+  ready(info: HandshakeResult): void;
+  error(err: Error): void;
+  reconnecting(info: { attempt: number; delay: number; cause: Error }): void;
+  close(): void;
+  /** A command failed and nobody had attached a handler: report, never drop silently. */
+  unobservedError(err: Error, command: Command): void;
+  push(frame: Reply[]): void;
+}
+
+export interface MultiplexerStats {
+  commands: number;
+  writes: number;
+  bytesOut: number;
+  bytesIn: number;
+  pending: number;
+  queued: number;
+  queuedBytes: number;
+  reconnects: number;
+  timeouts: number;
+  connectionLost: number;
+}
