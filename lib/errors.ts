@@ -219,3 +219,20 @@ export function annotate<E extends RedisError>(err: E, command: string | undefin
   }
   return err;
 }
+
+/**
+ * Server errors that Redis returns before running the command (the dataset is
+ * loading, a script is busy, the node is a replica, the cluster is down, ...):
+ * retrying such a command cannot make it run twice.
+ */
+export function refusedBeforeRunning(err: unknown): boolean {
+  return (
+    err instanceof BusyLoadingError ||
+    err instanceof TryAgainError ||
+    err instanceof ClusterDownError ||
+    err instanceof MasterDownError ||
+    err instanceof BusyScriptError ||
+    err instanceof ReadOnlyError ||
+    err instanceof NoReplicasError
+  );
+}

@@ -64,6 +64,8 @@ export interface RedisOptions {
   flushThreshold?: number;
   /** Half-open detection: recycle the connection when the oldest reply is this late past its deadline (default 5000). */
   staleReplyGrace?: number;
+  /** Send a PING after this many ms without a byte from the server; a missing answer recycles the connection (default 0 = off). */
+  pingInterval?: number;
   /** Bounds on what the server may send. */
   limits?: Partial<DecoderLimits>;
   /**
@@ -145,6 +147,7 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
       flushThreshold: nonNegative(o.flushThreshold, 'flushThreshold', 256 * 1024),
       staleReplyGrace: nonNegative(o.staleReplyGrace, 'staleReplyGrace', 5_000),
       limits: o.limits ?? {},
+      pingInterval: nonNegative(o.pingInterval, 'pingInterval', 0),
     },
     retry: o.retry ?? new RetryPolicy({ attempts: 2, baseDelay: 0, jitter: false }),
     pool: {

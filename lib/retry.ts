@@ -10,6 +10,8 @@
 import type { RetryDecision } from './connection/command.js';
 import {
   BusyLoadingError,
+  BusyScriptError,
+  ReadOnlyError,
   ClusterDownError,
   ConnectionError,
   MasterDownError,
@@ -33,7 +35,8 @@ export interface RetryOptions {
   /**
    * Which failures are retried. Default: connection failures (lost, refused),
    * a pool lease that timed out, and the transient server states LOADING,
-   * TRYAGAIN, CLUSTERDOWN and MASTERDOWN.
+   * TRYAGAIN, CLUSTERDOWN, MASTERDOWN, BUSY and READONLY (a failover: the
+   * connection is recycled first).
    */
   retryOn?: ErrorClass[];
 }
@@ -45,6 +48,8 @@ export const DEFAULT_RETRY_ON: ErrorClass[] = [
   TryAgainError,
   ClusterDownError,
   MasterDownError,
+  BusyScriptError,
+  ReadOnlyError,
 ];
 
 export class RetryPolicy implements RetryDecision {

@@ -21,6 +21,8 @@ import { SUBSCRIBE, commandInfo } from '../commands/index.js';
 import {
   AuthError,
   ClosedError,
+  ReadOnlyError,
+  refusedBeforeRunning,
   ConnectError,
   ConnectionLostError,
   OfflineQueueFullError,
@@ -36,8 +38,11 @@ import type { DecoderSink, Reply } from '../resp/types.js';
 import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN } from './command.js';
 import { Deadlines } from './deadlines.js';
 import { afterLoss } from './loss.js';
+import { HealthCheck } from './health.js';
+import { RetryLater } from './retry-later.js';
 import { handshake } from './handshake.js';
-import type { MultiplexerHooks, MultiplexerOptions, MultiplexerStats } from './options.js';
+import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
+import { isPubSubArray } from './pubsub-frames.js';
 import { describeEndpoint, openSocket } from './socket.js';
 
 export type { MultiplexerHooks, MultiplexerOptions, MultiplexerStats, ReconnectStrategy } from './options.js';
@@ -72,6 +77,11 @@ export class Multiplexer implements DecoderSink {
   /** Databases a SELECT succeeded for on this connection; others are probed before pipelining. */
   private knownDbs = new Set<number>();
   private probing = false;
+  /** READONLY seen: write nothing more, and reconnect once the in-flight replies are in. */
+  private recycling = false;
+  /** Commands refused by a transient server state, waiting for their retry backoff. */
+  private readonly retrying = new RetryLater();
+  private readonly health: HealthCheck;
   private handshaking = false;
   private attempt = 0;
   private everReady = false;
@@ -80,18 +90,7 @@ export class Multiplexer implements DecoderSink {
   private closeWaiters: (() => void)[] = [];
   /** close() was called: new commands are refused, queued and in-flight ones finish. */
   private closing = false;
-  readonly stats: MultiplexerStats = {
-    commands: 0,
-    writes: 0,
-    bytesOut: 0,
-    bytesIn: 0,
-    pending: 0,
-    queued: 0,
-    queuedBytes: 0,
-    reconnects: 0,
-    timeouts: 0,
-    connectionLost: 0,
-  };
+  readonly stats: MultiplexerStats = emptyStats();
   private readonly flushNow = () => this.flush();
 
   constructor(
@@ -105,11 +104,21 @@ export class Multiplexer implements DecoderSink {
       stale: () =>
         this.lose(new ReplyTimeoutError(`a reply is ${opts.staleReplyGrace} ms overdue past its deadline; recycling the connection`, true, { node: this.node })),
     }, opts.staleReplyGrace);
+    this.health = new HealthCheck(opts.pingInterval ?? 0, {
+      bytesIn: () => this.stats.bytesIn,
+      ping: (timeout, dead) => {
+        const socket = this.socket;
+        if (this.state !== State.Ready) return;
+        const ping = new InternalCommand('PING', [], commandInfo('PING'), (err) => {
+          if (err instanceof ReplyTimeoutError && this.socket === socket) {
+            dead();
+            this.lose(new ConnectionLostError(`no answer to a health PING within ${timeout} ms`, true, { node: this.node, cause: err }));
+          }
+        });
+        this.send(ping, timeout, true);
+      },
+    });
     this.connect();
-  }
-
-  get ready(): boolean {
-    return this.state === State.Ready;
   }
 
   get closed(): boolean {
@@ -128,30 +137,13 @@ export class Multiplexer implements DecoderSink {
 
   /** Hand a validated command to the connection. Never throws; failures settle the command. */
   send(cmd: Command, timeout = this.opts.commandTimeout, custom = false): void {
-    const state = this.state;
-    if (this.closing || state === State.Closed) {
-      this.fail(cmd, new ClosedError('the client is closed', { command: cmd.info.name, node: this.node }));
-      return;
-    }
-    this.stats.commands++;
-    if (timeout > 0) this.deadlines.set(cmd, timeout, custom, this.flushScheduled);
-    if (state === State.Ready && !this.blocked && !this.probing && this.queue.length === 0 && (cmd.db === this.currentDb || cmd.db < 0)) {
+    if (this.canWriteNow(cmd.db)) {
+      this.stats.commands++;
+      if (timeout > 0) this.deadlines.set(cmd, timeout, custom, this.flushScheduled);
       this.write(cmd);
       return;
     }
-    if (state !== State.Connecting && state !== State.Ready && !this.opts.offlineQueue) {
-      this.fail(cmd, new ConnectionLostError('not connected and the offline queue is off; the command was not sent', false, {
-        command: cmd.info.name,
-        node: this.node,
-      }));
-      return;
-    }
-    if (this.queue.length >= this.opts.maxQueued) {
-      this.fail(cmd, new OfflineQueueFullError(`${this.queue.length} commands already wait to be written`, { command: cmd.info.name, node: this.node }));
-      return;
-    }
-    this.queue.push(cmd);
-    if (state === State.Ready) this.pump();
+    this.enqueue([cmd], cmd, timeout, custom);
   }
 
   /**
@@ -161,27 +153,48 @@ export class Multiplexer implements DecoderSink {
    * and once its first command is written, all of them are written together.
    */
   sendGroup(cmds: Command[], timeout = this.opts.commandTimeout, custom = false): void {
-    const last = cmds[cmds.length - 1]!;
-    const state = this.state;
-    if (this.closing || state === State.Closed || (state !== State.Connecting && state !== State.Ready && !this.opts.offlineQueue) || this.queue.length + cmds.length > this.opts.maxQueued) {
-      const err =
-        this.closing || state === State.Closed
-          ? new ClosedError('the client is closed', { command: 'MULTI', node: this.node })
-          : this.queue.length + cmds.length > this.opts.maxQueued
-            ? new OfflineQueueFullError(`${this.queue.length} commands already wait to be written`, { command: 'MULTI', node: this.node })
-            : new ConnectionLostError('not connected and the offline queue is off; the transaction was not sent', false, { command: 'MULTI', node: this.node });
-      for (const c of cmds) this.fail(c, err);
-      return;
-    }
-    this.stats.commands += cmds.length;
     cmds[0]!.groupSize = cmds.length;
-    if (timeout > 0) this.deadlines.set(last, timeout, custom, this.flushScheduled);
-    if (state === State.Ready && !this.blocked && !this.probing && this.queue.length === 0 && cmds[0]!.db === this.currentDb) {
+    if (this.canWriteNow(cmds[0]!.db)) {
+      this.stats.commands += cmds.length;
+      if (timeout > 0) this.deadlines.set(cmds[cmds.length - 1]!, timeout, custom, this.flushScheduled);
       for (const c of cmds) this.write(c);
       return;
     }
+    this.enqueue(cmds, cmds[cmds.length - 1]!, timeout, custom);
+  }
+
+  /** The fast path: connected, nothing waiting ahead, already in the right database. */
+  private canWriteNow(db: number): boolean {
+    return (
+      this.state === State.Ready &&
+      !this.closing &&
+      !this.blocked &&
+      !this.probing &&
+      !this.recycling &&
+      this.queue.length === 0 &&
+      (db === this.currentDb || db < 0)
+    );
+  }
+
+  /** Queue commands to be written later, or refuse them all (closed, offline queue off or full). */
+  private enqueue(cmds: Command[], timed: Command, timeout: number, custom: boolean): void {
+    const name = cmds[0]!.groupSize > 1 ? 'MULTI' : cmds[0]!.info.name;
+    const ctx = { command: name, node: this.node };
+    let refusal: Error | undefined;
+    if (this.closing || this.state === State.Closed) refusal = new ClosedError('the client is closed', ctx);
+    else if (this.state === State.Waiting && !this.opts.offlineQueue) {
+      refusal = new ConnectionLostError('not connected and the offline queue is off; it was not sent', false, ctx);
+    } else if (this.queue.length + cmds.length > this.opts.maxQueued) {
+      refusal = new OfflineQueueFullError(`${this.queue.length} commands already wait to be written; it was not sent`, ctx);
+    }
+    if (refusal) {
+      for (const c of cmds) this.fail(c, refusal);
+      return;
+    }
+    this.stats.commands += cmds.length;
+    if (timeout > 0) this.deadlines.set(timed, timeout, custom, this.flushScheduled);
     for (const c of cmds) this.queue.push(c);
-    if (state === State.Ready) this.pump();
+    if (this.state === State.Ready) this.pump();
   }
 
   /** Send a command on behalf of the connection itself (handshake, SELECT). */
@@ -249,7 +262,7 @@ export class Multiplexer implements DecoderSink {
   /** Write queued commands in order, inlining SELECTs, while the connection can take them. */
   private pump(): void {
     const queue = this.queue;
-    while (this.state === State.Ready && !this.blocked && !this.probing && queue.length > 0) {
+    while (this.state === State.Ready && !this.blocked && !this.probing && !this.recycling && queue.length > 0) {
       const cmd = queue.peekFront()!;
       if (cmd.state === SETTLED) {
         queue.shift(); // timed out while queued
@@ -331,11 +344,33 @@ export class Multiplexer implements DecoderSink {
     }
     this.deadlines.done(cmd);
     if (value instanceof ServerError) {
-      if (cmd.state !== SETTLED) this.fail(cmd, annotate(value, cmd.info.name, this.node));
+      // A replica refusing a write: we are not talking to the master any more (failover).
+      if (value instanceof ReadOnlyError) this.recycling = true;
+      if (cmd.state !== SETTLED && !this.retryRefused(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
     } else if (!cmd.resolve(value) && cmd.onLateReply !== undefined) {
       cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
     }
-    if (this.closing && this.inflight.length === 0) this.maybeFinishClose();
+    if (this.inflight.length === 0) {
+      if (this.recycling) this.lose(new ConnectionLostError('the server answered READONLY: reconnecting to find the master', false, { node: this.node }));
+      else if (this.closing) this.maybeFinishClose();
+    }
+  }
+
+  /**
+   * The server refused the command before running it (LOADING, BUSY, READONLY,
+   * ...): resend it after the policy's backoff, if the policy agrees. Safe for
+   * writes too, since it did not run. Returns whether a retry was scheduled.
+   */
+  private retryRefused(cmd: Command, err: ServerError): boolean {
+    if (cmd instanceof InternalCommand || !cmd.retry || !refusedBeforeRunning(err)) return false;
+    const delay = cmd.retry.delayFor(cmd.attempts, err);
+    if (delay < 0 || (cmd.deadline > 0 && Date.now() + delay >= cmd.deadline)) return false;
+    cmd.state = QUEUED;
+    this.retrying.schedule(cmd, delay, () => {
+      this.queue.unshift(cmd); // the oldest deadline goes first
+      if (this.state === State.Ready) this.pump();
+    });
+    return true;
   }
 
   onPush(frame: Reply[]): void {
@@ -408,6 +443,7 @@ export class Multiplexer implements DecoderSink {
         this.attempt = 0;
         this.everReady = true;
         this.state = State.Ready;
+        this.health.start();
         this.hooks.ready(info);
         this.pump();
       },
@@ -429,17 +465,11 @@ export class Multiplexer implements DecoderSink {
    * reconnect.
    */
   private lose(cause: Error): void {
-    const socket = this.socket;
-    if (socket === undefined && this.state !== State.Connecting) return; // already handled
-    this.socket = undefined;
+    if (this.socket === undefined && this.state !== State.Connecting) return; // already handled
+    this.dropSocket(false);
     this.flushScheduled = false;
+    this.recycling = false;
     this.encoder.take(); // encoded but never handed to the socket: the commands are requeued below
-    if (socket) {
-      socket.removeAllListeners('data');
-      socket.removeAllListeners('close');
-      socket.on('error', () => {});
-      socket.destroy();
-    }
     this.decoder.reset();
     const wasClosing = this.closing;
     this.stats.connectionLost++;
@@ -516,20 +546,13 @@ export class Multiplexer implements DecoderSink {
 
   private maybeFinishClose(): void {
     if (!this.closing || this.state !== State.Ready) return;
-    if (this.queue.length > 0 || this.inflight.length > 0) return; // still draining
+    if (this.queue.length > 0 || this.inflight.length > 0 || this.retrying.size > 0) return; // still draining
     this.finishClose();
   }
 
   private finishClose(): void {
     this.state = State.Closed;
-    const socket = this.socket;
-    this.socket = undefined;
-    if (socket) {
-      socket.removeAllListeners('close');
-      socket.on('error', () => {});
-      socket.end();
-      socket.destroySoon();
-    }
+    this.dropSocket(true);
     this.stopTimers();
     this.hooks.close();
     for (const w of this.closeWaiters.splice(0)) w();
@@ -539,13 +562,7 @@ export class Multiplexer implements DecoderSink {
   disconnect(): void {
     if (this.state === State.Closed) return;
     this.state = State.Closed;
-    const socket = this.socket;
-    this.socket = undefined;
-    if (socket) {
-      socket.removeAllListeners('close');
-      socket.on('error', () => {});
-      socket.destroy();
-    }
+    this.dropSocket(false);
     this.stopTimers();
     while (this.inflight.length > 0) {
       const cmd = this.inflight.shift()!;
@@ -556,17 +573,25 @@ export class Multiplexer implements DecoderSink {
     for (const w of this.closeWaiters.splice(0)) w();
   }
 
+  /** Detach and close the socket: gracefully (FIN after pending writes) or at once. */
+  private dropSocket(graceful: boolean): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    if (!socket) return;
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('close');
+    socket.on('error', () => {}); // late errors of a socket we gave up on are expected
+    if (graceful) socket.destroySoon(); // ends after pending writes, then closes
+    else socket.destroy();
+  }
+
   private stopTimers(): void {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    this.health.stop();
+    this.retrying.cancelAll((cmd) =>
+      this.fail(cmd, new ClosedError('the connection closed while the command waited to be retried; it was not sent again', { command: cmd.info.name, node: this.node })),
+    );
     this.deadlines.stop();
   }
-}
-
-const PUBSUB_KINDS = new Set(['message', 'pmessage', 'smessage', 'subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe']);
-
-function isPubSubArray(value: Reply): boolean {
-  if (!Array.isArray(value) || value.length < 3) return false;
-  const kind = value[0];
-  return PUBSUB_KINDS.has(typeof kind === 'string' ? kind : Buffer.isBuffer(kind) ? kind.toString('latin1') : '');
 }

@@ -29,6 +29,8 @@ export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
   pubsub?: boolean;
   /** DECODE_* flags for push frames (subscriber decode option). */
   pushFlags?: number;
+  /** Send a PING after this many ms without hearing from the server (0 = never). */
+  pingInterval?: number;
 }
 
 export interface MultiplexerHooks {
@@ -52,4 +54,8 @@ export interface MultiplexerStats {
   reconnects: number;
   timeouts: number;
   connectionLost: number;
+}
+
+export function emptyStats(): MultiplexerStats {
+  return { commands: 0, writes: 0, bytesOut: 0, bytesIn: 0, pending: 0, queued: 0, queuedBytes: 0, reconnects: 0, timeouts: 0, connectionLost: 0 };
 }
