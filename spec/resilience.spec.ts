@@ -1,0 +1,252 @@
+/**
+ * Fault injection against a real redis-server, through a TCP proxy of our own
+ * and by killing and restarting the server. In every scenario:
+ *  - every promise settles, within a bound;
+ *  - no caller ever receives another caller's reply;
+ *  - for a counter, successes <= server value <= successes + maybeExecuted
+ *    (nothing ran twice behind our back, nothing that succeeded was lost);
+ *  - the client recovers afterwards.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionLostError, ProtocolError, Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
+import { FaultProxy } from './support/fault-proxy.js';
+import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+
+let server: RedisServer;
+let proxy: FaultProxy;
+const clients: Redis[] = [];
+
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  await proxy?.close();
+});
+afterAll(async () => {
+  await destroyRedis(server);
+});
+
+const FAST: RedisOptions = {
+  commandTimeout: 400,
+  staleReplyGrace: 300,
+  connectTimeout: 500,
+  reconnect: { baseDelay: 5, maxDelay: 50 },
+};
+
+async function through(opts: RedisOptions = {}): Promise<Redis> {
+  proxy = await FaultProxy.start(server.port);
+  const redis = new Redis(proxy.url, { ...FAST, ...opts });
+  redis.on('error', () => {});
+  redis.on('commandError', () => {});
+  clients.push(redis);
+  await redis.db.reply('PING');
+  return redis;
+}
+
+interface Tally {
+  ok: number;
+  maybe: number;
+  notRun: number;
+  wrongReply: number;
+  errors: Map<string, number>;
+}
+
+/**
+ * `callers` loops, each alternating INCR on `key` and an ECHO of a token only
+ * it knows, until `stop()`; then every promise must have settled.
+ */
+function load(redis: Redis, key: string, callers = 20) {
+  const tally: Tally = { ok: 0, maybe: 0, notRun: 0, wrongReply: 0, errors: new Map() };
+  let running = true;
+  const note = (err: unknown) => {
+    const name = (err as Error).constructor.name;
+    tally.errors.set(name, (tally.errors.get(name) ?? 0) + 1);
+    return err;
+  };
+  const loops = Array.from({ length: callers }, async (_, c) => {
+    for (let i = 0; running; i++) {
+      try {
+        await redis.db.reply('INCR', key);
+        tally.ok++;
+      } catch (err) {
+        note(err);
+        const maybe =
+          (err instanceof ConnectionLostError && err.maybeExecuted) ||
+          (err instanceof ReplyTimeoutError && err.sent) ||
+          err instanceof ProtocolError;
+        if (maybe) tally.maybe++;
+        else tally.notRun++;
+      }
+      const token = `caller${c}:${i}`;
+      try {
+        const echo = await redis.db.reply('ECHO', token);
+        if (echo !== token) tally.wrongReply++;
+      } catch (err) {
+        note(err);
+      }
+    }
+  });
+  return {
+    tally,
+    /** Stop the callers; resolves when every in-flight command has settled, or rejects after `boundMs`. */
+    async stop(boundMs = 8000) {
+      running = false;
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`commands still pending after ${boundMs} ms`)), boundMs);
+      });
+      await Promise.race([Promise.all(loops), bound]);
+      clearTimeout(timer);
+      return tally;
+    },
+  };
+}
+
+async function checkCounter(redis: Redis, key: string, t: Tally): Promise<void> {
+  const value = Number(await redis.db.reply('GET', key));
+  expect(t.wrongReply).toBe(0);
+  expect(value).toBeGreaterThanOrEqual(t.ok);
+  expect(value).toBeLessThanOrEqual(t.ok + t.maybe);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('fault injection through a proxy', () => {
+  it('cut every link, repeatedly, under load', async () => {
+    const redis = await through();
+    const run = load(redis, 'fi:cut');
+    for (let i = 0; i < 5; i++) {
+      await sleep(60);
+      proxy.cutAll();
+    }
+    await sleep(100);
+    const t = await run.stop();
+    await checkCounter(redis, 'fi:cut', t);
+    expect(t.ok).toBeGreaterThan(0);
+    expect(redis.stats().reconnects).toBeGreaterThanOrEqual(1);
+    expect(await redis.db.reply('ECHO', 'recovered')).toBe('recovered');
+  });
+
+  it('a stall longer than the deadline: timeouts, recycle, recovery', async () => {
+    const redis = await through();
+    const run = load(redis, 'fi:stall');
+    await sleep(50);
+    proxy.stall();
+    await sleep(900); // > commandTimeout + staleReplyGrace: the client gives up on the link
+    proxy.resume();
+    await sleep(150);
+    const t = await run.stop();
+    await checkCounter(redis, 'fi:stall', t);
+    expect(t.errors.get('ReplyTimeoutError') ?? 0).toBeGreaterThan(0);
+    expect(await redis.db.reply('ECHO', 'recovered')).toBe('recovered');
+  });
+
+  it('a slow link: everything still correct', async () => {
+    const redis = await through();
+    proxy.slow(15);
+    const run = load(redis, 'fi:slow', 10);
+    await sleep(300);
+    const t = await run.stop();
+    await checkCounter(redis, 'fi:slow', t);
+    expect(t.ok).toBeGreaterThan(0);
+  });
+
+  it('half-close from the server side: the client reconnects', async () => {
+    const redis = await through();
+    const run = load(redis, 'fi:half');
+    await sleep(50);
+    proxy.halfCloseClients();
+    await sleep(200);
+    const t = await run.stop();
+    await checkCounter(redis, 'fi:half', t);
+    expect(await redis.db.reply('ECHO', 'recovered')).toBe('recovered');
+  });
+
+  it('dropped bytes corrupt the stream: the connection is dropped, never resynced by guessing', async () => {
+    const redis = await through();
+    const run = load(redis, 'fi:drop');
+    await sleep(50);
+    proxy.dropBytes(3);
+    await sleep(900);
+    const t = await run.stop();
+    await checkCounter(redis, 'fi:drop', t);
+    expect(await redis.db.reply('ECHO', 'recovered')).toBe('recovered');
+  });
+
+  it('while the server refuses connections, queued commands wait and run after it is back', async () => {
+    const redis = await through({ commandTimeout: 3000 });
+    proxy.refuse(true);
+    proxy.cutAll();
+    await sleep(30);
+    const queued = [redis.db.reply('SET', 'fi:offline', 'v'), redis.db.reply('GET', 'fi:offline')];
+    await sleep(200);
+    expect(redis.stats().queued).toBeGreaterThanOrEqual(1);
+    proxy.refuse(false);
+    expect(await Promise.all(queued)).toEqual(['OK', 'v']);
+  });
+
+  it('offlineQueue: false fails fast while disconnected, with nothing sent', async () => {
+    const redis = await through({ offlineQueue: false });
+    proxy.refuse(true);
+    proxy.cutAll();
+    await sleep(30);
+    const err = await redis.db.reply('SET', 'fi:never', '1').catch((e) => e);
+    expect(err).toBeInstanceOf(ConnectionLostError);
+    expect(err.maybeExecuted).toBe(false);
+    proxy.refuse(false);
+    for (let i = 0; i < 100 && (await redis.db.reply('PING').catch(() => null)) !== 'PONG'; i++) await sleep(20);
+    expect(await redis.db.reply('EXISTS', 'fi:never')).toBe(0);
+  });
+});
+
+describe('the server dies', () => {
+  it('kill -9 and restart: in-flight commands settle honestly, the client recovers', async () => {
+    const own = await startRedis();
+    try {
+      const redis = new Redis(own.url, FAST);
+      redis.on('error', () => {});
+      redis.on('commandError', () => {});
+      clients.push(redis);
+      await redis.db.reply('PING');
+      const run = load(redis, 'fi:kill');
+      await sleep(80);
+      await own.kill();
+      await sleep(100);
+      await own.restart();
+      await sleep(300);
+      const t = await run.stop();
+      // The restarted server has no data (no persistence): only check settlement and recovery.
+      expect(t.wrongReply).toBe(0);
+      expect(t.ok).toBeGreaterThan(0);
+      expect(await redis.db.reply('ECHO', 'recovered')).toBe('recovered');
+    } finally {
+      await destroyRedis(own);
+    }
+  });
+});
+
+describe('nothing keeps the process alive', () => {
+  it('a script that uses the client and closes it ends by itself', async () => {
+    const script = `
+      import { Redis } from ${JSON.stringify(path.resolve(__dirname, '..', 'dist', 'index.js'))};
+      const redis = new Redis(${JSON.stringify(server.url)}, { pingInterval: 1000 });
+      await redis.db.reply('SET', 'alive', '1');
+      redis.db.command('GET', 'alive');
+      await redis.db.reply('BLPOP', 'nothing-here', 0.01);
+      const sub = redis.subscriber();
+      await sub.subscribe('x');
+      await redis.db.watch(['alive'], (c) => c.multi((tx) => tx.command('INCR', 'alive')));
+      await redis.close();
+    `;
+    const exit = await new Promise<number | null>((resolve) => {
+      const child = execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 }, (err) =>
+        resolve(err ? ((err as { code?: number }).code ?? 1) : 0),
+      );
+      void child;
+    });
+    expect(exit).toBe(0);
+  });
+});
