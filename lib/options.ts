@@ -60,6 +60,8 @@ export interface RedisOptions {
   offlineQueue?: boolean;
   /** Most commands waiting to be written (default 100000): past it, `OfflineQueueFullError`. */
   maxQueued?: number;
+  /** Most bytes of commands waiting to be written (default 64 MiB): past it, `OfflineQueueFullError`. */
+  maxQueuedBytes?: number;
   /** Write at once when this many bytes are encoded, instead of at the end of the tick (default 262144). */
   flushThreshold?: number;
   /** Half-open detection: recycle the connection when the oldest reply is this late past its deadline (default 5000). */
@@ -144,6 +146,7 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
       reconnect,
       offlineQueue: o.offlineQueue ?? true,
       maxQueued: nonNegative(o.maxQueued, 'maxQueued', 100_000),
+      maxQueuedBytes: nonNegative(o.maxQueuedBytes, 'maxQueuedBytes', 64 * 1024 * 1024),
       flushThreshold: nonNegative(o.flushThreshold, 'flushThreshold', 256 * 1024),
       staleReplyGrace: nonNegative(o.staleReplyGrace, 'staleReplyGrace', 5_000),
       limits: o.limits ?? {},

@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionLostError, ProtocolError, Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
+import { ConnectionLostError, OfflineQueueFullError, ProtocolError, Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
 import { FaultProxy } from './support/fault-proxy.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 
@@ -144,6 +144,15 @@ describe('fault injection through a proxy', () => {
     expect(await redis.db.reply('ECHO', 'recovered')).toBe('recovered');
   });
 
+  it('an idle half-open link is found by the health PING', async () => {
+    const redis = await through({ pingInterval: 100 });
+    const reconnecting = new Promise((r) => redis.once('reconnecting', r));
+    proxy.stall(); // the peer goes silent without closing anything
+    await reconnecting; // found within about two intervals, no command needed
+    proxy.resume();
+    expect(await redis.db.reply('ECHO', 'recovered')).toBe('recovered');
+  });
+
   it('a slow link: everything still correct', async () => {
     const redis = await through();
     proxy.slow(15);
@@ -186,6 +195,26 @@ describe('fault injection through a proxy', () => {
     expect(redis.stats().queued).toBeGreaterThanOrEqual(1);
     proxy.refuse(false);
     expect(await Promise.all(queued)).toEqual(['OK', 'v']);
+  });
+
+  it('the offline queue is bounded in count and bytes, with a clear error, and nothing is lost', async () => {
+    const redis = await through({ maxQueued: 5, maxQueuedBytes: 2000, commandTimeout: 3000 });
+    proxy.refuse(true);
+    proxy.cutAll();
+    await sleep(30);
+    const queued = Array.from({ length: 5 }, (_, i) => redis.db.reply('SET', `fi:q${i}`, 'v'));
+    const overCount = await redis.db.reply('SET', 'fi:q-over', 'v').catch((e) => e);
+    expect(overCount).toBeInstanceOf(OfflineQueueFullError);
+    proxy.refuse(false);
+    expect(await Promise.all(queued)).toEqual(['OK', 'OK', 'OK', 'OK', 'OK']);
+    proxy.refuse(true);
+    proxy.cutAll();
+    await sleep(30);
+    const overBytes = await redis.db.reply('SET', 'fi:big', 'x'.repeat(5000)).catch((e) => e);
+    expect(overBytes).toBeInstanceOf(OfflineQueueFullError);
+    expect(overBytes.message).not.toContain('xxxx');
+    proxy.refuse(false);
+    expect(await redis.db.reply('EXISTS', 'fi:q-over', 'fi:big')).toBe(0);
   });
 
   it('offlineQueue: false fails fast while disconnected, with nothing sent', async () => {

@@ -8,8 +8,14 @@
  * in-flight and queued FIFOs until the first command still in time. Per-call
  * (custom) deadlines can be out of order: they live in a small set scanned whole.
  */
-import type Denque from 'denque';
 import { SETTLED, WRITTEN, type Command } from './command.js';
+
+/** What the sweep needs of a FIFO. */
+interface Fifo {
+  readonly length: number;
+  peekAt(i: number): Command | undefined;
+  peekFront(): Command | undefined;
+}
 
 export interface DeadlineEvents {
   /** The command's deadline passed; `sent` tells whether it had been written. */
@@ -26,8 +32,8 @@ export class Deadlines {
   private readonly custom = new Set<Command>();
 
   constructor(
-    private readonly inflight: Denque<Command>,
-    private readonly queue: Denque<Command>,
+    private readonly inflight: Fifo,
+    private readonly queue: Fifo,
     private readonly events: DeadlineEvents,
     private readonly staleGrace: number,
   ) {}
@@ -71,7 +77,7 @@ export class Deadlines {
     this.timer = undefined;
     const now = Date.now();
     let next = Infinity;
-    const scan = (q: Denque<Command>, sent: boolean) => {
+    const scan = (q: Fifo, sent: boolean) => {
       for (let i = 0; i < q.length; i++) {
         const cmd = q.peekAt(i)!;
         if (cmd.state === SETTLED || cmd.customDeadline || cmd.deadline === 0) continue;

@@ -40,6 +40,7 @@ import { Deadlines } from './deadlines.js';
 import { afterLoss } from './loss.js';
 import { HealthCheck } from './health.js';
 import { RetryLater } from './retry-later.js';
+import { CommandQueue, approximateBytes } from './queue.js';
 import { handshake } from './handshake.js';
 import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
 import { isPubSubArray } from './pubsub-frames.js';
@@ -63,7 +64,7 @@ export class Multiplexer implements DecoderSink {
   /** Written (or encoded, awaiting flush) commands, oldest first. */
   private readonly inflight = new Denque<Command>();
   /** Commands not yet encoded: offline, behind a probe SELECT, or behind a full socket. */
-  private readonly queue = new Denque<Command>();
+  private readonly queue = new CommandQueue();
   /** How many entries at the tail of `inflight` are encoded but not yet handed to the socket. */
   private unflushed = 0;
   /** Encoded commands without a FIFO slot (subscriber mode) waiting for the flush. */
@@ -129,7 +130,7 @@ export class Multiplexer implements DecoderSink {
     const s = this.stats;
     s.pending = this.inflight.length + this.queue.length;
     s.queued = this.queue.length;
-    s.queuedBytes = this.encoder.pendingBytes + (this.socket?.writableLength ?? 0);
+    s.queuedBytes = this.queue.bytes + this.encoder.pendingBytes + (this.socket?.writableLength ?? 0);
     return { ...s };
   }
 
@@ -186,6 +187,8 @@ export class Multiplexer implements DecoderSink {
       refusal = new ConnectionLostError('not connected and the offline queue is off; it was not sent', false, ctx);
     } else if (this.queue.length + cmds.length > this.opts.maxQueued) {
       refusal = new OfflineQueueFullError(`${this.queue.length} commands already wait to be written; it was not sent`, ctx);
+    } else if (this.queue.bytes + cmds.reduce((n, c) => n + approximateBytes(c), 0) > this.opts.maxQueuedBytes) {
+      refusal = new OfflineQueueFullError(`about ${this.queue.bytes} bytes already wait to be written; it was not sent`, ctx);
     }
     if (refusal) {
       for (const c of cmds) this.fail(c, refusal);

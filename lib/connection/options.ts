@@ -17,6 +17,8 @@ export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
   offlineQueue: boolean;
   /** Most commands waiting to be written (offline, or behind a full socket). */
   maxQueued: number;
+  /** Most (approximate) bytes of commands waiting to be written. */
+  maxQueuedBytes: number;
   /** Encoded bytes past which we write at once instead of at the end of the tick. */
   flushThreshold: number;
   /** A written command overdue by this many ms past its deadline recycles the connection (half-open detection). */

@@ -1,0 +1,58 @@
+/**
+ * The FIFO of commands waiting to be written (offline, behind a probe SELECT,
+ * behind a full socket), bounded in count and in (approximate) bytes.
+ */
+import Denque from 'denque';
+import type { Command } from './command.js';
+
+/** Rough size of a command once encoded; counted only for queued commands, never on the fast path. */
+export function approximateBytes(cmd: Command): number {
+  let n = cmd.name.length + 16;
+  const args = cmd.args;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    n += (typeof a === 'string' ? a.length : a instanceof Uint8Array ? a.length : 20) + 16;
+  }
+  return n;
+}
+
+export class CommandQueue {
+  private readonly items = new Denque<Command>();
+  private readonly sizes = new WeakMap<Command, number>();
+  /** Approximate bytes of the queued commands. */
+  bytes = 0;
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  peekFront(): Command | undefined {
+    return this.items.peekFront();
+  }
+
+  peekAt(i: number): Command | undefined {
+    return this.items.peekAt(i);
+  }
+
+  push(cmd: Command): void {
+    this.track(cmd);
+    this.items.push(cmd);
+  }
+
+  unshift(cmd: Command): void {
+    this.track(cmd);
+    this.items.unshift(cmd);
+  }
+
+  shift(): Command | undefined {
+    const cmd = this.items.shift();
+    if (cmd !== undefined) this.bytes -= this.sizes.get(cmd) ?? 0;
+    return cmd;
+  }
+
+  private track(cmd: Command): void {
+    const size = approximateBytes(cmd);
+    this.sizes.set(cmd, size);
+    this.bytes += size;
+  }
+}
