@@ -316,13 +316,9 @@ export class Multiplexer implements DecoderSink {
         this.currentDb = db;
       } else if (err instanceof ServerError) {
         // Reject everything queued for this database; the rest goes on.
-        const keep: Command[] = [];
-        while (this.queue.length > 0) {
-          const c = this.queue.shift()!;
-          if (c.db === db) this.fail(c, annotate(new ServerError(err.serverMessage, err.code), c.info.name, this.node));
-          else keep.push(c);
+        for (const c of this.queue.removeWhere((c) => c.db === db)) {
+          this.fail(c, annotate(new ServerError(err.serverMessage, err.code), c.info.name, this.node));
         }
-        for (const c of keep) this.queue.push(c);
       }
       this.pump();
     });
@@ -393,8 +389,6 @@ export class Multiplexer implements DecoderSink {
       }
     }
   }
-
-  // ------------------------------------------------------------------ deadlines
 
   private expire(cmd: Command, sent: boolean): void {
     this.stats.timeouts++;

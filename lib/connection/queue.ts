@@ -50,6 +50,18 @@ export class CommandQueue {
     return cmd;
   }
 
+  /** Take out every command matching `pred`, keeping the others in order. */
+  removeWhere(pred: (cmd: Command) => boolean): Command[] {
+    const removed: Command[] = [];
+    const kept: Command[] = [];
+    while (this.items.length > 0) {
+      const cmd = this.shift()!;
+      (pred(cmd) ? removed : kept).push(cmd);
+    }
+    for (const cmd of kept) this.push(cmd);
+    return removed;
+  }
+
   private track(cmd: Command): void {
     const size = approximateBytes(cmd);
     this.sizes.set(cmd, size);
