@@ -142,7 +142,8 @@ export class Database {
     cmd.retry = this.retry;
     if (this.opts.idempotent) cmd.idempotent = true;
     if (this.core.closed) {
-      if (cmd.reject(new ClosedError('the client is closed', { command: info.name })) && !observe) this.core.reportUnobserved(cmd);
+      const err = new ClosedError('the client is closed', { command: info.name });
+      if (cmd.reject(err) && !observe) this.core.reportUnobserved(cmd, err);
     } else if (isBlockingCall(info, args, 0)) this.core.pool.run(cmd, this.timeout, this.customTimeout);
     else this.core.topology.send(cmd, this.timeout, this.customTimeout);
     return cmd;

@@ -121,7 +121,7 @@ export class Subscriber extends EventEmitter {
   private change(kind: Kind, subscribe: boolean, names: Arg[]): Promise<void> {
     try {
       validateArgs(kind, names);
-      const conn = this.connection();
+      this.connection(); // opens it on first use (and throws once closed)
       const list = names.map((n) => (Buffer.isBuffer(n) || n instanceof Uint8Array ? Buffer.from(n).toString('utf8') : String(n)));
       const confirm = subscribe ? kind : UNSUB[kind].toLowerCase();
       if (!subscribe && list.length === 0) list.push(...this.subs[kind]);
@@ -139,7 +139,6 @@ export class Subscriber extends EventEmitter {
         else this.subs[kind].delete(name);
       }
       if (list.length === 0) return Promise.resolve();
-      void conn;
       this.write(subscribe ? kind.toUpperCase() : UNSUB[kind], list);
       return Promise.all(waits).then(() => undefined);
     } catch (err) {

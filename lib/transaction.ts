@@ -15,7 +15,7 @@
 import { commandInfo, CONNECTION_STATE, SUBSCRIBE, type CommandInfo } from './commands/index.js';
 import { Command, InternalCommand } from './connection/command.js';
 import type { BlockingPool, Lease } from './connection/pool.js';
-import { ExecAbortError, InvalidArgumentError, ServerError, annotate } from './errors.js';
+import { ConnectionLostError, ExecAbortError, InvalidArgumentError, ServerError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
 
@@ -77,14 +77,12 @@ export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[
     });
     group.push(
       new InternalCommand('EXEC', [], EXEC, (err, value) => {
-        const failure = transportError ?? err;
+        // EXEC's own connection error knows best whether the block can have run (was EXEC sent?).
+        const failure = err instanceof ConnectionLostError ? err : (transportError ?? err);
         if (failure) {
-          let out: Error = failure;
-          if (failure instanceof ExecAbortError) {
-            failure.errors = queueErrors;
-          }
-          for (let i = 0; i < handles.length; i++) handles[i]!.reject(queueErrors[i] ?? out);
-          reject(out);
+          if (failure instanceof ExecAbortError) failure.errors = queueErrors;
+          for (let i = 0; i < handles.length; i++) handles[i]!.reject(queueErrors[i] ?? failure);
+          reject(failure);
           return;
         }
         if (value === null) {

@@ -10,9 +10,9 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionLostError, OfflineQueueFullError, ProtocolError, Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
+import { ConnectError, ConnectionLostError, OfflineQueueFullError, ProtocolError, Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
 import { FaultProxy } from './support/fault-proxy.js';
-import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+import { destroyRedis, freePort, startRedis, type RedisServer } from './support/redis-server.js';
 
 let server: RedisServer;
 let proxy: FaultProxy;
@@ -228,6 +228,28 @@ describe('fault injection through a proxy', () => {
     proxy.refuse(false);
     for (let i = 0; i < 100 && (await redis.db.reply('PING').catch(() => null)) !== 'PONG'; i++) await sleep(20);
     expect(await redis.db.reply('EXISTS', 'fi:never')).toBe(0);
+  });
+});
+
+describe('a server that cannot be reached', () => {
+  it('reconnect: false fails queued commands with ConnectError', async () => {
+    const port = await freePort();
+    const redis = new Redis({ port, reconnect: false });
+    clients.push(redis);
+    const err = await redis.db.reply('PING').catch((e) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(err.cause).toBeInstanceOf(ConnectError);
+  });
+
+  it('while reconnecting, a queued command times out as never sent, with the reason as cause', async () => {
+    const port = await freePort();
+    const redis = new Redis({ port, commandTimeout: 200, reconnect: { baseDelay: 20, maxDelay: 50 } });
+    clients.push(redis);
+    const err = await redis.db.reply('PING').catch((e) => e);
+    expect(err).toBeInstanceOf(ReplyTimeoutError);
+    expect(err.sent).toBe(false);
+    expect(err.cause).toBeInstanceOf(ConnectError);
+    expect(err.message).toContain('not connected');
   });
 });
 

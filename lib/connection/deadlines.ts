@@ -8,6 +8,7 @@
  * in-flight and queued FIFOs until the first command still in time. Per-call
  * (custom) deadlines can be out of order: they live in a small set scanned whole.
  */
+import { ReplyTimeoutError } from '../errors.js';
 import { SETTLED, WRITTEN, type Command } from './command.js';
 
 /** What the sweep needs of a FIFO. */
@@ -109,4 +110,12 @@ export class Deadlines {
     }
     if (next !== Infinity) this.arm(next);
   }
+}
+
+/** The error for a command whose deadline passed; `down` is why the connection is not up, if it is not. */
+export function timeoutError(cmd: Command, sent: boolean, node: string, down: Error | undefined): ReplyTimeoutError {
+  const message = sent
+    ? 'no reply before the deadline; the command was sent and may have run'
+    : `the deadline passed before the command could be sent${down ? ' (not connected)' : ''}; it was never sent`;
+  return new ReplyTimeoutError(message, sent, { command: cmd.info.name, node, cause: down });
 }

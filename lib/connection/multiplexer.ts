@@ -36,7 +36,7 @@ import { Decoder } from '../resp/decoder.js';
 import { Encoder, validateArgs, type Arg } from '../resp/encoder.js';
 import type { DecoderSink, Reply } from '../resp/types.js';
 import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN } from './command.js';
-import { Deadlines } from './deadlines.js';
+import { Deadlines, timeoutError } from './deadlines.js';
 import { afterLoss } from './loss.js';
 import { HealthCheck } from './health.js';
 import { RetryLater } from './retry-later.js';
@@ -87,6 +87,8 @@ export class Multiplexer implements DecoderSink {
   private attempt = 0;
   private everReady = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Why the last connection ended or failed; cleared when ready. */
+  private lastError: Error | undefined;
   private readonly deadlines: Deadlines;
   private closeWaiters: (() => void)[] = [];
   /** close() was called: new commands are refused, queued and in-flight ones finish. */
@@ -392,10 +394,8 @@ export class Multiplexer implements DecoderSink {
 
   private expire(cmd: Command, sent: boolean): void {
     this.stats.timeouts++;
-    const message = sent
-      ? 'no reply before the deadline; the command was sent and may have run'
-      : 'the deadline passed before the command could be sent; it was never sent';
-    this.fail(cmd, new ReplyTimeoutError(message, sent, { command: cmd.info.name, node: this.node }));
+    // While disconnected, the cause says why (refused, auth, ...).
+    this.fail(cmd, timeoutError(cmd, sent, this.node, this.state !== State.Ready ? this.lastError : undefined));
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -439,6 +439,7 @@ export class Multiplexer implements DecoderSink {
         this.knownDbs.add(this.opts.db);
         this.attempt = 0;
         this.everReady = true;
+        this.lastError = undefined;
         this.state = State.Ready;
         this.health.start();
         this.hooks.ready(info);
@@ -496,12 +497,17 @@ export class Multiplexer implements DecoderSink {
     if (!this.opts.offlineQueue && this.everReady) {
       this.drainQueue((command) => new ConnectionLostError('the connection was lost and the offline queue is off; the command was not sent', false, { command, node: this.node, cause }));
     }
+    this.lastError = cause;
     this.hooks.error(cause);
     this.attempt++;
     const delay = this.opts.reconnect(this.attempt, cause);
     if (delay < 0) {
       this.state = State.Closed;
-      this.drainQueue((command) => new ConnectionLostError('reconnecting gave up; the command was not sent', false, { command, node: this.node, cause }));
+      this.drainQueue((command) =>
+        cause instanceof ConnectError
+          ? new ConnectError(`could not connect and reconnecting is over; the command was not sent`, { command, node: this.node, cause })
+          : new ConnectionLostError('reconnecting gave up; the command was not sent', false, { command, node: this.node, cause }),
+      );
       this.stopTimers();
       this.hooks.close();
       return;
