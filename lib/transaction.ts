@@ -12,7 +12,7 @@
  *  - a WATCHed key that changed makes EXEC return null: the block resolves null
  *    and every handle resolves null.
  */
-import { commandInfo, CONNECTION_STATE, SUBSCRIBE, type CommandInfo } from './commands/index.js';
+import { commandInfo, CONNECTION_STATE, SUBSCRIBE } from './commands/index.js';
 import { Command, InternalCommand } from './connection/command.js';
 import type { BlockingPool, Lease } from './connection/pool.js';
 import { ConnectionLostError, ExecAbortError, InvalidArgumentError, ServerError, annotate } from './errors.js';
@@ -35,10 +35,15 @@ interface MultiTarget {
 const MULTI = commandInfo('MULTI');
 const EXEC = commandInfo('EXEC');
 
-function checkInTransaction(info: CommandInfo): void {
+/** Validate a command given inside a transaction or watch; throws before anything is sent. */
+function buildCommand(name: string, args: Arg[], decodeFlags: number, index: number): Command {
+  if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('the command name must be a non-empty string');
+  const info = commandInfo(name, args[0]);
   if (info.flags & (CONNECTION_STATE | SUBSCRIBE)) {
-    throw new InvalidArgumentError(`${info.name} cannot be used inside db.multi()`, { command: info.name });
+    throw new InvalidArgumentError(`${info.name} cannot be used inside a transaction`, { command: info.name });
   }
+  validateArgs(info.name, args);
+  return new Command(name, args, info, decodeFlags, index);
 }
 
 /** Compile and send one MULTI/EXEC block; see the module comment for the result shape. */
@@ -46,11 +51,7 @@ export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[
   const handles: Command[] = [];
   const builder: TransactionBuilder = {
     command(name, ...args) {
-      if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('the command name must be a non-empty string');
-      const info = commandInfo(name, args[0]);
-      checkInTransaction(info);
-      validateArgs(info.name, args);
-      const handle = new Command(name, args, info, target.decodeFlags, target.index);
+      const handle = buildCommand(name, args, target.decodeFlags, target.index);
       handles.push(handle);
       return handle;
     },
@@ -138,11 +139,7 @@ export async function runWatch<R>(
       await lease.reply(new Command('WATCH', keys, commandInfo('WATCH'), 0, index));
       const conn: WatchConnection = {
         command(name, ...args) {
-          if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('the command name must be a non-empty string');
-          const info = commandInfo(name, args[0]);
-          checkInTransaction(info);
-          validateArgs(info.name, args);
-          const cmd = new Command(name, args, info, decodeFlags, index);
+          const cmd = buildCommand(name, args, decodeFlags, index);
           send(cmd);
           return cmd;
         },

@@ -1,25 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ClosedError, PoolTimeoutError, Redis, ReplyTimeoutError, RetryPolicy, TimeoutError } from '../lib/index.js';
+import { describe, expect, it } from 'vitest';
+import { ClosedError, PoolTimeoutError, Redis, ReplyTimeoutError, RetryPolicy, TimeoutError, type RedisOptions } from '../lib/index.js';
 import { blockingTimeoutMs } from '../lib/connection/pool.js';
-import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+import { useRealServer } from './support/real-server.js';
 
-let server: RedisServer;
-const clients: Redis[] = [];
-const client = (opts = {}) => {
-  const r = new Redis(server.url, opts);
-  clients.push(r);
-  return r;
-};
-
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await destroyRedis(server);
-});
+const env = useRealServer();
+const client = (opts: RedisOptions = {}) => env.client(opts);
 
 describe('blocking commands on the leased pool', () => {
   it('a server-side timeout is null, not an error', async () => {
@@ -78,7 +63,7 @@ describe('blocking commands on the leased pool', () => {
   });
 
   it('close() cuts blocked leases: their callers get ClosedError', async () => {
-    const redis = new Redis(server.url);
+    const redis = new Redis(env.server.url);
     const blocked = redis.db.reply('BLPOP', 'forever', 0);
     await redis.db.reply('PING');
     await new Promise((r) => setTimeout(r, 30));

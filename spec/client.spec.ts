@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AuthError,
   ClosedError,
@@ -9,27 +9,13 @@ import {
   ServerError,
   WrongTypeError,
   UnknownCommandError,
+  type RedisOptions,
 } from '../lib/index.js';
-import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+import { useRealServer } from './support/real-server.js';
+import { destroyRedis, startRedis } from './support/redis-server.js';
 
-let server: RedisServer;
-const clients: Redis[] = [];
-
-function client(opts: ConstructorParameters<typeof Redis>[1] = {}): Redis {
-  const r = new Redis(server.url, opts);
-  clients.push(r);
-  return r;
-}
-
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await destroyRedis(server);
-});
+const env = useRealServer();
+const client = (opts: RedisOptions = {}) => env.client(opts);
 
 describe('the contract of DESIGN.md on a real server', () => {
   it('command, reply, and awaiting a Pending later', async () => {
@@ -196,7 +182,7 @@ describe('the contract of DESIGN.md on a real server', () => {
   });
 
   it('graceful close settles every in-flight command, then refuses new ones', async () => {
-    const redis = new Redis(server.url);
+    const redis = new Redis(env.server.url);
     const pending = [];
     for (let i = 0; i < 500; i++) pending.push(redis.db.reply('INCR', 'closing'));
     const closed = redis.close();
@@ -207,7 +193,7 @@ describe('the contract of DESIGN.md on a real server', () => {
   });
 
   it('disconnect rejects everything pending with ClosedError at once', async () => {
-    const redis = new Redis(server.url);
+    const redis = new Redis(env.server.url);
     await redis.db.reply('PING');
     const pending = [];
     for (let i = 0; i < 100; i++) pending.push(redis.db.reply('INCR', 'abrupt'));
@@ -235,10 +221,10 @@ describe('the contract of DESIGN.md on a real server', () => {
     const secured = await startRedis(['--requirepass', 'right-horse-battery']);
     try {
       const ok = new Redis(`redis://:right-horse-battery@127.0.0.1:${secured.port}`);
-      clients.push(ok);
+      env.track(ok);
       expect(await ok.db.reply('PING')).toBe('PONG');
       const user = new Redis({ port: secured.port, username: 'default', password: 'right-horse-battery', protocol: 2 });
-      clients.push(user);
+      env.track(user);
       expect(await user.db.reply('PING')).toBe('PONG');
 
       const bad = new Redis({ port: secured.port, password: 'hunter2-secret', reconnect: false });
@@ -261,12 +247,12 @@ describe('the contract of DESIGN.md on a real server', () => {
   it('parses URLs: database, unix sockets, options', async () => {
     const viaUrl = client();
     await viaUrl.database(5).reply('SET', 'url-db', 'five');
-    const r5 = new Redis(`${server.url}/5?clientName=from-url`);
-    clients.push(r5);
+    const r5 = new Redis(`${env.server.url}/5?clientName=from-url`);
+    env.track(r5);
     expect(await r5.db.reply('GET', 'url-db')).toBe('five');
     expect(await r5.db.reply('CLIENT', 'GETNAME')).toBe('from-url');
-    const unix = new Redis(`unix://${server.socket}?db=5`);
-    clients.push(unix);
+    const unix = new Redis(`unix://${env.server.socket}?db=5`);
+    env.track(unix);
     expect(await unix.db.reply('GET', 'url-db')).toBe('five');
     expect(() => new Redis('http://nope')).toThrow(InvalidArgumentError);
     expect(() => new Redis('redis://u:topsecret@host/notanumber')).toThrow(InvalidArgumentError);
@@ -278,7 +264,7 @@ describe('the contract of DESIGN.md on a real server', () => {
   });
 
   it('emits ready and close, and a closed client leaves nothing running', async () => {
-    const redis = new Redis(server.url);
+    const redis = new Redis(env.server.url);
     const events: string[] = [];
     redis.on('ready', () => events.push('ready'));
     redis.on('close', () => events.push('close'));

@@ -1,24 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Redis, SubscriberOverflowError, type Message } from '../lib/index.js';
-import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { Redis, SubscriberOverflowError, type Message, type RedisOptions } from '../lib/index.js';
+import { useRealServer } from './support/real-server.js';
 
-let server: RedisServer;
-const clients: Redis[] = [];
-const client = (opts = {}) => {
-  const r = new Redis(server.url, opts);
-  clients.push(r);
-  return r;
-};
-
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await destroyRedis(server);
-});
+const env = useRealServer();
+const client = (opts: RedisOptions = {}) => env.client(opts);
 
 function collect(sub: ReturnType<Redis['subscriber']>, n: number): Promise<Message[]> {
   return new Promise((resolve) => {

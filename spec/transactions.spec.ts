@@ -1,24 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ExecAbortError, InvalidArgumentError, Redis, ServerError, WrongTypeError } from '../lib/index.js';
-import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { ExecAbortError, InvalidArgumentError, Redis, ServerError, WrongTypeError, type RedisOptions } from '../lib/index.js';
+import { useRealServer } from './support/real-server.js';
 
-let server: RedisServer;
-const clients: Redis[] = [];
-const client = (opts = {}) => {
-  const r = new Redis(server.url, opts);
-  clients.push(r);
-  return r;
-};
-
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await destroyRedis(server);
-});
+const env = useRealServer();
+const client = (opts: RedisOptions = {}) => env.client(opts);
 
 describe('db.multi', () => {
   it('compiles to MULTI ... EXEC and resolves with every reply; handles resolve too', async () => {
