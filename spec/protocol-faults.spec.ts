@@ -67,12 +67,43 @@ describe('hostile bytes end the connection with ProtocolError, then the client r
 
   it('push frames on the shared connection never take a FIFO slot', async () => {
     const { redis } = await setup((args) =>
-      args[0] === 'GET' ? '>3\r\n+message\r\n+ch\r\n+unexpected\r\n$3\r\nval\r\n' : undefined,
+      args[0] === 'GET' ? '>2\r\n+invalidate\r\n*1\r\n+k\r\n$3\r\nval\r\n' : undefined,
     );
     const pushes: unknown[] = [];
     redis.on('push', (p) => pushes.push(p));
     expect(await redis.db.reply('GET', 'k')).toBe('val');
-    expect(pushes).toEqual([['message', 'ch', 'unexpected']]);
+    expect(pushes).toEqual([['invalidate', ['k']]]);
+  });
+
+  it('an unsolicited unsubscribe on the shared connection is a desync: recycle, never guess', async () => {
+    let once = true;
+    const { redis } = await setup((args) => {
+      if (args[0] === 'GET' && once) {
+        once = false;
+        return '>3\r\n+unsubscribe\r\n+ch\r\n:0\r\n$3\r\nval\r\n';
+      }
+      return undefined;
+    });
+    await redis.db.reply('SET', 'k', 'v');
+    const err = await redis.db.reply('GET', 'k').catch((e) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect(await redis.db.reply('GET', 'k')).toBe('v');
+  });
+
+  it('a reply of the wrong shape for the command at the head is a desync, never handed over', async () => {
+    let once = true;
+    const { redis } = await setup((args) => {
+      if (args[0] === 'GET' && once) {
+        once = false;
+        return ':42\r\n'; // GET never answers an integer: this reply is not GET's
+      }
+      return undefined;
+    });
+    await redis.db.reply('SET', 'k', 'v');
+    const results = await Promise.allSettled([redis.db.reply('GET', 'k'), redis.db.reply('INCR', 'n')]);
+    expect(results[0]).toMatchObject({ status: 'rejected', reason: expect.any(ProtocolError) });
+    if (results[1].status === 'fulfilled') expect(results[1].value).toBe(1);
+    expect(await redis.db.reply('GET', 'k')).toBe('v');
   });
 });
 

@@ -4,8 +4,10 @@
  */
 import { COMMAND_TABLE } from './table.js';
 import { BLOCKING, BLOCKING_WITH_ARG, CONTAINER, UNKNOWN } from './flags.js';
+import { REPLY_SHAPES, SHAPE_ANY } from './shapes.js';
 
 export * from './flags.js';
+export { fitsShape, SHAPE_ANY } from './shapes.js';
 
 export interface CommandInfo {
   /** Upper-case name for messages (`GET`, `CLIENT KILL`). */
@@ -14,14 +16,16 @@ export interface CommandInfo {
   readonly firstKey: number;
   readonly lastKey: number;
   readonly keyStep: number;
+  /** SHAPE_* of the reply, when it never varies (checked against desyncs). */
+  readonly shape: number;
 }
 
 const cache = new Map<string, CommandInfo>();
 
 function build(key: string, display: string): CommandInfo {
   const row = COMMAND_TABLE[key];
-  if (!row) return { name: display, flags: UNKNOWN, firstKey: 1, lastKey: 1, keyStep: 1 };
-  return { name: display, flags: row[0], firstKey: row[1], lastKey: row[2], keyStep: row[3] };
+  if (!row) return { name: display, flags: UNKNOWN, firstKey: 1, lastKey: 1, keyStep: 1, shape: SHAPE_ANY };
+  return { name: display, flags: row[0], firstKey: row[1], lastKey: row[2], keyStep: row[3], shape: REPLY_SHAPES[key] ?? SHAPE_ANY };
 }
 
 /**

@@ -149,3 +149,20 @@ export class InternalCommand extends Command {
     return true;
   }
 }
+
+/**
+ * Reject `cmd`. If nobody attached a handler, `report` the failure (the
+ * client's 'commandError'): a failure is never lost silently, and never an
+ * unhandled rejection. A throwing report listener must not corrupt the caller's
+ * state, so it is rethrown on its own.
+ */
+export function failCommand(cmd: Command, err: Error, report: (err: Error, cmd: Command) => void): void {
+  if (!cmd.reject(err) || cmd.observed || cmd instanceof InternalCommand) return;
+  try {
+    report(err, cmd);
+  } catch (listenerError) {
+    queueMicrotask(() => {
+      throw listenerError;
+    });
+  }
+}

@@ -17,7 +17,7 @@
  */
 import type net from 'node:net';
 import Denque from 'denque';
-import { SUBSCRIBE, commandInfo } from '../commands/index.js';
+import { SHAPE_ANY, SUBSCRIBE, commandInfo, fitsShape } from '../commands/index.js';
 import {
   AuthError,
   ClosedError,
@@ -34,8 +34,8 @@ import {
 } from '../errors.js';
 import { Decoder } from '../resp/decoder.js';
 import { Encoder, validateArgs, type Arg } from '../resp/encoder.js';
-import type { DecoderSink, Reply } from '../resp/types.js';
-import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN } from './command.js';
+import { Attributed, type DecoderSink, type Reply } from '../resp/types.js';
+import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN, failCommand } from './command.js';
 import { Deadlines, timeoutError } from './deadlines.js';
 import { afterLoss } from './loss.js';
 import { HealthCheck } from './health.js';
@@ -344,6 +344,10 @@ export class Multiplexer implements DecoderSink {
       throw new ProtocolError('the server sent a reply nobody asked for', { node: this.node });
     }
     this.deadlines.done(cmd);
+    if (cmd.info.shape !== SHAPE_ANY && !(value instanceof ServerError) && !(value instanceof Attributed) && !fitsShape(cmd.info.shape, value)) {
+      this.inflight.unshift(cmd); // still owed: lose() settles it with the others
+      throw new ProtocolError(`a reply of the wrong shape for ${cmd.info.name}: the stream is out of step`, { node: this.node });
+    }
     if (value instanceof ServerError) {
       // A replica refusing a write: we are not talking to the master any more (failover).
       if (value instanceof ReadOnlyError) this.recycling = true;
@@ -375,22 +379,16 @@ export class Multiplexer implements DecoderSink {
   }
 
   onPush(frame: Reply[]): void {
+    // This connection never subscribes: a pub/sub frame here means the stream is not what we think.
+    if (!this.opts.pubsub && isPubSubArray(frame)) throw new ProtocolError('an unsolicited pub/sub frame on a shared connection', { node: this.node });
     this.hooks.push(frame);
   }
 
   /** Reject a command; a failure nobody observes is reported, never lost. */
   private fail(cmd: Command, err: Error): void {
-    if (cmd.reject(err) && !cmd.observed && !(cmd instanceof InternalCommand)) {
-      try {
-        this.hooks.unobservedError(err, cmd);
-      } catch (listenerError) {
-        // A throwing listener must not corrupt the connection; surface it as the crash it is.
-        queueMicrotask(() => {
-          throw listenerError;
-        });
-      }
-    }
+    failCommand(cmd, err, (e, c) => this.hooks.unobservedError(e, c));
   }
+
 
   private expire(cmd: Command, sent: boolean): void {
     this.stats.timeouts++;

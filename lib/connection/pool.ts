@@ -15,7 +15,7 @@ import { commandInfo } from '../commands/index.js';
 import { ClosedError, ConnectionLostError, PoolTimeoutError, ReplyTimeoutError, ServerError } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
-import { Command, InternalCommand } from './command.js';
+import { Command, InternalCommand, failCommand } from './command.js';
 import { Multiplexer, type MultiplexerOptions } from './multiplexer.js';
 import { READONLY } from '../commands/flags.js';
 
@@ -233,7 +233,7 @@ export class BlockingPool {
   }
 
   private fail(cmd: Command, err: Error): void {
-    if (cmd.reject(err) && !cmd.observed) this.hooks.unobservedError(err, cmd);
+    failCommand(cmd, err, (e, c) => this.hooks.unobservedError(e, c));
   }
 
   /** Abandoned blocking command: unblock it server-side, prove the lease drained, then reuse or destroy it. */
