@@ -12,7 +12,7 @@
  *  - a WATCHed key that changed makes EXEC return null: the block resolves null
  *    and every handle resolves null.
  */
-import { commandInfo, CONNECTION_STATE, SUBSCRIBE } from './commands/index.js';
+import { commandInfo, CONNECTION_STATE, SHAPE_ANY, SUBSCRIBE } from './commands/index.js';
 import { Command, InternalCommand } from './connection/command.js';
 import type { BlockingPool, Lease } from './connection/pool.js';
 import { ConnectionLostError, ExecAbortError, InvalidArgumentError, ServerError, annotate } from './errors.js';
@@ -70,7 +70,8 @@ export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[
     );
     handles.forEach((h, i) => {
       group.push(
-        new InternalCommand(h.name, h.args, h.info, (err) => {
+        // Inside MULTI every command answers +QUEUED: its usual reply shape does not apply.
+        new InternalCommand(h.name, h.args, { ...h.info, shape: SHAPE_ANY }, (err) => {
           if (err instanceof ServerError) queueErrors[i] = err;
           else if (err && !transportError) transportError = err;
         }, 0, target.index),
