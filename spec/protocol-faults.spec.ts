@@ -107,6 +107,24 @@ describe('hostile bytes end the connection with ProtocolError, then the client r
   });
 });
 
+describe('abandoned blocking commands', () => {
+  it('an item popped after the caller gave up is reported as orphanedReply, never dropped silently', async () => {
+    const { redis } = await setup(async (args) => {
+      if (args[0] === 'BLPOP') {
+        await new Promise((r) => setTimeout(r, 150)); // the pop completes after the caller's deadline
+        return '*2\r\n$4\r\njobs\r\n$4\r\njob1\r\n';
+      }
+      if (args[0] === 'CLIENT' && args[1] === 'UNBLOCK') return ':0\r\n';
+      return undefined;
+    });
+    const orphan = new Promise((r) => redis.once('orphanedReply', r));
+    const err = await redis.db.with({ timeout: 50 }).reply('BLPOP', 'jobs', 0).catch((e) => e);
+    expect(err).toBeInstanceOf(ReplyTimeoutError);
+    expect(await orphan).toEqual({ command: 'BLPOP', value: ['jobs', 'job1'] });
+    expect(redis.stats().orphanedReplies).toBe(1);
+  });
+});
+
 describe('connections that die or go silent', () => {
   it('cut after a write: the write is maybeExecuted, a read is retried once, never-sent commands go after reconnect', async () => {
     let cut = true;

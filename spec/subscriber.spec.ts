@@ -63,6 +63,17 @@ describe('the subscriber', () => {
     expect((await done).map((m) => m.message)).toEqual(['1', '2', '3']);
   });
 
+  it('sharded channels (ssubscribe) deliver through the same events', async () => {
+    const redis = client();
+    const sub = redis.subscriber();
+    await sub.ssubscribe('shard:1');
+    const done = collect(sub, 1);
+    await redis.db.reply('SPUBLISH', 'shard:1', 'sharded hello');
+    expect((await done)[0]).toEqual({ channel: 'shard:1', message: 'sharded hello', sharded: true });
+    await sub.sunsubscribe('shard:1');
+    expect(sub.subscriptions.shardChannels).toEqual([]);
+  });
+
   it('unsubscribe stops delivery', async () => {
     const redis = client();
     const sub = redis.subscriber();
