@@ -189,8 +189,15 @@ export class Decoder {
   }
 
   private text(start: number, end: number, flags: number): string | Buffer {
-    if (flags & DECODE_BUFFERS) return Buffer.from(this.buf.subarray(start, end));
-    return this.buf.utf8Slice(start, end);
+    const buf = this.buf;
+    if (flags & DECODE_BUFFERS) return Buffer.from(buf.subarray(start, end));
+    if (end - start <= 64) {
+      // Short ASCII (most keys and values): latin1 decoding is cheaper than UTF-8.
+      let i = start;
+      while (i < end && buf[i]! < 0x80) i++;
+      if (i === end) return buf.latin1Slice(start, end);
+    }
+    return buf.utf8Slice(start, end);
   }
 
   private run(): void {
@@ -219,7 +226,8 @@ export class Decoder {
       let value: Reply;
       switch (type) {
         case 43: // + simple string
-          value = buf.utf8Slice(start + 1, eol);
+          // "+OK" is most of the simple strings on the wire: skip the native call for it.
+          value = eol === start + 3 && buf[start + 1] === 79 && buf[start + 2] === 75 ? 'OK' : buf.utf8Slice(start + 1, eol);
           break;
         case 45: // - simple error
           value = serverErrorFrom(buf.utf8Slice(start + 1, eol));
@@ -256,12 +264,13 @@ export class Decoder {
             if (len < 4 || buf[next + 3] !== 58) this.fail('verbatim string without format');
             value = this.text(next + 4, end, flags);
           } else value = this.text(next, end, flags);
-          this.emit(value);
+          if (stack.length === 0 && this.topAttribute === undefined) this.sink.onReply(value);
+          else this.emit(value);
           continue;
         }
         case 59: {
           // ; chunk of a streamed string
-          const top = stack[stack.length - 1];
+          const top = peek(stack);
           if (!top || top.kind !== Kind.StreamedString) this.fail('string chunk outside a streamed string');
           const len = this.length(start + 1, eol, limits.maxBulkLength);
           if (len < 0) this.fail('bad chunk length');
@@ -339,7 +348,7 @@ export class Decoder {
         }
         case 46: {
           // . end of a streamed aggregate
-          const top = stack[stack.length - 1];
+          const top = peek(stack);
           if (!top || top.remaining !== -1 || top.kind === Kind.StreamedString || eol !== start + 1) {
             this.fail('unexpected end marker');
           }
@@ -352,7 +361,9 @@ export class Decoder {
           this.fail(`unknown type byte 0x${type.toString(16).padStart(2, '0')}`);
       }
       this.off = next;
-      this.emit(value);
+      // Fast path: a complete top-level reply goes straight to the sink.
+      if (stack.length === 0 && this.topAttribute === undefined) this.sink.onReply(value);
+      else this.emit(value);
     }
   }
 
@@ -366,7 +377,7 @@ export class Decoder {
   /** Add a complete value to the innermost frame, or deliver it at top level. */
   private emit(value: Reply): void {
     const stack = this.stack;
-    const top = stack[stack.length - 1];
+    const top = peek(stack);
     if (top === undefined) {
       if (this.topAttribute !== undefined) {
         if (this.flags & DECODE_ATTRIBUTES) value = new Attributed(value, this.topAttribute);
@@ -388,7 +399,7 @@ export class Decoder {
   private finishFrames(): void {
     const stack = this.stack;
     for (;;) {
-      const top = stack[stack.length - 1];
+      const top = peek(stack);
       if (top === undefined || top.remaining !== 0) return;
       stack.pop();
       let value: Reply;
@@ -408,7 +419,7 @@ export class Decoder {
           value = buildMap(top.items, top.kind === Kind.Attribute ? 0 : top.flags);
           if (top.kind === Kind.Attribute) {
             // An attribute describes the element that follows it; it is not an element itself.
-            const parent = stack[stack.length - 1];
+            const parent = peek(stack);
             if (parent) parent.attribute = value;
             else this.topAttribute = value;
             continue;
@@ -417,7 +428,7 @@ export class Decoder {
         default:
           this.fail('unexpected frame');
       }
-      const parent = stack[stack.length - 1];
+      const parent = peek(stack);
       if (parent === undefined) {
         this.emit(value);
         return;
@@ -430,6 +441,14 @@ export class Decoder {
       if (parent.remaining > 0) parent.remaining--;
     }
   }
+}
+
+/**
+ * The innermost frame, or undefined. Never `stack[-1]`: an out-of-bounds read
+ * sends V8 down the slow keyed-load path (it was half the cost of a reply).
+ */
+function peek(stack: Frame[]): Frame | undefined {
+  return stack.length === 0 ? undefined : stack[stack.length - 1];
 }
 
 /** Build a map value: a null-prototype object by default (no prototype pollution), or a `Map`. */

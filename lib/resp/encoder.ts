@@ -135,25 +135,35 @@ export class Encoder {
       // Short strings: a UTF-16 unit is at most 3 UTF-8 bytes, so reserve that and write in place.
       this.ensure(len * 3 + 32);
       const buf = this.buf;
+      const headerAt = this.pos;
       buf[this.pos++] = 0x24; // '$'
+      this.writeDecimal(len);
       let ascii = true;
-      for (let i = 0; i < len; i++) {
-        if (s.charCodeAt(i) > 0x7f) {
-          ascii = false;
-          break;
+      if (len < 64) {
+        // Copy as ASCII while checking; most keys and values are.
+        let p = this.pos;
+        for (let i = 0; i < len; i++) {
+          const c = s.charCodeAt(i);
+          if (c > 0x7f) {
+            ascii = false;
+            break;
+          }
+          buf[p++] = c;
         }
-      }
-      if (ascii) {
-        this.writeDecimal(len);
-        if (len < 32) {
-          let p = this.pos;
-          for (let i = 0; i < len; i++) buf[p++] = s.charCodeAt(i);
-          this.pos = p;
-        } else {
-          this.pos += buf.latin1Write(s, this.pos, len);
-        }
+        if (ascii) this.pos = p;
       } else {
+        for (let i = 0; i < len; i++) {
+          if (s.charCodeAt(i) > 0x7f) {
+            ascii = false;
+            break;
+          }
+        }
+        if (ascii) this.pos += buf.latin1Write(s, this.pos, len);
+      }
+      if (!ascii) {
+        // Rewrite the header with the UTF-8 byte length.
         const bytes = Buffer.byteLength(s, 'utf8');
+        this.pos = headerAt + 1;
         this.writeDecimal(bytes);
         this.pos += buf.utf8Write(s, this.pos, bytes);
       }
