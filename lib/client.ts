@@ -4,19 +4,17 @@
  * The API knows routing (`Topology`), never a socket.
  */
 import { EventEmitter } from 'node:events';
-import { commandInfo, CONNECTION_STATE, SUBSCRIBE, isBlockingCall, type CommandInfo } from './commands/index.js';
+import { commandInfo, CONNECTION_STATE, SUBSCRIBE, type CommandInfo } from './commands/index.js';
 import { Command } from './connection/command.js';
 import type { HandshakeResult } from './connection/handshake.js';
-import type { MultiplexerStats } from './connection/multiplexer.js';
+
 import { ClosedError, InvalidArgumentError } from './errors.js';
 import { checkDb, resolveOptions, type RedisOptions, type ResolvedOptions } from './options.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_SETS, type Reply } from './resp/types.js';
 import type { RetryPolicy } from './retry.js';
-import { Standalone, type Topology } from './topology/standalone.js';
-import { runMulti, type MultiBuilder } from './transaction.js';
-import { BlockingPool } from './connection/pool.js';
-import { runWatch, type WatchConnection, type WatchOptions } from './transaction.js';
+import { Standalone, type Topology, type TopologyStats } from './topology/standalone.js';
+import { runMulti, runWatch, type MultiBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
 import { Subscriber, type SubscriberOptions } from './subscriber.js';
 
 /** What `command()` returns: a thenable that settles with the reply. No Promise exists until it is awaited. */
@@ -41,22 +39,19 @@ export interface CallOptions {
   idempotent?: boolean;
 }
 
-export interface RedisStats extends MultiplexerStats {
+export interface RedisStats extends TopologyStats {
   /** Failed commands nobody awaited (each also emitted as 'commandError'). */
   commandErrors: number;
   /** Replies of abandoned blocking commands (each also emitted as 'orphanedReply'). */
   orphanedReplies: number;
-  /** Side connections open in the blocking/WATCH pool. */
-  leased: number;
 }
 
 interface ClientCore {
   readonly topology: Topology;
   readonly options: ResolvedOptions;
-  readonly pool: BlockingPool;
   closed: boolean;
   /** Report a failed command nobody awaits ('commandError'). */
-  reportUnobserved(cmd: Command, err?: Error): void;
+  reportUnobserved(cmd: Command, err: Error): void;
 }
 
 const FORBIDDEN = CONNECTION_STATE | SUBSCRIBE;
@@ -144,8 +139,7 @@ export class Database {
     if (this.core.closed) {
       const err = new ClosedError('the client is closed', { command: info.name });
       if (cmd.reject(err) && !observe) this.core.reportUnobserved(cmd, err);
-    } else if (isBlockingCall(info, args, 0)) this.core.pool.run(cmd, this.timeout, this.customTimeout);
-    else this.core.topology.send(cmd, this.timeout, this.customTimeout);
+    } else this.core.topology.send(cmd, this.timeout, this.customTimeout);
     return cmd;
   }
 
@@ -173,7 +167,7 @@ export class Database {
    * (`conn.multi` gives null when a watched key changed).
    */
   watch<R>(keys: Arg[], fn: (conn: WatchConnection) => Promise<R> | R, options: WatchOptions = {}): Promise<R> {
-    return runWatch(this.core.pool, this.index, this.decodeFlags, keys, fn, options);
+    return runWatch(() => this.core.topology.lease(), this.index, this.decodeFlags, keys, fn, options);
   }
 }
 
@@ -189,7 +183,11 @@ export class Redis extends EventEmitter {
   constructor(urlOrOptions?: string | RedisOptions, options?: RedisOptions) {
     super();
     const resolved = resolveOptions(urlOrOptions, options);
-    const topology = new Standalone(resolved.connection, {
+    const report = (err: Error, command: string) => {
+      this.commandErrors++;
+      this.emit('commandError', err, { command });
+    };
+    const topology = new Standalone(resolved.connection, { ...resolved.pool, blockingMargin: resolved.blockingMargin }, {
       ready: (info: HandshakeResult) => this.emit('ready', info),
       error: (err: Error) => {
         // An 'error' with no listener would crash the process; callers still see
@@ -198,36 +196,18 @@ export class Redis extends EventEmitter {
       },
       reconnecting: (info) => this.emit('reconnecting', info),
       close: () => this.emit('close'),
-      unobservedError: (err, cmd) => {
-        this.commandErrors++;
-        this.emit('commandError', err, { command: cmd.info.name });
-      },
+      unobservedError: (err, cmd) => report(err, cmd.info.name),
       push: (frame: Reply[]) => this.emit('push', frame),
-    });
-    const pool = new BlockingPool(
-      resolved.connection,
-      { ...resolved.pool, blockingMargin: resolved.blockingMargin },
-      {
-        sendShared: (cmd, timeout) => topology.send(cmd, timeout, true),
-        unobservedError: (err, cmd) => {
-          this.commandErrors++;
-          this.emit('commandError', err, { command: cmd.info.name });
-        },
-        orphan: (command, value) => {
-          this.orphanedReplies++;
-          this.emit('orphanedReply', { command, value });
-        },
+      orphan: (command, value) => {
+        this.orphanedReplies++;
+        this.emit('orphanedReply', { command, value });
       },
-    );
+    });
     this.core = {
       topology,
       options: resolved,
-      pool,
       closed: false,
-      reportUnobserved: (cmd, err) => {
-        this.commandErrors++;
-        this.emit('commandError', err ?? new ClosedError('the client is closed', { command: cmd.info.name }), { command: cmd.info.name });
-      },
+      reportUnobserved: (cmd, err) => report(err, cmd.info.name),
     };
     this.db = new Database(this.core, resolved.connection.db);
   }
@@ -245,17 +225,14 @@ export class Redis extends EventEmitter {
   }
 
   stats(): RedisStats {
-    return { ...this.core.topology.stats(), commandErrors: this.commandErrors, orphanedReplies: this.orphanedReplies, leased: this.core.pool.size };
+    return { ...this.core.topology.stats(), commandErrors: this.commandErrors, orphanedReplies: this.orphanedReplies };
   }
 
   /** Graceful: refuse new commands, let every in-flight one settle, then close all connections. */
   close(): Promise<void> {
     if (!this.closing) {
       this.core.closed = true;
-      // The pool closes first: an abandoned lease may still need the shared connection for CLIENT UNBLOCK.
-      this.closing = Promise.all([this.core.pool.close(), this.subscriberInstance?.close()]).then(() =>
-        this.core.topology.close(),
-      );
+      this.closing = Promise.all([this.core.topology.close(), this.subscriberInstance?.close()]).then(() => undefined);
     }
     return this.closing;
   }
@@ -264,7 +241,6 @@ export class Redis extends EventEmitter {
   disconnect(): void {
     this.core.closed = true;
     this.core.topology.disconnect();
-    this.core.pool.disconnect();
     this.subscriberInstance?.disconnect();
     if (!this.closing) this.closing = Promise.resolve();
   }

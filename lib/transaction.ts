@@ -14,7 +14,7 @@
  */
 import { commandInfo, CONNECTION_STATE, SHAPE_ANY, SUBSCRIBE } from './commands/index.js';
 import { Command, InternalCommand } from './connection/command.js';
-import type { BlockingPool, Lease } from './connection/pool.js';
+import type { Lease } from './connection/pool.js';
 import { ConnectionLostError, ExecAbortError, InvalidArgumentError, ServerError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
@@ -120,7 +120,7 @@ export interface WatchConnection {
 }
 
 export async function runWatch<R>(
-  pool: BlockingPool,
+  acquire: () => Promise<Lease>,
   index: number,
   decodeFlags: number,
   keys: Arg[],
@@ -132,7 +132,7 @@ export async function runWatch<R>(
   if (typeof fn !== 'function') throw new InvalidArgumentError('db.watch needs a function');
   const retries = options.retries ?? 0;
   for (let attempt = 0; ; attempt++) {
-    const lease = await pool.acquire();
+    const lease = await acquire();
     let aborted = false;
     let clean = false;
     try {

@@ -1,45 +1,71 @@
 /**
- * Routing for a single server: every command goes to the one shared
- * multiplexer. This is the seam cluster and sentinel routing slot into: the
- * API hands commands to a `Topology`, never to a connection.
+ * Routing for a single server: commands go to the one shared multiplexer;
+ * blocking commands and WATCH go to connections leased from the pool. This is
+ * the seam cluster and sentinel routing slot into: the API hands commands to
+ * a `Topology`, never to a connection.
  */
+import { isBlockingCall } from '../commands/index.js';
 import type { Command } from '../connection/command.js';
 import { Multiplexer, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from '../connection/multiplexer.js';
+import { BlockingPool, type Lease, type PoolHooks, type PoolSettings } from '../connection/pool.js';
+
+export interface TopologyStats extends MultiplexerStats {
+  /** Side connections open for blocking commands and WATCH. */
+  leased: number;
+}
 
 export interface Topology {
-  /** Route a validated command. `custom` marks a per-call deadline. */
+  /** Route a validated command (blocking ones to a leased connection). `custom` marks a per-call deadline. */
   send(cmd: Command, timeout: number, custom: boolean): void;
   /** Route a group that must stay contiguous on one connection (MULTI ... EXEC). */
   sendGroup(cmds: Command[], timeout: number, custom: boolean): void;
+  /** Lease a dedicated connection (WATCH). */
+  lease(): Promise<Lease>;
   close(): Promise<void>;
   disconnect(): void;
-  stats(): MultiplexerStats;
+  stats(): TopologyStats;
 }
 
-export class Standalone implements Topology {
-  readonly mux: Multiplexer;
+export type TopologyHooks = MultiplexerHooks & Pick<PoolHooks, 'orphan'>;
 
-  constructor(opts: MultiplexerOptions, hooks: MultiplexerHooks) {
+export class Standalone implements Topology {
+  private readonly mux: Multiplexer;
+  private readonly pool: BlockingPool;
+
+  constructor(opts: MultiplexerOptions, pool: PoolSettings, hooks: TopologyHooks) {
     this.mux = new Multiplexer(opts, hooks);
+    this.pool = new BlockingPool(opts, pool, {
+      sendShared: (cmd, timeout) => this.mux.send(cmd, timeout, true),
+      unobservedError: hooks.unobservedError,
+      orphan: hooks.orphan,
+    });
   }
 
   send(cmd: Command, timeout: number, custom: boolean): void {
-    this.mux.send(cmd, timeout, custom);
+    if (isBlockingCall(cmd.info, cmd.args, 0)) this.pool.run(cmd, timeout, custom);
+    else this.mux.send(cmd, timeout, custom);
   }
 
   sendGroup(cmds: Command[], timeout: number, custom: boolean): void {
     this.mux.sendGroup(cmds, timeout, custom);
   }
 
-  close(): Promise<void> {
-    return this.mux.close();
+  lease(): Promise<Lease> {
+    return this.pool.acquire();
+  }
+
+  /** The pool closes first: an abandoned lease may still need the shared connection for CLIENT UNBLOCK. */
+  async close(): Promise<void> {
+    await this.pool.close();
+    await this.mux.close();
   }
 
   disconnect(): void {
+    this.pool.disconnect();
     this.mux.disconnect();
   }
 
-  stats(): MultiplexerStats {
-    return this.mux.snapshot();
+  stats(): TopologyStats {
+    return { ...this.mux.snapshot(), leased: this.pool.size };
   }
 }
