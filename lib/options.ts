@@ -151,6 +151,7 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
       staleReplyGrace: nonNegative(o.staleReplyGrace, 'staleReplyGrace', 5_000),
       limits: o.limits ?? {},
       pingInterval: nonNegative(o.pingInterval, 'pingInterval', 0),
+      discoverModules: true,
     },
     retry: o.retry ?? new RetryPolicy({ attempts: 2, baseDelay: 0, jitter: false }),
     pool: {

@@ -84,6 +84,7 @@ export class Subscriber extends EventEmitter {
           // The subscriber always asks for RESP3 (push frames); on servers without HELLO it falls back to RESP2 arrays.
           protocol: 3,
           pubsub: true,
+          discoverModules: false,
           pushFlags: this.opts.decode === 'buffer' ? DECODE_BUFFERS : 0,
         },
         {

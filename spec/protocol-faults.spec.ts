@@ -107,6 +107,32 @@ describe('hostile bytes end the connection with ProtocolError, then the client r
   });
 });
 
+describe('module commands', () => {
+  it("a module's blocking command, learned at connect, goes to a leased connection", async () => {
+    let main: unknown;
+    let bpopOn: unknown;
+    const { redis } = await setup((args, socket) => {
+      const name = args[0]!.toUpperCase();
+      if (name === 'MODULE') {
+        main = socket;
+        return '*1\r\n%2\r\n+name\r\n+fake\r\n+ver\r\n:1\r\n';
+      }
+      if (name === 'COMMAND' && args[1] === 'LIST') return '*1\r\n+fake.bpop\r\n';
+      if (name === 'COMMAND' && args[1] === 'INFO') return '*1\r\n*6\r\n+fake.bpop\r\n:-2\r\n~2\r\n+write\r\n+blocking\r\n:1\r\n:1\r\n:1\r\n';
+      if (name === 'FAKE.BPOP') {
+        bpopOn = socket;
+        return '$4\r\nitem\r\n';
+      }
+      return undefined;
+    });
+    await redis.db.reply('PING'); // the shared connection is ready: modules learned
+    expect(await redis.db.reply('FAKE.BPOP', 'k')).toBe('item');
+    expect(main).toBeDefined();
+    expect(bpopOn).not.toBe(main); // not on the shared socket
+    expect(redis.stats().leased).toBe(1);
+  });
+});
+
 describe('abandoned blocking commands', () => {
   it('an item popped after the caller gave up is reported as orphanedReply, never dropped silently', async () => {
     const { redis } = await setup(async (args) => {
@@ -179,9 +205,10 @@ describe('connections that die or go silent', () => {
       { password: 'pw', clientName: 'legacy', db: 2 },
     );
     expect(await redis.db.reply('PING')).toBe('PONG');
-    expect(server.received.map((c) => c[0])).toEqual(['HELLO', 'SELECT', 'AUTH', 'CLIENT', 'SELECT', 'PING']);
-    expect(server.received[2]).toEqual(['AUTH', 'pw']);
-    expect(server.received[3]).toEqual(['CLIENT', 'SETNAME', 'legacy']);
+    // HELLO fails; SELECT and MODULE LIST were pipelined behind it; then the RESP2 handshake.
+    expect(server.received.map((c) => c[0])).toEqual(['HELLO', 'SELECT', 'MODULE', 'AUTH', 'CLIENT', 'SELECT', 'PING']);
+    expect(server.received[3]).toEqual(['AUTH', 'pw']);
+    expect(server.received[4]).toEqual(['CLIENT', 'SETNAME', 'legacy']);
   });
 });
 

@@ -3,7 +3,7 @@
  * once per distinct spelling and cached, so the hot path tests bits.
  */
 import { COMMAND_TABLE } from './table.js';
-import { BLOCKING, BLOCKING_WITH_ARG, CONTAINER, UNKNOWN } from './flags.js';
+import { BLOCKING, BLOCKING_WITH_ARG, CONTAINER, SERVER_FLAGS, UNKNOWN } from './flags.js';
 import { REPLY_SHAPES, SHAPE_ANY } from './shapes.js';
 
 export * from './flags.js';
@@ -21,9 +21,11 @@ export interface CommandInfo {
 }
 
 const cache = new Map<string, CommandInfo>();
+/** Rows learned from a server at run time (module commands), beside the generated table. */
+const learned = new Map<string, readonly [number, number, number, number]>();
 
 function build(key: string, display: string): CommandInfo {
-  const row = COMMAND_TABLE[key];
+  const row = COMMAND_TABLE[key] ?? learned.get(key);
   if (!row) return { name: display, flags: UNKNOWN, firstKey: 1, lastKey: 1, keyStep: 1, shape: SHAPE_ANY };
   return { name: display, flags: row[0], firstKey: row[1], lastKey: row[2], keyStep: row[3], shape: REPLY_SHAPES[key] ?? SHAPE_ANY };
 }
@@ -61,4 +63,26 @@ export function isBlockingCall(info: CommandInfo, args: ArrayLike<unknown>, from
     }
   }
   return false;
+}
+
+/**
+ * Learn commands from a `COMMAND INFO` reply (module commands, unknown to the
+ * generated table): their flags then route them like built-in ones, e.g. a
+ * module's blocking command to the leased pool. Returns how many were learned.
+ */
+export function learnCommands(reply: unknown): number {
+  if (!Array.isArray(reply)) return 0;
+  let n = 0;
+  for (const entry of reply) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Array.isArray(entry[2])) continue;
+    const name = entry[0].toLowerCase();
+    if (COMMAND_TABLE[name]) continue; // the generated table (and its overrides) wins
+    let flags = 0;
+    for (const f of entry[2]) flags |= SERVER_FLAGS[String(f)] ?? 0;
+    const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+    learned.set(name, [flags, num(entry[3]), num(entry[4]), num(entry[5])]);
+    n++;
+  }
+  if (n > 0) cache.clear(); // spellings cached as unknown must be looked up again
+  return n;
 }

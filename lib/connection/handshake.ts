@@ -6,7 +6,8 @@
  * round trip. A server without HELLO (Redis < 6) answers an error; we then fall
  * back to RESP2: `AUTH`, `CLIENT SETNAME`, `SELECT`, again pipelined.
  */
-import { ServerError, UnknownCommandError } from '../errors.js';
+import { learnCommands } from '../commands/index.js';
+import { ConnectTimeoutError, ServerError, UnknownCommandError } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 
@@ -17,6 +18,8 @@ export interface HandshakeOptions {
   password?: string;
   clientName?: string;
   db: number;
+  /** Ask the server for its modules' commands and learn their flags (the shared connection does). */
+  discoverModules?: boolean;
 }
 
 export interface HandshakeResult {
@@ -40,7 +43,60 @@ function isNoHello(err: unknown): boolean {
   return err instanceof UnknownCommandError || (err instanceof ServerError && err.code === 'NOPROTO');
 }
 
-export async function handshake(send: Send, opts: HandshakeOptions): Promise<HandshakeResult> {
+/** Module names from a MODULE LIST reply (maps in RESP3, flat arrays in RESP2). */
+function moduleNames(reply: Reply): string[] {
+  if (!Array.isArray(reply)) return [];
+  return reply.flatMap((m) => {
+    if (Array.isArray(m)) {
+      const i = m.indexOf('name');
+      return i >= 0 && typeof m[i + 1] === 'string' ? [m[i + 1] as string] : [];
+    }
+    const name = m && typeof m === 'object' ? (m as Record<string, Reply>).name : undefined;
+    return typeof name === 'string' ? [name] : [];
+  });
+}
+
+/**
+ * Learn the flags of the loaded modules' commands (so a module's blocking
+ * command goes to the pool). Failures (ACL, old servers) only mean we keep
+ * treating those commands as plain ones.
+ */
+async function discoverModules(send: Send, list: Promise<Reply>): Promise<void> {
+  try {
+    const modules = moduleNames(await list);
+    for (const name of modules) {
+      const names = (await send(['COMMAND', 'LIST', 'FILTERBY', 'MODULE', name])) as Reply[];
+      if (Array.isArray(names) && names.length > 0) learnCommands(await send(['COMMAND', 'INFO', ...(names as string[])]));
+    }
+  } catch {
+    // not allowed or not supported: nothing learned
+  }
+}
+
+/**
+ * Run the handshake within `connectTimeout`: a server that accepts the
+ * connection but never answers must not hold it forever.
+ */
+export function handshake(send: Send, opts: HandshakeOptions & { connectTimeout: number }, node: string): Promise<HandshakeResult> {
+  const ms = opts.connectTimeout || 10_000;
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConnectTimeoutError(`no answer to the handshake within ${ms} ms`, { node })), ms);
+  });
+  return Promise.race([run(send, opts), stuck]).finally(() => clearTimeout(timer));
+}
+
+async function run(send: Send, opts: HandshakeOptions): Promise<HandshakeResult> {
+  const greeting = greet(send, opts); // writes HELLO (and SELECT) before its first await
+  // MODULE LIST rides in the same write; more round trips only when modules are loaded.
+  const list = opts.discoverModules ? send(['MODULE', 'LIST']) : undefined;
+  list?.catch(() => {}); // observed even if the greeting fails
+  const result = await greeting;
+  if (list) await discoverModules(send, list);
+  return result;
+}
+
+async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResult> {
   if (opts.protocol === 3) {
     const hello: Arg[] = ['HELLO', '3'];
     if (opts.password !== undefined) hello.push('AUTH', opts.username ?? 'default', opts.password);

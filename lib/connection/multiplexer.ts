@@ -428,7 +428,7 @@ export class Multiplexer implements DecoderSink {
     this.handshaking = true;
     const send = (parts: Arg[]) =>
       new Promise<Reply>((resolve, reject) => this.sendInternal(parts, (err, value) => (err ? reject(err) : resolve(value!))));
-    handshake(send, this.opts).then(
+    handshake(send, this.opts, this.node).then(
       (info) => {
         if (this.socket !== socket) return;
         this.handshaking = false;

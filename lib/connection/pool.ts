@@ -125,7 +125,7 @@ export class BlockingPool {
   private create(): Lease {
     const lease: Lease = new Lease(
       new Multiplexer(
-        { ...this.connection, reconnect: () => -1, offlineQueue: true },
+        { ...this.connection, reconnect: () => -1, offlineQueue: true, discoverModules: false },
         {
           ready() {},
           error() {},
