@@ -73,7 +73,9 @@ function decodeFlagsOf(o: CallOptions): number {
   if (o.decode === 'buffer') f |= DECODE_BUFFERS;
   else if (o.decode !== undefined && o.decode !== 'utf8') throw new InvalidArgumentError("option decode must be 'utf8' or 'buffer'");
   if (o.map === 'map') f |= DECODE_MAPS;
+  else if (o.map !== undefined && o.map !== 'object') throw new InvalidArgumentError("option map must be 'object' or 'map'");
   if (o.set === 'set') f |= DECODE_SETS;
+  else if (o.set !== undefined && o.set !== 'array') throw new InvalidArgumentError("option set must be 'array' or 'set'");
   if (o.attributes) f |= DECODE_ATTRIBUTES;
   return f;
 }

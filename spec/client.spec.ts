@@ -181,6 +181,16 @@ describe('the contract of DESIGN.md on a real server', () => {
     expect(await redis.db.reply('EXISTS', 'k')).toBe(0);
   });
 
+  it('bad per-call options are typed errors at with()', () => {
+    const db = client().db;
+    expect(() => db.with({ decode: 'latin1' as never })).toThrow(InvalidArgumentError);
+    expect(() => db.with({ map: 'dict' as never })).toThrow(InvalidArgumentError);
+    expect(() => db.with({ set: 'list' as never })).toThrow(InvalidArgumentError);
+    expect(() => db.with({ timeout: -1 })).toThrow(InvalidArgumentError);
+    expect(() => client().database(-1)).toThrow(InvalidArgumentError);
+    expect(() => client().database(1.5)).toThrow(InvalidArgumentError);
+  });
+
   it('graceful close settles every in-flight command, then refuses new ones', async () => {
     const redis = new Redis(env.server.url);
     const pending = [];
