@@ -225,6 +225,22 @@ describe('RESP decoder: hostile input is a ProtocolError, and bounded', () => {
     expect(out.replies).toHaveLength(1);
   });
 
+  it('a reply streamed without end is cut at maxReplyBytes', () => {
+    const { d } = decoderFor(0, { maxReplyBytes: 10_000 });
+    d.feed(Buffer.from('*4000000000\r\n'));
+    expect(() => {
+      for (let i = 0; i < 1000; i++) d.feed(Buffer.from(':1\r\n'.repeat(100)));
+    }).toThrow(/longer than 10000 bytes/);
+    // A reply just under the limit, split in many chunks, is fine.
+    const ok = decoderFor(0, { maxReplyBytes: 10_000 });
+    ok.d.feed(Buffer.from('*1000\r\n'));
+    for (let i = 0; i < 10; i++) ok.d.feed(Buffer.from(':1\r\n'.repeat(100)));
+    expect(ok.out.replies).toHaveLength(1);
+    ok.d.feed(Buffer.from('*1000\r\n'));
+    for (let i = 0; i < 10; i++) ok.d.feed(Buffer.from(':1\r\n'.repeat(100)));
+    expect(ok.out.replies).toHaveLength(2);
+  });
+
   it('a line without CRLF cannot grow without end', () => {
     bad('+' + 'a'.repeat(70_000));
     const { d } = decoderFor(0, { maxLineLength: 100 });

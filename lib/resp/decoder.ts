@@ -68,6 +68,8 @@ export class Decoder {
   private partsLength = 0;
   private need = 0;
   private failed: ProtocolError | undefined;
+  /** Bytes fed while the current reply's aggregates were open. */
+  private replyBytes = 0;
   private readonly limits: DecoderLimits;
 
   constructor(
@@ -84,6 +86,7 @@ export class Decoder {
 
   /** Drop all partial state (after the connection was replaced). */
   reset(): void {
+    this.replyBytes = 0;
     this.buf = EMPTY as FastBuffer;
     this.off = 0;
     this.stack = [];
@@ -96,6 +99,14 @@ export class Decoder {
 
   feed(chunk: Buffer): void {
     if (this.failed) throw this.failed;
+    if (this.stack.length > 0) {
+      // A reply is in progress: count what it spans (its first chunk is at most a socket read).
+      this.replyBytes += chunk.length;
+      if (this.replyBytes > this.limits.maxReplyBytes) {
+        this.failed = new ProtocolError(`invalid RESP from server: a reply longer than ${this.limits.maxReplyBytes} bytes`);
+        throw this.failed;
+      }
+    }
     if (this.partsLength > 0) {
       this.parts.push(chunk);
       this.partsLength += chunk.length;
@@ -109,6 +120,7 @@ export class Decoder {
     this.off = 0;
     try {
       this.run();
+      if (this.stack.length === 0) this.replyBytes = 0; // at a reply boundary
     } catch (err) {
       if (err instanceof ProtocolError) this.failed = err;
       throw err;

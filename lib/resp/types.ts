@@ -49,6 +49,12 @@ export interface DecoderLimits {
   maxDepth: number;
   /** Longest line (simple string, error, number, header) before its CRLF. */
   maxLineLength: number;
+  /**
+   * Most bytes one reply may span across chunks. Without it, a server that
+   * declares a huge aggregate and streams its elements would make us allocate
+   * as fast as it sends.
+   */
+  maxReplyBytes: number;
 }
 
 export const DEFAULT_LIMITS: DecoderLimits = {
@@ -56,6 +62,7 @@ export const DEFAULT_LIMITS: DecoderLimits = {
   maxAggregateLength: 2 ** 32 - 1,
   maxDepth: 128,
   maxLineLength: 64 * 1024,
+  maxReplyBytes: 1024 * 1024 * 1024,
 };
 
 /** Where the decoder delivers complete top-level frames. */
