@@ -4,13 +4,13 @@
  * The API knows routing (`Topology`), never a socket.
  */
 import { EventEmitter } from 'node:events';
-import { commandInfo, CONNECTION_STATE, SUBSCRIBE, type CommandInfo } from './commands/index.js';
-import { Command } from './connection/command.js';
+import { SUBSCRIBE, type CommandInfo } from './commands/index.js';
+import { Command, prepareCommand } from './connection/command.js';
 import type { HandshakeResult } from './connection/handshake.js';
 
 import { ClosedError, InvalidArgumentError } from './errors.js';
 import { checkDb, resolveOptions, type RedisOptions, type ResolvedOptions } from './options.js';
-import { validateArgs, type Arg } from './resp/encoder.js';
+import type { Arg } from './resp/encoder.js';
 import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_SETS, type Reply } from './resp/types.js';
 import type { RetryPolicy } from './retry.js';
 import { Standalone, type Topology, type TopologyStats } from './topology/standalone.js';
@@ -53,8 +53,6 @@ interface ClientCore {
   /** Report a failed command nobody awaits ('commandError'). */
   reportUnobserved(cmd: Command, err: Error): void;
 }
-
-const FORBIDDEN = CONNECTION_STATE | SUBSCRIBE;
 
 function refuse(info: CommandInfo): never {
   const name = info.name;
@@ -127,13 +125,8 @@ export class Database {
   }
 
   private issue<T>(name: string, args: Arg[], observe: boolean): Command<T> {
-    if (typeof name !== 'string' || name.length === 0) {
-      throw new InvalidArgumentError('the command name must be a non-empty string');
-    }
-    const info = commandInfo(name, args[0]);
-    if (info.flags & FORBIDDEN) refuse(info);
-    validateArgs(info.name, args);
-    const cmd = new Command<T>(name, args, info, this.decodeFlags, this.index);
+    const cmd = prepareCommand<T>(name, args, this.decodeFlags, this.index, refuse);
+    const info = cmd.info;
     // reply(): the promise exists before routing, so an immediate failure is observed, not reported.
     if (observe) cmd.toPromise();
     cmd.retry = this.retry;

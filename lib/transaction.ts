@@ -12,8 +12,8 @@
  *  - a WATCHed key that changed makes EXEC return null: the block resolves null
  *    and every handle resolves null.
  */
-import { commandInfo, CONNECTION_STATE, SHAPE_ANY, SUBSCRIBE } from './commands/index.js';
-import { Command, InternalCommand } from './connection/command.js';
+import { commandInfo, SHAPE_ANY } from './commands/index.js';
+import { Command, InternalCommand, prepareCommand } from './connection/command.js';
 import type { Lease } from './connection/pool.js';
 import { ConnectionLostError, ExecAbortError, InvalidArgumentError, ServerError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
@@ -37,13 +37,9 @@ const EXEC = commandInfo('EXEC');
 
 /** Validate a command given inside a transaction or watch; throws before anything is sent. */
 function buildCommand(name: string, args: Arg[], decodeFlags: number, index: number): Command {
-  if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('the command name must be a non-empty string');
-  const info = commandInfo(name, args[0]);
-  if (info.flags & (CONNECTION_STATE | SUBSCRIBE)) {
+  return prepareCommand(name, args, decodeFlags, index, (info) => {
     throw new InvalidArgumentError(`${info.name} cannot be used inside a transaction`, { command: info.name });
-  }
-  validateArgs(info.name, args);
-  return new Command(name, args, info, decodeFlags, index);
+  });
 }
 
 /** Compile and send one MULTI/EXEC block; see the module comment for the result shape. */

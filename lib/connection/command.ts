@@ -6,8 +6,9 @@
  * someone calls `then`: a fire-and-forget command that fails can therefore
  * never become an unhandled rejection; its owner reports it instead.
  */
-import type { CommandInfo } from '../commands/index.js';
-import type { Arg } from '../resp/encoder.js';
+import { commandInfo, CONNECTION_STATE, SUBSCRIBE, type CommandInfo } from '../commands/index.js';
+import { InvalidArgumentError } from '../errors.js';
+import { validateArgs, type Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 
 /** Never written: safe to send (again) on any connection. */
@@ -165,4 +166,20 @@ export function failCommand(cmd: Command, err: Error, report: (err: Error, cmd: 
       throw listenerError;
     });
   }
+}
+
+/** Commands a caller may never send on a shared or leased connection: they change state we own. */
+export const REFUSED = CONNECTION_STATE | SUBSCRIBE;
+
+/**
+ * Validate a caller's command and make its entry. Throws `InvalidArgumentError`
+ * (nothing sent) for a bad name or argument, or through `refuse` for a command
+ * flagged REFUSED, so each API can say what to use instead.
+ */
+export function prepareCommand<T>(name: string, args: Arg[], decodeFlags: number, db: number, refuse: (info: CommandInfo) => never): Command<T> {
+  if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('the command name must be a non-empty string');
+  const info = commandInfo(name, args[0]);
+  if (info.flags & REFUSED) refuse(info);
+  validateArgs(info.name, args);
+  return new Command<T>(name, args, info, decodeFlags, db);
 }
