@@ -262,6 +262,9 @@ describe('the server dies', () => {
       redis.on('commandError', () => {});
       clients.push(redis);
       await redis.db.reply('PING');
+      expect(await redis.db.reply('BLPOP', 'fi:none', 0.01)).toBeNull(); // the pool has a lease now
+      const sub = redis.subscriber();
+      await sub.subscribe('fi:news');
       const run = load(redis, 'fi:kill');
       await sleep(80);
       await own.kill();
@@ -273,6 +276,12 @@ describe('the server dies', () => {
       expect(t.wrongReply).toBe(0);
       expect(t.ok).toBeGreaterThan(0);
       expect(await redis.db.reply('ECHO', 'recovered')).toBe('recovered');
+      // The pool replaced its dead lease; the subscriber subscribed again.
+      expect(await redis.db.reply('BLPOP', 'fi:none', 0.01)).toBeNull();
+      for (let i = 0; i < 100 && (await redis.db.reply('PUBSUB', 'NUMSUB', 'fi:news'))[1] !== 1; i++) await sleep(20);
+      const got = new Promise((r) => sub.once('message', r));
+      await redis.db.reply('PUBLISH', 'fi:news', 'after restart');
+      expect(await got).toEqual({ channel: 'fi:news', message: 'after restart' });
     } finally {
       await destroyRedis(own);
     }
