@@ -132,17 +132,17 @@ export async function runWatch<R>(
     let aborted = false;
     let clean = false;
     try {
-      const send = (cmd: Command) => lease.send(cmd);
       await lease.reply(new Command('WATCH', keys, commandInfo('WATCH'), 0, index));
       const conn: WatchConnection = {
         command(name, ...args) {
           const cmd = buildCommand(name, args, decodeFlags, index);
-          send(cmd);
+          lease.send(cmd);
           return cmd;
         },
         reply(name, ...args) {
           try {
-            return Promise.resolve(conn.command(name, ...args));
+            // The promise exists before sending, so an immediate failure is observed, not reported.
+            return lease.reply(buildCommand(name, args, decodeFlags, index));
           } catch (err) {
             return Promise.reject(err);
           }
@@ -165,4 +165,3 @@ export async function runWatch<R>(
   }
 }
 
-export type { Lease };

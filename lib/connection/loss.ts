@@ -24,7 +24,18 @@ export function afterLoss(cmd: Command, neverSent: boolean, cause: Error, node: 
   }
   if (neverSent) return 'requeue';
   if (cause instanceof ProtocolError) return new ProtocolError(cause.message.replace(/ \(node [^)]*\)$/, ''), ctx);
-  const safe = (cmd.info.flags & READONLY) !== 0 || cmd.idempotent;
-  if (safe && canQueue && cmd.retry && cmd.retry.delayFor(cmd.attempts, cause) >= 0) return 'requeue';
+  if (canQueue && resendDelay(cmd, cmd.attempts, cause, true) >= 0) return 'requeue';
   return new ConnectionLostError('the connection was lost after the command was sent; it may have run', true, ctx);
+}
+
+/**
+ * Rule 2 in one place: the delay before sending `cmd` again after `attempt`
+ * tries failed with `err`, or -1. A command that may have run is resent only
+ * if it is read-only or the caller declared it idempotent, and only if its
+ * retry policy agrees.
+ */
+export function resendDelay(cmd: Command, attempt: number, err: Error, maybeExecuted: boolean): number {
+  if (!cmd.retry) return -1;
+  if (maybeExecuted && (cmd.info.flags & READONLY) === 0 && !cmd.idempotent) return -1;
+  return cmd.retry.delayFor(attempt, err);
 }

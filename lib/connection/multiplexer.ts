@@ -389,7 +389,6 @@ export class Multiplexer implements DecoderSink {
     failCommand(cmd, err, (e, c) => this.hooks.unobservedError(e, c));
   }
 
-
   private expire(cmd: Command, sent: boolean): void {
     this.stats.timeouts++;
     // While disconnected, the cause says why (refused, auth, ...).
@@ -482,8 +481,7 @@ export class Multiplexer implements DecoderSink {
         cmd.state = QUEUED;
         if (neverSent) cmd.attempts--;
         requeue.push(cmd);
-      } else if (cmd instanceof InternalCommand) cmd.reject(outcome);
-      else this.fail(cmd, outcome);
+      } else this.fail(cmd, outcome); // internal commands are settled, never reported
     }
     for (let i = requeue.length - 1; i >= 0; i--) this.queue.unshift(requeue[i]!);
     if (wasClosing) {

@@ -16,8 +16,8 @@ import { ClosedError, ConnectionLostError, PoolTimeoutError, ReplyTimeoutError, 
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import { Command, InternalCommand, failCommand } from './command.js';
+import { resendDelay } from './loss.js';
 import { Multiplexer, type MultiplexerOptions } from './multiplexer.js';
-import { READONLY } from '../commands/flags.js';
 
 export interface PoolSettings {
   size: number;
@@ -219,13 +219,10 @@ export class BlockingPool {
         return;
       }
       lease.release(false);
-      if (err instanceof ConnectionLostError && cmd.retry) {
-        const safe = !err.maybeExecuted || (cmd.info.flags & READONLY) !== 0 || cmd.idempotent;
-        const delay = safe ? cmd.retry.delayFor(attempt, err) : -1;
-        if (delay >= 0) {
-          if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-          continue;
-        }
+      const delay = err instanceof ConnectionLostError ? resendDelay(cmd, attempt, err, err.maybeExecuted) : -1;
+      if (delay >= 0) {
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        continue;
       }
       this.fail(cmd, err);
       return;
