@@ -42,6 +42,8 @@ async function through(opts: RedisOptions = {}): Promise<Redis> {
   redis.on('error', () => {});
   redis.on('commandError', () => {});
   clients.push(redis);
+  // With the offline queue off, a command issued before 'ready' fails at once.
+  await new Promise((resolve) => redis.once('ready', resolve));
   await redis.db.reply('PING');
   return redis;
 }

@@ -27,9 +27,8 @@ export interface DeadlineEvents {
 
 export class Deadlines {
   private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (valid while `timer` is set). */
   private timerAt = 0;
-  /** Clock reading shared by the commands of one turn of the event loop. */
-  private turnNow = 0;
   private readonly custom = new Set<Command>();
 
   constructor(
@@ -40,20 +39,19 @@ export class Deadlines {
   ) {}
 
   /**
-   * Give `cmd` a deadline `timeout` ms from now. `sameTurn`: an earlier command
-   * of this event-loop turn already read the clock, so its reading is reused
-   * (a deadline at most one turn early, for one Date.now() per batch).
+   * Give `cmd` a deadline `timeout` ms from now. The clock is read for every
+   * command: a deadline counts from the call, even after a long synchronous
+   * turn. The timer is re-armed whenever this deadline comes before the one it
+   * is armed for, so a later deadline never hides an earlier one.
    */
-  set(cmd: Command, timeout: number, custom: boolean, sameTurn: boolean): void {
+  set(cmd: Command, timeout: number, custom: boolean): void {
+    const at = Date.now() + timeout;
+    cmd.deadline = at;
     if (custom) {
-      cmd.deadline = Date.now() + timeout;
       cmd.customDeadline = true;
       this.custom.add(cmd);
-    } else {
-      if (!sameTurn || this.turnNow === 0) this.turnNow = Date.now();
-      cmd.deadline = this.turnNow + timeout;
     }
-    if (this.timer === undefined || (custom && cmd.deadline < this.timerAt)) this.arm(cmd.deadline);
+    if (this.timer === undefined || at < this.timerAt) this.arm(at);
   }
 
   /** The command got its reply: forget a custom deadline. */

@@ -11,37 +11,29 @@
  *  2. never-written commands are re-sent after a reconnect; written ones are
  *     re-sent only when read-only (or the caller said idempotent) and their
  *     retry policy allows, else they fail with ConnectionLostError{maybeExecuted};
- *  3. the handshake completes before any queued command is written;
+ *  3. the handshake completes before any queued command is written: what is
+ *     true of one socket (handshake done, database selected, bytes encoded
+ *     for it) lives on its `Link`, which is detached first when the socket is
+ *     lost, so a listener reacting to the loss can only queue;
  *  4. every command settles exactly once, within its deadline;
  *  5. queues are bounded.
  */
 import type net from 'node:net';
 import Denque from 'denque';
 import { SHAPE_ANY, SUBSCRIBE, commandInfo, fitsShape } from '../commands/index.js';
-import {
-  AuthError,
-  ClosedError,
-  ReadOnlyError,
-  refusedBeforeRunning,
-  ConnectError,
-  ConnectionLostError,
-  OfflineQueueFullError,
-  ProtocolError,
-  RedisError,
-  ReplyTimeoutError,
-  ServerError,
-  annotate,
-} from '../errors.js';
+import { ClosedError, ConnectError, ConnectionLostError, OfflineQueueFullError, ProtocolError, ReadOnlyError } from '../errors.js';
+import { RedisError, ReplyTimeoutError, ServerError, annotate, refusedBeforeRunning } from '../errors.js';
 import { Decoder } from '../resp/decoder.js';
-import { Encoder, validateArgs, type Arg } from '../resp/encoder.js';
+import { validateArgs, type Arg } from '../resp/encoder.js';
 import { Attributed, type DecoderSink, type Reply } from '../resp/types.js';
 import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN, failCommand } from './command.js';
 import { Deadlines, timeoutError } from './deadlines.js';
-import { afterLoss } from './loss.js';
+import { sortLost } from './loss.js';
 import { HealthCheck } from './health.js';
-import { RetryLater } from './retry-later.js';
+import { RetryLater, refusedRetryDelay } from './retry-later.js';
 import { CommandQueue, approximateBytes } from './queue.js';
 import { handshake } from './handshake.js';
+import { Link } from './link.js';
 import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
 import { isPubSubArray } from './pubsub-frames.js';
 import { describeEndpoint, openSocket } from './socket.js';
@@ -49,8 +41,10 @@ import { describeEndpoint, openSocket } from './socket.js';
 export type { MultiplexerHooks, MultiplexerOptions, MultiplexerStats, ReconnectStrategy } from './options.js';
 
 const enum State {
+  /** Opening a socket or running its handshake. */
   Connecting,
   Ready,
+  /** Between reconnect attempts. */
   Waiting,
   Closed,
 }
@@ -58,43 +52,29 @@ const enum State {
 export class Multiplexer implements DecoderSink {
   readonly node: string;
   private state = State.Connecting;
-  private socket: net.Socket | undefined;
+  /** The current socket and its state; undefined while there is none (or it is being given up). */
+  private link: Link | undefined;
   private readonly decoder: Decoder;
-  private readonly encoder = new Encoder();
-  /** Written (or encoded, awaiting flush) commands, oldest first. */
+  /** Written (or encoded, awaiting flush) commands of the current link, oldest first. */
   private readonly inflight = new Denque<Command>();
   /** Commands not yet encoded: offline, behind a probe SELECT, or behind a full socket. */
   private readonly queue = new CommandQueue();
-  /** How many entries at the tail of `inflight` are encoded but not yet handed to the socket. */
-  private unflushed = 0;
-  /** Encoded commands without a FIFO slot (subscriber mode) waiting for the flush. */
-  private unflushedFree = 0;
   /** Protocol of the current connection, known after the handshake. */
   protocol: 2 | 3 = 3;
-  private flushScheduled = false;
-  /** The socket asked us to wait for 'drain'. */
-  private blocked = false;
-  private currentDb = 0;
-  /** Databases a SELECT succeeded for on this connection; others are probed before pipelining. */
-  private knownDbs = new Set<number>();
-  private probing = false;
-  /** READONLY seen: write nothing more, and reconnect once the in-flight replies are in. */
-  private recycling = false;
-  /** Commands refused by a transient server state, waiting for their retry backoff. */
+  /** Commands refused by a transient server state, or lost and resent after a backoff. */
   private readonly retrying = new RetryLater();
   private readonly health: HealthCheck;
-  private handshaking = false;
   private attempt = 0;
-  private everReady = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** Why the last connection ended or failed; cleared when ready. */
   private lastError: Error | undefined;
+  /** The server refused this configuration for good (database out of range, wrong password): no reconnect. */
+  private fatal: ConnectError | undefined;
   private readonly deadlines: Deadlines;
   private closeWaiters: (() => void)[] = [];
   /** close() was called: new commands are refused, queued and in-flight ones finish. */
   private closing = false;
   readonly stats: MultiplexerStats = emptyStats();
-  private readonly flushNow = () => this.flush();
 
   constructor(
     private readonly opts: MultiplexerOptions,
@@ -104,16 +84,23 @@ export class Multiplexer implements DecoderSink {
     this.decoder = new Decoder(this, opts.limits);
     this.deadlines = new Deadlines(this.inflight, this.queue, {
       expire: (cmd, sent) => this.expire(cmd, sent),
+      // Half-open: the lost commands are treated like any connection loss (rule 2),
+      // so a read-only one is resent, per its retry policy.
       stale: () =>
-        this.lose(new ReplyTimeoutError(`a reply is ${opts.staleReplyGrace} ms overdue past its deadline; recycling the connection`, true, { node: this.node })),
+        this.lose(
+          new ConnectionLostError(`a reply is ${opts.staleReplyGrace} ms overdue past its deadline; recycling the connection`, true, {
+            node: this.node,
+            cause: new ReplyTimeoutError('a reply is overdue', true, { node: this.node }),
+          }),
+        ),
     }, opts.staleReplyGrace);
     this.health = new HealthCheck(opts.pingInterval ?? 0, {
       bytesIn: () => this.stats.bytesIn,
       ping: (timeout, dead) => {
-        const socket = this.socket;
-        if (this.state !== State.Ready) return;
+        const link = this.link;
+        if (link === undefined || !link.ready) return;
         const ping = new InternalCommand('PING', [], commandInfo('PING'), (err) => {
-          if (err instanceof ReplyTimeoutError && this.socket === socket) {
+          if (err instanceof ReplyTimeoutError && this.link === link) {
             dead();
             this.lose(new ConnectionLostError(`no answer to a health PING within ${timeout} ms`, true, { node: this.node, cause: err }));
           }
@@ -132,7 +119,8 @@ export class Multiplexer implements DecoderSink {
     const s = this.stats;
     s.pending = this.inflight.length + this.queue.length;
     s.queued = this.queue.length;
-    s.queuedBytes = this.queue.bytes + this.encoder.pendingBytes + (this.socket?.writableLength ?? 0);
+    const link = this.link;
+    s.queuedBytes = this.queue.bytes + (link ? link.encoder.pendingBytes + link.socket.writableLength : 0);
     return { ...s };
   }
 
@@ -140,10 +128,11 @@ export class Multiplexer implements DecoderSink {
 
   /** Hand a validated command to the connection. Never throws; failures settle the command. */
   send(cmd: Command, timeout = this.opts.commandTimeout, custom = false): void {
-    if (this.canWriteNow(cmd.db)) {
+    const link = this.link;
+    if (link !== undefined && link.canWrite(cmd.db) && this.queue.length === 0 && !this.closing) {
       this.stats.commands++;
-      if (timeout > 0) this.deadlines.set(cmd, timeout, custom, this.flushScheduled);
-      this.write(cmd);
+      if (timeout > 0) this.deadlines.set(cmd, timeout, custom);
+      this.write(link, cmd);
       return;
     }
     this.enqueue([cmd], cmd, timeout, custom);
@@ -157,26 +146,14 @@ export class Multiplexer implements DecoderSink {
    */
   sendGroup(cmds: Command[], timeout = this.opts.commandTimeout, custom = false): void {
     cmds[0]!.groupSize = cmds.length;
-    if (this.canWriteNow(cmds[0]!.db)) {
+    const link = this.link;
+    if (link !== undefined && link.canWrite(cmds[0]!.db) && this.queue.length === 0 && !this.closing) {
       this.stats.commands += cmds.length;
-      if (timeout > 0) this.deadlines.set(cmds[cmds.length - 1]!, timeout, custom, this.flushScheduled);
-      for (const c of cmds) this.write(c);
+      if (timeout > 0) this.deadlines.set(cmds[cmds.length - 1]!, timeout, custom);
+      for (const c of cmds) this.write(link, c);
       return;
     }
     this.enqueue(cmds, cmds[cmds.length - 1]!, timeout, custom);
-  }
-
-  /** The fast path: connected, nothing waiting ahead, already in the right database. */
-  private canWriteNow(db: number): boolean {
-    return (
-      this.state === State.Ready &&
-      !this.closing &&
-      !this.blocked &&
-      !this.probing &&
-      !this.recycling &&
-      this.queue.length === 0 &&
-      (db === this.currentDb || db < 0)
-    );
   }
 
   /** Queue commands to be written later, or refuse them all (closed, offline queue off or full). */
@@ -184,9 +161,10 @@ export class Multiplexer implements DecoderSink {
     const name = cmds[0]!.groupSize > 1 ? 'MULTI' : cmds[0]!.info.name;
     const ctx = { command: name, node: this.node };
     let refusal: Error | undefined;
-    if (this.closing || this.state === State.Closed) refusal = new ClosedError('the client is closed', ctx);
-    else if (this.state === State.Waiting && !this.opts.offlineQueue) {
-      refusal = new ConnectionLostError('not connected and the offline queue is off; it was not sent', false, ctx);
+    if (this.fatal) refusal = new ConnectError(this.fatal.message, { ...ctx, cause: this.fatal.cause });
+    else if (this.closing || this.state === State.Closed) refusal = new ClosedError('the client is closed', ctx);
+    else if (!this.opts.offlineQueue && !this.link?.ready) {
+      refusal = new ConnectionLostError('not connected and the offline queue is off; it was not sent', false, { ...ctx, cause: this.lastError });
     } else if (this.queue.length + cmds.length > this.opts.maxQueued) {
       refusal = new OfflineQueueFullError(`${this.queue.length} commands already wait to be written; it was not sent`, ctx);
     } else if (this.queue.bytes + cmds.reduce((n, c) => n + approximateBytes(c), 0) > this.opts.maxQueuedBytes) {
@@ -197,49 +175,53 @@ export class Multiplexer implements DecoderSink {
       return;
     }
     this.stats.commands += cmds.length;
-    if (timeout > 0) this.deadlines.set(timed, timeout, custom, this.flushScheduled);
+    if (timeout > 0) this.deadlines.set(timed, timeout, custom);
     for (const c of cmds) this.queue.push(c);
-    if (this.state === State.Ready) this.pump();
+    this.pump();
   }
 
-  /** Send a command on behalf of the connection itself (handshake, SELECT). */
-  private sendInternal(parts: Arg[], done: (err: Error | undefined, value?: Reply) => void): void {
+  /** Send a command on behalf of the connection itself (handshake, SELECT), on `link` only. */
+  private sendInternal(link: Link, parts: Arg[], done: (err: Error | undefined, value?: Reply) => void): void {
     const name = String(parts[0]);
-    validateArgs(name, parts, 1);
     const cmd = new InternalCommand(name, parts.slice(1), commandInfo(name, parts[1]), done);
-    this.write(cmd);
+    if (this.link !== link) {
+      cmd.reject(new ConnectionLostError('the connection was lost before the command was sent', false, { command: cmd.info.name, node: this.node }));
+      return;
+    }
+    validateArgs(name, parts, 1);
+    this.write(link, cmd);
   }
 
-  /** Encode a command into the outgoing buffer and give it its FIFO slot. */
-  private write(cmd: Command): void {
-    this.encoder.encode(cmd.name, cmd.args);
+  /** Encode a command for `link` (the current one) and give it its FIFO slot. */
+  private write(link: Link, cmd: Command): void {
+    link.encoder.encode(cmd.name, cmd.args);
     cmd.state = WRITTEN;
     cmd.attempts++;
     if (this.opts.pubsub && cmd.info.flags & SUBSCRIBE) {
       // Confirmations come as push frames, one per channel: no FIFO slot. The
       // subscriber tracks them (and resubscribes after a reconnect).
       cmd.resolve(null);
-      this.unflushedFree++;
+      link.unflushedFree++;
     } else {
       this.inflight.push(cmd);
-      this.unflushed++;
+      link.unflushed++;
     }
     // An idle connection writes at once (lowest latency for a lone caller);
     // otherwise the tick's commands go out together at setImmediate.
-    if (this.unflushed === 1 && this.inflight.length === 1 && !this.flushScheduled) this.flush();
-    else if (this.encoder.pendingBytes >= this.opts.flushThreshold) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushNow);
+    if (link.unflushed === 1 && this.inflight.length === 1 && !link.flushScheduled) this.flush(link);
+    else if (link.encoder.pendingBytes >= this.opts.flushThreshold) this.flush(link);
+    else if (!link.flushScheduled) {
+      link.flushScheduled = true;
+      setImmediate(() => this.flush(link));
     }
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const socket = this.socket;
-    if (socket === undefined || this.unflushed + this.unflushedFree === 0) return;
-    const chunks = this.encoder.take();
-    this.unflushed = this.unflushedFree = 0;
+  private flush(link: Link): void {
+    link.flushScheduled = false;
+    if (this.link !== link || link.unflushed + link.unflushedFree === 0) return;
+    const socket = link.socket;
+    const chunks = link.encoder.take();
+    link.unflushed = link.unflushedFree = 0;
     let bytes = 0;
     if (chunks.length === 1) {
       bytes = chunks[0]!.length;
@@ -254,70 +236,75 @@ export class Multiplexer implements DecoderSink {
     }
     this.stats.writes++;
     this.stats.bytesOut += bytes;
-    if (socket.writableNeedDrain && !this.blocked) {
+    if (socket.writableNeedDrain && !link.blocked) {
       // Backpressure: stop encoding; new commands wait (bounded) in `queue` until drain.
-      this.blocked = true;
+      link.blocked = true;
       socket.once('drain', () => {
-        this.blocked = false;
+        link.blocked = false;
         this.pump();
       });
     }
   }
 
-  /** Write queued commands in order, inlining SELECTs, while the connection can take them. */
+  /** Write queued commands in order, inlining SELECTs, while the current link can take them. */
   private pump(): void {
     const queue = this.queue;
-    while (this.state === State.Ready && !this.blocked && !this.probing && !this.recycling && queue.length > 0) {
-      const cmd = queue.peekFront()!;
-      if (cmd.state === SETTLED) {
-        queue.shift(); // timed out while queued
-        continue;
-      }
-      if (cmd.db >= 0 && cmd.db !== this.currentDb) {
-        this.select(cmd.db);
-        continue;
-      }
-      if (cmd.groupSize > 1) {
-        const n = cmd.groupSize;
-        const last = queue.peekAt(n - 1)!;
-        const expired = last.state === SETTLED;
-        for (let i = 0; i < n; i++) {
-          const member = queue.shift()!;
-          if (!expired) this.write(member);
-          else if (member !== last) member.reject(new ReplyTimeoutError('the transaction timed out before it was sent; it was never sent', false, { command: member.info.name, node: this.node }));
+    const link = this.link;
+    if (link !== undefined) {
+      while (this.link === link && link.ready && !link.blocked && !link.probing && !link.recycling && queue.length > 0) {
+        const cmd = queue.peekFront()!;
+        if (cmd.state === SETTLED) {
+          queue.shift(); // timed out while queued
+          continue;
         }
-        continue;
+        // The database is settled here, at write time, on the socket the command goes to.
+        if (cmd.db >= 0 && cmd.db !== link.db) {
+          this.select(link, cmd.db);
+          continue;
+        }
+        if (cmd.groupSize > 1) {
+          const n = cmd.groupSize;
+          const last = queue.peekAt(n - 1)!;
+          const expired = last.state === SETTLED;
+          for (let i = 0; i < n; i++) {
+            const member = queue.shift()!;
+            if (!expired) this.write(link, member);
+            else if (member !== last) member.reject(new ReplyTimeoutError('the transaction timed out before it was sent; it was never sent', false, { command: member.info.name, node: this.node }));
+          }
+          continue;
+        }
+        queue.shift();
+        this.write(link, cmd);
       }
-      queue.shift();
-      this.write(cmd);
     }
     if (this.closing) this.maybeFinishClose();
   }
 
   /**
-   * Switch the connection to `db`. A database this connection has selected
-   * before is switched inline; an unknown one is probed first and the queue
-   * waits for the answer, so a failing SELECT (index out of range) can never
-   * let later commands run in the wrong database.
+   * Switch `link` to `db`. A database this socket has selected before is
+   * switched inline; an unknown one is probed first and the queue waits for
+   * the answer, so a failing SELECT (index out of range) can never let later
+   * commands run in the wrong database.
    */
-  private select(db: number): void {
-    if (this.knownDbs.has(db)) {
-      this.currentDb = db;
-      this.sendInternal(['SELECT', db], (err) => {
-        if (err && !(err instanceof ConnectionLostError || err instanceof ClosedError)) {
+  private select(link: Link, db: number): void {
+    const previous = link.db;
+    link.db = db; // what the stream selects from here on, if the server agrees
+    if (link.knownDbs.has(db)) {
+      this.sendInternal(link, ['SELECT', db], (err) => {
+        if (err instanceof ServerError && this.link === link) {
           this.lose(new ProtocolError(`inline SELECT ${db} failed after succeeding before`, { node: this.node, cause: err }));
         }
       });
       return;
     }
-    this.probing = true;
-    this.sendInternal(['SELECT', db], (err) => {
-      this.probing = false;
-      if (err === undefined) {
-        this.knownDbs.add(db);
-        this.currentDb = db;
-      } else if (err instanceof ServerError) {
-        // Reject everything queued for this database; the rest goes on.
+    link.probing = true;
+    this.sendInternal(link, ['SELECT', db], (err) => {
+      link.probing = false;
+      if (this.link !== link) return; // lost: the next socket selects for itself
+      if (err === undefined) link.knownDbs.add(db);
+      else if (err instanceof ServerError) {
+        // The server stays in its previous database; reject what was queued for this one.
+        link.db = previous;
         for (const c of this.queue.removeWhere((c) => c.db === db)) {
           this.fail(c, annotate(new ServerError(err.serverMessage, err.code), c.info.name, this.node));
         }
@@ -348,15 +335,16 @@ export class Multiplexer implements DecoderSink {
       this.inflight.unshift(cmd); // still owed: lose() settles it with the others
       throw new ProtocolError(`a reply of the wrong shape for ${cmd.info.name}: the stream is out of step`, { node: this.node });
     }
+    const link = this.link;
     if (value instanceof ServerError) {
       // A replica refusing a write: we are not talking to the master any more (failover).
-      if (value instanceof ReadOnlyError) this.recycling = true;
+      if (value instanceof ReadOnlyError && link) link.recycling = true;
       if (cmd.state !== SETTLED && !this.retryRefused(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
     } else if (!cmd.resolve(value) && cmd.onLateReply !== undefined) {
       cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
     }
-    if (this.inflight.length === 0) {
-      if (this.recycling) this.lose(new ConnectionLostError('the server answered READONLY: reconnecting to find the master', false, { node: this.node }));
+    if (this.inflight.length === 0 && this.link === link) {
+      if (link?.recycling) this.lose(new ConnectionLostError('the server answered READONLY: reconnecting to find the master', false, { node: this.node }));
       else if (this.closing) this.maybeFinishClose();
     }
   }
@@ -367,15 +355,24 @@ export class Multiplexer implements DecoderSink {
    * writes too, since it did not run. Returns whether a retry was scheduled.
    */
   private retryRefused(cmd: Command, err: ServerError): boolean {
-    if (cmd instanceof InternalCommand || !cmd.retry || !refusedBeforeRunning(err)) return false;
-    const delay = cmd.retry.delayFor(cmd.attempts, err);
-    if (delay < 0 || (cmd.deadline > 0 && Date.now() + delay >= cmd.deadline)) return false;
+    const delay = refusedRetryDelay(cmd, err, Date.now());
+    if (delay >= 0) this.resendLater(cmd, delay);
+    return delay >= 0;
+  }
+
+  /**
+   * Put `cmd` back at the front of the queue after `delay` ms (0: now). The
+   * caller checked that the delay ends before the command's deadline: while it
+   * waits, the command is in neither FIFO the deadline sweep walks.
+   */
+  private resendLater(cmd: Command, delay: number): void {
     cmd.state = QUEUED;
-    this.retrying.schedule(cmd, delay, () => {
+    const resend = () => {
       this.queue.unshift(cmd); // the oldest deadline goes first
-      if (this.state === State.Ready) this.pump();
-    });
-    return true;
+      this.pump();
+    };
+    if (delay > 0) this.retrying.schedule(cmd, delay, resend);
+    else resend();
   }
 
   onPush(frame: Reply[]): void {
@@ -392,7 +389,7 @@ export class Multiplexer implements DecoderSink {
   private expire(cmd: Command, sent: boolean): void {
     this.stats.timeouts++;
     // While disconnected, the cause says why (refused, auth, ...).
-    this.fail(cmd, timeoutError(cmd, sent, this.node, this.state !== State.Ready ? this.lastError : undefined));
+    this.fail(cmd, timeoutError(cmd, sent, this.node, this.link?.ready ? undefined : this.lastError));
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -410,10 +407,9 @@ export class Multiplexer implements DecoderSink {
       socket.destroy(); // disconnect() came first
       return;
     }
-    this.socket = socket;
+    const link = new Link(socket);
+    this.link = link;
     this.decoder.reset();
-    this.blocked = false;
-    this.knownDbs = new Set();
     socket.on('data', (chunk: Buffer) => {
       this.stats.bytesIn += chunk.length;
       try {
@@ -424,32 +420,33 @@ export class Multiplexer implements DecoderSink {
     });
     socket.on('error', (err) => this.lose(new ConnectionLostError(`connection error: ${(err as NodeJS.ErrnoException).code ?? err.message}`, true, { node: this.node, cause: err })));
     socket.on('close', () => this.lose(new ConnectionLostError('the connection closed', true, { node: this.node })));
-    this.handshaking = true;
     const send = (parts: Arg[]) =>
-      new Promise<Reply>((resolve, reject) => this.sendInternal(parts, (err, value) => (err ? reject(err) : resolve(value!))));
+      new Promise<Reply>((resolve, reject) => this.sendInternal(link, parts, (err, value) => (err ? reject(err) : resolve(value!))));
     handshake(send, this.opts, this.node).then(
       (info) => {
-        if (this.socket !== socket) return;
-        this.handshaking = false;
+        if (this.link !== link) return;
         this.protocol = info.protocol;
-        this.currentDb = this.opts.db;
-        this.knownDbs.add(this.opts.db);
+        link.db = this.opts.db;
+        link.knownDbs.add(this.opts.db);
+        link.ready = true;
         this.attempt = 0;
-        this.everReady = true;
         this.lastError = undefined;
         this.state = State.Ready;
         this.health.start();
+        this.pump(); // commands queued while disconnected go first
         this.hooks.ready(info);
-        this.pump();
       },
       (err: Error) => {
-        if (this.socket !== socket) return;
-        this.handshaking = false;
-        if (err instanceof AuthError) {
-          // Credentials are wrong: queued commands cannot succeed on this server as configured.
-          this.drainQueue((command) => new ConnectError('authentication failed; fix the credentials', { command, node: this.node, cause: err }));
+        if (this.link !== link) return;
+        if (err instanceof ServerError && !refusedBeforeRunning(err)) {
+          // Wrong credentials, a database out of range, a refused client name:
+          // no reconnect can fix that, so every command fails fast with the cause.
+          this.fatal = new ConnectError(`the server refused the connection's configuration (${err.message}); fix the options. Not reconnecting`, {
+            node: this.node,
+            cause: err,
+          });
         }
-        this.lose(err instanceof RedisError ? annotate(err, 'HELLO', this.node) : (err as Error));
+        this.lose(err instanceof RedisError ? annotate(err, 'HELLO', this.node) : err);
       },
     );
   }
@@ -460,29 +457,21 @@ export class Multiplexer implements DecoderSink {
    * reconnect.
    */
   private lose(cause: Error): void {
-    if (this.socket === undefined && this.state !== State.Connecting) return; // already handled
-    this.dropSocket(false);
-    this.flushScheduled = false;
-    this.recycling = false;
-    this.encoder.take(); // encoded but never handed to the socket: the commands are requeued below
+    const link = this.link;
+    if (link === undefined && this.state !== State.Connecting) return; // already handled
+    // First detach the link: from here on, a command issued by anything this
+    // method calls (listeners, settled callbacks) can only be queued.
+    this.link = undefined;
+    if (link) this.dropSocket(link, false);
     this.decoder.reset();
     const wasClosing = this.closing;
     this.stats.connectionLost++;
-    const unsent = this.unflushed;
-    this.unflushed = this.unflushedFree = 0;
-    const total = this.inflight.length;
-    const requeue: Command[] = [];
-    for (let i = 0; i < total; i++) {
-      const cmd = this.inflight.shift()!;
-      if (cmd.state === SETTLED) continue;
-      const neverSent = i >= total - unsent;
-      const outcome = afterLoss(cmd, neverSent, cause, this.node, this.opts.offlineQueue);
-      if (outcome === 'requeue') {
-        cmd.state = QUEUED;
-        if (neverSent) cmd.attempts--;
-        requeue.push(cmd);
-      } else this.fail(cmd, outcome); // internal commands are settled, never reported
-    }
+    const written = this.inflight.toArray();
+    this.inflight.clear();
+    const requeue = sortLost(written, link?.unflushed ?? 0, cause, this.node, this.opts.offlineQueue, {
+      fail: (cmd, err) => this.fail(cmd, err), // internal commands are settled, never reported
+      later: (cmd, delay) => this.resendLater(cmd, delay), // the retry policy's backoff
+    });
     for (let i = requeue.length - 1; i >= 0; i--) this.queue.unshift(requeue[i]!);
     if (wasClosing) {
       this.drainQueue((command) => new ClosedError('the client closed while the connection was down', { command, node: this.node, cause }));
@@ -490,31 +479,35 @@ export class Multiplexer implements DecoderSink {
       return;
     }
     if (this.state === State.Closed) return;
-    if (!this.opts.offlineQueue && this.everReady) {
+    if (!this.opts.offlineQueue) {
       this.drainQueue((command) => new ConnectionLostError('the connection was lost and the offline queue is off; the command was not sent', false, { command, node: this.node, cause }));
     }
+    this.state = State.Waiting;
     this.lastError = cause;
-    this.hooks.error(cause);
     this.attempt++;
-    const delay = this.opts.reconnect(this.attempt, cause);
+    const delay = this.fatal ? -1 : this.opts.reconnect(this.attempt, cause);
     if (delay < 0) {
       this.state = State.Closed;
+      const fatal = this.fatal;
       this.drainQueue((command) =>
-        cause instanceof ConnectError
-          ? new ConnectError(`could not connect and reconnecting is over; the command was not sent`, { command, node: this.node, cause })
-          : new ConnectionLostError('reconnecting gave up; the command was not sent', false, { command, node: this.node, cause }),
+        fatal
+          ? new ConnectError(fatal.message, { command, node: this.node, cause: fatal.cause })
+          : cause instanceof ConnectError
+            ? new ConnectError('could not connect and reconnecting is over; the command was not sent', { command, node: this.node, cause })
+            : new ConnectionLostError('reconnecting gave up; the command was not sent', false, { command, node: this.node, cause }),
       );
       this.stopTimers();
+      this.hooks.error(cause);
       this.hooks.close();
       return;
     }
-    this.state = State.Waiting;
     this.stats.reconnects++;
-    this.hooks.reconnecting({ attempt: this.attempt, delay, cause });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.state === State.Waiting) this.connect();
     }, delay);
+    this.hooks.error(cause);
+    this.hooks.reconnecting({ attempt: this.attempt, delay, cause });
   }
 
   /** Settle every queued (never written) command with an error made for it. */
@@ -551,7 +544,9 @@ export class Multiplexer implements DecoderSink {
 
   private finishClose(): void {
     this.state = State.Closed;
-    this.dropSocket(true);
+    const link = this.link;
+    this.link = undefined;
+    if (link) this.dropSocket(link, true);
     this.stopTimers();
     this.hooks.close();
     for (const w of this.closeWaiters.splice(0)) w();
@@ -561,27 +556,32 @@ export class Multiplexer implements DecoderSink {
   disconnect(): void {
     if (this.state === State.Closed) return;
     this.state = State.Closed;
-    this.dropSocket(false);
+    const link = this.link;
+    this.link = undefined;
+    if (link) this.dropSocket(link, false);
     this.stopTimers();
-    while (this.inflight.length > 0) {
-      const cmd = this.inflight.shift()!;
+    for (const cmd of this.inflight.toArray()) {
       if (cmd.state !== SETTLED) this.fail(cmd, new ClosedError('the client was disconnected; the command may have run', { command: cmd.info.name, node: this.node }));
     }
+    this.inflight.clear();
     this.drainQueue((command) => new ClosedError('the client was disconnected before the command was sent', { command, node: this.node }));
     this.hooks.close();
     for (const w of this.closeWaiters.splice(0)) w();
   }
 
-  /** Detach and close the socket: gracefully (FIN after pending writes) or at once. */
-  private dropSocket(graceful: boolean): void {
-    const socket = this.socket;
-    this.socket = undefined;
-    if (!socket) return;
+  /** Detach and close a link's socket: gracefully (FIN after pending writes) or at once. */
+  private dropSocket(link: Link, graceful: boolean): void {
+    const socket = link.socket;
+    link.ready = false;
     socket.removeAllListeners('data');
     socket.removeAllListeners('close');
     socket.on('error', () => {}); // late errors of a socket we gave up on are expected
-    if (graceful) socket.destroySoon(); // ends after pending writes, then closes
-    else socket.destroy();
+    if (graceful) {
+      // Anything still encoded goes out before the FIN (close() waited for it to be written).
+      const rest = link.encoder.take();
+      for (const c of rest) socket.write(c);
+      socket.destroySoon(); // ends after pending writes, then closes
+    } else socket.destroy();
   }
 
   private stopTimers(): void {

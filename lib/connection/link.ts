@@ -1,0 +1,45 @@
+/**
+ * One socket and everything that is true of it alone: whether its handshake
+ * is done, which database the last SELECT written on it selects, which
+ * databases it has selected successfully, and the bytes encoded for it but not
+ * yet written.
+ *
+ * The multiplexer outlives its sockets; a `Link` does not. Keeping this state
+ * per socket (instead of on the multiplexer, reset by hand on reconnect) is
+ * what makes safety rule 3 structural: bytes encoded for one socket can never
+ * reach another, a SELECT answered on a dead socket cannot change the
+ * database of the next one, and nothing is written to a socket whose
+ * handshake is not done, whatever a listener does while a loss is handled.
+ */
+import type net from 'node:net';
+import { Encoder } from '../resp/encoder.js';
+
+export class Link {
+  /** Commands encoded for this socket and not yet handed to it. */
+  readonly encoder = new Encoder();
+  /** The handshake (AUTH, HELLO, SELECT, ...) completed: callers' commands may be written. */
+  ready = false;
+  /** The database selected on this socket by the last SELECT written (or the handshake's). */
+  db = 0;
+  /** Databases a SELECT succeeded for on this socket; others are probed before pipelining. */
+  readonly knownDbs = new Set<number>();
+  /** A probe SELECT is in flight: the queue waits for its answer. */
+  probing = false;
+  /** The socket asked us to wait for 'drain'. */
+  blocked = false;
+  /** READONLY seen: write nothing more, and reconnect once the in-flight replies are in. */
+  recycling = false;
+  /** How many entries at the tail of the in-flight FIFO are encoded but not yet written. */
+  unflushed = 0;
+  /** Encoded commands without a FIFO slot (subscriber mode) waiting for the flush. */
+  unflushedFree = 0;
+  /** A flush is scheduled for the end of this turn of the event loop. */
+  flushScheduled = false;
+
+  constructor(readonly socket: net.Socket) {}
+
+  /** Whether a caller's command for database `db` may be written now, ahead of nothing. */
+  canWrite(db: number): boolean {
+    return this.ready && !this.blocked && !this.probing && !this.recycling && (db === this.db || db < 0);
+  }
+}

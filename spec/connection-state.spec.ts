@@ -1,0 +1,223 @@
+/**
+ * Safety rule 3: nothing is written before its connection's handshake, nor into
+ * the wrong database. The connection's state (which socket, which database is
+ * selected on it, whether its handshake is done) belongs to one socket, and a
+ * command's database is settled when it is written, on the socket it goes to.
+ *
+ * The server here requires a password, so a command written before the
+ * handshake's AUTH would fail with NOAUTH, and the client is configured for a
+ * database other than 0, so one written before the handshake's SELECT would
+ * land in database 0.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectError, Redis, type RedisOptions } from '../lib/index.js';
+import { FaultProxy } from './support/fault-proxy.js';
+import { destroyRedis, freePort, startRedis, type RedisServer } from './support/redis-server.js';
+
+let server: RedisServer;
+let admin: Redis;
+const proxies: FaultProxy[] = [];
+const clients: Redis[] = [];
+const PASSWORD = 'state-spec-secret';
+
+beforeAll(async () => {
+  server = await startRedis(['--requirepass', PASSWORD]);
+  admin = new Redis(server.url, { password: PASSWORD });
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  for (const p of proxies.splice(0)) await p.close();
+});
+afterAll(async () => {
+  await admin.close();
+  await destroyRedis(server);
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function through(opts: RedisOptions = {}): Promise<{ redis: Redis; proxy: FaultProxy }> {
+  const proxy = await FaultProxy.start(server.port);
+  proxies.push(proxy);
+  const redis = new Redis(proxy.url, {
+    password: PASSWORD,
+    connectTimeout: 1000,
+    commandTimeout: 2000,
+    reconnect: { baseDelay: 5, maxDelay: 20 },
+    ...opts,
+  });
+  redis.on('commandError', () => {});
+  clients.push(redis);
+  await redis.db.reply('PING');
+  return { redis, proxy };
+}
+
+/** Where `key` lives: the databases (0..7) holding it. */
+async function whereIs(key: string): Promise<number[]> {
+  const found: number[] = [];
+  for (let db = 0; db < 8; db++) if ((await admin.database(db).reply('EXISTS', key)) === 1) found.push(db);
+  return found;
+}
+
+const settle = (p: Promise<unknown>) =>
+  p.then(
+    (v) => ({ ok: true as const, v }),
+    (e: Error) => ({ ok: false as const, e }),
+  );
+
+describe('commands issued while a lost connection is being handled', () => {
+  it('a command from a synchronous error listener waits for the next handshake (AUTH and SELECT)', async () => {
+    const { redis, proxy } = await through({ db: 2 });
+    const key = `listener:${Math.random()}`;
+    let fromListener: Promise<unknown> | undefined;
+    redis.on('error', () => {
+      fromListener ??= redis.db.reply('SET', key, 'v');
+    });
+    proxy.cutAll();
+    await sleep(50);
+    expect(fromListener).toBeDefined();
+    expect(await fromListener).toBe('OK'); // not NOAUTH: it waited for AUTH
+    expect(await whereIs(key)).toEqual([2]); // not database 0: it waited for SELECT
+  });
+
+  it('commands from reconnecting and commandError listeners too', async () => {
+    const { redis, proxy } = await through({ db: 3 });
+    const keys: string[] = [];
+    const issued: Promise<unknown>[] = [];
+    const issue = () => {
+      if (issued.length >= 4) return;
+      const key = `hook:${issued.length}:${Math.random()}`;
+      keys.push(key);
+      issued.push(redis.db.reply('SET', key, 'v'));
+    };
+    redis.on('error', issue);
+    redis.on('reconnecting', issue);
+    redis.on('commandError', issue);
+    redis.db.command('INCR', 'hook:counter'); // unobserved: its loss is reported as commandError
+    proxy.stall();
+    await sleep(20);
+    proxy.cutAll();
+    proxy.resume();
+    await sleep(100);
+    const results = await Promise.all(issued.map(settle));
+    expect(results.every((r) => r.ok && r.v === 'OK')).toBe(true);
+    for (const key of keys) expect(await whereIs(key)).toEqual([3]);
+  });
+});
+
+describe('a cut while a SELECT is in flight', () => {
+  // Every interleaving of: whether the SELECT in flight is a probe (first SELECT
+  // of that database on this socket) or inline (selected before), whether the
+  // db-5 command times out while it waits, and whether a listener issues
+  // commands during the loss (and to which database).
+  const cases: { probe: boolean; expire: boolean; listenerDb: number | undefined }[] = [];
+  for (const probe of [true, false])
+    for (const expire of [true, false])
+      for (const listenerDb of [undefined, 0, 5]) cases.push({ probe, expire, listenerDb });
+
+  it.each(cases)('probe=$probe expire=$expire listenerDb=$listenerDb', async ({ probe, expire, listenerDb }) => {
+    const { redis, proxy } = await through();
+    const tag = Math.random().toString(36).slice(2);
+    const k0 = `k0:${tag}`;
+    const k5 = `k5:${tag}`;
+    const kl = `kl:${tag}`;
+    let listenerSet: Promise<unknown> | undefined;
+    redis.on('error', () => {
+      if (listenerDb !== undefined) listenerSet ??= redis.database(listenerDb).reply('SET', kl, 'v');
+    });
+    if (!probe) {
+      await redis.database(5).reply('PING'); // database 5 is known on this socket: SELECT 5 goes inline
+      await redis.db.reply('PING'); // and the socket is back in database 0
+    }
+    const db5 = redis.database(5).with(expire ? { timeout: 150 } : {});
+    proxy.stall();
+    const set5 = settle(db5.reply('SET', k5, 'v')); // SELECT 5 is written; with a probe, SET waits for its answer
+    const set0 = settle(redis.db.reply('SET', k0, 'v'));
+    await sleep(expire ? 250 : 30);
+    proxy.cutAll();
+    proxy.resume();
+    const [r5, r0] = await Promise.all([set5, set0]);
+    const landed = (r: { ok: boolean; e?: Error }) => !r.ok && ((r.e as { maybeExecuted?: boolean }).maybeExecuted || (r.e as { sent?: boolean }).sent);
+    // A SET either succeeded, or failed saying whether it may have run; wherever it ran, it is its own database.
+    for (const [r, key, db] of [[r0, k0, 0], [r5, k5, 5]] as const) {
+      const where = await whereIs(key);
+      if (r.ok) expect(where).toEqual([db]);
+      else if (landed(r)) expect(where.every((d) => d === db)).toBe(true);
+      else expect(where).toEqual([]);
+    }
+    if (probe) {
+      expect(r0.ok).toBe(true); // queued behind the probe, never written: sent again, in database 0
+      expect(await whereIs(k0)).toEqual([0]);
+      if (expire) {
+        expect(r5.ok).toBe(false);
+        expect(await whereIs(k5)).toEqual([]); // timed out unsent: never sent
+      } else {
+        expect(r5.ok).toBe(true);
+        expect(await whereIs(k5)).toEqual([5]);
+      }
+    }
+    if (listenerDb !== undefined) {
+      expect(listenerSet).toBeDefined();
+      expect(await listenerSet).toBe('OK');
+      expect(await whereIs(kl)).toEqual([listenerDb]);
+    }
+    // And afterwards every handle still talks to its own database.
+    const after = `after:${tag}`;
+    await redis.db.reply('SET', after, '0');
+    await redis.database(5).reply('SET', after, '5');
+    expect(await admin.database(0).reply('GET', after)).toBe('0');
+    expect(await admin.database(5).reply('GET', after)).toBe('5');
+  });
+});
+
+describe('a configuration the server refuses for good', () => {
+  it('db out of range fails fast with a ConnectError naming the cause, and stops reconnecting', async () => {
+    for (const redis of [new Redis(server.url, { password: PASSWORD, db: 99 }), new Redis(`redis://:${PASSWORD}@127.0.0.1:${server.port}/99`)]) {
+      clients.push(redis);
+      let reconnects = 0;
+      redis.on('reconnecting', () => reconnects++);
+      redis.on('error', () => {});
+      const started = Date.now();
+      const err = await redis.db.reply('PING').catch((e: Error) => e);
+      expect(err).toBeInstanceOf(ConnectError);
+      expect((err as Error).message).toMatch(/DB index is out of range/);
+      expect((err as Error).message).not.toContain(PASSWORD);
+      expect(Date.now() - started).toBeLessThan(3000);
+      await sleep(200);
+      expect(reconnects).toBe(0);
+      // Later commands fail at once with the same cause.
+      const later = await redis.db.reply('PING').catch((e: Error) => e);
+      expect(later).toBeInstanceOf(ConnectError);
+      expect((later as Error).message).toMatch(/out of range/);
+    }
+  });
+
+  it('a wrong password fails fast too, without the password in any message', async () => {
+    const redis = new Redis(server.url, { password: 'not-the-password', reconnect: { baseDelay: 5, maxDelay: 20 } });
+    clients.push(redis);
+    const errors: Error[] = [];
+    redis.on('error', (e: Error) => errors.push(e));
+    const err = await redis.db.reply('PING').catch((e: Error) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    for (const e of [err as Error, ...errors]) expect(`${e.message} ${String((e as Error).cause)}`).not.toContain('not-the-password');
+  });
+});
+
+describe('offlineQueue: false', () => {
+  it('fails at once before the first connection, when the server is unreachable', async () => {
+    const port = await freePort();
+    const redis = new Redis(`redis://127.0.0.1:${port}`, { offlineQueue: false, reconnect: { baseDelay: 50, maxDelay: 50 } });
+    clients.push(redis);
+    redis.on('error', () => {});
+    const started = Date.now();
+    const err = await redis.db.reply('GET', 'k').catch((e: Error) => e);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(err).toMatchObject({ name: 'ConnectionLostError', maybeExecuted: false });
+  });
+
+  it('a client with the offline queue off works once ready', async () => {
+    const redis = new Redis(server.url, { password: PASSWORD, offlineQueue: false });
+    clients.push(redis);
+    await new Promise((r) => redis.once('ready', r));
+    expect(await redis.db.reply('PING')).toBe('PONG');
+  });
+});
