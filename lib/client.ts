@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { SUBSCRIBE, type CommandInfo } from './commands/index.js';
 import { Command, prepareCommand } from './connection/command.js';
+import { Pending } from './connection/pending.js';
 import type { HandshakeResult } from './connection/handshake.js';
 
 import { ClosedError, InvalidArgumentError } from './errors.js';
@@ -17,9 +18,7 @@ import { Standalone, type Topology, type TopologyStats } from './topology/standa
 import { runMulti, runWatch, type MultiBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
 import { Subscriber, type SubscriberOptions } from './subscriber.js';
 
-/** What `command()` returns: a thenable that settles with the reply. No Promise exists until it is awaited. */
-export const Pending = Command;
-export type Pending<T = any> = Command<T>;
+export { Pending };
 
 /** Per-call options, set with `db.with(...)`. */
 export interface CallOptions {
@@ -80,29 +79,31 @@ function decodeFlagsOf(o: CallOptions): number {
 
 /** A handle on one database. Cheap: `with()` makes a new view sharing the connection. */
 export class Database {
-  /** @internal */ readonly decodeFlags: number;
-  private readonly timeout: number;
-  private readonly customTimeout: boolean;
-  private readonly retry: RetryPolicy;
+  /** The database index this handle talks to. */
+  readonly index: number;
+  readonly #core: ClientCore;
+  readonly #opts: CallOptions;
+  readonly #decodeFlags: number;
+  readonly #timeout: number;
+  readonly #customTimeout: boolean;
+  readonly #retry: RetryPolicy;
 
-  /** @internal */
-  constructor(
-    private readonly core: ClientCore,
-    /** The database index this handle talks to. */
-    readonly index: number,
-    private readonly opts: CallOptions = {},
-  ) {
-    this.decodeFlags = decodeFlagsOf(opts);
+  /** @internal made by `Redis`: use `redis.db` or `redis.database(n)`. */
+  constructor(core: ClientCore, index: number, opts: CallOptions = {}) {
+    this.#core = core;
+    this.index = index;
+    this.#opts = opts;
+    this.#decodeFlags = decodeFlagsOf(opts);
     const def = core.options.connection.commandTimeout;
-    this.timeout = opts.timeout ?? def;
-    if (typeof this.timeout !== 'number' || !(this.timeout >= 0)) throw new InvalidArgumentError('option timeout must be a non-negative number');
-    this.customTimeout = this.timeout !== def;
-    this.retry = opts.retry ?? core.options.retry;
+    this.#timeout = opts.timeout ?? def;
+    if (typeof this.#timeout !== 'number' || !(this.#timeout >= 0)) throw new InvalidArgumentError('option timeout must be a non-negative number');
+    this.#customTimeout = this.#timeout !== def;
+    this.#retry = opts.retry ?? core.options.retry;
   }
 
   /** A view of this database with other per-call options. */
   with(opts: CallOptions): Database {
-    return new Database(this.core, this.index, { ...this.opts, ...opts });
+    return new Database(this.#core, this.index, { ...this.#opts, ...opts });
   }
 
   /**
@@ -112,44 +113,45 @@ export class Database {
    * bad arguments; nothing is sent then.
    */
   command<T = any>(name: string, ...args: Arg[]): Pending<T> {
-    return this.issue<T>(name, args, false);
+    return new Pending(this.#issue<T>(name, args, false));
   }
 
   /** Send a command and wait for its reply. Rejects (never throws) on bad arguments. */
   reply<T = any>(name: string, ...args: Arg[]): Promise<T> {
     try {
-      return this.issue<T>(name, args, true).toPromise();
+      return this.#issue<T>(name, args, true).toPromise();
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  private issue<T>(name: string, args: Arg[], observe: boolean): Command<T> {
-    const cmd = prepareCommand<T>(name, args, this.decodeFlags, this.index, refuse);
+  #issue<T>(name: string, args: Arg[], observe: boolean): Command<T> {
+    const cmd = prepareCommand<T>(name, args, this.#decodeFlags, this.index, refuse);
     const info = cmd.info;
     // reply(): the promise exists before routing, so an immediate failure is observed, not reported.
     if (observe) cmd.toPromise();
-    cmd.retry = this.retry;
-    if (this.opts.idempotent) cmd.idempotent = true;
-    if (this.core.closed) {
+    cmd.retry = this.#retry;
+    if (this.#opts.idempotent) cmd.idempotent = true;
+    if (this.#core.closed) {
       const err = new ClosedError('the client is closed', { command: info.name });
-      if (cmd.reject(err) && !observe) this.core.reportUnobserved(cmd, err);
-    } else this.core.topology.send(cmd, this.timeout, this.customTimeout);
+      if (cmd.reject(err) && !observe) this.#core.reportUnobserved(cmd, err);
+    } else this.#core.topology.send(cmd, this.#timeout, this.#customTimeout);
     return cmd;
   }
 
   /**
    * One MULTI ... EXEC block, written contiguously on the shared connection.
    * Resolves with the array of replies (a failed command's slot holds its
-   * `ServerError`), or null when a WATCH aborted it.
+   * `ServerError`), or null when a WATCH aborted it. The builder must be
+   * synchronous: a builder that returns a promise is refused, nothing sent.
    */
   multi(build: MultiBuilder): Promise<any[] | null> {
     try {
-      if (this.core.closed) throw new ClosedError();
+      if (this.#core.closed) throw new ClosedError();
       return runMulti(build, {
         index: this.index,
-        decodeFlags: this.decodeFlags,
-        send: (cmds) => this.core.topology.sendGroup(cmds, this.timeout, this.customTimeout),
+        decodeFlags: this.#decodeFlags,
+        send: (cmds) => this.#core.topology.sendGroup(cmds, this.#timeout, this.#customTimeout),
       });
     } catch (err) {
       return Promise.reject(err);
@@ -162,24 +164,24 @@ export class Database {
    * (`conn.multi` gives null when a watched key changed).
    */
   watch<R>(keys: Arg[], fn: (conn: WatchConnection) => Promise<R> | R, options: WatchOptions = {}): Promise<R> {
-    return runWatch(() => this.core.topology.lease(), this.index, this.decodeFlags, keys, fn, options);
+    return runWatch(() => this.#core.topology.lease(), this.index, this.#decodeFlags, keys, fn, options);
   }
 }
 
 export class Redis extends EventEmitter {
-  /** @internal */ private readonly core: ClientCore;
+  readonly #core: ClientCore;
   /** Handle on the configured database. */
   readonly db: Database;
-  private commandErrors = 0;
-  private orphanedReplies = 0;
-  private subscriberInstance: Subscriber | undefined;
-  private closing: Promise<void> | undefined;
+  #commandErrors = 0;
+  #orphanedReplies = 0;
+  #subscriber: Subscriber | undefined;
+  #closing: Promise<void> | undefined;
 
   constructor(urlOrOptions?: string | RedisOptions, options?: RedisOptions) {
     super();
     const resolved = resolveOptions(urlOrOptions, options);
     const report = (err: Error, command: string) => {
-      this.commandErrors++;
+      this.#commandErrors++;
       this.emit('commandError', err, { command });
     };
     const topology = new Standalone(resolved.connection, { ...resolved.pool, blockingMargin: resolved.blockingMargin }, {
@@ -194,49 +196,49 @@ export class Redis extends EventEmitter {
       unobservedError: (err, cmd) => report(err, cmd.info.name),
       push: (frame: Reply[]) => this.emit('push', frame),
       orphan: (command, value) => {
-        this.orphanedReplies++;
+        this.#orphanedReplies++;
         this.emit('orphanedReply', { command, value });
       },
     });
-    this.core = {
+    this.#core = {
       topology,
       options: resolved,
       closed: false,
       reportUnobserved: (cmd, err) => report(err, cmd.info.name),
     };
-    this.db = new Database(this.core, resolved.connection.db);
+    this.db = new Database(this.#core, resolved.connection.db);
   }
 
   /** Handle on database `index` (same connection; SELECT is inlined as needed). */
   database(index: number): Database {
-    return new Database(this.core, checkDb(index));
+    return new Database(this.#core, checkDb(index));
   }
 
   /** The pub/sub subscriber, on its own connection opened on first use. */
   subscriber(options: SubscriberOptions = {}): Subscriber {
-    if (this.core.closed) throw new ClosedError();
-    if (!this.subscriberInstance) this.subscriberInstance = new Subscriber(this.core.options, options);
-    return this.subscriberInstance;
+    if (this.#core.closed) throw new ClosedError();
+    if (!this.#subscriber) this.#subscriber = new Subscriber(this.#core.options, options);
+    return this.#subscriber;
   }
 
   stats(): RedisStats {
-    return { ...this.core.topology.stats(), commandErrors: this.commandErrors, orphanedReplies: this.orphanedReplies };
+    return { ...this.#core.topology.stats(), commandErrors: this.#commandErrors, orphanedReplies: this.#orphanedReplies };
   }
 
   /** Graceful: refuse new commands, let every in-flight one settle, then close all connections. */
   close(): Promise<void> {
-    if (!this.closing) {
-      this.core.closed = true;
-      this.closing = Promise.all([this.core.topology.close(), this.subscriberInstance?.close()]).then(() => undefined);
+    if (!this.#closing) {
+      this.#core.closed = true;
+      this.#closing = Promise.all([this.#core.topology.close(), this.#subscriber?.close()]).then(() => undefined);
     }
-    return this.closing;
+    return this.#closing;
   }
 
   /** Abrupt: every pending command rejects with `ClosedError` now. */
   disconnect(): void {
-    this.core.closed = true;
-    this.core.topology.disconnect();
-    this.subscriberInstance?.disconnect();
-    if (!this.closing) this.closing = Promise.resolve();
+    this.#core.closed = true;
+    this.#core.topology.disconnect();
+    this.#subscriber?.disconnect();
+    if (!this.#closing) this.#closing = Promise.resolve();
   }
 }

@@ -14,6 +14,7 @@
  */
 import { commandInfo, SHAPE_ANY } from './commands/index.js';
 import { Command, InternalCommand, prepareCommand } from './connection/command.js';
+import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
 import { ConnectionLostError, ExecAbortError, InvalidArgumentError, ServerError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
@@ -24,6 +25,7 @@ export interface TransactionBuilder {
   command<T = any>(name: string, ...args: Arg[]): PromiseLike<T>;
 }
 
+/** Queues the block's commands, synchronously: the block is sent when it returns. */
 export type MultiBuilder = (tx: TransactionBuilder) => void;
 
 interface MultiTarget {
@@ -45,14 +47,40 @@ function buildCommand(name: string, args: Arg[], decodeFlags: number, index: num
 /** Compile and send one MULTI/EXEC block; see the module comment for the result shape. */
 export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[] | null> {
   const handles: Command[] = [];
+  let sealed = false;
   const builder: TransactionBuilder = {
     command(name, ...args) {
+      if (sealed) {
+        throw new InvalidArgumentError('this transaction was already sent (or refused): queue every command before the builder returns', { command: String(name) });
+      }
       const handle = buildCommand(name, args, target.decodeFlags, target.index);
       handles.push(handle);
-      return handle;
+      return new Pending(handle);
     },
   };
-  build(builder); // throws synchronously on bad input: nothing has been sent
+  let returned: unknown;
+  try {
+    returned = build(builder);
+  } catch (err) {
+    // Bad input (or the builder's own error): nothing has been sent, and every handle settles.
+    for (const h of handles) h.reject(err as Error);
+    throw err;
+  } finally {
+    sealed = true;
+  }
+  if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function' && !(returned instanceof Pending)) {
+    // An async builder would queue commands after the block was sent (they would
+    // never run, and their handles never settle); awaiting it could deadlock on
+    // the block's own handles. Refuse the whole block instead. (Returning one
+    // handle, as in `tx => tx.command(...)`, is fine.)
+    (returned as PromiseLike<unknown>).then(undefined, () => {}); // its own failure is not ours to report
+    const err = new InvalidArgumentError(
+      'the db.multi builder returned a promise; it must queue its commands synchronously (await their handles after multi() resolves). Nothing was sent',
+      { command: 'MULTI' },
+    );
+    for (const h of handles) h.reject(err);
+    return Promise.reject(err);
+  }
   if (handles.length === 0) return Promise.resolve([]);
 
   return new Promise<any[] | null>((resolve, reject) => {
@@ -137,7 +165,7 @@ export async function runWatch<R>(
         command(name, ...args) {
           const cmd = buildCommand(name, args, decodeFlags, index);
           lease.send(cmd);
-          return cmd;
+          return new Pending(cmd);
         },
         reply(name, ...args) {
           try {

@@ -1,10 +1,10 @@
 /**
  * One command's entry in a connection's queues, and its settlement.
  *
- * The entry is also what the caller holds (the API's `Pending` extends it), so
- * the hot path allocates one object per command. No Promise exists until
- * someone calls `then`: a fire-and-forget command that fails can therefore
- * never become an unhandled rejection; its owner reports it instead.
+ * Callers never hold an entry: `command()` hands out a `Pending` (pending.ts)
+ * that can only be awaited. No Promise exists until someone calls `then`: a
+ * fire-and-forget command that fails can therefore never become an unhandled
+ * rejection; its owner reports it instead.
  */
 import { commandInfo, CONNECTION_STATE, SUBSCRIBE, type CommandInfo } from '../commands/index.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -122,9 +122,6 @@ export class Command<T = any> implements PromiseLike<T> {
     return this.promise;
   }
 
-  get [Symbol.toStringTag](): string {
-    return 'Pending';
-  }
 }
 
 /** A command the connection sends for itself (handshake, SELECT): settles through a callback. */
