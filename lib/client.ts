@@ -180,24 +180,37 @@ export class Redis extends EventEmitter {
   constructor(urlOrOptions?: string | RedisOptions, options?: RedisOptions) {
     super();
     const resolved = resolveOptions(urlOrOptions, options);
+    // Events are emitted from inside the connection's machinery (a socket's
+    // close, a reply). A listener that throws must not leave that machinery
+    // half-way: its error is rethrown on its own, outside, as an uncaught
+    // exception, like a throwing listener of any Node emitter would be.
+    const emit = (event: string, ...args: unknown[]) => {
+      try {
+        this.emit(event, ...args);
+      } catch (listenerError) {
+        queueMicrotask(() => {
+          throw listenerError;
+        });
+      }
+    };
     const report = (err: Error, command: string) => {
       this.#commandErrors++;
-      this.emit('commandError', err, { command });
+      emit('commandError', err, { command });
     };
     const topology = new Standalone(resolved.connection, { ...resolved.pool, blockingMargin: resolved.blockingMargin }, {
-      ready: (info: HandshakeResult) => this.emit('ready', info),
+      ready: (info: HandshakeResult) => emit('ready', info),
       error: (err: Error) => {
         // An 'error' with no listener would crash the process; callers still see
         // the failure through their commands, so it is only emitted when listened to.
-        if (this.listenerCount('error') > 0) this.emit('error', err);
+        if (this.listenerCount('error') > 0) emit('error', err);
       },
-      reconnecting: (info) => this.emit('reconnecting', info),
-      close: () => this.emit('close'),
+      reconnecting: (info) => emit('reconnecting', info),
+      close: () => emit('close'),
       unobservedError: (err, cmd) => report(err, cmd.info.name),
-      push: (frame: Reply[]) => this.emit('push', frame),
+      push: (frame: Reply[]) => emit('push', frame),
       orphan: (command, value) => {
         this.#orphanedReplies++;
-        this.emit('orphanedReply', { command, value });
+        emit('orphanedReply', { command, value });
       },
     });
     this.#core = {
