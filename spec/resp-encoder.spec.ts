@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Encoder, encodeCommand, validateArgs } from '../lib/resp/encoder.js';
+import { DEFAULT_MAX_ARGUMENT_BYTES, Encoder, encodeCommand, validateArgs } from '../lib/resp/encoder.js';
 import { InvalidArgumentError } from '../lib/errors.js';
 
 const wire = (parts: any[]) => encodeCommand(parts).toString('latin1');
@@ -73,5 +73,43 @@ describe('RESP encoder', () => {
       expect((caught as Error).message).toContain('argument 2');
       expect((caught as Error).message).not.toContain('secret-key');
     }
+  });
+
+  it('refuses an argument larger than the server accepts, before anything is sent', () => {
+    expect(DEFAULT_MAX_ARGUMENT_BYTES).toBe(512 * 1024 * 1024);
+    const refused = (args: unknown[], max: number): InvalidArgumentError => {
+      let caught: unknown;
+      try {
+        validateArgs('SET', args, 0, max);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(InvalidArgumentError);
+      return caught as InvalidArgumentError;
+    };
+    const secret = 'secret-value-'.repeat(2); // 26 bytes
+    const err = refused(['key', secret], 25);
+    expect(err.message).toContain('argument 2');
+    expect(err.message).toContain('SET');
+    expect(err.message).toContain('maxArgumentBytes');
+    expect(err.message).not.toContain('secret');
+    // Byte length, not string length: 9 characters of 3 UTF-8 bytes each are 27 bytes.
+    expect(refused(['k', '\u20ac'.repeat(9)], 26).message).toContain('argument 2');
+    expect(() => validateArgs('SET', ['k', '\u20ac'.repeat(9)], 0, 27)).not.toThrow();
+    // Buffers and Uint8Arrays by their length; the index counts from `from`.
+    expect(refused(['SET', 'k', Buffer.alloc(11)], 10).message).toContain('argument 3');
+    expect(refused(['k', new Uint8Array(11)], 10).message).toContain('argument 2');
+    let caught: unknown;
+    try {
+      validateArgs('SET', ['SET', 'k', Buffer.alloc(11)], 1, 10);
+    } catch (e) {
+      caught = e;
+    }
+    expect((caught as Error).message).toContain('argument 2');
+    // At the limit is fine, and so are numbers and bigints under any sane limit.
+    expect(() => validateArgs('SET', ['k', 'x'.repeat(10), Buffer.alloc(10), 1234567890, 12345678901234567890n], 0, 20)).not.toThrow();
+    expect(() => validateArgs('SET', ['k', 'x'.repeat(10)], 0, 10)).not.toThrow();
+    // The default limit applies when none is given.
+    expect(() => validateArgs('SET', ['k', 'x'.repeat(1000)])).not.toThrow();
   });
 });

@@ -29,22 +29,49 @@ function describe(value: unknown): string {
 }
 
 /**
- * Throws `InvalidArgumentError` if any argument is not sendable. Called before
- * anything is encoded, so a bad command never leaves a partial frame behind.
+ * Largest argument sent by default: Redis's own default `proto-max-bulk-len`.
+ * A longer bulk string makes the server reset the connection, which would fail
+ * every command in flight beside it as "maybe executed"; refusing it up front
+ * costs only the caller.
  */
-export function validateArgs(command: string, args: ArrayLike<unknown>, from = 0): void {
+export const DEFAULT_MAX_ARGUMENT_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Throws `InvalidArgumentError` if any argument is not sendable: a type the
+ * protocol has no form for, or an encoding longer than `maxBytes`. Called
+ * before anything is encoded, so a bad command never leaves a partial frame
+ * behind.
+ */
+export function validateArgs(command: string, args: ArrayLike<unknown>, from = 0, maxBytes = DEFAULT_MAX_ARGUMENT_BYTES): void {
   for (let i = from; i < args.length; i++) {
     const a = args[i];
     const t = typeof a;
-    if (t === 'string' || t === 'bigint') continue;
+    if (t === 'string') {
+      // A UTF-16 unit is at most 3 UTF-8 bytes: only a string that long can be too long.
+      if ((a as string).length * 3 > maxBytes && Buffer.byteLength(a as string, 'utf8') > maxBytes) tooLarge(command, i - from, maxBytes);
+      continue;
+    }
+    if (t === 'bigint') continue;
     if (t === 'number') {
       if (a === a) continue; // not NaN; infinities encode as inf / -inf
-    } else if (a instanceof Uint8Array) continue;
+    } else if (a instanceof Uint8Array) {
+      // .length, not .byteLength (the same for bytes): the accessor is several times slower.
+      if (a.length > maxBytes) tooLarge(command, i - from, maxBytes);
+      continue;
+    }
     throw new InvalidArgumentError(
       `argument ${i - from + 1} is ${describe(a)}; expected string, Buffer, Uint8Array, number or bigint`,
       { command },
     );
   }
+}
+
+function tooLarge(command: string, index: number, maxBytes: number): never {
+  throw new InvalidArgumentError(
+    `argument ${index + 1} is longer than ${maxBytes} bytes, more than the server accepts in one argument; ` +
+      'if the server allows more (proto-max-bulk-len), raise the maxArgumentBytes option to match, or split the value',
+    { command },
+  );
 }
 
 export class Encoder {
