@@ -174,24 +174,29 @@ export class AskError extends ServerError {}
 
 type ServerErrorClass = new (message: string, code: string, ctx?: ErrorContext) => ServerError;
 
-const BY_CODE: Record<string, ServerErrorClass> = {
-  WRONGTYPE: WrongTypeError,
-  LOADING: BusyLoadingError,
-  READONLY: ReadOnlyError,
-  NOREPLICAS: NoReplicasError,
-  TRYAGAIN: TryAgainError,
-  CLUSTERDOWN: ClusterDownError,
-  MASTERDOWN: MasterDownError,
-  NOSCRIPT: NoScriptError,
-  BUSY: BusyScriptError,
-  NOAUTH: AuthError,
-  WRONGPASS: AuthError,
-  NOPERM: NoPermError,
-  OOM: OutOfMemoryError,
-  EXECABORT: ExecAbortError,
-  MOVED: MovedError,
-  ASK: AskError,
-};
+/**
+ * A `Map`, never an object literal: the code is whatever the server (or a
+ * script's `redis.error_reply`) sent, and `constructor`, `toString` or
+ * `__proto__` must find nothing rather than an `Object.prototype` member.
+ */
+const BY_CODE: ReadonlyMap<string, ServerErrorClass> = new Map<string, ServerErrorClass>([
+  ['WRONGTYPE', WrongTypeError],
+  ['LOADING', BusyLoadingError],
+  ['READONLY', ReadOnlyError],
+  ['NOREPLICAS', NoReplicasError],
+  ['TRYAGAIN', TryAgainError],
+  ['CLUSTERDOWN', ClusterDownError],
+  ['MASTERDOWN', MasterDownError],
+  ['NOSCRIPT', NoScriptError],
+  ['BUSY', BusyScriptError],
+  ['NOAUTH', AuthError],
+  ['WRONGPASS', AuthError],
+  ['NOPERM', NoPermError],
+  ['OOM', OutOfMemoryError],
+  ['EXECABORT', ExecAbortError],
+  ['MOVED', MovedError],
+  ['ASK', AskError],
+]);
 
 /**
  * Redis echoes the first arguments of an unknown command back in its error
@@ -200,14 +205,29 @@ const BY_CODE: Record<string, ServerErrorClass> = {
  */
 const ARG_ECHO = /(with args beginning with:).*$/s;
 
-/** Build the right `ServerError` subclass from an error line such as `WRONGTYPE Operation ...`. */
-export function serverErrorFrom(line: string): ServerError {
+/**
+ * Build the right `ServerError` subclass from an error line such as
+ * `WRONGTYPE Operation ...`. With `withStack` false the error carries no stack
+ * frames: the decoder asks that for errors inside an aggregate (EXEC results,
+ * script tables), whose frames would only show the decoder, and where a
+ * captured stack is most of the heap an error costs (~500 of ~600 bytes), so
+ * that a reply full of errors stays within the element budget's arithmetic.
+ */
+export function serverErrorFrom(line: string, withStack = true): ServerError {
   const space = line.indexOf(' ');
   const code = space === -1 ? line : line.slice(0, space);
   const message = ARG_ECHO.test(line) ? line.replace(ARG_ECHO, '$1 (redacted)') : line;
-  let Cls = BY_CODE[code];
+  let Cls = BY_CODE.get(code);
   if (!Cls && code === 'ERR' && /^ERR unknown (sub)?command/.test(message)) Cls = UnknownCommandError;
-  return new (Cls ?? ServerError)(message, code);
+  if (withStack) return new (Cls ?? ServerError)(message, code);
+  // Reflect.set: never throws, even where intrinsics are frozen (then the stack is kept).
+  const limit = Error.stackTraceLimit;
+  Reflect.set(Error, 'stackTraceLimit', 0);
+  try {
+    return new (Cls ?? ServerError)(message, code);
+  } finally {
+    Reflect.set(Error, 'stackTraceLimit', limit);
+  }
 }
 
 /** Attach the command name and node to a server error produced by the decoder. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../lib/resp/decoder.js';
-import { Attributed, DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_SETS, type Reply } from '../lib/resp/types.js';
+import { Attributed, DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_SETS, DEFAULT_LIMITS, type Reply } from '../lib/resp/types.js';
 import { ProtocolError, ServerError, WrongTypeError, UnknownCommandError } from '../lib/errors.js';
 
 interface Out {
@@ -22,15 +22,15 @@ function decoderFor(flags = 0, limits = {}): { d: Decoder; out: Out } {
 }
 
 /** Decode `wire` whole, byte by byte, and at random split points; all must agree. */
-function decodeAllWays(wire: string | Buffer, flags = 0): Out {
+function decodeAllWays(wire: string | Buffer, flags = 0, limits = {}): Out {
   const bytes = typeof wire === 'string' ? Buffer.from(wire, 'utf8') : wire;
-  const whole = decoderFor(flags);
+  const whole = decoderFor(flags, limits);
   whole.d.feed(bytes);
-  const single = decoderFor(flags);
+  const single = decoderFor(flags, limits);
   for (let i = 0; i < bytes.length; i++) single.d.feed(bytes.subarray(i, i + 1));
   expect(single.out).toEqual(whole.out);
   for (let round = 0; round < 20; round++) {
-    const rnd = decoderFor(flags);
+    const rnd = decoderFor(flags, limits);
     let i = 0;
     while (i < bytes.length) {
       const n = 1 + Math.floor(Math.random() * 7);
@@ -159,6 +159,65 @@ describe('RESP decoder: every type, whole and split at every byte', () => {
     expect(one('~?\r\n+a\r\n.\r\n')).toEqual(['a']);
   });
 
+  it('error codes named like Object.prototype members are plain ServerErrors with that code', () => {
+    const stackTraceLimit = Error.stackTraceLimit;
+    for (const code of ['constructor', 'toString', '__proto__', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__']) {
+      const out = decodeAllWays(`-${code} x\r\n!${code.length + 2}\r\n${code} y\r\n*1\r\n-${code}\r\n+after\r\n`);
+      expect(out.replies).toHaveLength(4);
+      const [simple, bulk, nested, after] = out.replies as [ServerError, ServerError, ServerError[], string];
+      for (const e of [simple, bulk, nested[0]!]) {
+        expect(e).toBeInstanceOf(ServerError);
+        expect(Object.getPrototypeOf(e)).toBe(ServerError.prototype);
+        expect(e.code).toBe(code);
+      }
+      expect(simple.message).toBe(`${code} x`);
+      expect(after).toBe('after');
+    }
+    // Errors inside aggregates are built without a stack trace; the global setting is left as it was.
+    expect(Error.stackTraceLimit).toBe(stackTraceLimit);
+  });
+
+  it('maps with aggregate keys: a Map for that map (an object cannot hold such keys), never a TypeError', () => {
+    // Keys that are arrays, maps or sets: the map value becomes a Map keyed by the decoded values.
+    const arrayKey = one('%2\r\n*2\r\n:1\r\n:2\r\n+v\r\n+plain\r\n:3\r\n') as Map<Reply, Reply>;
+    expect(arrayKey).toBeInstanceOf(Map);
+    expect([...arrayKey]).toEqual([[[1, 2], 'v'], ['plain', 3]]);
+    const mapKey = one('%1\r\n%1\r\n+a\r\n+b\r\n+v\r\n') as Map<Reply, Reply>;
+    expect(mapKey).toBeInstanceOf(Map);
+    const [[k, v]] = [...mapKey];
+    expect(k).toEqual(Object.assign(Object.create(null), { a: 'b' }));
+    expect(v).toBe('v');
+    const setKey = one('%1\r\n~1\r\n+a\r\n:1\r\n', DECODE_SETS) as Map<Reply, Reply>;
+    expect([...setKey]).toEqual([[new Set(['a']), 1]]);
+    // Nested inside other replies, in attributes, with map: 'map', and streamed: never a throw.
+    expect(one('*2\r\n%1\r\n*0\r\n_\r\n+next\r\n')).toEqual([new Map([[[], null]]), 'next']);
+    expect(one('|1\r\n*1\r\n+k\r\n+v\r\n:1\r\n')).toBe(1);
+    expect((one('|1\r\n*1\r\n+k\r\n+v\r\n:1\r\n', DECODE_ATTRIBUTES) as Attributed).attributes).toEqual(new Map([[['k'], 'v']]));
+    expect([...(one('%1\r\n*1\r\n:1\r\n+v\r\n', DECODE_MAPS) as Map<Reply, Reply>)]).toEqual([[[1], 'v']]);
+    // A key with an attribute is a plain key unless attributes are kept (then it is an Attributed object).
+    const attributedKey = '%1\r\n|1\r\n+a\r\n+b\r\n+key\r\n+v\r\n';
+    expect(one(attributedKey)).toEqual(Object.assign(Object.create(null), { key: 'v' }));
+    expect([...(one(attributedKey, DECODE_ATTRIBUTES) as Map<Reply, Reply>)]).toEqual([
+      [new Attributed('key', Object.assign(Object.create(null), { a: 'b' })), 'v'],
+    ]);
+    expect(one('%?\r\n%0\r\n+v\r\n.\r\n')).toEqual(new Map([[Object.create(null), 'v']]));
+    // Scalar keys keep the object form: numbers, booleans, nulls and big numbers as their text.
+    expect(one('%4\r\n:1\r\n+a\r\n#t\r\n+b\r\n_\r\n+c\r\n(12345678901234567890\r\n+d\r\n')).toEqual(
+      Object.assign(Object.create(null), { 1: 'a', true: 'b', null: 'c', '12345678901234567890': 'd' }),
+    );
+  });
+
+  it('a streamed string of 200k chunks decodes in linear time', () => {
+    const chunks = 200_000;
+    const wire = Buffer.from('$?\r\n' + ';1\r\nx\r\n'.repeat(chunks) + ';0\r\n');
+    const { d, out } = decoderFor(0, { maxReplyElements: chunks + 1 });
+    const t0 = performance.now();
+    d.feed(wire);
+    // Linear: tens of ms. Quadratic (a sum over the parts per chunk) took over 30 s.
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(out.replies).toEqual(['x'.repeat(chunks)]);
+  });
+
   it('many replies in one chunk, in order', () => {
     const out = decodeAllWays('+a\r\n:1\r\n$1\r\nb\r\n*1\r\n:2\r\n');
     expect(out.replies).toEqual(['a', 1, 'b', [2]]);
@@ -239,6 +298,78 @@ describe('RESP decoder: hostile input is a ProtocolError, and bounded', () => {
     ok.d.feed(Buffer.from('*1000\r\n'));
     for (let i = 0; i < 10; i++) ok.d.feed(Buffer.from(':1\r\n'.repeat(100)));
     expect(ok.out.replies).toHaveLength(2);
+  });
+
+  /** `wire` must fail whole, byte by byte and at random splits. */
+  const badAllWays = (wire: string | Buffer, limits = {}, pattern?: RegExp) => {
+    const bytes = typeof wire === 'string' ? Buffer.from(wire) : wire;
+    const feedAll = (size: () => number) => {
+      const { d } = decoderFor(0, limits);
+      for (let i = 0; i < bytes.length; ) {
+        const n = size();
+        d.feed(bytes.subarray(i, i + n));
+        i += n;
+      }
+    };
+    expect(() => feedAll(() => bytes.length)).toThrow(pattern ?? ProtocolError);
+    expect(() => feedAll(() => 1)).toThrow(pattern ?? ProtocolError);
+    expect(() => feedAll(() => 1 + Math.floor(Math.random() * 50))).toThrow(pattern ?? ProtocolError);
+  };
+
+  it('maxReplyBytes bounds each reply, not the sum of pipelined replies', () => {
+    // 50 replies of ~1000 bytes each under a 2000-byte limit, in chunks that never end on a reply boundary.
+    const reply = '*100\r\n' + '$3\r\nabc\r\n'.repeat(100); // 906 bytes
+    const wire = Buffer.from(reply.repeat(50));
+    for (const size of [1, 7, 64, 1000, 4096, wire.length]) {
+      const { d, out } = decoderFor(0, { maxReplyBytes: 2000 });
+      for (let i = 0; i < wire.length; i += size) d.feed(wire.subarray(i, i + size));
+      expect(out.replies).toHaveLength(50);
+      expect(d.idle).toBe(true);
+    }
+    // A reply exactly at the limit passes; one byte over fails however it is split.
+    const exact = decodeAllWays(reply + '+next\r\n', 0, { maxReplyBytes: reply.length });
+    expect(exact.replies).toHaveLength(2);
+    badAllWays(reply, { maxReplyBytes: reply.length - 1 }, /longer than 905 bytes/);
+    // The bound covers every reply kind: bulk strings, streamed strings, pushes, attributes.
+    badAllWays('$20\r\n' + 'x'.repeat(20) + '\r\n', { maxReplyBytes: 20 });
+    badAllWays('$?\r\n;10\r\n0123456789\r\n;10\r\n0123456789\r\n;0\r\n', { maxReplyBytes: 30 });
+    badAllWays('>2\r\n+message\r\n$20\r\n' + 'x'.repeat(20) + '\r\n', { maxReplyBytes: 30 });
+    badAllWays('|1\r\n+a\r\n$20\r\n' + 'x'.repeat(20) + '\r\n+OK\r\n', { maxReplyBytes: 30 });
+    badAllWays('|1\r\n+a\r\n+b\r\n$20\r\n' + 'x'.repeat(20) + '\r\n', { maxReplyBytes: 30 });
+  });
+
+  it('a flood of empty maps or nested empty aggregates is cut at maxReplyElements', () => {
+    const limits = { maxReplyElements: 1000 };
+    badAllWays('*?\r\n' + '%0\r\n'.repeat(1001), limits, /more than 1000 elements/);
+    badAllWays('*4000000000\r\n' + '*1\r\n*0\r\n'.repeat(600), limits, /more than 1000 elements/);
+    badAllWays('%?\r\n' + '~0\r\n%0\r\n'.repeat(600), limits);
+    badAllWays('>?\r\n' + '_\r\n'.repeat(1001), limits);
+    badAllWays('|?\r\n' + '*0\r\n'.repeat(1001), limits);
+    // Chunks of a streamed string count too (each is an object until the string is joined).
+    badAllWays('$?\r\n' + ';1\r\nx\r\n'.repeat(1001) + ';0\r\n', limits);
+    // At the budget it passes, and the budget is per reply: the next reply starts afresh.
+    const atLimit = '*999\r\n' + '%0\r\n'.repeat(999);
+    expect(decodeAllWays(atLimit.repeat(3), 0, limits).replies).toHaveLength(3);
+    // The default is finite: a hostile server cannot make one reply hold an unbounded number of objects.
+    expect(DEFAULT_LIMITS.maxReplyElements).toBeGreaterThanOrEqual(1 << 20);
+    expect(DEFAULT_LIMITS.maxReplyElements).toBeLessThanOrEqual(1 << 22);
+    const { d } = decoderFor(0);
+    d.feed(Buffer.from('*?\r\n'));
+    const flood = Buffer.from('_\r\n'.repeat(1 << 16)); // nulls: the cheapest flood to test with
+    expect(() => {
+      for (let i = 0; i <= DEFAULT_LIMITS.maxReplyElements >> 16; i++) d.feed(flood);
+    }).toThrow(/more than \d+ elements/);
+  });
+
+  it('streamed aggregates respect maxAggregateLength', () => {
+    const limits = { maxAggregateLength: 10 };
+    expect(decodeAllWays('*?\r\n' + ':1\r\n'.repeat(10) + '.\r\n', 0, limits).replies).toEqual([Array(10).fill(1)]);
+    badAllWays('*?\r\n' + ':1\r\n'.repeat(11) + '.\r\n', limits, /more than 10 elements/);
+    badAllWays('~?\r\n' + ':1\r\n'.repeat(11), limits);
+    badAllWays('*1\r\n>?\r\n' + '*0\r\n'.repeat(11), limits);
+    // A map's length counts its entries (pairs), like a declared %10.
+    expect(Object.keys(decodeAllWays('%?\r\n' + Array.from({ length: 10 }, (_, i) => `+k${i}\r\n:1\r\n`).join('') + '.\r\n', 0, limits).replies[0]!)).toHaveLength(10);
+    badAllWays('%?\r\n' + Array.from({ length: 11 }, (_, i) => `+k${i}\r\n:1\r\n`).join(''), limits);
   });
 
   it('a line without CRLF cannot grow without end', () => {

@@ -7,9 +7,17 @@
  * one scalar element that was cut is kept back, never the whole reply, and a
  * large bulk string is collected chunk by chunk and joined once.
  *
- * Any byte that is not RESP, or a length beyond the configured limits, throws a
- * `ProtocolError`; after that the decoder is unusable (the connection must be
- * dropped: RESP has no way to resynchronise).
+ * Any byte that is not RESP, or a reply beyond the configured limits (see
+ * `DecoderLimits`: lengths, depth, and per reply its bytes and its values),
+ * throws a `ProtocolError`; after that the decoder is unusable (the connection
+ * must be dropped: RESP has no way to resynchronise).
+ *
+ * Maps become null-prototype objects (or `Map`s with `DECODE_MAPS`). RESP3
+ * lets a map key be any value; an object key can only be a string, so a map
+ * with an aggregate key (array, map, set, or an attributed value) decodes as a
+ * `Map` keyed by the decoded values whatever the flags: it is never coerced to
+ * a lossy string, and never a TypeError. Scalar keys (numbers, booleans, null,
+ * big numbers, Buffers) keep the object form, keyed by their text.
  *
  * Reference: RESP3 specification (github.com/redis/redis-specifications).
  */
@@ -44,8 +52,10 @@ interface Frame {
   attribute: Reply | undefined;
   /** Flags of the top-level reply this frame belongs to. */
   flags: number;
-  /** Parts of a streamed string. */
-  parts?: Buffer[];
+  /** Parts of a streamed string, joined once at its end (never summed per chunk: that was quadratic). */
+  parts: Buffer[] | undefined;
+  /** Bytes in `parts`. */
+  bytes: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -68,8 +78,19 @@ export class Decoder {
   private partsLength = 0;
   private need = 0;
   private failed: ProtocolError | undefined;
-  /** Bytes fed while the current reply's aggregates were open. */
+  /*
+   * Per-reply accounting, for replies that open a frame (aggregates, streamed
+   * strings, a top-level attribute with its value); a plain top-level scalar is
+   * bounded by its own length limits and skips it (the hot path).
+   */
+  /** Bytes of the current reply in the buffers before this one. */
   private replyBytes = 0;
+  /** Where the current reply starts in this buffer (0 if it started in an earlier one). */
+  private replyFrom = 0;
+  /** Values of the current reply so far (DecoderLimits.maxReplyElements). */
+  private elements = 0;
+  private readonly maxReplyBytes: number;
+  private readonly maxElements: number;
   private readonly limits: DecoderLimits;
 
   constructor(
@@ -77,6 +98,8 @@ export class Decoder {
     limits: Partial<DecoderLimits> = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.maxReplyBytes = this.limits.maxReplyBytes;
+    this.maxElements = this.limits.maxReplyElements;
   }
 
   /** True when no partial frame is buffered (the stream is at a reply boundary). */
@@ -87,6 +110,8 @@ export class Decoder {
   /** Drop all partial state (after the connection was replaced). */
   reset(): void {
     this.replyBytes = 0;
+    this.replyFrom = 0;
+    this.elements = 0;
     this.buf = EMPTY as FastBuffer;
     this.off = 0;
     this.stack = [];
@@ -99,14 +124,6 @@ export class Decoder {
 
   feed(chunk: Buffer): void {
     if (this.failed) throw this.failed;
-    if (this.stack.length > 0) {
-      // A reply is in progress: count what it spans (its first chunk is at most a socket read).
-      this.replyBytes += chunk.length;
-      if (this.replyBytes > this.limits.maxReplyBytes) {
-        this.failed = new ProtocolError(`invalid RESP from server: a reply longer than ${this.limits.maxReplyBytes} bytes`);
-        throw this.failed;
-      }
-    }
     if (this.partsLength > 0) {
       this.parts.push(chunk);
       this.partsLength += chunk.length;
@@ -120,7 +137,6 @@ export class Decoder {
     this.off = 0;
     try {
       this.run();
-      if (this.stack.length === 0) this.replyBytes = 0; // at a reply boundary
     } catch (err) {
       if (err instanceof ProtocolError) this.failed = err;
       throw err;
@@ -131,8 +147,43 @@ export class Decoder {
     throw new ProtocolError(`invalid RESP from server: ${message}`);
   }
 
+  /** True while a reply that opened a frame is incomplete (the bytes and values it spans are counted). */
+  private get inReply(): boolean {
+    return this.stack.length > 0 || this.topAttribute !== undefined;
+  }
+
+  /** The current reply spans this buffer up to `end` (exclusive), and more: carry its count over. */
+  private carry(end: number, more: number): void {
+    this.replyBytes += end - this.replyFrom;
+    this.replyFrom = 0;
+    if (this.replyBytes + more > this.maxReplyBytes) this.tooLong();
+  }
+
+  /** The current reply ends at `this.off`. */
+  private replyEnd(): void {
+    if (this.replyBytes + this.off - this.replyFrom > this.maxReplyBytes) this.tooLong();
+  }
+
+  private tooLong(): never {
+    this.fail(`a reply longer than ${this.maxReplyBytes} bytes (limits.maxReplyBytes)`);
+  }
+
+  /** Count one more value of the current reply. */
+  private count(): void {
+    if (++this.elements > this.maxElements) this.fail(`a reply of more than ${this.maxElements} elements (limits.maxReplyElements)`);
+  }
+
+  /** A streamed aggregate (no declared length) grew by one element: hold it to maxAggregateLength. */
+  private streamedGrew(frame: Frame): void {
+    const max = this.limits.maxAggregateLength;
+    const pairs = frame.kind === Kind.Map || frame.kind === Kind.Attribute;
+    if (frame.items.length > (pairs ? 2 * max : max)) this.fail(`a streamed aggregate of more than ${max} elements (limits.maxAggregateLength)`);
+  }
+
   /** Keep the bytes from `start` for the next feed, needing `need` bytes in total. */
   private keep(start: number, need: number): void {
+    // The kept element belongs to the reply: count what came before it, and fail now if it cannot fit.
+    if (this.inReply) this.carry(start, need);
     const rest = this.buf.subarray(start);
     if (rest.length > 0) {
       this.parts = [rest];
@@ -218,6 +269,7 @@ export class Decoder {
       const buf = this.buf;
       const start = this.off;
       if (start >= buf.length) {
+        if (this.inReply) this.carry(buf.length, 0);
         this.buf = EMPTY as FastBuffer;
         this.off = 0;
         return;
@@ -242,7 +294,7 @@ export class Decoder {
           value = eol === start + 3 && buf[start + 1] === 79 && buf[start + 2] === 75 ? 'OK' : buf.utf8Slice(start + 1, eol);
           break;
         case 45: // - simple error
-          value = serverErrorFrom(buf.utf8Slice(start + 1, eol));
+          value = serverErrorFrom(buf.utf8Slice(start + 1, eol), stack.length === 0);
           break;
         case 58: // : integer
           value = this.integer(start + 1, eol);
@@ -258,19 +310,20 @@ export class Decoder {
           }
           if (len === -2) {
             if (type !== 36) this.fail('streamed length on a non-string type');
-            this.push(Kind.StreamedString, -1, flags);
+            this.push(Kind.StreamedString, -1, flags, start);
             this.stack[this.stack.length - 1]!.parts = [];
             this.off = next;
             continue;
           }
           const end = next + len;
+          if (end + 2 - start > this.maxReplyBytes) this.tooLong();
           if (end + 2 > buf.length) {
             this.keep(start, end + 2 - start);
             return;
           }
           if (buf[end] !== 13 || buf[end + 1] !== 10) this.fail('bulk string not followed by CRLF');
           this.off = end + 2;
-          if (type === 33) value = serverErrorFrom(buf.utf8Slice(next, end));
+          if (type === 33) value = serverErrorFrom(buf.utf8Slice(next, end), stack.length === 0);
           else if (type === 61) {
             // Verbatim strings start with a 3-letter format and a colon ("txt:").
             if (len < 4 || buf[next + 3] !== 58) this.fail('verbatim string without format');
@@ -288,20 +341,21 @@ export class Decoder {
           if (len < 0) this.fail('bad chunk length');
           if (len === 0) {
             stack.pop();
-            const whole = Buffer.concat(top.parts!);
+            const whole = Buffer.concat(top.parts!, top.bytes);
             this.off = next;
             this.emit(flags & DECODE_BUFFERS ? whole : whole.toString('utf8'));
             continue;
           }
           const end = next + len;
+          if (top.bytes + len > limits.maxBulkLength) this.fail(`streamed string exceeds the limit of ${limits.maxBulkLength}`);
           if (end + 2 > buf.length) {
             this.keep(start, end + 2 - start);
             return;
           }
           if (buf[end] !== 13 || buf[end + 1] !== 10) this.fail('string chunk not followed by CRLF');
-          const total = top.parts!.reduce((sum, p) => sum + p.length, 0) + len;
-          if (total > limits.maxBulkLength) this.fail(`streamed string exceeds the limit of ${limits.maxBulkLength}`);
+          this.count(); // each part is an object until the string is joined
           top.parts!.push(Buffer.from(buf.subarray(next, end)));
+          top.bytes += len;
           this.off = end + 2;
           continue;
         }
@@ -312,21 +366,21 @@ export class Decoder {
         case 124: {
           // | attribute
           const n = this.length(start + 1, eol, limits.maxAggregateLength);
-          this.off = next;
           if (n === -1) {
             if (type !== 42) this.fail('null length on a non-array aggregate');
-            this.emit(null);
-            continue;
+            value = null;
+            break;
           }
+          this.off = next;
           const kind =
             type === 42 ? Kind.Array : type === 37 ? Kind.Map : type === 126 ? Kind.Set : type === 62 ? Kind.Push : Kind.Attribute;
           if (n === 0) {
-            this.push(kind, 0, flags);
+            this.push(kind, 0, flags, start);
             this.finishFrames();
             continue;
           }
           const elements = kind === Kind.Map || kind === Kind.Attribute ? (n === -2 ? -1 : n * 2) : n === -2 ? -1 : n;
-          this.push(kind, elements, flags);
+          this.push(kind, elements, flags, start);
           continue;
         }
         case 95: // _ null
@@ -379,11 +433,20 @@ export class Decoder {
     }
   }
 
-  private push(kind: Kind, remaining: number, flags: number): void {
-    if (this.stack.length >= this.limits.maxDepth) this.fail(`nesting deeper than ${this.limits.maxDepth}`);
+  /** Open a frame for the aggregate (or streamed string) whose header starts at `start`. */
+  private push(kind: Kind, remaining: number, flags: number, start: number): void {
+    const stack = this.stack;
+    if (stack.length >= this.limits.maxDepth) this.fail(`nesting deeper than ${this.limits.maxDepth}`);
+    if (stack.length === 0 && this.topAttribute === undefined) {
+      // A new reply: its bytes and values are counted from here.
+      this.replyBytes = 0;
+      this.replyFrom = start;
+      this.elements = 0;
+    }
+    this.count();
     // Elements are pushed as they arrive, never preallocated from the declared
     // length: a server that announces 2^32 elements gets no 2^32-slot array.
-    this.stack.push({ kind, remaining, items: [], attribute: undefined, flags, parts: undefined });
+    stack.push({ kind, remaining, items: [], attribute: undefined, flags, parts: undefined, bytes: 0 });
   }
 
   /** Add a complete value to the innermost frame, or deliver it at top level. */
@@ -391,6 +454,8 @@ export class Decoder {
     const stack = this.stack;
     const top = peek(stack);
     if (top === undefined) {
+      // Only replies that opened a frame get here (plain scalars go to the sink directly).
+      this.replyEnd();
       if (this.topAttribute !== undefined) {
         if (this.flags & DECODE_ATTRIBUTES) value = new Attributed(value, this.topAttribute);
         this.topAttribute = undefined;
@@ -399,12 +464,15 @@ export class Decoder {
       return;
     }
     if (top.kind === Kind.StreamedString) this.fail('value inside a streamed string');
+    this.count();
     if (top.attribute !== undefined) {
       if (top.flags & DECODE_ATTRIBUTES) value = new Attributed(value, top.attribute);
       top.attribute = undefined;
     }
     top.items.push(value);
-    if (top.remaining > 0 && --top.remaining === 0) this.finishFrames();
+    if (top.remaining > 0) {
+      if (--top.remaining === 0) this.finishFrames();
+    } else this.streamedGrew(top);
   }
 
   /** Pop every complete frame, building its JS value and emitting it upward. */
@@ -414,6 +482,7 @@ export class Decoder {
       const top = peek(stack);
       if (top === undefined || top.remaining !== 0) return;
       stack.pop();
+      if (stack.length === 0) this.replyEnd();
       let value: Reply;
       switch (top.kind) {
         case Kind.Array:
@@ -451,6 +520,7 @@ export class Decoder {
       }
       parent.items.push(value);
       if (parent.remaining > 0) parent.remaining--;
+      else this.streamedGrew(parent);
     }
   }
 }
@@ -463,17 +533,26 @@ function peek(stack: Frame[]): Frame | undefined {
   return stack.length === 0 ? undefined : stack[stack.length - 1];
 }
 
-/** Build a map value: a null-prototype object by default (no prototype pollution), or a `Map`. */
+/**
+ * Build a map value: a null-prototype object by default (no prototype
+ * pollution), or a `Map` with `DECODE_MAPS`, or when a key is an aggregate
+ * (see the header comment: an object key can only be a string).
+ */
 function buildMap(items: Reply[], flags: number): Reply {
-  if (flags & DECODE_MAPS) {
-    const map = new Map<Reply, Reply>();
-    for (let i = 0; i + 1 < items.length; i += 2) map.set(items[i]!, items[i + 1]!);
-    return map;
-  }
+  if (flags & DECODE_MAPS) return toMap(items);
   const obj: { [key: string]: Reply } = Object.create(null);
   for (let i = 0; i + 1 < items.length; i += 2) {
-    const k = items[i];
-    obj[typeof k === 'string' ? k : Buffer.isBuffer(k) ? k.toString('utf8') : String(k)] = items[i + 1]!;
+    const k = items[i]!;
+    if (typeof k === 'string') obj[k] = items[i + 1]!;
+    else if (Buffer.isBuffer(k)) obj[k.toString('utf8')] = items[i + 1]!;
+    else if (k === null || typeof k !== 'object') obj[String(k)] = items[i + 1]!;
+    else return toMap(items);
   }
   return obj;
+}
+
+function toMap(items: Reply[]): Map<Reply, Reply> {
+  const map = new Map<Reply, Reply>();
+  for (let i = 0; i + 1 < items.length; i += 2) map.set(items[i]!, items[i + 1]!);
+  return map;
 }

@@ -40,29 +40,67 @@ export const DECODE_SETS = 4;
 /** Keep attribute frames (wrap values in `Attributed`). */
 export const DECODE_ATTRIBUTES = 8;
 
+/**
+ * What the server may send; past any bound the decoder throws `ProtocolError`
+ * and the connection is dropped (RESP cannot skip a frame it did not read).
+ *
+ * Together they bound the heap one reply can cost: its bytes (strings take at
+ * most about two bytes of heap per byte on the wire) plus its values (each
+ * costs a fixed overhead whatever its size on the wire: an empty map is 4
+ * bytes on the wire and about 200 bytes of heap). Bounding bytes alone let a
+ * flood of `%0\r\n` cost ~48 bytes of heap per byte received.
+ */
 export interface DecoderLimits {
-  /** Largest bulk string accepted, in bytes. Redis's own default proto-max-bulk-len is 512 MiB. */
+  /**
+   * Largest bulk string accepted, in bytes (also the total of a streamed
+   * string). Redis's own default `proto-max-bulk-len` is 512 MiB.
+   */
   maxBulkLength: number;
-  /** Largest element count of one aggregate (array, map, set, push). */
+  /**
+   * Largest element count of one aggregate (array, map, set, push, attribute;
+   * a map's entries are counted, not its keys and values). Applies to declared
+   * lengths and to streamed aggregates (`*?` ... `.`) as they arrive.
+   */
   maxAggregateLength: number;
   /** Deepest nesting of aggregates. */
   maxDepth: number;
   /** Longest line (simple string, error, number, header) before its CRLF. */
   maxLineLength: number;
   /**
-   * Most bytes one reply may span across chunks. Without it, a server that
-   * declares a huge aggregate and streams its elements would make us allocate
-   * as fast as it sends.
+   * Most bytes one reply may span on the wire, from its first byte to its
+   * last, whatever the chunks it arrives in (each pipelined reply is counted
+   * on its own). Covers every reply: a bulk string, an aggregate, a push
+   * frame, an attribute with its value.
    */
   maxReplyBytes: number;
+  /**
+   * Most values one reply may hold, at any depth: every element counts one,
+   * aggregates included (an array of 10 strings is 11), and so does each
+   * chunk of a streamed string.
+   */
+  maxReplyElements: number;
 }
 
+/**
+ * Defaults a legitimate server never meets and a hostile one cannot turn into
+ * unbounded heap.
+ *
+ * `maxReplyElements`, 2^21: the costliest value per element is an empty
+ * map, set or Buffer at ~200 bytes of heap (measured on Node 20/22; an error
+ * inside an aggregate is built without a stack trace for the same reason), so
+ * a reply can cost at most ~400 MiB in overhead. That still admits an LRANGE,
+ * SMEMBERS or KEYS of 2 million members or an HGETALL of a million fields;
+ * raise it for more. `maxReplyBytes` (1 GiB) and `maxBulkLength` (512 MiB,
+ * the server's own limit) bound the bytes: a reply that large is what the
+ * server was allowed to store, not an amplification.
+ */
 export const DEFAULT_LIMITS: DecoderLimits = {
   maxBulkLength: 512 * 1024 * 1024,
   maxAggregateLength: 2 ** 32 - 1,
   maxDepth: 128,
   maxLineLength: 64 * 1024,
   maxReplyBytes: 1024 * 1024 * 1024,
+  maxReplyElements: 2 ** 21,
 };
 
 /** Where the decoder delivers complete top-level frames. */
