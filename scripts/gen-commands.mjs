@@ -61,9 +61,12 @@ const OVERRIDES = {
   punsubscribe: { add: F.SUBSCRIBE },
   sunsubscribe: { add: F.SUBSCRIBE },
 };
-// State the multiplexer owns for every caller sharing the connection.
+// State the multiplexer owns for every caller sharing the connection. CLIENT
+// CACHING and ASKING apply to the next command on the connection, which on a
+// shared one belongs to another caller; READONLY / READWRITE switch the whole
+// connection's cluster read mode, which routing owns.
 for (const name of ['select', 'auth', 'hello', 'quit', 'reset', 'multi', 'exec', 'discard', 'watch', 'unwatch',
-  'monitor', 'sync', 'psync', 'replconf', 'client|reply', 'client|tracking']) {
+  'monitor', 'sync', 'psync', 'replconf', 'client|reply', 'client|tracking', 'client|caching', 'asking', 'readonly', 'readwrite']) {
   OVERRIDES[name] = { add: F.CONNECTION_STATE };
 }
 

@@ -121,6 +121,13 @@ describe('RESENDABLE: safe to send twice, derived from the server flags', () => 
 describe('subcommands and keywords are recognised whatever their type', () => {
   const forms = (word: string): unknown[] => [word, word.toLowerCase(), Buffer.from(word), Buffer.from(word.toLowerCase()), bytes(word), bytes(word.toLowerCase())];
 
+  it('commands that change what the next command on the connection means are connection state', () => {
+    // CLIENT CACHING and ASKING apply to the next command (another caller's, on a
+    // shared connection); READONLY / READWRITE switch the connection's cluster mode.
+    for (const sub of forms('CACHING')) expect(commandInfo('CLIENT', sub).flags & CONNECTION_STATE).not.toBe(0);
+    for (const name of ['ASKING', 'READONLY', 'READWRITE', 'asking']) expect(commandInfo(name).flags & CONNECTION_STATE).not.toBe(0);
+  });
+
   it('CLIENT REPLY / CLIENT TRACKING are connection state in every form', () => {
     for (const sub of [...forms('REPLY'), ...forms('TRACKING'), 'Reply', Buffer.from('tRaCkInG')]) {
       const info = commandInfo('CLIENT', sub);

@@ -2,7 +2,7 @@
  * What happens to a command whose connection was lost before its reply came
  * (DESIGN rule 2: nothing runs twice behind the user's back).
  */
-import { READONLY as RESENDABLE } from '../commands/flags.js';
+import { RESENDABLE } from '../commands/flags.js';
 import { ConnectionLostError, ProtocolError } from '../errors.js';
 import { InternalCommand, QUEUED, SETTLED, type Command } from './command.js';
 
