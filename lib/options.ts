@@ -5,9 +5,29 @@
 import type tls from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
 import type { MultiplexerOptions, ReconnectStrategy } from './connection/multiplexer.js';
-import type { DecoderLimits } from './resp/types.js';
+import {
+  boolean,
+  checkObject,
+  either,
+  func,
+  instanceOf,
+  integer,
+  isPlainObject,
+  milliseconds,
+  nested,
+  nonEmptyString,
+  oneOf,
+  schema,
+  string,
+  type Schema,
+  type Validator,
+} from './option-check.js';
+import { DEFAULT_MAX_ARGUMENT_BYTES } from './resp/encoder.js';
+import { DEFAULT_LIMITS, type DecoderLimits } from './resp/types.js';
 import { RetryPolicy } from './retry.js';
 import { parseUrl } from './url.js';
+
+export { DEFAULT_MAX_ARGUMENT_BYTES };
 
 export interface ReconnectOptions {
   /** Delay before the first attempt in ms (default 50). */
@@ -79,6 +99,13 @@ export interface RedisOptions {
   blockingPool?: PoolOptions;
   /** Extra ms added to a blocking command's own timeout for its client-side deadline (default 2000). */
   blockingMargin?: number;
+  /**
+   * Largest single argument accepted, in bytes (default 512 MiB, the server's
+   * default proto-max-bulk-len). A larger one is an `InvalidArgumentError` and
+   * nothing is sent: the server would reset the link and take every command in
+   * flight on it down too. Raise it only if the server's limit was raised.
+   */
+  maxArgumentBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -86,6 +113,8 @@ export interface ResolvedOptions {
   retry: RetryPolicy;
   pool: Required<PoolOptions>;
   blockingMargin: number;
+  /** Largest single argument in bytes (see `RedisOptions.maxArgumentBytes`). */
+  maxArgumentBytes: number;
 }
 
 export function exponentialReconnect(opts: ReconnectOptions = {}): ReconnectStrategy {
@@ -99,65 +128,168 @@ export function exponentialReconnect(opts: ReconnectOptions = {}): ReconnectStra
   };
 }
 
-function nonNegative(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= 0)) throw new InvalidArgumentError(`option ${name} must be a non-negative number`);
-  return value;
+// ---- the schemas: every key a user may pass, and what its value must be ----
+
+const accept: Validator = () => {};
+const retryPolicy = instanceOf(RetryPolicy, 'a RetryPolicy, e.g. RetryPolicy.exponential({ attempts: 3 })');
+/** A count that may be unbounded on purpose. */
+const count = integer(0, Number.MAX_SAFE_INTEGER, true);
+
+/** CLIENT SETNAME refuses spaces, newlines and anything outside '!'..'~': say so now, not at every reconnect. */
+const clientName: Validator = (v, name) => {
+  if (typeof v !== 'string' || !/^[\x21-\x7e]*$/.test(v)) {
+    throw new InvalidArgumentError(`option ${name} must be a string without spaces, newlines or non-ASCII characters (the server refuses them)`);
+  }
+};
+
+const RECONNECT = schema({ baseDelay: milliseconds, maxDelay: milliseconds, maxAttempts: count });
+const POOL = schema({ size: integer(1), maxWait: milliseconds });
+// Built from the defaults, so a limit added to the decoder is accepted here without a second list.
+const LIMITS = schema(Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => [k, count])));
+
+const REDIS: Schema = schema({
+  host: nonEmptyString,
+  port: integer(0, 65535),
+  path: nonEmptyString,
+  tls: either('a boolean or an object (tls.connect options)', [(v) => typeof v === 'boolean', accept], [isPlainObject, accept]),
+  username: string,
+  password: string,
+  db: integer(0),
+  protocol: oneOf(2, 3),
+  clientName,
+  connectTimeout: milliseconds,
+  commandTimeout: milliseconds,
+  keepAlive: milliseconds,
+  noDelay: boolean,
+  reconnect: either(
+    'false, a function (attempt, cause) => delay, or { baseDelay, maxDelay, maxAttempts }',
+    [(v) => v === false, accept],
+    [(v) => typeof v === 'function', func],
+    [isPlainObject, nested(RECONNECT)],
+  ),
+  offlineQueue: boolean,
+  maxQueued: count,
+  maxQueuedBytes: count,
+  flushThreshold: count,
+  staleReplyGrace: milliseconds,
+  pingInterval: milliseconds,
+  limits: nested(LIMITS),
+  retry: retryPolicy,
+  blockingPool: nested(POOL),
+  blockingMargin: milliseconds,
+  maxArgumentBytes: integer(0),
+});
+
+/** Options of other clients (node-redis, ioredis) and what to use here instead. */
+const REDIS_HINTS = {
+  database: 'db',
+  url: 'pass the URL as the first argument: new Redis(url, options)',
+  socket: 'redmux takes host, port, path and tls (and connectTimeout, keepAlive, noDelay, reconnect) at the top level',
+  name: 'clientName',
+  connectionName: 'clientName',
+  retryStrategy: 'reconnect',
+  reconnectStrategy: 'reconnect',
+  enableOfflineQueue: 'offlineQueue',
+  disableOfflineQueue: 'offlineQueue',
+  RESP: 'protocol',
+  maxRetriesPerRequest: 'use retry: a RetryPolicy, e.g. RetryPolicy.exponential({ attempts: 3 })',
+};
+
+const CALL: Schema = schema({
+  decode: oneOf('utf8', 'buffer'),
+  map: oneOf('object', 'map'),
+  set: oneOf('array', 'set'),
+  attributes: boolean,
+  timeout: milliseconds,
+  retry: retryPolicy,
+  idempotent: boolean,
+});
+
+const SUBSCRIBER: Schema = schema({
+  decode: oneOf('utf8', 'buffer'),
+  maxBuffered: integer(1),
+  overflow: oneOf('error', 'drop-oldest'),
+});
+
+/** Checks the options of `db.with(...)`: unknown keys and wrong types are an `InvalidArgumentError`. */
+export function checkCallOptions(opts: unknown): void {
+  checkObject(opts, CALL, '', { where: 'db.with()', hints: { encoding: 'decode' } });
+}
+
+/** Checks the options of `redis.subscriber(...)`: unknown keys and wrong types are an `InvalidArgumentError`. */
+export function checkSubscriberOptions(opts: unknown): void {
+  checkObject(opts, SUBSCRIBER, '', { where: 'redis.subscriber()', hints: { encoding: 'decode' } });
 }
 
 export function checkDb(db: unknown): number {
-  if (typeof db !== 'number' || !Number.isInteger(db) || db < 0) {
+  if (typeof db !== 'number' || !Number.isSafeInteger(db) || db < 0) {
     throw new InvalidArgumentError('a database index must be a non-negative integer');
   }
   return db;
 }
 
+/**
+ * Copies the options that are set: an undefined value means "not given", so
+ * `{ password: undefined }` after a URL keeps the URL's password and
+ * `limits: { maxDepth: undefined }` keeps the default depth.
+ */
+function merge<T extends object>(into: T, from: T): T {
+  for (const key of Object.keys(from) as (keyof T)[]) {
+    if (from[key] !== undefined) into[key] = from[key];
+  }
+  return into;
+}
+
 export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: RedisOptions): ResolvedOptions {
-  let o: RedisOptions = {};
+  const o: RedisOptions = {};
   if (typeof urlOrOptions === 'string') {
     const u = parseUrl(urlOrOptions);
-    o = { ...u, tls: u.tls ? {} : undefined };
+    // The URL's values were parsed from text: hold them to the same rules as the object form.
+    checkObject(u, REDIS, '', { where: 'the connection URL' });
+    merge(o, { ...u, tls: u.tls ? {} : undefined });
   } else if (urlOrOptions !== undefined) {
-    if (typeof urlOrOptions !== 'object' || urlOrOptions === null) {
-      throw new InvalidArgumentError('new Redis() takes a URL string or an options object');
-    }
-    o = { ...urlOrOptions };
+    if (!isPlainObject(urlOrOptions)) throw new InvalidArgumentError('new Redis() takes a URL string or an options object');
+    checkObject(urlOrOptions, REDIS, '', { hints: REDIS_HINTS });
+    merge(o, urlOrOptions);
   }
-  if (extra) o = { ...o, ...extra };
+  if (extra !== undefined) {
+    if (!isPlainObject(extra)) throw new InvalidArgumentError('the second argument of new Redis() must be an options object');
+    checkObject(extra, REDIS, '', { hints: REDIS_HINTS });
+    merge(o, extra);
+  }
   const tlsOpts = o.tls === true ? {} : o.tls === false ? undefined : o.tls;
   let reconnect: ReconnectStrategy;
   if (o.reconnect === false) reconnect = () => -1;
   else if (typeof o.reconnect === 'function') reconnect = o.reconnect;
   else reconnect = exponentialReconnect(o.reconnect);
-  const protocol = o.protocol ?? 3;
-  if (protocol !== 2 && protocol !== 3) throw new InvalidArgumentError('option protocol must be 2 or 3');
   return {
     connection: {
       endpoint: { host: o.host ?? '127.0.0.1', port: o.port ?? 6379, path: o.path, tls: tlsOpts },
       username: o.username,
       password: o.password,
       clientName: o.clientName,
-      protocol,
-      db: checkDb(o.db ?? 0),
-      connectTimeout: nonNegative(o.connectTimeout, 'connectTimeout', 10_000),
-      commandTimeout: nonNegative(o.commandTimeout, 'commandTimeout', 10_000),
-      keepAlive: nonNegative(o.keepAlive, 'keepAlive', 30_000),
+      protocol: o.protocol ?? 3,
+      db: o.db ?? 0,
+      connectTimeout: o.connectTimeout ?? 10_000,
+      commandTimeout: o.commandTimeout ?? 10_000,
+      keepAlive: o.keepAlive ?? 30_000,
       noDelay: o.noDelay ?? true,
       reconnect,
       offlineQueue: o.offlineQueue ?? true,
-      maxQueued: nonNegative(o.maxQueued, 'maxQueued', 100_000),
-      maxQueuedBytes: nonNegative(o.maxQueuedBytes, 'maxQueuedBytes', 64 * 1024 * 1024),
-      flushThreshold: nonNegative(o.flushThreshold, 'flushThreshold', 256 * 1024),
-      staleReplyGrace: nonNegative(o.staleReplyGrace, 'staleReplyGrace', 5_000),
-      limits: o.limits ?? {},
-      pingInterval: nonNegative(o.pingInterval, 'pingInterval', 0),
+      maxQueued: o.maxQueued ?? 100_000,
+      maxQueuedBytes: o.maxQueuedBytes ?? 64 * 1024 * 1024,
+      flushThreshold: o.flushThreshold ?? 256 * 1024,
+      staleReplyGrace: o.staleReplyGrace ?? 5_000,
+      limits: merge({}, o.limits ?? {}),
+      pingInterval: o.pingInterval ?? 0,
       discoverModules: true,
     },
     retry: o.retry ?? new RetryPolicy({ attempts: 2, baseDelay: 0, jitter: false }),
     pool: {
-      size: Math.max(1, Math.floor(nonNegative(o.blockingPool?.size, 'blockingPool.size', 8))),
-      maxWait: nonNegative(o.blockingPool?.maxWait, 'blockingPool.maxWait', 5_000),
+      size: o.blockingPool?.size ?? 8,
+      maxWait: o.blockingPool?.maxWait ?? 5_000,
     },
-    blockingMargin: nonNegative(o.blockingMargin, 'blockingMargin', 2_000),
+    blockingMargin: o.blockingMargin ?? 2_000,
+    maxArgumentBytes: o.maxArgumentBytes ?? DEFAULT_MAX_ARGUMENT_BYTES,
   };
 }

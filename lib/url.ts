@@ -3,9 +3,10 @@
  *   redis://[user[:pass]@]host[:port][/db][?option=value...]
  *   rediss://...                 (TLS, verified)
  *   unix:///path/to.sock[?db=N]  or  redis+unix:///path/to.sock
- * Query options: db, protocol, clientName (or name), connectTimeout, commandTimeout.
+ * Query options: db, protocol, clientName (or name), connectTimeout, commandTimeout, username, password.
  */
 import { InvalidArgumentError } from './errors.js';
+import { unknownKey } from './option-check.js';
 
 export interface UrlOptions {
   host?: string;
@@ -21,9 +22,26 @@ export interface UrlOptions {
   commandTimeout?: number;
 }
 
+/** Query options the URL understands (`name` is an alias of `clientName`). */
+const QUERY_OPTIONS = ['db', 'protocol', 'clientName', 'name', 'connectTimeout', 'commandTimeout', 'username', 'password'];
+
 function integer(value: string, what: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${what} in the URL must be a non-negative integer`);
-  return Number(value);
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${what} in the URL must be a non-negative integer`);
+  return n;
+}
+
+/**
+ * Percent-decodes a part of the URL. A malformed escape (`%zz`) is the
+ * user's input, so it is an InvalidArgumentError, and the part is not quoted:
+ * it may be a password.
+ */
+function decode(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new InvalidArgumentError(`the ${what} in the URL has a malformed percent-escape (write a literal % as %25)`);
+  }
 }
 
 export function parseUrl(input: string): UrlOptions {
@@ -38,7 +56,7 @@ export function parseUrl(input: string): UrlOptions {
   const scheme = url.protocol;
   if (scheme === 'unix:' || scheme === 'redis+unix:' || scheme === 'redis+socket:') {
     if (!url.pathname) throw new InvalidArgumentError('a unix socket URL needs a path');
-    out.path = decodeURIComponent(url.pathname);
+    out.path = decode(url.pathname, 'socket path');
   } else if (scheme === 'redis:' || scheme === 'rediss:') {
     out.host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname || '127.0.0.1';
     out.port = url.port ? integer(url.port, 'port') : 6379;
@@ -48,8 +66,8 @@ export function parseUrl(input: string): UrlOptions {
   } else {
     throw new InvalidArgumentError(`unsupported URL scheme ${JSON.stringify(scheme)}; use redis:, rediss:, unix: or redis+unix:`);
   }
-  if (url.username) out.username = decodeURIComponent(url.username);
-  if (url.password) out.password = decodeURIComponent(url.password);
+  if (url.username) out.username = decode(url.username, 'user name');
+  if (url.password) out.password = decode(url.password, 'password');
   // redis://:pass@host means "password only" (the default user).
   if (out.username === '' || (url.username === '' && url.password)) delete out.username;
   for (const [key, value] of url.searchParams) {
@@ -76,7 +94,7 @@ export function parseUrl(input: string): UrlOptions {
         out.username = value;
         break;
       default:
-        throw new InvalidArgumentError(`unknown URL option ${JSON.stringify(key)}`);
+        throw new InvalidArgumentError(unknownKey(key, QUERY_OPTIONS, '', { noun: 'URL option', hints: { database: 'db' } }));
     }
   }
   return out;

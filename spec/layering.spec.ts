@@ -19,7 +19,7 @@ function files(dir: string): string[] {
 /** Layer of a file, by path relative to lib/. */
 function layer(rel: string): number {
   if (rel === 'errors.ts') return 0;
-  if (rel.startsWith('resp/') || rel.startsWith('commands/')) return 1;
+  if (rel.startsWith('resp/') || rel.startsWith('commands/') || rel === 'option-check.ts') return 1;
   if (rel.startsWith('connection/')) return 2;
   if (rel === 'retry.ts' || rel === 'url.ts') return 3;
   if (rel.startsWith('topology/') || rel === 'options.ts') return 4;
