@@ -10,12 +10,12 @@ import { Pending } from './connection/pending.js';
 import type { HandshakeResult } from './connection/handshake.js';
 
 import { ClosedError, InvalidArgumentError } from './errors.js';
-import { checkDb, resolveOptions, type RedisOptions, type ResolvedOptions } from './options.js';
+import { checkCallOptions, checkDb, checkSubscriberOptions, resolveOptions, type RedisOptions, type ResolvedOptions } from './options.js';
 import type { Arg } from './resp/encoder.js';
 import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_SETS, type Reply } from './resp/types.js';
 import type { RetryPolicy } from './retry.js';
 import { Standalone, type Topology, type TopologyStats } from './topology/standalone.js';
-import { runMulti, runWatch, type MultiBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
+import { runMulti, runWatch, type HandleSettings, type MultiBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
 import { Subscriber, type SubscriberOptions } from './subscriber.js';
 
 export { Pending };
@@ -65,14 +65,12 @@ function refuse(info: CommandInfo): never {
   throw new InvalidArgumentError(`${name} cannot be sent on the shared connection: ${hint}`, { command: name });
 }
 
+/** DECODE_* bits of checked per-call options. */
 function decodeFlagsOf(o: CallOptions): number {
   let f = 0;
   if (o.decode === 'buffer') f |= DECODE_BUFFERS;
-  else if (o.decode !== undefined && o.decode !== 'utf8') throw new InvalidArgumentError("option decode must be 'utf8' or 'buffer'");
   if (o.map === 'map') f |= DECODE_MAPS;
-  else if (o.map !== undefined && o.map !== 'object') throw new InvalidArgumentError("option map must be 'object' or 'map'");
   if (o.set === 'set') f |= DECODE_SETS;
-  else if (o.set !== undefined && o.set !== 'array') throw new InvalidArgumentError("option set must be 'array' or 'set'");
   if (o.attributes) f |= DECODE_ATTRIBUTES;
   return f;
 }
@@ -83,7 +81,8 @@ export class Database {
   readonly index: number;
   readonly #core: ClientCore;
   readonly #opts: CallOptions;
-  readonly #decodeFlags: number;
+  /** Database, decoding and argument bound every command of this handle carries. */
+  readonly #settings: HandleSettings;
   readonly #timeout: number;
   readonly #customTimeout: boolean;
   readonly #retry: RetryPolicy;
@@ -93,16 +92,16 @@ export class Database {
     this.#core = core;
     this.index = index;
     this.#opts = opts;
-    this.#decodeFlags = decodeFlagsOf(opts);
+    this.#settings = { index, decodeFlags: decodeFlagsOf(opts), maxArgumentBytes: core.options.maxArgumentBytes };
     const def = core.options.connection.commandTimeout;
     this.#timeout = opts.timeout ?? def;
-    if (typeof this.#timeout !== 'number' || !(this.#timeout >= 0)) throw new InvalidArgumentError('option timeout must be a non-negative number');
     this.#customTimeout = this.#timeout !== def;
     this.#retry = opts.retry ?? core.options.retry;
   }
 
   /** A view of this database with other per-call options. */
   with(opts: CallOptions): Database {
+    checkCallOptions(opts); // unknown keys and wrong types are refused here, naming the closest option
     return new Database(this.#core, this.index, { ...this.#opts, ...opts });
   }
 
@@ -126,7 +125,8 @@ export class Database {
   }
 
   #issue<T>(name: string, args: Arg[], observe: boolean): Command<T> {
-    const cmd = prepareCommand<T>(name, args, this.#decodeFlags, this.index, refuse);
+    const on = this.#settings;
+    const cmd = prepareCommand<T>(name, args, on.decodeFlags, on.index, refuse, on.maxArgumentBytes);
     const info = cmd.info;
     // reply(): the promise exists before routing, so an immediate failure is observed, not reported.
     if (observe) cmd.toPromise();
@@ -149,8 +149,7 @@ export class Database {
     try {
       if (this.#core.closed) throw new ClosedError();
       return runMulti(build, {
-        index: this.index,
-        decodeFlags: this.#decodeFlags,
+        ...this.#settings,
         send: (cmds) => this.#core.topology.sendGroup(cmds, this.#timeout, this.#customTimeout),
       });
     } catch (err) {
@@ -164,7 +163,7 @@ export class Database {
    * (`conn.multi` gives null when a watched key changed).
    */
   watch<R>(keys: Arg[], fn: (conn: WatchConnection) => Promise<R> | R, options: WatchOptions = {}): Promise<R> {
-    return runWatch(() => this.#core.topology.lease(), this.index, this.#decodeFlags, keys, fn, options);
+    return runWatch(() => this.#core.topology.lease(), this.#settings, keys, fn, options);
   }
 }
 
@@ -229,6 +228,7 @@ export class Redis extends EventEmitter {
 
   /** The pub/sub subscriber, on its own connection opened on first use. */
   subscriber(options: SubscriberOptions = {}): Subscriber {
+    checkSubscriberOptions(options);
     if (this.#core.closed) throw new ClosedError();
     if (!this.#subscriber) this.#subscriber = new Subscriber(this.#core.options, options);
     return this.#subscriber;

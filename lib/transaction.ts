@@ -28,9 +28,15 @@ export interface TransactionBuilder {
 /** Queues the block's commands, synchronously: the block is sent when it returns. */
 export type MultiBuilder = (tx: TransactionBuilder) => void;
 
-interface MultiTarget {
+/** What every command of a transaction inherits from the handle it was made on. */
+export interface HandleSettings {
   index: number;
   decodeFlags: number;
+  /** Largest single argument (`maxArgumentBytes`). */
+  maxArgumentBytes: number;
+}
+
+interface MultiTarget extends HandleSettings {
   send(cmds: Command[]): void;
 }
 
@@ -38,10 +44,10 @@ const MULTI = commandInfo('MULTI');
 const EXEC = commandInfo('EXEC');
 
 /** Validate a command given inside a transaction or watch; throws before anything is sent. */
-function buildCommand(name: string, args: Arg[], decodeFlags: number, index: number): Command {
-  return prepareCommand(name, args, decodeFlags, index, (info) => {
+function buildCommand(name: string, args: Arg[], on: HandleSettings): Command {
+  return prepareCommand(name, args, on.decodeFlags, on.index, (info) => {
     throw new InvalidArgumentError(`${info.name} cannot be used inside a transaction`, { command: info.name });
-  });
+  }, on.maxArgumentBytes);
 }
 
 /** Compile and send one MULTI/EXEC block; see the module comment for the result shape. */
@@ -53,7 +59,7 @@ export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[
       if (sealed) {
         throw new InvalidArgumentError('this transaction was already sent (or refused): queue every command before the builder returns', { command: String(name) });
       }
-      const handle = buildCommand(name, args, target.decodeFlags, target.index);
+      const handle = buildCommand(name, args, target);
       handles.push(handle);
       return new Pending(handle);
     },
@@ -145,14 +151,13 @@ export interface WatchConnection {
 
 export async function runWatch<R>(
   acquire: () => Promise<Lease>,
-  index: number,
-  decodeFlags: number,
+  on: HandleSettings,
   keys: Arg[],
   fn: (conn: WatchConnection) => Promise<R> | R,
   options: WatchOptions,
 ): Promise<R> {
   if (!Array.isArray(keys) || keys.length === 0) throw new InvalidArgumentError('db.watch needs at least one key');
-  validateArgs('WATCH', keys);
+  validateArgs('WATCH', keys, 0, on.maxArgumentBytes);
   if (typeof fn !== 'function') throw new InvalidArgumentError('db.watch needs a function');
   const retries = options.retries ?? 0;
   for (let attempt = 0; ; attempt++) {
@@ -160,30 +165,30 @@ export async function runWatch<R>(
     let aborted = false;
     let clean = false;
     try {
-      await lease.reply(new Command('WATCH', keys, commandInfo('WATCH'), 0, index));
+      await lease.reply(new Command('WATCH', keys, commandInfo('WATCH'), 0, on.index));
       const conn: WatchConnection = {
         command(name, ...args) {
-          const cmd = buildCommand(name, args, decodeFlags, index);
+          const cmd = buildCommand(name, args, on);
           lease.send(cmd);
           return new Pending(cmd);
         },
         reply(name, ...args) {
           try {
             // The promise exists before sending, so an immediate failure is observed, not reported.
-            return lease.reply(buildCommand(name, args, decodeFlags, index));
+            return lease.reply(buildCommand(name, args, on));
           } catch (err) {
             return Promise.reject(err);
           }
         },
         async multi(build) {
-          const result = await runMulti(build, { index, decodeFlags, send: (cmds) => lease.sendGroup(cmds) });
+          const result = await runMulti(build, { ...on, send: (cmds) => lease.sendGroup(cmds) });
           if (result === null) aborted = true;
           return result;
         },
       };
       const result = await fn(conn);
       // UNWATCH both clears the watch and proves (FIFO) that every reply of fn's commands arrived.
-      await lease.reply(new Command('UNWATCH', [], commandInfo('UNWATCH'), 0, index));
+      await lease.reply(new Command('UNWATCH', [], commandInfo('UNWATCH'), 0, on.index));
       clean = true;
       if (aborted && attempt < retries) continue;
       return result;

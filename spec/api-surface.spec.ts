@@ -93,3 +93,20 @@ describe('db.multi builders', () => {
     expect(await redis.db.reply('GET', 'surface:kept')).toBe('1');
   });
 });
+
+describe('per-call and subscriber options are checked where they are given', () => {
+  it('db.with() refuses an unknown key, naming the closest option, and a wrong type', () => {
+    const redis = env.client();
+    expect(() => redis.db.with({ timout: 5 } as never)).toThrow(/timeout/);
+    expect(() => redis.db.with({ timout: 5 } as never)).toThrow(InvalidArgumentError);
+    expect(() => redis.db.with({ decode: 'latin1' } as never)).toThrow(InvalidArgumentError);
+    expect(() => redis.db.with({ timeout: -1 })).toThrow(InvalidArgumentError);
+    expect(redis.db.with({ timeout: 50, decode: 'buffer' })).toBeDefined();
+  });
+
+  it('redis.subscriber() refuses unknown keys and values', () => {
+    const redis = env.client();
+    expect(() => redis.subscriber({ overflow: 'drop' } as never)).toThrow(InvalidArgumentError);
+    expect(() => redis.subscriber({ maxBufferd: 5 } as never)).toThrow(/maxBuffered/);
+  });
+});

@@ -4,7 +4,7 @@
  * dropped connection), and the reply bounds hold per reply.
  */
 import { describe, expect, it } from 'vitest';
-import { ProtocolError, ServerError } from '../lib/index.js';
+import { InvalidArgumentError, ProtocolError, ServerError } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
 
 const env = useRealServer();
@@ -97,5 +97,26 @@ describe('limits.maxReplyElements bounds the values of one reply', () => {
     expect(await rejection(db.reply('EVAL', emptyTables(1000), 0))).toBeInstanceOf(ProtocolError);
     expect(redis.stats().connectionLost).toBe(1);
     expect(await db.reply('PING')).toBe('PONG');
+  });
+});
+
+describe('maxArgumentBytes: an argument the server would refuse is refused before sending', () => {
+  it('command, reply, multi and watch refuse it with InvalidArgumentError; nothing is sent and neighbours are untouched', async () => {
+    const redis = env.client({ maxArgumentBytes: 1024 });
+    const big = 'x'.repeat(2000);
+    const bigBuffer = Buffer.alloc(1025);
+    const neighbour = redis.db.reply('SET', 'bounds:neighbour', 'ok');
+    expect(() => redis.db.command('SET', 'bounds:big', big)).toThrow(InvalidArgumentError);
+    const err = await redis.db.reply('SET', 'bounds:big', bigBuffer).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as Error).message).toMatch(/maxArgumentBytes/);
+    expect((err as Error).message).not.toContain('xxxx');
+    await expect(redis.db.multi((tx) => tx.command('SET', 'bounds:big', big))).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(redis.db.watch([big], () => 'ran')).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(await neighbour).toBe('OK');
+    expect(await redis.db.reply('EXISTS', 'bounds:big')).toBe(0);
+    expect(redis.stats().connectionLost).toBe(0);
+    // At the limit it goes through.
+    expect(await redis.db.reply('SET', 'bounds:edge', 'y'.repeat(1024))).toBe('OK');
   });
 });

@@ -170,13 +170,21 @@ export const REFUSED = CONNECTION_STATE | SUBSCRIBE;
 
 /**
  * Validate a caller's command and make its entry. Throws `InvalidArgumentError`
- * (nothing sent) for a bad name or argument, or through `refuse` for a command
+ * (nothing sent) for a bad name or argument (an argument larger than
+ * `maxArgumentBytes` included), or through `refuse` for a command
  * flagged REFUSED, so each API can say what to use instead.
  */
-export function prepareCommand<T>(name: string, args: Arg[], decodeFlags: number, db: number, refuse: (info: CommandInfo) => never): Command<T> {
+export function prepareCommand<T>(
+  name: string,
+  args: Arg[],
+  decodeFlags: number,
+  db: number,
+  refuse: (info: CommandInfo) => never,
+  maxArgumentBytes?: number,
+): Command<T> {
   if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('the command name must be a non-empty string');
   const info = commandInfo(name, args[0]);
   if (info.flags & REFUSED) refuse(info);
-  validateArgs(info.name, args);
+  validateArgs(info.name, args, 0, maxArgumentBytes);
   return new Command<T>(name, args, info, decodeFlags, db);
 }
