@@ -78,4 +78,16 @@ describe('blocking commands on the leased pool', () => {
     expect(blockingTimeoutMs('XREAD', ['COUNT', 1, 'BLOCK', 250, 'STREAMS', 's', '$'])).toBe(250);
     expect(blockingTimeoutMs('WAIT', [1, 100])).toBe(100);
   });
+
+  it('reads BLOCK and the timeout whatever their type and case', () => {
+    const bytes = (s: string) => new Uint8Array(Buffer.from(s));
+    expect(blockingTimeoutMs('XREAD', [Buffer.from('BLOCK'), Buffer.from('250'), 'STREAMS', 's', '$'])).toBe(250);
+    expect(blockingTimeoutMs('XREAD', [bytes('block'), bytes('0'), 'STREAMS', 's', '$'])).toBe(0);
+    expect(blockingTimeoutMs('XREAD', ['Block', 75n, 'STREAMS', 's', '$'])).toBe(75);
+    expect(blockingTimeoutMs('XREADGROUP', ['GROUP', 'g', 'c', Buffer.from('bLoCk'), 40, 'STREAMS', 's', '>'])).toBe(40);
+    expect(blockingTimeoutMs('BLPOP', [Buffer.from('k'), Buffer.from('1.5')])).toBe(1500);
+    expect(blockingTimeoutMs('BLMPOP', [bytes('0.25'), 1, 'k', 'LEFT'])).toBe(250);
+    // A key named BLOCK is not the keyword: the stream names follow STREAMS.
+    expect(blockingTimeoutMs('XREAD', ['STREAMS', Buffer.from('BLOCK'), '0'])).toBeUndefined();
+  });
 });

@@ -286,8 +286,18 @@ function numberArg(a: Arg | undefined): number | undefined {
     const n = Number(a);
     return Number.isFinite(n) ? n : undefined;
   }
-  if (a instanceof Uint8Array) return numberArg(Buffer.from(a).toString('latin1'));
+  if (a instanceof Uint8Array) return numberArg(Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('latin1'));
   return undefined;
+}
+
+/** Whether `a` is the keyword `upper` (given in upper case), in any case, as a string, Buffer or Uint8Array. */
+function isWord(a: Arg | undefined, upper: string): boolean {
+  if (typeof a === 'string') return a.length === upper.length && a.toUpperCase() === upper;
+  if (!(a instanceof Uint8Array) || a.length !== upper.length) return false;
+  for (let i = 0; i < upper.length; i++) {
+    if ((a[i]! & 0xdf) !== upper.charCodeAt(i)) return false; // ASCII letters only: clearing 0x20 upper-cases
+  }
+  return true;
 }
 
 /**
@@ -317,9 +327,11 @@ export function blockingTimeoutMs(name: string, args: ArrayLike<Arg>): number | 
       return numberArg(args[n - 1]);
     case 'XREAD':
     case 'XREADGROUP':
+      // Options come before STREAMS; after it, every argument is a stream name or an id.
       for (let i = 0; i < n - 1; i++) {
         const a = args[i];
-        if (typeof a === 'string' && a.toUpperCase() === 'BLOCK') return numberArg(args[i + 1]);
+        if (isWord(a, 'BLOCK')) return numberArg(args[i + 1]);
+        if (isWord(a, 'STREAMS')) return undefined;
       }
       return undefined;
     default:
