@@ -2,22 +2,36 @@
  * The side-connection pool for blocking commands (BLPOP, XREAD BLOCK, WAIT,
  * ...) and WATCH transactions, so that neither ever stalls the shared socket.
  *
- * Lease hygiene: a lease whose blocking command was abandoned (client-side
- * deadline) is never handed back still blocked. We send `CLIENT UNBLOCK <id>`
- * over the shared connection, then a PING on the lease: the PING's reply
- * proves (FIFO) that the blocked reply came back; if it does not come in time
- * the lease is destroyed. A value that the abandoned command popped anyway is
- * reported through `orphan` (the client's 'orphanedReply' event), never
- * dropped silently.
+ * A blocking command's deadline is the pool's, not the lease's: the lease's
+ * multiplexer sees a command without a deadline, so nothing on the lease
+ * (deadline sweep, stale-reply recycling, health PING) can cut a connection
+ * that may still carry a popped item. When the deadline passes first, the
+ * caller gets its ReplyTimeoutError at once and the lease is drained
+ * (drain.ts): a value the command popped anyway is reported through `orphan`
+ * (the client's 'orphanedReply' event), never dropped.
+ *
+ * A command that never ran (the lease could not connect, or died before the
+ * write) follows its retry policy, with the policy's backoff, within the
+ * command's deadline; one that may have run is retried only when rule 2
+ * allows it (read-only, such as XREAD, or declared idempotent).
+ *
+ * Leases are never health-pinged while leased (a PING would queue behind a
+ * BLPOP); with `pingInterval` set, the pool PINGs each lease that sat idle
+ * that long, out of the idle list, and destroys one that does not answer.
  */
 import Denque from 'denque';
 import { commandInfo } from '../commands/index.js';
-import { ClosedError, ConnectionLostError, PoolTimeoutError, ReplyTimeoutError, ServerError } from '../errors.js';
+import { ClosedError, ConnectError, ConnectionError, ConnectionLostError, PoolTimeoutError, ReadOnlyError, ServerError, refusedBeforeRunning } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
-import { Command, InternalCommand, failCommand } from './command.js';
+import { Command, QUEUED, failCommand } from './command.js';
+import { timeoutError } from './deadlines.js';
+import { StopSignal, drain, type DrainContext } from './drain.js';
+import { Lease } from './lease.js';
 import { resendDelay } from './loss.js';
-import { Multiplexer, type MultiplexerOptions } from './multiplexer.js';
+import type { MultiplexerOptions } from './multiplexer.js';
+
+export { Lease } from './lease.js';
 
 export interface PoolSettings {
   size: number;
@@ -34,50 +48,8 @@ export interface PoolHooks {
   orphan(command: string, value: Reply): void;
 }
 
-/** Bound on the PING that proves an unblocked lease is drained. */
-const DRAIN_TIMEOUT = 1000;
-
-export class Lease {
-  /** Server-side id of the connection (CLIENT ID), for CLIENT UNBLOCK. */
-  id: number | undefined;
-  /** A blocking command is in flight. */
-  blocking = false;
-  /** @internal set by the pool each time the lease is handed out. */
-  released = false;
-
-  constructor(
-    readonly mux: Multiplexer,
-    private readonly pool: BlockingPool,
-  ) {
-    const idCmd = new Command<number>('CLIENT', ['ID'], commandInfo('CLIENT', 'ID'), 0, -1);
-    idCmd.then(
-      (id) => (this.id = id),
-      () => {},
-    );
-    mux.send(idCmd);
-  }
-
-  send(cmd: Command, timeout?: number, custom = false): void {
-    this.mux.send(cmd, timeout, custom);
-  }
-
-  sendGroup(cmds: Command[]): void {
-    this.mux.sendGroup(cmds);
-  }
-
-  reply<T = any>(cmd: Command<T>): Promise<T> {
-    const p = cmd.toPromise();
-    this.mux.send(cmd);
-    return p;
-  }
-
-  /** Give the lease back. `clean`: no command in flight and no state left on the connection. */
-  release(clean: boolean): void {
-    if (this.released) return;
-    this.released = true;
-    this.pool.release(this, clean);
-  }
-}
+/** setTimeout's limit; a longer deadline is re-armed in steps. */
+const MAX_TIMER = 2 ** 31 - 1;
 
 interface Waiter {
   resolve(lease: Lease): void;
@@ -91,12 +63,26 @@ export class BlockingPool {
   private readonly waiters = new Denque<Waiter>();
   private closed = false;
   private closeWaiters: (() => void)[] = [];
+  private idleCheck: NodeJS.Timeout | undefined;
+  /** The server refused CLIENT UNBLOCK (or CLIENT ID): abandoned commands are drained by waiting. */
+  private unblockRefused = false;
+  private readonly stopDrains = new StopSignal();
+  private readonly drainContext: DrainContext;
 
   constructor(
     private readonly connection: MultiplexerOptions,
     private readonly settings: PoolSettings,
     private readonly hooks: PoolHooks,
-  ) {}
+  ) {
+    this.drainContext = {
+      sendShared: hooks.sendShared,
+      // staleReplyGrace may be tiny (tests, LANs); a drain still gives a slow link a second.
+      grace: Math.max(connection.staleReplyGrace, 1000),
+      mayUnblock: () => !this.unblockRefused,
+      unblockRefused: () => (this.unblockRefused = true),
+      stop: this.stopDrains,
+    };
+  }
 
   get size(): number {
     return this.idle.length + this.active.size;
@@ -117,30 +103,21 @@ export class BlockingPool {
       waiter.timer = setTimeout(() => {
         this.waiters.remove(this.waiters.toArray().indexOf(waiter), 1);
         reject(new PoolTimeoutError(`no side connection free within ${maxWait} ms (pool size ${this.settings.size})`));
-      }, maxWait);
+      }, Math.max(0, maxWait));
       this.waiters.push(waiter);
     });
   }
 
   private create(): Lease {
-    const lease: Lease = new Lease(
-      new Multiplexer(
-        { ...this.connection, reconnect: () => -1, offlineQueue: true, discoverModules: false },
-        {
-          ready() {},
-          error() {},
-          reconnecting() {},
-          close: () => {
-            // The connection died (or was closed): it leaves the pool.
-            const i = this.idle.indexOf(lease);
-            if (i >= 0) this.idle.splice(i, 1);
-          },
-          unobservedError: (err, cmd) => this.hooks.unobservedError(err, cmd),
-          push() {},
-        },
-      ),
-      this,
-    );
+    const lease = new Lease(this.connection, {
+      release: (l, clean) => this.release(l, clean),
+      closed: (l) => {
+        // The connection died (or was closed): it leaves the pool.
+        const i = this.idle.indexOf(l);
+        if (i >= 0) this.idle.splice(i, 1);
+      },
+      unobservedError: (err, cmd) => this.hooks.unobservedError(err, cmd),
+    });
     this.active.add(lease);
     return lease;
   }
@@ -148,7 +125,7 @@ export class BlockingPool {
   /** @internal called by Lease.release */
   release(lease: Lease, clean: boolean): void {
     this.active.delete(lease);
-    lease.blocking = false;
+    lease.abandon = undefined;
     if (!clean || this.closed || lease.mux.closed) {
       lease.mux.disconnect();
       if (!this.closed && this.waiters.length > 0 && this.size < this.settings.size) this.handOver(this.create());
@@ -156,7 +133,9 @@ export class BlockingPool {
       this.active.add(lease);
       this.handOver(lease);
     } else {
+      lease.idleSince = Date.now();
       this.idle.push(lease);
+      this.startIdleCheck();
     }
     if (this.closed && this.active.size === 0) for (const w of this.closeWaiters.splice(0)) w();
   }
@@ -167,6 +146,30 @@ export class BlockingPool {
     lease.released = false;
     this.active.add(lease);
     waiter.resolve(lease);
+  }
+
+  /** With `pingInterval`, PING every lease idle that long; one that does not answer in time is destroyed. */
+  private startIdleCheck(): void {
+    const every = this.connection.pingInterval ?? 0;
+    if (every <= 0 || this.idleCheck !== undefined || this.closed) return;
+    this.idleCheck = setInterval(() => {
+      const now = Date.now();
+      for (let i = this.idle.length - 1; i >= 0; i--) {
+        const lease = this.idle[i]!;
+        if (now - lease.idleSince < every) continue;
+        // Out of the idle list while checked: nobody's command can queue behind the PING.
+        this.idle.splice(i, 1);
+        lease.released = false;
+        this.active.add(lease);
+        const ping = new Command('PING', [], commandInfo('PING'), 0, -1);
+        ping.then(
+          () => lease.release(true),
+          () => lease.release(false),
+        );
+        lease.send(ping, every, true);
+      }
+    }, every);
+    this.idleCheck.unref();
   }
 
   /**
@@ -181,103 +184,153 @@ export class BlockingPool {
     const own = blockingTimeoutMs(cmd.info.name, cmd.args);
     // The server answers null when the command's own timeout passes; our
     // deadline comes later, so it only fires when the server is gone or stuck.
-    const deadline = custom ? timeout : own === undefined ? timeout : own === 0 ? 0 : own + this.settings.blockingMargin;
+    const budget = custom ? timeout : own === undefined ? timeout : own === 0 ? 0 : own + this.settings.blockingMargin;
+    const deadline = budget > 0 ? Date.now() + budget : Infinity;
     for (let attempt = 1; ; attempt++) {
       let lease: Lease;
       try {
-        lease = await this.acquire();
+        lease = await this.acquire(Math.min(this.settings.maxWait, deadline - Date.now()));
       } catch (err) {
         // A lease that timed out waiting is retried at once: the wait was the backoff.
-        if (err instanceof PoolTimeoutError && cmd.retry && cmd.retry.delayFor(attempt, err) >= 0) continue;
+        if (err instanceof PoolTimeoutError && Date.now() < deadline && cmd.retry && cmd.retry.delayFor(attempt, err) >= 0) continue;
         this.fail(cmd, err as Error);
         return;
       }
-      lease.blocking = true;
-      const proxy = new InternalCommand(cmd.name, cmd.args, cmd.info, () => {}, cmd.decodeFlags, cmd.db);
-      proxy.onLateReply = (value) => {
-        if (value !== null) this.hooks.orphan(cmd.info.name, value);
-      };
-      const settled = proxy.toPromise().then(
-        (value) => ({ value, err: undefined }),
-        (err: Error) => ({ value: undefined, err }),
-      );
-      lease.send(proxy, deadline, true);
-      const { value, err } = await settled;
-      if (err === undefined) {
-        lease.release(true);
-        cmd.resolve(value);
-        return;
-      }
-      if (err instanceof ServerError) {
-        lease.release(true);
+      const err = await this.attempt(lease, cmd, own, deadline);
+      if (err === undefined) return;
+      // Never ran (no connection, lost before the write, refused by a transient server
+      // state): the policy decides, as for any command; may have run: only if rule 2
+      // allows it. Either way within the deadline.
+      const neverRan = err instanceof ServerError || err instanceof ConnectError || (err instanceof ConnectionLostError && !err.maybeExecuted);
+      const delay = err instanceof ServerError || err instanceof ConnectionError ? resendDelay(cmd, attempt, err, !neverRan) : -1;
+      if (delay < 0 || Date.now() + delay >= deadline) {
         this.fail(cmd, err);
         return;
       }
-      if (err instanceof ReplyTimeoutError) {
-        this.fail(cmd, err);
-        this.unblock(lease);
-        return;
-      }
-      lease.release(false);
-      const delay = err instanceof ConnectionLostError ? resendDelay(cmd, attempt, err, err.maybeExecuted) : -1;
-      if (delay >= 0) {
-        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-        continue;
-      }
-      this.fail(cmd, err);
-      return;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     }
+  }
+
+  /**
+   * One try of `cmd` on `lease`. Resolves undefined once `cmd` is settled
+   * (the lease released or draining), or with the error that ended the try
+   * (a connection error, or a refusal before running) for the caller's retry
+   * decision; the lease is released either way.
+   */
+  private attempt(lease: Lease, cmd: Command, own: number | undefined, deadline: number): Promise<Error | undefined> {
+    return new Promise((done) => {
+      const proxy = new Command(cmd.name, cmd.args, cmd.info, cmd.decodeFlags, cmd.db);
+      let timer: NodeJS.Timeout | undefined;
+      let abandoned = false;
+      const finish = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        lease.abandon = undefined;
+      };
+      lease.abandon = (why) => {
+        if (abandoned || proxy.settled) return; // the reply is in: it goes to the caller
+        abandoned = true;
+        finish();
+        const sent = proxy.state !== QUEUED;
+        this.fail(cmd, why === 'deadline' ? timeoutError(cmd, sent, lease.mux.node, undefined) : closedError(cmd, sent, lease.mux.node));
+        done(undefined);
+        if (!sent) {
+          lease.release(false); // never written: nothing to drain, it can never run
+          return;
+        }
+        proxy.then(
+          (value) => {
+            if (value !== null) this.hooks.orphan(cmd.info.name, value);
+          },
+          () => {},
+        );
+        const serverEnd = own === undefined || own === 0 ? Infinity : Date.now() + own;
+        void drain(lease, proxy, serverEnd, this.drainContext).then((clean) => lease.release(clean));
+      };
+      proxy.then(
+        (value) => {
+          if (abandoned) return;
+          finish();
+          lease.release(true);
+          cmd.resolve(value);
+          done(undefined);
+        },
+        (err: Error) => {
+          if (abandoned) return;
+          finish();
+          if (err instanceof ServerError) {
+            lease.release(!(err instanceof ReadOnlyError)); // a lease on a replica is not reused
+            if (refusedBeforeRunning(err)) done(err); // LOADING, BUSY, ...: it never ran
+            else {
+              this.fail(cmd, err);
+              done(undefined);
+            }
+            return;
+          }
+          lease.release(false);
+          done(err);
+        },
+      );
+      if (deadline !== Infinity) {
+        const expire = () => {
+          const left = deadline - Date.now();
+          if (left > 0) timer = setTimeout(expire, Math.min(left, MAX_TIMER));
+          else lease.abandon?.('deadline');
+        };
+        expire();
+      }
+      lease.send(proxy, 0, true); // no deadline on the lease: the pool owns it (module comment)
+    });
   }
 
   private fail(cmd: Command, err: Error): void {
     failCommand(cmd, err, (e, c) => this.hooks.unobservedError(e, c));
   }
 
-  /** Abandoned blocking command: unblock it server-side, prove the lease drained, then reuse or destroy it. */
-  private unblock(lease: Lease): void {
-    if (lease.id === undefined) {
-      lease.release(false);
-      return;
-    }
-    const unblock = new Command('CLIENT', ['UNBLOCK', lease.id], commandInfo('CLIENT', 'UNBLOCK'), 0, -1);
-    unblock.then(
-      () => {},
-      () => {},
-    );
-    this.hooks.sendShared(unblock, DRAIN_TIMEOUT);
-    const ping = new Command('PING', [], commandInfo('PING'), 0, -1);
-    ping.then(
-      () => lease.release(true),
-      () => lease.release(false),
-    );
-    lease.send(ping, DRAIN_TIMEOUT, true);
-  }
-
-  /** Idle leases close; leases blocked on the server are cut (their callers get ClosedError); WATCH leases finish first. */
+  /**
+   * Idle leases close; blocked commands are given up (their callers get
+   * ClosedError) and their leases drained, by CLIENT UNBLOCK where allowed,
+   * else cut; WATCH leases finish first.
+   */
   close(): Promise<void> {
     this.closed = true;
+    this.stopIdleCheck();
     while (this.waiters.length > 0) {
       const w = this.waiters.shift()!;
       clearTimeout(w.timer);
       w.reject(new ClosedError('the client closed while waiting for a side connection'));
     }
     for (const lease of this.idle.splice(0)) void lease.mux.close();
-    for (const lease of this.active) if (lease.blocking) lease.mux.disconnect();
+    for (const lease of [...this.active]) lease.abandon?.('closing');
+    this.stopDrains.fire();
     if (this.active.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.closeWaiters.push(resolve));
   }
 
   disconnect(): void {
     this.closed = true;
+    this.stopIdleCheck();
+    this.stopDrains.fire();
     while (this.waiters.length > 0) {
       const w = this.waiters.shift()!;
       clearTimeout(w.timer);
       w.reject(new ClosedError('the client was disconnected'));
     }
     for (const lease of this.idle.splice(0)) lease.mux.disconnect();
-    for (const lease of this.active) lease.mux.disconnect();
+    for (const lease of [...this.active]) lease.mux.disconnect();
     for (const w of this.closeWaiters.splice(0)) w();
   }
+
+  private stopIdleCheck(): void {
+    if (this.idleCheck !== undefined) clearInterval(this.idleCheck);
+    this.idleCheck = undefined;
+  }
+}
+
+function closedError(cmd: Command, sent: boolean, node: string): ClosedError {
+  const message = sent
+    ? 'the client closed while the command was blocked on the server; a value it pops anyway is reported as an orphaned reply'
+    : 'the client closed before the command was sent';
+  return new ClosedError(message, { command: cmd.info.name, node });
 }
 
 function numberArg(a: Arg | undefined): number | undefined {
