@@ -433,8 +433,10 @@ export class Multiplexer implements DecoderSink {
         this.lastError = undefined;
         this.state = State.Ready;
         this.health.start();
-        this.pump(); // commands queued while disconnected go first
+        // The owner restores its state first (a subscriber resubscribes), then
+        // what was queued while disconnected is written, in order.
         this.hooks.ready(info);
+        this.pump();
       },
       (err: Error) => {
         if (this.link !== link) return;
