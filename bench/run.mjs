@@ -5,6 +5,7 @@
 //
 //   npm run bench                     # all scenarios, 3 repetitions
 //   npm run bench -- --reps 5 --duration 2000 --only get16x128,burst100k
+//   npm run bench -- --before ../old-checkout/dist   # adds 'redmux-before': the ratio is the change
 //
 // Every measurement runs in a fresh process; within a repetition the clients
 // take turns scenario by scenario, so a noisy neighbour hits them alike. The
@@ -25,6 +26,13 @@ const flag = (name, fallback) => {
 const reps = Number(flag('reps', 3));
 const duration = Number(flag('duration', 1000));
 const CLIENTS = (flag('clients', 'redmux,ioredis,ioredis-auto,node-redis,node-redis-timeout')).split(',');
+// --before <dir>: also measure another redmux build (e.g. the dist/ of an older
+// checkout) as client 'redmux-before', so a change is judged within one run.
+const before = flag('before', '');
+if (before) {
+  process.env.REDMUX_BEFORE = path.resolve(before, 'index.js');
+  if (!CLIENTS.includes('redmux-before')) CLIENTS.push('redmux-before');
+}
 const ALL = ['get16x1', 'set16x1', 'get16x16', 'set16x16', 'get16x128', 'set16x128', 'get16x1024', 'set16x1024', 'get1024x128', 'get65536x128', 'burst100k', 'pubsub'];
 const only = flag('only', '');
 const SCENARIOS = only ? only.split(',') : ALL;

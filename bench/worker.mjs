@@ -1,6 +1,7 @@
 // One measurement in a fresh process: node bench/worker.mjs <client> <scenario> <port> <durationMs>
 // Prints one JSON line: { ops, seconds, cpuUs, p50, p99 }.
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 
 const [clientName, scenario, portArg, durationArg] = process.argv.slice(2);
 const port = Number(portArg);
@@ -10,8 +11,9 @@ const WARMUP_MS = Math.min(300, durationMs / 4);
 /** Each adapter: { get(key), set(key, value), publish(ch, msg), subscribe(ch, onMessage), close() } */
 async function adapter(name) {
   switch (name) {
-    case 'redmux': {
-      const { Redis } = await import('../dist/index.js');
+    case 'redmux':
+    case 'redmux-before': {
+      const { Redis } = await import(name === 'redmux' ? '../dist/index.js' : pathToFileURL(process.env.REDMUX_BEFORE).href);
       const redis = new Redis({ port });
       const db = redis.db;
       await db.reply('PING');
