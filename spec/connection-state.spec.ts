@@ -104,6 +104,29 @@ describe('commands issued while a lost connection is being handled', () => {
   });
 });
 
+describe('closing from a listener while a loss is handled', () => {
+  it.each(['disconnect', 'close'] as const)('%s() from a commandError listener: every command settles', async (how) => {
+    const { redis, proxy } = await through();
+    let called = false;
+    redis.on('commandError', () => {
+      if (called) return;
+      called = true;
+      if (how === 'disconnect') redis.disconnect();
+      else void redis.close();
+    });
+    proxy.stall();
+    redis.db.command('INCR', 'closing:unobserved'); // its loss is reported first
+    const others = [redis.db.reply('GET', 'closing:a'), redis.db.reply('INCR', 'closing:b'), redis.database(4).reply('GET', 'closing:c')].map(settle);
+    await sleep(30);
+    proxy.cutAll();
+    proxy.resume();
+    const bound = sleep(3000).then(() => 'unsettled');
+    const results = await Promise.race([Promise.all(others), bound]);
+    expect(results).not.toBe('unsettled');
+    expect(called).toBe(true);
+  });
+});
+
 describe('a cut while a SELECT is in flight', () => {
   // Every interleaving of: whether the SELECT in flight is a probe (first SELECT
   // of that database on this socket) or inline (selected before), whether the

@@ -8,7 +8,7 @@
  * in-flight and queued FIFOs until the first command still in time. Per-call
  * (custom) deadlines can be out of order: they live in a small set scanned whole.
  */
-import { ReplyTimeoutError } from '../errors.js';
+import { ConnectionLostError, ReplyTimeoutError } from '../errors.js';
 import { SETTLED, WRITTEN, type Command } from './command.js';
 
 /** What the sweep needs of a FIFO. */
@@ -116,4 +116,16 @@ export function timeoutError(cmd: Command, sent: boolean, node: string, down: Er
     ? 'no reply before the deadline; the command was sent and may have run'
     : `the deadline passed before the command could be sent${down ? ' (not connected)' : ''}; it was never sent`;
   return new ReplyTimeoutError(message, sent, { command: cmd.info.name, node, cause: down });
+}
+
+/**
+ * Why a connection is recycled when a reply is overdue past the grace: it is
+ * presumed half-open. A connection loss like any other (rule 2), so a command
+ * safe to send twice is resent per its retry policy, the others may have run.
+ */
+export function halfOpenError(node: string, grace: number): ConnectionLostError {
+  return new ConnectionLostError(`a reply is ${grace} ms overdue past its deadline; recycling the connection`, true, {
+    node,
+    cause: new ReplyTimeoutError('a reply is overdue', true, { node }),
+  });
 }

@@ -27,7 +27,7 @@ import { Decoder } from '../resp/decoder.js';
 import { validateArgs, type Arg } from '../resp/encoder.js';
 import { Attributed, type DecoderSink, type Reply } from '../resp/types.js';
 import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN, failCommand } from './command.js';
-import { Deadlines, timeoutError } from './deadlines.js';
+import { Deadlines, halfOpenError, timeoutError } from './deadlines.js';
 import { sortLost } from './loss.js';
 import { HealthCheck } from './health.js';
 import { RetryLater, refusedRetryDelay } from './retry-later.js';
@@ -84,15 +84,7 @@ export class Multiplexer implements DecoderSink {
     this.decoder = new Decoder(this, opts.limits);
     this.deadlines = new Deadlines(this.inflight, this.queue, {
       expire: (cmd, sent) => this.expire(cmd, sent),
-      // Half-open: the lost commands are treated like any connection loss (rule 2),
-      // so a read-only one is resent, per its retry policy.
-      stale: () =>
-        this.lose(
-          new ConnectionLostError(`a reply is ${opts.staleReplyGrace} ms overdue past its deadline; recycling the connection`, true, {
-            node: this.node,
-            cause: new ReplyTimeoutError('a reply is overdue', true, { node: this.node }),
-          }),
-        ),
+      stale: () => this.lose(halfOpenError(this.node, opts.staleReplyGrace)),
     }, opts.staleReplyGrace);
     this.health = new HealthCheck(opts.pingInterval ?? 0, {
       bytesIn: () => this.stats.bytesIn,
@@ -475,12 +467,17 @@ export class Multiplexer implements DecoderSink {
       later: (cmd, delay) => this.resendLater(cmd, delay), // the retry policy's backoff
     });
     for (let i = requeue.length - 1; i >= 0; i--) this.queue.unshift(requeue[i]!);
+    if (this.state === State.Closed) {
+      // A listener called disconnect() while the lost commands were being settled.
+      this.drainQueue((command) => new ClosedError('the client was disconnected before the command was sent', { command, node: this.node, cause }));
+      this.retrying.cancelAll((cmd) => this.fail(cmd, new ClosedError('the client was disconnected before the command was sent again', { command: cmd.info.name, node: this.node, cause })));
+      return;
+    }
     if (wasClosing) {
       this.drainQueue((command) => new ClosedError('the client closed while the connection was down', { command, node: this.node, cause }));
       this.finishClose();
       return;
     }
-    if (this.state === State.Closed) return;
     if (!this.opts.offlineQueue) {
       this.drainQueue((command) => new ConnectionLostError('the connection was lost and the offline queue is off; the command was not sent', false, { command, node: this.node, cause }));
     }
