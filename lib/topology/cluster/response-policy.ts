@@ -1,0 +1,128 @@
+/**
+ * Combining the replies of a command fanned out to several nodes, per the
+ * command's `response_policy` tip (Redis 7 command tips). Pure: no IO.
+ *
+ *  - one_succeeded: the first reply that is not an error (SCRIPT KILL: only
+ *    one node runs the script); every node failing is the first error.
+ *  - all_succeeded: every node must succeed (CONFIG SET, SCRIPT FLUSH, PING);
+ *    the first reply stands for all.
+ *  - agg_logical_and / agg_logical_or: integer 0/1 replies (or arrays of them,
+ *    element by element: SCRIPT EXISTS), combined as 1/0.
+ *  - agg_min / agg_max / agg_sum: numbers, or arrays element by element
+ *    (DBSIZE sums, WAIT takes the least).
+ *  - no policy (keyless fan-out): arrays are concatenated (KEYS), maps merged,
+ *    sets united; scalars must agree, else the per-node replies are returned
+ *    as an object keyed by node (what `special` commands such as INFO get).
+ * For every aggregating policy one failing node fails the whole call: a sum
+ * without one shard's part would be a wrong answer, not a partial one.
+ */
+import type { Reply } from '../../resp/types.js';
+
+export type ResponsePolicy =
+  | 'one_succeeded'
+  | 'all_succeeded'
+  | 'agg_logical_and'
+  | 'agg_logical_or'
+  | 'agg_min'
+  | 'agg_max'
+  | 'agg_sum'
+  | 'special'
+  | undefined;
+
+/** One node's answer: a reply, or the error it failed with. */
+export interface NodeReply {
+  node: string;
+  value?: Reply;
+  error?: Error;
+}
+
+/** Combine per-node replies; throws the error that decides the call. */
+export function combineReplies(policy: ResponsePolicy, replies: readonly NodeReply[]): Reply {
+  if (policy === 'one_succeeded') {
+    const ok = replies.find((r) => r.error === undefined);
+    if (ok) return ok.value!;
+    throw replies[0]!.error;
+  }
+  const failed = replies.find((r) => r.error !== undefined);
+  if (failed) throw failed.error;
+  const values = replies.map((r) => r.value!);
+  switch (policy) {
+    case 'all_succeeded':
+      return values[0]!;
+    case 'agg_logical_and':
+      return elementwise(values, (a, b) => (truthy(a) && truthy(b) ? 1 : 0));
+    case 'agg_logical_or':
+      return elementwise(values, (a, b) => (truthy(a) || truthy(b) ? 1 : 0));
+    case 'agg_min':
+      return elementwise(values, (a, b) => (num(b) < num(a) ? b : a));
+    case 'agg_max':
+      return elementwise(values, (a, b) => (num(b) > num(a) ? b : a));
+    case 'agg_sum':
+      return elementwise(values, add);
+    default:
+      return merge(replies);
+  }
+}
+
+function truthy(v: Reply): boolean {
+  return v === true || (typeof v === 'number' && v !== 0) || (typeof v === 'bigint' && v !== 0n);
+}
+
+function num(v: Reply): number | bigint {
+  if (typeof v === 'number' || typeof v === 'bigint') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  throw new TypeError(`cannot aggregate a ${v === null ? 'null' : typeof v} reply numerically`);
+}
+
+/** Sum keeping integers exact: numbers while safe, bigint past that. */
+function add(a: Reply, b: Reply): Reply {
+  const x = num(a);
+  const y = num(b);
+  if (typeof x === 'number' && typeof y === 'number') {
+    const s = x + y;
+    if (Number.isSafeInteger(s) || !Number.isInteger(x) || !Number.isInteger(y)) return s;
+  }
+  const big = BigInt(x) + BigInt(y);
+  return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+}
+
+/** Fold scalars, or arrays of equal length element by element. */
+function elementwise(values: Reply[], fold: (a: Reply, b: Reply) => Reply): Reply {
+  if (Array.isArray(values[0])) {
+    const first = values[0] as Reply[];
+    return first.map((_, i) => values.map((v) => (v as Reply[])[i] as Reply).reduce((a: Reply, b: Reply) => fold(a, b)));
+  }
+  return values.reduce((a: Reply, b: Reply) => fold(a, b));
+}
+
+function merge(replies: readonly NodeReply[]): Reply {
+  const values = replies.map((r) => r.value!);
+  const first = values[0];
+  if (values.length === 1) return first!;
+  if (Array.isArray(first) && values.every(Array.isArray)) return (values as Reply[][]).flat(1);
+  if (first instanceof Set) {
+    const out = new Set<Reply>();
+    for (const v of values) if (v instanceof Set) for (const x of v) out.add(x);
+    return out;
+  }
+  if (first instanceof Map) {
+    const out = new Map<Reply, Reply>();
+    for (const v of values) if (v instanceof Map) for (const [k, x] of v) out.set(k, x);
+    return out;
+  }
+  if (isPlainMap(first) && values.every(isPlainMap)) return Object.assign(Object.create(null) as Record<string, Reply>, ...(values as Record<string, Reply>[]));
+  if (values.every((v) => sameScalar(v, first))) return first!;
+  // Disagreeing scalars (INFO, LASTSAVE, ...): every node's own answer, by node.
+  const byNode = Object.create(null) as Record<string, Reply>;
+  for (const r of replies) byNode[r.node] = r.value!;
+  return byNode;
+}
+
+function isPlainMap(v: Reply | undefined): v is Record<string, Reply> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && Object.getPrototypeOf(v) === null;
+}
+
+function sameScalar(a: Reply | undefined, b: Reply | undefined): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  return a === b;
+}
