@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Generates lib/commands/table.ts from a real server's COMMAND reply.
+// Generates lib/commands/table.ts, key-table.ts and tip-table.ts from a real
+// server's COMMAND reply.
 //
 //   npx tsc -p tsconfig.json && npm run gen:commands        (uses redis-server from PATH)
 //
@@ -7,6 +8,12 @@
 // writes one row per command and subcommand: [flags, firstKey, lastKey, step].
 // The flag bits are lib/commands/flags.ts; OVERRIDES below adds what the server
 // does not say but the multiplexer must know.
+//
+// Beside it, for cluster routing: key-table.ts holds each command's key
+// specifications (COMMAND INFO item 8, encoded by lib/commands/keys.ts
+// keySpecRow), tip-table.ts its command tips (item 7, as bits of
+// lib/commands/tips.ts, with TIP_OVERRIDES below). Only commands that have
+// any are listed, so both stay small.
 //
 // RESENDABLE ("safe to send twice": DESIGN rule 2 may resend it after a cut
 // when it may already have run) is derived from the server's flags:
@@ -44,6 +51,8 @@ import { fileURLToPath } from 'node:url';
 import { Decoder } from '../dist/resp/decoder.js';
 import { encodeCommand } from '../dist/resp/encoder.js';
 import * as F from '../dist/commands/flags.js';
+import * as K from '../dist/commands/keys.js';
+import * as T from '../dist/commands/tips.js';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -116,6 +125,20 @@ const SESSION = {
 for (const name of Object.keys(INSPECT)) OVERRIDES[name] = { ...OVERRIDES[name], add: (OVERRIDES[name]?.add ?? 0) | F.RESENDABLE };
 for (const name of Object.keys(SESSION)) OVERRIDES[name] = { ...OVERRIDES[name], remove: (OVERRIDES[name]?.remove ?? 0) | F.RESENDABLE };
 
+// Where we route differently from the server's tips (tip-table.ts). Each
+// entry replaces the command's tips; the reason is the comment.
+const TIP_OVERRIDES = {
+  // The server says multi_shard / agg_min, but MSETNX sets all its keys or
+  // none: split by slot, one part could set its keys while another finds one
+  // existing and sets nothing, leaving a half-done MSETNX that no reply can
+  // describe. It stays a single-slot command (CrossSlotError across slots).
+  msetnx: [],
+  // Redis 7.0 gives all_shards with no response policy, which would mean
+  // "concatenate": RANDOMKEY replies one key (or nil), so the router must pick
+  // one non-nil reply (Redis 7.2 says response_policy:special too).
+  randomkey: ['request_policy:all_shards', 'response_policy:special', 'nondeterministic_output'],
+};
+
 /** Rules 1-3 of the comment at the top, on a row's bits (overrides applied) and the server's flags and ACL categories. */
 function resendable(bits, flags, acl) {
   if (bits & (F.CONTAINER | F.UNKNOWN)) return false;
@@ -168,7 +191,22 @@ function row(info) {
   bits = apply(bits);
   if (resendable(bits, serverFlags, acl.map(String))) bits |= F.RESENDABLE;
   bits = apply(bits); // the hand-made RESENDABLE exceptions win over the rule
-  return [name, [bits, first, last, step], subs, serverFlags];
+  const specs = (info[8] ?? []).map((spec) => {
+    const r = K.keySpecRow(spec);
+    if (r === undefined) throw new Error(`${name}: a key spec this generator cannot read`);
+    return r;
+  });
+  const tips = T.parseTips(Object.hasOwn(TIP_OVERRIDES, name) ? TIP_OVERRIDES[name] : info[7] ?? []);
+  return [name, [bits, first, last, step], subs, serverFlags, specs, tips];
+}
+
+const KS_NAMES = Object.entries(K).filter(([n, v]) => n.startsWith('KS_') && n !== 'KS_SERVER_FLAGS' && typeof v === 'number').sort((x, y) => x[1] - y[1]);
+/** A key spec row as the server would say it, for the generated file's comments. */
+function describeSpec([flags, begin, a, b, c, keyword]) {
+  const names = KS_NAMES.filter(([n, v]) => flags & v && !/BEGIN|FIND/.test(n)).map(([n]) => n.slice(3));
+  const bs = flags & K.KS_BEGIN_UNKNOWN ? 'unknown' : flags & K.KS_BEGIN_KEYWORD ? `keyword ${keyword} from ${begin}` : `index ${begin}`;
+  const fk = flags & K.KS_FIND_UNKNOWN ? 'unknown' : flags & K.KS_FIND_KEYNUM ? `keynum idx ${a} first ${b} step ${c}` : `range last ${a} step ${b} limit ${c}`;
+  return `${names.join(' ')}: ${bs}, ${fk}`;
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'redmux-gen-'));
@@ -186,8 +224,8 @@ try {
   const version = await command(port, ['INFO', 'server']);
   const rows = [];
   const walk = (info) => {
-    const [name, data, subs, serverFlags] = row(info);
-    rows.push([name, data, serverFlags]);
+    const [name, data, subs, serverFlags, specs, tips] = row(info);
+    rows.push([name, data, serverFlags, specs, tips]);
     for (const sub of subs) walk(sub);
   };
   for (const info of reply) walk(info);
@@ -207,7 +245,37 @@ try {
       `// flags are the bits of ./flags.ts.\n\n` +
       `export const COMMAND_TABLE: Record<string, readonly [number, number, number, number]> = {\n${body}\n};\n`,
   );
-  console.log(`wrote ${rows.length} commands from redis ${redisVersion}`);
+  const keyed = rows.filter(([, , , specs]) => specs.length > 0);
+  const specBody = keyed
+    .map(([n, , , specs]) => `  ${JSON.stringify(n)}: [${specs.map((s) => JSON.stringify(s).replace(/,/g, ', ')).join(', ')}], // ${specs.map(describeSpec).join('; ')}`)
+    .join('\n');
+  writeFileSync(
+    path.join(root, 'lib/commands/key-table.ts'),
+    `// GENERATED by scripts/gen-commands.mjs from redis-server ${redisVersion}. Do not edit by hand.\n` +
+      `// name -> key specifications (COMMAND INFO), in the server's order, as keys.ts KeySpecRow:\n` +
+      `// [flags (KS_* bits), begin (index, or keyword startfrom), lastkey|keynumidx, keystep|firstkey, limit|keystep, keyword?]\n` +
+      `// Commands without key specifications are not listed.\n\n` +
+      `import type { KeySpecRow } from './keys.js';\n\n` +
+      `export const KEY_SPECS: Record<string, readonly KeySpecRow[]> = {\n${specBody}\n};\n`,
+  );
+  const tipped = rows.filter(([, , , , tips]) => tips !== 0);
+  const tipBody = tipped.map(([n, , , , t]) => `  ${JSON.stringify(n)}: ${t}, // ${T.tipNames(t).join(' ')}`).join('\n');
+  writeFileSync(
+    path.join(root, 'lib/commands/tip-table.ts'),
+    `// GENERATED by scripts/gen-commands.mjs from redis-server ${redisVersion}. Do not edit by hand.\n` +
+      `// name -> command tips (COMMAND INFO) as bits of ./tips.ts, TIP_OVERRIDES applied. Commands without tips are not listed.\n\n` +
+      `export const COMMAND_TIPS: Record<string, number> = {\n${tipBody}\n};\n`,
+  );
+  // For review: the specs the server cannot evaluate itself (it falls back to hand-written code, so must we).
+  const partial = keyed.filter(([, , , specs]) => specs.some((s) => !(s[0] & K.KS_NOT_KEY) && s[0] & (K.KS_INCOMPLETE | K.KS_BEGIN_UNKNOWN | K.KS_FIND_UNKNOWN)));
+  for (const [n, , , specs] of partial) {
+    const { plan } = K.planKeys(n, specs);
+    if (plan === K.PLAN_UNKNOWN) throw new Error(`${n} has an incomplete key spec and no hand-written key finder in lib/commands/keys.ts`);
+  }
+  console.log(`incomplete or unknown key specs, found by hand-written code: ${partial.map(([n]) => n).join(' ')}`);
+  const absentTips = Object.keys(TIP_OVERRIDES).filter((n) => !names.has(n));
+  if (absentTips.length > 0) console.log(`tip overrides for commands this server does not know: ${absentTips.join(' ')}`);
+  console.log(`wrote ${rows.length} commands (${keyed.length} with key specs, ${tipped.length} with tips) from redis ${redisVersion}`);
 } finally {
   server.kill();
   rmSync(dir, { recursive: true, force: true });

@@ -18,7 +18,7 @@ export const PUBSUB = 1 << 4;
 export const SUBSCRIBE = 1 << 5;
 /** Changes per-connection state the multiplexer owns (SELECT, AUTH, MULTI, ...): refused on shared connections. */
 export const CONNECTION_STATE = 1 << 6;
-/** Key positions depend on the arguments (needs COMMAND GETKEYS in cluster mode). */
+/** Key positions depend on the arguments (numkeys, STREAMS, STORE): keys.ts commandKeys reads them from the key specs. */
 export const MOVABLE_KEYS = 1 << 7;
 /** Has subcommands: look the second word up as `name|sub`. */
 export const CONTAINER = 1 << 8;
