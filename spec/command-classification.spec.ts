@@ -184,6 +184,15 @@ describe('subcommands and keywords are recognised whatever their type', () => {
     expect(isBlockingCall(commandInfo('BLPOP'), ['q', 1], 0)).toBe(true);
     expect(isBlockingCall(commandInfo('GET'), [Buffer.from('BLOCK')], 0)).toBe(false);
   });
+
+  it('isBlockingCall: the server reads BLOCK with strcasecmp, so BLOCK followed by a NUL byte blocks too', () => {
+    // XREAD's option parser compares C strings: "BLOCK\0anything" is BLOCK to it.
+    // Missing it would send a blocking call down the shared socket.
+    const xread = commandInfo('XREAD');
+    expect(isBlockingCall(xread, [Buffer.from('BLOCK\0x'), 100, 'STREAMS', 's', '$'], 0)).toBe(true);
+    expect(isBlockingCall(xread, ['block\0', 100, 'STREAMS', 's', '$'], 0)).toBe(true);
+    expect(isBlockingCall(xread, [Buffer.from('BLOCKx'), 100, 'STREAMS', 's', '$'], 0)).toBe(false);
+  });
 });
 
 describe('through the public API, on a real server', () => {

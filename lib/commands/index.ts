@@ -14,7 +14,7 @@ import { BLOCKING, BLOCKING_WITH_ARG, CONTAINER, MOVABLE_KEYS, READONLY, RESENDA
 import { KS_BEGIN_UNKNOWN, KS_FIND_UNKNOWN, keySpecRow, planKeys, PLAN_UNKNOWN, type KeySpecRow } from './keys.js';
 import { REPLY_SHAPES, SHAPE_ANY } from './shapes.js';
 import { parseTips } from './tips.js';
-import { isKeyword, lowerWord } from './words.js';
+import { isCKeyword, lowerWord } from './words.js';
 
 export * from './flags.js';
 export * from './keys.js';
@@ -161,7 +161,8 @@ function subcommandInfo(info: CommandInfo, sub: unknown): CommandInfo {
 export function isBlockingCall(info: CommandInfo, args: ArrayLike<unknown>, from: number): boolean {
   if (info.flags & BLOCKING) return true;
   if (info.flags & BLOCKING_WITH_ARG) {
-    for (let i = from; i < args.length; i++) if (isKeyword(args[i], 'BLOCK')) return true;
+    // strcasecmp, as XREAD's parser: `BLOCK\0x` blocks on the server.
+    for (let i = from; i < args.length; i++) if (isCKeyword(args[i], 'BLOCK')) return true;
   }
   return false;
 }
