@@ -76,6 +76,8 @@ describe('blocking commands on the leased pool', () => {
     expect(blockingTimeoutMs('BLMOVE', ['a', 'b', 'LEFT', 'RIGHT', '0'])).toBe(0);
     expect(blockingTimeoutMs('BLMPOP', [2, 1, 'k', 'LEFT'])).toBe(2000);
     expect(blockingTimeoutMs('XREAD', ['COUNT', 1, 'BLOCK', 250, 'STREAMS', 's', '$'])).toBe(250);
+    // The server compares keywords as C strings: BLOCK followed by a NUL byte is BLOCK.
+    expect(blockingTimeoutMs('XREAD', [Buffer.from('BLOCK\0x'), 300, 'STREAMS', 's', '$'])).toBe(300);
     expect(blockingTimeoutMs('WAIT', [1, 100])).toBe(100);
   });
 

@@ -21,6 +21,7 @@
  */
 import Denque from 'denque';
 import { commandInfo } from '../commands/index.js';
+import { isCKeyword } from '../commands/words.js';
 import { ClosedError, ConnectError, ConnectionError, ConnectionLostError, PoolTimeoutError, ReadOnlyError, ServerError, refusedBeforeRunning } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
@@ -343,16 +344,6 @@ function numberArg(a: Arg | undefined): number | undefined {
   return undefined;
 }
 
-/** Whether `a` is the keyword `upper` (given in upper case), in any case, as a string, Buffer or Uint8Array. */
-function isWord(a: Arg | undefined, upper: string): boolean {
-  if (typeof a === 'string') return a.length === upper.length && a.toUpperCase() === upper;
-  if (!(a instanceof Uint8Array) || a.length !== upper.length) return false;
-  for (let i = 0; i < upper.length; i++) {
-    if ((a[i]! & 0xdf) !== upper.charCodeAt(i)) return false; // ASCII letters only: clearing 0x20 upper-cases
-  }
-  return true;
-}
-
 /**
  * The server-side timeout of a blocking call in ms (0 = forever), or undefined
  * if it cannot be read from the arguments. Seconds for the list and sorted-set
@@ -383,8 +374,8 @@ export function blockingTimeoutMs(name: string, args: ArrayLike<Arg>): number | 
       // Options come before STREAMS; after it, every argument is a stream name or an id.
       for (let i = 0; i < n - 1; i++) {
         const a = args[i];
-        if (isWord(a, 'BLOCK')) return numberArg(args[i + 1]);
-        if (isWord(a, 'STREAMS')) return undefined;
+        if (isCKeyword(a, 'BLOCK')) return numberArg(args[i + 1]);
+        if (isCKeyword(a, 'STREAMS')) return undefined;
       }
       return undefined;
     default:
