@@ -16,18 +16,17 @@
  * For every aggregating policy one failing node fails the whole call: a sum
  * without one shard's part would be a wrong answer, not a partial one.
  */
+import {
+  RESPONSE_AGG_LOGICAL_AND,
+  RESPONSE_AGG_LOGICAL_OR,
+  RESPONSE_AGG_MAX,
+  RESPONSE_AGG_MIN,
+  RESPONSE_AGG_SUM,
+  RESPONSE_ALL_SUCCEEDED,
+  RESPONSE_ONE_SUCCEEDED,
+  RESPONSE_POLICY,
+} from '../../commands/tips.js';
 import type { Reply } from '../../resp/types.js';
-
-export type ResponsePolicy =
-  | 'one_succeeded'
-  | 'all_succeeded'
-  | 'agg_logical_and'
-  | 'agg_logical_or'
-  | 'agg_min'
-  | 'agg_max'
-  | 'agg_sum'
-  | 'special'
-  | undefined;
 
 /** One node's answer: a reply, or the error it failed with. */
 export interface NodeReply {
@@ -36,9 +35,13 @@ export interface NodeReply {
   error?: Error;
 }
 
-/** Combine per-node replies; throws the error that decides the call. */
-export function combineReplies(policy: ResponsePolicy, replies: readonly NodeReply[]): Reply {
-  if (policy === 'one_succeeded') {
+/**
+ * Combine per-node replies per the response policy in `tips` (the command's
+ * tip bits, see commands/tips.ts); throws the error that decides the call.
+ */
+export function combineReplies(tips: number, replies: readonly NodeReply[]): Reply {
+  const policy = tips & RESPONSE_POLICY;
+  if (policy === RESPONSE_ONE_SUCCEEDED) {
     const ok = replies.find((r) => r.error === undefined);
     if (ok) return ok.value!;
     throw replies[0]!.error;
@@ -47,17 +50,17 @@ export function combineReplies(policy: ResponsePolicy, replies: readonly NodeRep
   if (failed) throw failed.error;
   const values = replies.map((r) => r.value!);
   switch (policy) {
-    case 'all_succeeded':
+    case RESPONSE_ALL_SUCCEEDED:
       return values[0]!;
-    case 'agg_logical_and':
+    case RESPONSE_AGG_LOGICAL_AND:
       return elementwise(values, (a, b) => (truthy(a) && truthy(b) ? 1 : 0));
-    case 'agg_logical_or':
+    case RESPONSE_AGG_LOGICAL_OR:
       return elementwise(values, (a, b) => (truthy(a) || truthy(b) ? 1 : 0));
-    case 'agg_min':
+    case RESPONSE_AGG_MIN:
       return elementwise(values, (a, b) => (num(b) < num(a) ? b : a));
-    case 'agg_max':
+    case RESPONSE_AGG_MAX:
       return elementwise(values, (a, b) => (num(b) > num(a) ? b : a));
-    case 'agg_sum':
+    case RESPONSE_AGG_SUM:
       return elementwise(values, add);
     default:
       return merge(replies);
