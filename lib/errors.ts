@@ -51,6 +51,13 @@ export class InvalidArgumentError extends ClientError {
   }
 }
 
+/**
+ * The keys of a command (or of a transaction, or a WATCH) hash to different
+ * cluster slots and the command cannot be split. Nothing was sent. Use hash
+ * tags (`{user:1}:name`, `{user:1}:age`) to keep related keys in one slot.
+ */
+export class CrossSlotError extends InvalidArgumentError {}
+
 export class ConnectionError extends ClientError {}
 
 /** The connection could not be opened (refused, DNS, TLS, handshake failure). */
@@ -171,6 +178,13 @@ export class ExecAbortError extends ServerError {
 }
 export class MovedError extends ServerError {}
 export class AskError extends ServerError {}
+/**
+ * A command was redirected (MOVED / ASK) more than `cluster.maxRedirects`
+ * times: the cluster's slot map does not converge. `code` is the last
+ * redirection's (MOVED or ASK); the command did not run on any node that
+ * redirected it.
+ */
+export class ClusterRedirectError extends ServerError {}
 
 type ServerErrorClass = new (message: string, code: string, ctx?: ErrorContext) => ServerError;
 

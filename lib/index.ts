@@ -14,6 +14,7 @@ export {
   RedisError,
   ClientError,
   InvalidArgumentError,
+  CrossSlotError,
   ConnectionError,
   ConnectError,
   ConnectionLostError,
@@ -41,4 +42,5 @@ export {
   ExecAbortError,
   MovedError,
   AskError,
+  ClusterRedirectError,
 } from './errors.js';
