@@ -20,6 +20,8 @@ export interface HandshakeOptions {
   db: number;
   /** Ask the server for its modules' commands and learn their flags (the shared connection does). */
   discoverModules?: boolean;
+  /** Send READONLY: a cluster replica serves reads on this connection (cluster `readFrom`). */
+  readOnly?: boolean;
 }
 
 export interface HandshakeResult {
@@ -92,6 +94,8 @@ async function run(send: Send, opts: HandshakeOptions): Promise<HandshakeResult>
   const list = opts.discoverModules ? send(['MODULE', 'LIST']) : undefined;
   list?.catch(() => {}); // observed even if the greeting fails
   const result = await greeting;
+  // After the greeting, which may have fallen back to RESP2's AUTH: READONLY needs it.
+  if (opts.readOnly) await send(['READONLY']);
   if (list) await discoverModules(send, list);
   return result;
 }
