@@ -1,0 +1,103 @@
+/**
+ * One async iterator over a subscriber's messages, with a bounded buffer of
+ * its own: it receives every message delivered after it was made, so two
+ * iterators each see everything, and a subscriber with no iterator open
+ * buffers nothing.
+ *
+ * Past `max` buffered messages (a consumer slower than the publishers):
+ *  - 'error' (the default): the iterator stops receiving, hands out what it
+ *    buffered, then throws `SubscriberOverflowError` once, then is done.
+ *    Silently losing messages is worse than failing loudly;
+ *  - 'drop-oldest': the oldest buffered message is dropped and counted.
+ */
+import Denque from 'denque';
+import { ClientError } from '../errors.js';
+
+/** An iterator's buffer overflowed (`overflow: 'error'`). */
+export class SubscriberOverflowError extends ClientError {
+  constructor(limit: number) {
+    super(`the subscriber's consumer fell more than ${limit} messages behind`, 'ERR_SUBSCRIBER_OVERFLOW');
+  }
+}
+
+const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true }) as IteratorResult<never>;
+
+interface Reader<T> {
+  resolve(r: IteratorResult<T>): void;
+  reject(err: Error): void;
+}
+
+export class BoundedIterator<T> implements AsyncIterableIterator<T> {
+  private readonly items = new Denque<T>();
+  /** next() calls waiting for a message (the buffer is empty while there are any). */
+  private readonly readers: Reader<T>[] = [];
+  /** It receives nothing more: ended, or failed (then `error` is handed out once the buffer is drained). */
+  private finished = false;
+  private error: Error | undefined = undefined;
+  /** Messages dropped under 'drop-oldest'. */
+  dropped = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly dropOldest: boolean,
+    /** Called once when it stops receiving: its owner stops delivering to it. */
+    private readonly detach: (it: BoundedIterator<T>) => void,
+    /** Called for each dropped message. */
+    private readonly onDrop?: () => void,
+  ) {}
+
+  push(value: T): void {
+    if (this.finished) return;
+    const reader = this.readers.shift();
+    if (reader !== undefined) {
+      reader.resolve({ value, done: false });
+      return;
+    }
+    if (this.items.length >= this.max) {
+      if (!this.dropOldest) {
+        this.stop(new SubscriberOverflowError(this.max));
+        return;
+      }
+      this.items.shift();
+      this.dropped++;
+      this.onDrop?.();
+    }
+    this.items.push(value);
+  }
+
+  /** Stop receiving: what is buffered is still handed out, then `err` once (if given), then done. */
+  stop(err?: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.error = err;
+    this.detach(this);
+    for (const reader of this.readers.splice(0)) {
+      const e = this.error;
+      this.error = undefined;
+      if (e !== undefined) reader.reject(e);
+      else reader.resolve(DONE);
+    }
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.items.length > 0) return Promise.resolve({ value: this.items.shift()!, done: false });
+    if (this.finished) {
+      const e = this.error;
+      this.error = undefined;
+      return e !== undefined ? Promise.reject(e) : Promise.resolve(DONE);
+    }
+    return new Promise((resolve, reject) => this.readers.push({ resolve, reject }));
+  }
+
+  /** `break` out of `for await`: stop and forget the buffer. */
+  return(): Promise<IteratorResult<T>> {
+    this.items.clear();
+    this.stop();
+    this.error = undefined;
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}

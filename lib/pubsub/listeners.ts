@@ -1,0 +1,65 @@
+/**
+ * Calling listeners from a connection's read path without letting one of
+ * them cost the connection or a message.
+ *
+ * `EventEmitter.emit` stops at the first listener that throws: the listeners
+ * after it miss that message, and the error unwinds into whatever called
+ * emit (here, the decoder: the connection would be torn down). `callEach`
+ * calls each listener on its own instead and reports what it throws: as the
+ * emitter's 'error' event when someone listens to it, else rethrown outside
+ * the read path (an uncaught exception, as a throwing listener of any Node
+ * emitter would be).
+ */
+import type { EventEmitter } from 'node:events';
+
+/** Report a listener's error: the emitter's 'error' event if listened to, else rethrown on its own. */
+export function reportListenerError(emitter: EventEmitter, err: unknown): void {
+  if (emitter.listenerCount('error') > 0) {
+    try {
+      emitter.emit('error', err);
+      return;
+    } catch (again) {
+      err = again;
+    }
+  }
+  queueMicrotask(() => {
+    throw err;
+  });
+}
+
+/** Emit an event; what a listener throws is reported, never raised into the caller. */
+export function safeEmit(emitter: EventEmitter, event: string, ...args: unknown[]): void {
+  try {
+    emitter.emit(event, ...args);
+  } catch (err) {
+    if (event === 'error') {
+      queueMicrotask(() => {
+        throw err;
+      });
+    } else reportListenerError(emitter, err);
+  }
+}
+
+/**
+ * Call every listener of `event` with `value`, each on its own. One listener
+ * (the common case) is just `emit`: nothing comes after it to be skipped.
+ */
+export function callEach(emitter: EventEmitter, event: string, value: unknown, n = emitter.listenerCount(event)): void {
+  if (n === 0) return;
+  if (n === 1) {
+    try {
+      emitter.emit(event, value);
+    } catch (err) {
+      reportListenerError(emitter, err);
+    }
+    return;
+  }
+  const fns = emitter.rawListeners(event); // raw: a once-listener removes itself when called
+  for (let i = 0; i < fns.length; i++) {
+    try {
+      fns[i]!.call(emitter, value);
+    } catch (err) {
+      reportListenerError(emitter, err);
+    }
+  }
+}
