@@ -16,7 +16,7 @@ import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_SETS, type Reply
 import type { RetryPolicy } from './retry.js';
 import { Standalone, type Topology, type TopologyStats } from './topology/standalone.js';
 import { runMulti, runWatch, type HandleSettings, type MultiBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
-import { Subscriber, type SubscriberOptions } from './subscriber.js';
+import { Subscriber, type SubscriberContext, type SubscriberOptions } from './subscriber.js';
 
 export { Pending };
 
@@ -173,7 +173,8 @@ export class Redis extends EventEmitter {
   readonly db: Database;
   #commandErrors = 0;
   #orphanedReplies = 0;
-  #subscriber: Subscriber | undefined;
+  /** What every subscriber of this client shares: routing to the pub/sub hubs, and the shared connection. */
+  readonly #subscriberContext: SubscriberContext;
   #closing: Promise<void> | undefined;
 
   constructor(urlOrOptions?: string | RedisOptions, options?: RedisOptions) {
@@ -219,6 +220,13 @@ export class Redis extends EventEmitter {
       reportUnobserved: (cmd, err) => report(err, cmd.info.name),
     };
     this.db = new Database(this.#core, resolved.connection.db);
+    this.#subscriberContext = {
+      route: (kind, name) => topology.pubsub(kind, name),
+      command: (name, ...args) => this.db.reply(name, ...args),
+      db: resolved.connection.db,
+      timeout: resolved.connection.commandTimeout,
+      maxArgumentBytes: resolved.maxArgumentBytes,
+    };
   }
 
   /** Handle on database `index` (same connection; SELECT is inlined as needed). */
@@ -226,12 +234,19 @@ export class Redis extends EventEmitter {
     return new Database(this.#core, checkDb(index));
   }
 
-  /** The pub/sub subscriber, on its own connection opened on first use. */
-  subscriber(options: SubscriberOptions = {}): Subscriber {
+  /**
+   * A new, independent subscriber: its own decode option, listeners,
+   * iterators and close(). Every subscriber of this client shares one pub/sub
+   * connection per node, opened on the first subscription and closed when the
+   * last subscriber is.
+   */
+  subscriber(options: SubscriberOptions & { decode: 'buffer' }): Subscriber<Buffer>;
+  subscriber(options?: SubscriberOptions & { decode?: 'utf8' }): Subscriber<string>;
+  subscriber(options?: SubscriberOptions): Subscriber<string | Buffer>;
+  subscriber(options: SubscriberOptions = {}): Subscriber<any> {
     checkSubscriberOptions(options);
     if (this.#core.closed) throw new ClosedError();
-    if (!this.#subscriber) this.#subscriber = new Subscriber(this.#core.options, options);
-    return this.#subscriber;
+    return new Subscriber(this.#subscriberContext, options);
   }
 
   stats(): RedisStats {
@@ -242,7 +257,7 @@ export class Redis extends EventEmitter {
   close(): Promise<void> {
     if (!this.#closing) {
       this.#core.closed = true;
-      this.#closing = Promise.all([this.#core.topology.close(), this.#subscriber?.close()]).then(() => undefined);
+      this.#closing = this.#core.topology.close(); // subscribers included
     }
     return this.#closing;
   }
@@ -250,8 +265,7 @@ export class Redis extends EventEmitter {
   /** Abrupt: every pending command rejects with `ClosedError` now. */
   disconnect(): void {
     this.#core.closed = true;
-    this.#core.topology.disconnect();
-    this.#subscriber?.disconnect();
+    this.#core.topology.disconnect(); // subscribers included
     if (!this.#closing) this.#closing = Promise.resolve();
   }
 }

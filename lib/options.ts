@@ -209,6 +209,7 @@ const SUBSCRIBER: Schema = schema({
   decode: oneOf('utf8', 'buffer'),
   maxBuffered: integer(1),
   overflow: oneOf('error', 'drop-oldest'),
+  timeout: milliseconds,
 });
 
 /** Checks the options of `db.with(...)`: unknown keys and wrong types are an `InvalidArgumentError`. */

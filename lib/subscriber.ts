@@ -1,249 +1,363 @@
 /**
- * Pub/sub on a dedicated connection, opened on first use. Messages arrive as
- * 'message' events and through an async iterator with a bounded buffer. Every
- * channel, pattern and shard channel is subscribed again after a reconnect.
+ * Pub/sub: `redis.subscriber(options?)` makes a new, independent `Subscriber`
+ * each call, with its own decode option, listeners, iterators and `close()`.
+ * Subscribers share the client's pub/sub connection(s): the topology hands
+ * out one hub per node (`route`), and each hub counts who wants what, so a
+ * channel is subscribed on the server while at least one subscriber wants it.
+ * A subscriber does not know whether it talks to one server or many.
  *
- * Slow consumers: the iterator buffers at most `maxBuffered` messages. With the
- * default policy `overflow: 'error'` the iterator then throws
- * `SubscriberOverflowError` (after handing out what it buffered), because
- * silently dropping messages is worse than failing loudly; `'drop-oldest'`
- * keeps the newest messages and counts the dropped ones in `dropped`.
+ * Delivery: 'message' events `{ channel, pattern?, message, sharded? }` and
+ * async iterators, each with its own bounded buffer (see pubsub/iterator.ts)
+ * that sees every message delivered after it was made; with no iterator open
+ * nothing is buffered. Strings for `decode: 'utf8'`, Buffers for 'buffer'
+ * (channel names and payloads alike). A listener that throws is reported as
+ * 'error' (or rethrown on its own when nobody listens), never costing the
+ * connection or a message.
  */
 import { EventEmitter } from 'node:events';
-import { commandInfo } from './commands/index.js';
-import { Command } from './connection/command.js';
-import { Multiplexer } from './connection/multiplexer.js';
-import { ClientError, ClosedError, InvalidArgumentError } from './errors.js';
-import type { ResolvedOptions } from './options.js';
+import { ClosedError, InvalidArgumentError } from './errors.js';
+import { checkObject, schema, type Validator } from './option-check.js';
+import { CHANNEL, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
+import { BoundedIterator, SubscriberOverflowError } from './pubsub/iterator.js';
+import { Keyspace, enableKeyspaceEvents, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceSink } from './pubsub/keyspace.js';
+import { callEach, safeEmit } from './pubsub/listeners.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
-import { DECODE_BUFFERS, type Reply } from './resp/types.js';
+import type { Reply } from './resp/types.js';
+
+export { Keyspace, SubscriberOverflowError };
+export type { KeyspaceEvent, KeyspaceOptions };
 
 export interface SubscriberOptions {
-  /** 'utf8' (default): messages as strings; 'buffer': messages as Buffers (channel names stay strings). */
+  /** 'utf8' (default): channel names and messages as strings; 'buffer': as Buffers. */
   decode?: 'utf8' | 'buffer';
-  /** Most messages the async iterator holds for a slow consumer (default 10000). */
+  /** Most messages each async iterator holds for a slow consumer (default 10000). */
   maxBuffered?: number;
-  /** What happens past `maxBuffered`: 'error' (default) or 'drop-oldest'. */
+  /** What an iterator does past `maxBuffered`: 'error' (default) or 'drop-oldest'. */
   overflow?: 'error' | 'drop-oldest';
+  /** Deadline of each subscribe / unsubscribe call in ms (default: the client's `commandTimeout`; 0 = none). */
+  timeout?: number;
 }
 
-export interface Message {
-  channel: string;
+export interface Message<T extends string | Buffer = string | Buffer> {
+  channel: T;
   /** The pattern that matched, for psubscribe deliveries. */
-  pattern?: string;
-  message: string | Buffer;
+  pattern?: T;
+  message: T;
   /** True for sharded (ssubscribe) deliveries. */
-  sharded?: boolean;
+  sharded?: true;
 }
 
-/** The async iterator's buffer overflowed (`overflow: 'error'`). */
-export class SubscriberOverflowError extends ClientError {
-  constructor(limit: number) {
-    super(`the subscriber's consumer fell more than ${limit} messages behind`, 'ERR_SUBSCRIBER_OVERFLOW');
+/** @internal What a subscriber needs of its client. */
+export interface SubscriberContext {
+  /** The hub that serves `kind` subscriptions to `name` (the topology decides: one per node). */
+  route(kind: Kind, name: Buffer): Hub;
+  /** Run a command on the client's shared connection (keyspace's CONFIG). */
+  command(name: string, ...args: Arg[]): Promise<Reply>;
+  /** The client's database (keyspace's default). */
+  db: number;
+  /** Default call deadline (the client's commandTimeout). */
+  timeout: number;
+  maxArgumentBytes: number;
+}
+
+const COMMANDS = [
+  ['SUBSCRIBE', 'UNSUBSCRIBE'],
+  ['PSUBSCRIBE', 'PUNSUBSCRIBE'],
+  ['SSUBSCRIBE', 'SUNSUBSCRIBE'],
+] as const;
+
+const keyspaceDb: Validator = (v, name) => {
+  if (v !== '*' && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) {
+    throw new InvalidArgumentError(`option ${name} must be a database index (a non-negative integer) or '*'`);
   }
+};
+const eventNames: Validator = (v, name) => {
+  if (!Array.isArray(v) || v.some((e) => typeof e !== 'string')) throw new InvalidArgumentError(`option ${name} must be an array of event names (strings)`);
+};
+const KEYSPACE = schema({
+  db: keyspaceDb,
+  events: eventNames,
+  configure: (v, name) => {
+    if (typeof v !== 'boolean') throw new InvalidArgumentError(`option ${name} must be a boolean`);
+  },
+});
+
+/** A channel argument as the bytes the server will see (a copy: the caller may reuse its buffer). */
+function bytes(a: Arg): Buffer {
+  return typeof a === 'string' ? Buffer.from(a, 'utf8') : a instanceof Uint8Array ? Buffer.from(a) : Buffer.from(String(a), 'utf8');
 }
 
-type Kind = 'subscribe' | 'psubscribe' | 'ssubscribe';
-const UNSUB: Record<Kind, string> = { subscribe: 'UNSUBSCRIBE', psubscribe: 'PUNSUBSCRIBE', ssubscribe: 'SUNSUBSCRIBE' };
-
-function str(v: Reply | undefined): string {
-  return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+// Frames hold strings, or Buffers once some subscriber of the connection wants bytes (see pubsub/hub.ts).
+function utf8(v: Reply | undefined): string {
+  return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
 }
 
-export class Subscriber extends EventEmitter {
-  private mux: Multiplexer | undefined;
-  private readonly subs: Record<Kind, Set<string>> = { subscribe: new Set(), psubscribe: new Set(), ssubscribe: new Set() };
-  /** Confirmations awaited: "kind:name" -> resolvers. */
-  private readonly waiting = new Map<string, (() => void)[]>();
-  private readonly buffer: Message[] = [];
-  private readonly readers: ((r: IteratorResult<Message>) => void)[] = [];
-  private overflowed = false;
-  private ended = false;
-  /** Messages dropped under `overflow: 'drop-oldest'`. */
+function raw(v: Reply | undefined): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8');
+}
+
+export interface Subscriber<T extends string | Buffer = string> {
+  on(event: 'message', listener: (message: Message<T>) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'ready' | 'close', listener: () => void): this;
+  on(event: 'reconnecting', listener: (info: { attempt: number; delay: number; cause: Error }) => void): this;
+  once(event: 'message', listener: (message: Message<T>) => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
+  once(event: 'ready' | 'close', listener: () => void): this;
+  once(event: 'reconnecting', listener: (info: { attempt: number; delay: number; cause: Error }) => void): this;
+  off(event: 'message', listener: (message: Message<T>) => void): this;
+  // Any other name, or a listener of another shape (`new Promise((r) => sub.once('ready', r))`), as on any emitter.
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export class Subscriber<T extends string | Buffer = string> extends EventEmitter implements AsyncIterable<Message<T>> {
+  /** Messages dropped by this subscriber's iterators under `overflow: 'drop-oldest'`. */
   dropped = 0;
-  private readonly maxBuffered: number;
+  readonly #ctx: SubscriberContext;
+  readonly #buffers: boolean;
+  readonly #timeout: number;
+  readonly #maxBuffered: number;
+  readonly #dropOldest: boolean;
+  /** Hubs this subscriber joined: where its subscriptions are, what close() leaves. */
+  readonly #hubs = new Set<Hub>();
+  // Not typed by T: a Subscriber<string> stays assignable to Subscriber<string | Buffer>.
+  readonly #iterators = new Set<BoundedIterator<Message>>();
+  readonly #keyspaces = new Set<Keyspace<string | Buffer>>();
+  readonly #member: Member;
+  #closed = false;
+  /** Why the connection gave up for good, if it did: iterators made later fail with it. */
+  #failure: Error | undefined;
+  #closing: Promise<void> | undefined;
+  #closeEmitted = false;
 
-  /** @internal */
-  constructor(
-    private readonly client: ResolvedOptions,
-    private readonly opts: SubscriberOptions = {},
-  ) {
+  /** @internal made by `redis.subscriber()`. */
+  constructor(ctx: SubscriberContext, opts: SubscriberOptions = {}) {
     super();
-    this.maxBuffered = opts.maxBuffered ?? 10_000;
-    if (opts.decode !== undefined && opts.decode !== 'utf8' && opts.decode !== 'buffer') {
-      throw new InvalidArgumentError("option decode must be 'utf8' or 'buffer'");
-    }
+    this.#ctx = ctx;
+    this.#buffers = opts.decode === 'buffer';
+    this.#timeout = opts.timeout ?? ctx.timeout;
+    this.#maxBuffered = opts.maxBuffered ?? 10_000;
+    this.#dropOldest = opts.overflow === 'drop-oldest';
+    this.#member = {
+      buffers: this.#buffers,
+      deliver: (kind, frame) => this.#deliver(kind, frame),
+      connection: (event, detail) => this.#connection(event, detail),
+      dropped: (_kind, _name, err) => {
+        if (this.listenerCount('error') > 0) safeEmit(this, 'error', err);
+      },
+    };
   }
 
-  private connection(): Multiplexer {
-    if (this.ended) throw new ClosedError('the subscriber is closed');
-    if (!this.mux) {
-      this.mux = new Multiplexer(
-        {
-          ...this.client.connection,
-          // The subscriber always asks for RESP3 (push frames); on servers without HELLO it falls back to RESP2 arrays.
-          protocol: 3,
-          pubsub: true,
-          discoverModules: false,
-          pushFlags: this.opts.decode === 'buffer' ? DECODE_BUFFERS : 0,
-        },
-        {
-          ready: () => {
-            // After a reconnect, subscribe to everything again before anything else is written.
-            for (const kind of Object.keys(this.subs) as Kind[]) {
-              if (this.subs[kind].size > 0) this.write(kind.toUpperCase(), [...this.subs[kind]]);
-            }
-            this.emit('ready');
-          },
-          error: (err) => {
-            if (this.listenerCount('error') > 0) this.emit('error', err);
-          },
-          reconnecting: (info) => this.emit('reconnecting', info),
-          close: () => this.emit('close'),
-          unobservedError: (err) => {
-            if (this.listenerCount('error') > 0) this.emit('error', err);
-          },
-          push: (frame) => this.onPush(frame),
-        },
-      );
-    }
-    return this.mux;
+  /** Whether close() was called, or the client closed. (A connection that gave up rejects calls instead.) */
+  get closed(): boolean {
+    return this.#closed;
   }
 
-  private write(name: string, args: Arg[]): void {
-    const cmd = new Command(name, args, commandInfo(name), 0, -1);
-    cmd.then(
-      () => {},
-      () => {},
+  subscribe(...channels: Arg[]): Promise<void> {
+    return this.#change(CHANNEL, true, channels);
+  }
+  /** Without arguments: every channel of this subscriber (never another's). */
+  unsubscribe(...channels: Arg[]): Promise<void> {
+    return this.#change(CHANNEL, false, channels);
+  }
+  psubscribe(...patterns: Arg[]): Promise<void> {
+    return this.#change(PATTERN, true, patterns);
+  }
+  punsubscribe(...patterns: Arg[]): Promise<void> {
+    return this.#change(PATTERN, false, patterns);
+  }
+  ssubscribe(...channels: Arg[]): Promise<void> {
+    return this.#change(SHARD, true, channels);
+  }
+  sunsubscribe(...channels: Arg[]): Promise<void> {
+    return this.#change(SHARD, false, channels);
+  }
+
+  /** What this subscriber holds (including calls in progress), in its decode. */
+  get subscriptions(): { channels: T[]; patterns: T[]; shardChannels: T[] } {
+    const list = (kind: Kind) => [...this.#hubs].flatMap((hub) => hub.held(this.#member, kind)).map((b) => this.#convert(b));
+    return { channels: list(CHANNEL), patterns: list(PATTERN), shardChannels: list(SHARD) };
+  }
+
+  /**
+   * Keyspace notifications for keys matching `pattern` in database `db`:
+   * resolves once subscribed, with a `Keyspace` that emits 'event' and is
+   * async-iterable, each item `{ key, event, db }`. The server must have
+   * `notify-keyspace-events` set (`K` plus the event classes, e.g. 'KA'), or
+   * pass `configure: true` to have it set with CONFIG SET.
+   */
+  async keyspace(pattern: Arg, opts: KeyspaceOptions = {}): Promise<Keyspace<T>> {
+    checkObject(opts, KEYSPACE, '', { where: 'sub.keyspace()' });
+    validateArgs('PSUBSCRIBE', [pattern], 0, this.#ctx.maxArgumentBytes);
+    this.#refuseIfClosed('PSUBSCRIBE');
+    if (opts.configure) await enableKeyspaceEvents(this.#ctx.command);
+    const channel = keyspacePattern(opts.db ?? this.#ctx.db, bytes(pattern));
+    const events = opts.events ? new Set(opts.events) : undefined;
+    const hub = this.#ctx.route(PATTERN, channel);
+    let sink: KeyspaceSink<T> | undefined;
+    const member: Member = {
+      buffers: this.#buffers,
+      deliver: (_kind, frame) => {
+        if (this.#buffers && typeof frame[2] === 'string') return; // began before this member joined (see Member)
+        const parsed = parseKeyspaceChannel(raw(frame[2]));
+        const event = utf8(frame[3]);
+        if (parsed === undefined || (events !== undefined && !events.has(event))) return;
+        sink!.deliver({ key: this.#convert(parsed.key), event, db: parsed.db });
+      },
+      connection: (event, detail) => {
+        if (event === 'close') sink!.end(detail as Error | undefined);
+      },
+      dropped: (_kind, _name, err) => sink!.end(err),
+    };
+    const ks = new Keyspace<T>(
+      this.#convert(channel),
+      { maxBuffered: this.#maxBuffered, dropOldest: this.#dropOldest },
+      () => {
+        this.#keyspaces.delete(ks as Keyspace<string | Buffer>);
+        return hub.leave(member);
+      },
+      (s) => (sink = s),
     );
-    this.connection().send(cmd, 0);
+    try {
+      await hub.subscribe(member, PATTERN, [channel], this.#timeout);
+      this.#refuseIfClosed('PSUBSCRIBE'); // closed while it was being confirmed
+    } catch (err) {
+      void ks.close();
+      throw err;
+    }
+    this.#keyspaces.add(ks as Keyspace<string | Buffer>);
+    return ks;
   }
 
-  private change(kind: Kind, subscribe: boolean, names: Arg[]): Promise<void> {
+  /** A new iterator: every message from now on, in its own buffer of `maxBuffered`. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message<T>> {
+    const it = new BoundedIterator<Message>(
+      this.#maxBuffered,
+      this.#dropOldest,
+      (done) => this.#iterators.delete(done),
+      () => this.dropped++,
+    );
+    if (this.#closed || this.#failure) it.stop(this.#failure);
+    else this.#iterators.add(it);
+    return it as AsyncIterableIterator<Message<T>>;
+  }
+
+  /**
+   * Release every subscription of this subscriber (the server-side ones stay
+   * while another subscriber wants them; the connection closes with the last
+   * subscriber). Iterators finish; calls in progress reject with ClosedError.
+   */
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#end(undefined);
+      const leaving = [...this.#hubs].map((hub) => hub.leave(this.#member));
+      for (const ks of [...this.#keyspaces]) leaving.push(ks.close());
+      this.#hubs.clear();
+      this.#closing = Promise.all(leaving).then(() => this.#emitClose());
+    }
+    return this.#closing;
+  }
+
+  /** close() without waiting for the server. */
+  disconnect(): void {
+    void this.close();
+  }
+
+  #refuseIfClosed(command: string): void {
+    if (this.#closed) throw new ClosedError('the subscriber is closed', { command });
+  }
+
+  #change(kind: Kind, on: boolean, names: Arg[]): Promise<void> {
+    const command = COMMANDS[kind][on ? 0 : 1];
     try {
-      validateArgs(kind, names);
-      this.connection(); // opens it on first use (and throws once closed)
-      const list = names.map((n) => (Buffer.isBuffer(n) || n instanceof Uint8Array ? Buffer.from(n).toString('utf8') : String(n)));
-      const confirm = subscribe ? kind : UNSUB[kind].toLowerCase();
-      if (!subscribe && list.length === 0) list.push(...this.subs[kind]);
-      const waits = list.map(
-        (name) =>
-          new Promise<void>((resolve) => {
-            const key = `${confirm}:${name}`;
-            const arr = this.waiting.get(key);
-            if (arr) arr.push(resolve);
-            else this.waiting.set(key, [resolve]);
-          }),
-      );
-      for (const name of list) {
-        if (subscribe) this.subs[kind].add(name);
-        else this.subs[kind].delete(name);
+      this.#refuseIfClosed(command);
+      if (on && names.length === 0) throw new InvalidArgumentError(`${command.toLowerCase()}() needs at least one name`, { command });
+      validateArgs(command, names, 0, this.#ctx.maxArgumentBytes);
+      if (!on && names.length === 0) {
+        // Everything this subscriber holds of this kind, on every hub: named explicitly, never a bare UNSUBSCRIBE.
+        return settleAll([...this.#hubs].map((hub) => hub.unsubscribe(this.#member, kind, undefined, this.#timeout)));
       }
-      if (list.length === 0) return Promise.resolve();
-      this.write(subscribe ? kind.toUpperCase() : UNSUB[kind], list);
-      return Promise.all(waits).then(() => undefined);
+      const groups = new Map<Hub, Buffer[]>();
+      for (const name of names) {
+        const b = bytes(name);
+        const hub = this.#ctx.route(kind, b);
+        const group = groups.get(hub);
+        if (group) group.push(b);
+        else groups.set(hub, [b]);
+      }
+      const calls: Promise<void>[] = [];
+      for (const [hub, group] of groups) {
+        if (on) {
+          this.#hubs.add(hub);
+          calls.push(hub.subscribe(this.#member, kind, group, this.#timeout));
+        } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, group, this.#timeout));
+      }
+      return settleAll(calls);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  subscribe(...channels: Arg[]): Promise<void> {
-    if (channels.length === 0) return Promise.reject(new InvalidArgumentError('subscribe needs at least one channel'));
-    return this.change('subscribe', true, channels);
-  }
-  unsubscribe(...channels: Arg[]): Promise<void> {
-    return this.change('subscribe', false, channels);
-  }
-  psubscribe(...patterns: Arg[]): Promise<void> {
-    if (patterns.length === 0) return Promise.reject(new InvalidArgumentError('psubscribe needs at least one pattern'));
-    return this.change('psubscribe', true, patterns);
-  }
-  punsubscribe(...patterns: Arg[]): Promise<void> {
-    return this.change('psubscribe', false, patterns);
-  }
-  ssubscribe(...channels: Arg[]): Promise<void> {
-    if (channels.length === 0) return Promise.reject(new InvalidArgumentError('ssubscribe needs at least one channel'));
-    return this.change('ssubscribe', true, channels);
-  }
-  sunsubscribe(...channels: Arg[]): Promise<void> {
-    return this.change('ssubscribe', false, channels);
+  #convert(b: Buffer): T {
+    return (this.#buffers ? b : b.toString('utf8')) as T;
   }
 
-  /** Channels, patterns and shard channels currently subscribed. */
-  get subscriptions(): { channels: string[]; patterns: string[]; shardChannels: string[] } {
-    return { channels: [...this.subs.subscribe], patterns: [...this.subs.psubscribe], shardChannels: [...this.subs.ssubscribe] };
+  #deliver(kind: Kind, frame: Reply[]): void {
+    const iterators = this.#iterators;
+    const listeners = this.listenerCount('message');
+    if (iterators.size === 0 && listeners === 0) return; // nobody to give it to
+    let msg: Message;
+    if (this.#buffers) {
+      if (typeof frame[1] === 'string') return; // began before this subscriber joined (see Member)
+      if (kind === PATTERN) msg = { pattern: raw(frame[1]), channel: raw(frame[2]), message: raw(frame[3]) };
+      else if (kind === SHARD) msg = { channel: raw(frame[1]), message: raw(frame[2]), sharded: true };
+      else msg = { channel: raw(frame[1]), message: raw(frame[2]) };
+    } else if (kind === PATTERN) msg = { pattern: utf8(frame[1]), channel: utf8(frame[2]), message: utf8(frame[3]) };
+    else if (kind === SHARD) msg = { channel: utf8(frame[1]), message: utf8(frame[2]), sharded: true };
+    else msg = { channel: utf8(frame[1]), message: utf8(frame[2]) };
+    if (listeners > 0) callEach(this, 'message', msg, listeners);
+    if (iterators.size > 0) for (const it of iterators) it.push(msg);
   }
 
-  private onPush(frame: Reply[]): void {
-    const kind = str(frame[0]);
-    let msg: Message | undefined;
-    if (kind === 'message') msg = { channel: str(frame[1]), message: frame[2] as string | Buffer };
-    else if (kind === 'smessage') msg = { channel: str(frame[1]), message: frame[2] as string | Buffer, sharded: true };
-    else if (kind === 'pmessage') msg = { pattern: str(frame[1]), channel: str(frame[2]), message: frame[3] as string | Buffer };
-    else {
-      // subscribe / unsubscribe confirmations (one per name), or an unrelated push.
-      const name = frame[1] === null ? '' : str(frame[1]);
-      const resolvers = this.waiting.get(`${kind}:${name}`);
-      if (resolvers) {
-        this.waiting.delete(`${kind}:${name}`);
-        for (const r of resolvers) r();
+  #connection(event: 'ready' | 'reconnecting' | 'error' | 'close', detail: unknown): void {
+    if (event === 'close') {
+      // The client closed: this subscriber is closed. Or the connection gave up
+      // (`detail` says why; the cause was emitted as 'error'): iterators fail
+      // with it, and so do calls, at once, from the hub.
+      if (detail === undefined) this.#end(undefined);
+      else {
+        this.#failure = detail as Error;
+        for (const it of [...this.#iterators]) it.stop(this.#failure);
       }
-      return;
-    }
-    this.emit('message', msg);
-    this.deliver(msg);
+      this.#emitClose();
+    } else if (event === 'error') {
+      // Callers see failures through their calls: connection errors are only emitted when listened to.
+      if (this.listenerCount('error') > 0) safeEmit(this, 'error', detail);
+    } else if (event === 'reconnecting') safeEmit(this, 'reconnecting', detail);
+    else safeEmit(this, 'ready');
   }
 
-  private deliver(msg: Message): void {
-    const reader = this.readers.shift();
-    if (reader) {
-      reader({ value: msg, done: false });
-      return;
-    }
-    if (this.buffer.length >= this.maxBuffered) {
-      if (this.opts.overflow === 'drop-oldest') {
-        this.buffer.shift();
-        this.dropped++;
-      } else {
-        this.overflowed = true;
-        return;
-      }
-    }
-    this.buffer.push(msg);
+  /** Stop receiving: iterators hand out what they hold, then `err` (if any), then finish. */
+  #end(err: Error | undefined): void {
+    this.#closed = true;
+    for (const it of [...this.#iterators]) it.stop(err);
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Message> {
-    return {
-      next: () => {
-        const msg = this.buffer.shift();
-        if (msg) return Promise.resolve({ value: msg, done: false });
-        if (this.overflowed) {
-          this.overflowed = false;
-          return Promise.reject(new SubscriberOverflowError(this.maxBuffered));
-        }
-        if (this.ended) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => this.readers.push(resolve));
-      },
-      return: () => Promise.resolve({ value: undefined, done: true }),
-    };
+  #emitClose(): void {
+    if (this.#closeEmitted) return;
+    this.#closeEmitted = true;
+    safeEmit(this, 'close');
   }
+}
 
-  private end(): void {
-    this.ended = true;
-    for (const r of this.readers.splice(0)) r({ value: undefined, done: true });
-    for (const resolvers of this.waiting.values()) for (const r of resolvers) r();
-    this.waiting.clear();
-  }
-
-  /** Close the subscriber's connection; iterators finish. */
-  async close(): Promise<void> {
-    if (this.ended) return;
-    this.end();
-    await this.mux?.close();
-  }
-
-  disconnect(): void {
-    this.end();
-    this.mux?.disconnect();
-  }
+/**
+ * One call over several hubs (cluster: names on several nodes): resolves when
+ * all did, rejects with the first failure. Each hub undoes its own part of a
+ * failed call; parts that succeeded on other hubs stay (one hub: all or nothing).
+ */
+function settleAll(calls: Promise<void>[]): Promise<void> {
+  if (calls.length === 1) return calls[0]!;
+  return Promise.all(calls).then(() => undefined);
 }

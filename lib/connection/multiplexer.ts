@@ -20,7 +20,7 @@
  */
 import type net from 'node:net';
 import Denque from 'denque';
-import { SHAPE_ANY, SUBSCRIBE, commandInfo, fitsShape } from '../commands/index.js';
+import { SHAPE_ANY, commandInfo, fitsShape } from '../commands/index.js';
 import { ClosedError, ConnectError, ConnectionLostError, OfflineQueueFullError, ProtocolError, ReadOnlyError } from '../errors.js';
 import { RedisError, ReplyTimeoutError, ServerError, annotate, refusedBeforeRunning } from '../errors.js';
 import { Decoder } from '../resp/decoder.js';
@@ -35,7 +35,7 @@ import { CommandQueue, approximateBytes } from './queue.js';
 import { handshake } from './handshake.js';
 import { Link } from './link.js';
 import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
-import { isPubSubArray } from './pubsub-frames.js';
+import { PubSubRouting, isPubSubArray } from './pubsub-frames.js';
 import { describeEndpoint, openSocket } from './socket.js';
 
 export type { MultiplexerHooks, MultiplexerOptions, MultiplexerStats, ReconnectStrategy } from './options.js';
@@ -75,6 +75,8 @@ export class Multiplexer implements DecoderSink {
   /** close() was called: new commands are refused, queued and in-flight ones finish. */
   private closing = false;
   readonly stats: MultiplexerStats = emptyStats();
+  /** A pub/sub connection's confirmations and frames (pubsub-frames.ts); undefined on others. */
+  private readonly pubsub: PubSubRouting | undefined;
 
   constructor(
     private readonly opts: MultiplexerOptions,
@@ -82,6 +84,7 @@ export class Multiplexer implements DecoderSink {
   ) {
     this.node = describeEndpoint(opts.endpoint);
     this.decoder = new Decoder(this, opts.limits);
+    if (opts.pubsub) this.pubsub = new PubSubRouting(this.inflight, this.node, (v) => this.settleHead(v), (f) => this.hooks.push(f));
     this.deadlines = new Deadlines(this.inflight, this.queue, {
       expire: (cmd, sent) => this.expire(cmd, sent),
       stale: () => this.lose(halfOpenError(this.node, opts.staleReplyGrace)),
@@ -189,15 +192,8 @@ export class Multiplexer implements DecoderSink {
     link.encoder.encode(cmd.name, cmd.args);
     cmd.state = WRITTEN;
     cmd.attempts++;
-    if (this.opts.pubsub && cmd.info.flags & SUBSCRIBE) {
-      // Confirmations come as push frames, one per channel: no FIFO slot. The
-      // subscriber tracks them (and resubscribes after a reconnect).
-      cmd.resolve(null);
-      link.unflushedFree++;
-    } else {
-      this.inflight.push(cmd);
-      link.unflushed++;
-    }
+    this.inflight.push(cmd);
+    link.unflushed++;
     // An idle connection writes at once (lowest latency for a lone caller);
     // otherwise the tick's commands go out together at setImmediate.
     if (link.unflushed === 1 && this.inflight.length === 1 && !link.flushScheduled) this.flush(link);
@@ -210,10 +206,10 @@ export class Multiplexer implements DecoderSink {
 
   private flush(link: Link): void {
     link.flushScheduled = false;
-    if (this.link !== link || link.unflushed + link.unflushedFree === 0) return;
+    if (this.link !== link || link.unflushed === 0) return;
     const socket = link.socket;
     const chunks = link.encoder.take();
-    link.unflushed = link.unflushedFree = 0;
+    link.unflushed = 0;
     let bytes = 0;
     if (chunks.length === 1) {
       bytes = chunks[0]!.length;
@@ -308,16 +304,18 @@ export class Multiplexer implements DecoderSink {
   // ------------------------------------------------------------------ replies
 
   replyFlags(push: boolean): number {
-    if (push || this.opts.pubsub) return this.opts.pushFlags ?? 0;
+    if (push || (this.pubsub && this.link?.ready)) return this.opts.pushFlags ?? 0; // pub/sub: RESP2 messages are replies
     const head = this.inflight.peekFront();
     return head === undefined ? 0 : head.decodeFlags;
   }
 
   onReply(value: Reply): void {
-    if (this.opts.pubsub && this.protocol === 2 && isPubSubArray(value)) {
-      this.hooks.push(value as Reply[]); // RESP2 has no push type: pub/sub frames arrive as arrays
-      return;
-    }
+    if (this.pubsub?.reply(value, this.protocol)) return; // RESP2 pub/sub frames are arrays
+    this.settleHead(value);
+  }
+
+  /** Settle the FIFO head with its reply (or error reply). */
+  private settleHead(value: Reply): void {
     const cmd = this.inflight.shift();
     if (cmd === undefined) {
       throw new ProtocolError('the server sent a reply nobody asked for', { node: this.node });
@@ -368,9 +366,10 @@ export class Multiplexer implements DecoderSink {
   }
 
   onPush(frame: Reply[]): void {
+    if (this.pubsub) this.pubsub.frame(frame);
     // This connection never subscribes: a pub/sub frame here means the stream is not what we think.
-    if (!this.opts.pubsub && isPubSubArray(frame)) throw new ProtocolError('an unsolicited pub/sub frame on a shared connection', { node: this.node });
-    this.hooks.push(frame);
+    else if (isPubSubArray(frame)) throw new ProtocolError('an unsolicited pub/sub frame on a shared connection', { node: this.node });
+    else this.hooks.push(frame);
   }
 
   /** Reject a command; a failure nobody observes is reported, never lost. */
@@ -425,9 +424,13 @@ export class Multiplexer implements DecoderSink {
         this.lastError = undefined;
         this.state = State.Ready;
         this.health.start();
-        // The owner restores its state first (a subscriber resubscribes), then
-        // what was queued while disconnected is written, in order.
-        this.hooks.ready(info);
+        // The owner restores its state first (a pub/sub hub resubscribes), then what was queued while
+        // disconnected is written, in order. Restoring commands go first: their deadlines are custom.
+        for (const cmd of this.hooks.ready(info) ?? []) {
+          this.stats.commands++;
+          if (this.opts.commandTimeout > 0) this.deadlines.set(cmd, this.opts.commandTimeout, true);
+          this.write(link, cmd);
+        }
         this.pump();
       },
       (err: Error) => {
@@ -458,6 +461,7 @@ export class Multiplexer implements DecoderSink {
     this.link = undefined;
     if (link) this.dropSocket(link, false);
     this.decoder.reset();
+    this.pubsub?.reset();
     const wasClosing = this.closing;
     this.stats.connectionLost++;
     const written = this.inflight.toArray();

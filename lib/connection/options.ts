@@ -24,19 +24,31 @@ export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
   /** A written command overdue by this many ms past its deadline recycles the connection (half-open detection). */
   staleReplyGrace: number;
   /**
-   * Subscriber mode: SUBSCRIBE-family commands take no FIFO slot (their
-   * confirmations are push frames), and on RESP2 pub/sub arrays are routed
-   * to `push` instead of the FIFO.
+   * A dedicated pub/sub connection: a SUBSCRIBE-family command (which must
+   * name its channels) settles once the server confirmed each of them, or on
+   * its error reply; pub/sub frames that confirm nothing at the FIFO head
+   * (messages, server-initiated unsubscribes) go to `push`, RESP2 arrays
+   * included (see pubsub-frames.ts).
    */
   pubsub?: boolean;
-  /** DECODE_* flags for push frames (subscriber decode option). */
+  /**
+   * DECODE_* flags for push frames (and, on a pub/sub connection, for every
+   * reply after the handshake). Read at the start of each frame: the owner may
+   * change it (a pub/sub hub switches to Buffers when a subscriber needs bytes).
+   */
   pushFlags?: number;
   /** Send a PING after this many ms without hearing from the server (0 = never). */
   pingInterval?: number;
 }
 
 export interface MultiplexerHooks {
-  ready(info: HandshakeResult): void;
+  /**
+   * The handshake of a new socket is done. The owner may return commands that
+   * restore its state on this socket (a pub/sub hub's subscriptions): they are
+   * written first, ahead of anything queued while disconnected, each with the
+   * default deadline. Called before the queue is written.
+   */
+  ready(info: HandshakeResult): Command[] | void;
   error(err: Error): void;
   reconnecting(info: { attempt: number; delay: number; cause: Error }): void;
   close(): void;

@@ -1,17 +1,21 @@
 /**
  * Routing for a single server: commands go to the one shared multiplexer;
- * blocking commands and WATCH go to connections leased from the pool. This is
- * the seam cluster and sentinel routing slot into: the API hands commands to
- * a `Topology`, never to a connection.
+ * blocking commands and WATCH go to connections leased from the pool;
+ * subscriptions go to the one pub/sub hub. This is the seam cluster and
+ * sentinel routing slot into: the API hands commands to a `Topology`, never
+ * to a connection.
  */
 import { isBlockingCall } from '../commands/index.js';
 import type { Command } from '../connection/command.js';
 import { Multiplexer, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from '../connection/multiplexer.js';
 import { BlockingPool, type Lease, type PoolHooks, type PoolSettings } from '../connection/pool.js';
+import { Hub, type Kind, type PubSubStats } from '../pubsub/hub.js';
 
 export interface TopologyStats extends MultiplexerStats {
   /** Side connections open for blocking commands and WATCH. */
   leased: number;
+  /** The pub/sub connection(s) shared by every subscriber. */
+  pubsub: PubSubStats;
 }
 
 export interface Topology {
@@ -21,6 +25,12 @@ export interface Topology {
   sendGroup(cmds: Command[], timeout: number, custom: boolean): void;
   /** Lease a dedicated connection (WATCH). */
   lease(): Promise<Lease>;
+  /**
+   * The pub/sub hub (one per node, its connection opened on first use) that
+   * serves `kind` subscriptions to `name`. Cluster routing places shard
+   * channels on the node that owns their slot; subscribers never know.
+   */
+  pubsub(kind: Kind, name: Buffer): Hub;
   close(): Promise<void>;
   disconnect(): void;
   stats(): TopologyStats;
@@ -31,9 +41,11 @@ export type TopologyHooks = MultiplexerHooks & Pick<PoolHooks, 'orphan'>;
 export class Standalone implements Topology {
   private readonly mux: Multiplexer;
   private readonly pool: BlockingPool;
+  private readonly hub: Hub;
 
   constructor(opts: MultiplexerOptions, pool: PoolSettings, hooks: TopologyHooks) {
     this.mux = new Multiplexer(opts, hooks);
+    this.hub = new Hub(opts);
     this.pool = new BlockingPool(opts, pool, {
       sendShared: (cmd, timeout) => this.mux.send(cmd, timeout, true),
       unobservedError: hooks.unobservedError,
@@ -54,18 +66,26 @@ export class Standalone implements Topology {
     return this.pool.acquire();
   }
 
+  /** One server: one hub for every kind and name. */
+  pubsub(_kind: Kind, _name: Buffer): Hub {
+    return this.hub;
+  }
+
   /** The pool closes first: an abandoned lease may still need the shared connection for CLIENT UNBLOCK. */
   async close(): Promise<void> {
+    const hub = this.hub.close();
     await this.pool.close();
     await this.mux.close();
+    await hub;
   }
 
   disconnect(): void {
+    this.hub.disconnect();
     this.pool.disconnect();
     this.mux.disconnect();
   }
 
   stats(): TopologyStats {
-    return { ...this.mux.snapshot(), leased: this.pool.size };
+    return { ...this.mux.snapshot(), leased: this.pool.size, pubsub: this.hub.stats() };
   }
 }

@@ -1,0 +1,574 @@
+/**
+ * One node's pub/sub connection, shared by every subscriber of a client.
+ *
+ * Whoever holds subscriptions (a `Subscriber`, a keyspace stream) is a
+ * *member*. Per kind (channel, pattern, shard channel) and per name (its
+ * bytes: a non-UTF-8 name stays those bytes) the hub keeps the members that
+ * want it. The server-side SUBSCRIBE is sent when the first member wants a
+ * name and the UNSUBSCRIBE when the last one lets go, so members never see
+ * each other's calls. The connection (a Multiplexer in pub/sub mode, which
+ * matches every confirmation to its command) is opened by the first
+ * subscription and closed when the last member leaves.
+ *
+ * Names are matched by their bytes. While no member wants Buffers and every
+ * name is valid UTF-8, frames are decoded as strings (a string is then as
+ * good as its bytes, and the common case costs no Buffer per message); a
+ * member that wants Buffers, or a name that is not UTF-8, switches the
+ * connection to Buffers (see `decodeFlags`).
+ *
+ * Every call settles in bounded time: resolved once the server confirmed each
+ * name, rejected by the server's refusal (that call only, undone whole), by
+ * its deadline (undone: an UNSUBSCRIBE follows on the wire), or at once when
+ * the connection gave up for good. A connection lost meanwhile is no failure:
+ * on the next connection every subscription is restored (the `ready` hook's
+ * commands go out before anything queued during the outage) and waiting calls
+ * settle with that confirmation.
+ */
+import { isUtf8 } from 'node:buffer';
+import { commandInfo } from '../commands/index.js';
+import { InternalCommand, QUEUED, type Command } from '../connection/command.js';
+import { Multiplexer, type MultiplexerOptions } from '../connection/multiplexer.js';
+import { MESSAGE, PMESSAGE, PUNSUBSCRIBED, SMESSAGE, SUNSUBSCRIBED, UNSUBSCRIBED, frameKind } from '../connection/pubsub-frames.js';
+import { describeEndpoint } from '../connection/socket.js';
+import { ClosedError, ConnectError, ConnectionLostError, ReplyTimeoutError, ServerError } from '../errors.js';
+import { DECODE_BUFFERS, type Reply } from '../resp/types.js';
+
+/** Subscription kinds. */
+export const CHANNEL = 0;
+export const PATTERN = 1;
+export const SHARD = 2;
+export type Kind = typeof CHANNEL | typeof PATTERN | typeof SHARD;
+const KINDS: readonly Kind[] = [CHANNEL, PATTERN, SHARD];
+const SUBSCRIBE = ['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE'] as const;
+const UNSUBSCRIBE = ['UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE'] as const;
+
+/** What the hub needs of a member. */
+export interface Member {
+  /** It wants names and payloads as Buffers (decode 'buffer'). */
+  readonly buffers: boolean;
+  /**
+   * A message for a name this member holds, as decoded: `[kind, channel,
+   * payload]`, or `[kind, pattern, channel, payload]` for patterns; strings,
+   * or Buffers (always, once a member that wants Buffers joined: a frame of
+   * strings then began before it joined). Called from the connection's read
+   * path: it must not throw.
+   */
+  deliver(kind: Kind, frame: Reply[]): void;
+  /**
+   * The connection: 'ready' (connected, and every subscription made before is
+   * confirmed again), 'reconnecting', 'error' (a connection error), 'close'
+   * (the hub closed, or gave up: then `detail` is why). Must not throw.
+   */
+  connection(event: 'ready' | 'reconnecting' | 'error' | 'close', detail?: unknown): void;
+  /** The server refused to restore one of this member's subscriptions: it is gone. Must not throw. */
+  dropped(kind: Kind, name: Buffer, err: Error): void;
+}
+
+/** One server-side subscription and the members that want it. */
+class Entry {
+  /** The members holding it, each with the call that added it (a failed call undoes only its own). */
+  readonly members = new Map<Member, Call>();
+  /** `members` as an array for delivery, made again after a change (no iterator per message). */
+  private list: Member[] | undefined = undefined;
+  /** The server confirmed it on the current connection. */
+  confirmed = false;
+  /** Its SUBSCRIBE was refused: it never existed on the server, nothing to unsubscribe. */
+  refused = false;
+  /** The subscribe command outstanding for it (queued, written, or timed out awaiting its late reply). */
+  cmd: Command | undefined = undefined;
+  /** Calls waiting for its confirmation. */
+  waiters: Call[] = [];
+  /** Its name is not valid UTF-8: frames about it must be decoded as Buffers. */
+  readonly binary: boolean;
+  readonly key: string;
+  constructor(
+    readonly kind: Kind,
+    readonly name: Buffer,
+  ) {
+    this.binary = !isUtf8(name);
+    this.key = keyOf(name, this.binary);
+  }
+
+  get holders(): Member[] {
+    return (this.list ??= [...this.members.keys()]);
+  }
+
+  add(member: Member, call: Call): void {
+    this.members.set(member, call);
+    this.list = undefined;
+  }
+
+  remove(member: Member): void {
+    this.members.delete(member);
+    this.list = undefined;
+  }
+}
+
+/**
+ * A name's identity as a Map key: its text when it is valid UTF-8 (what a
+ * frame decoded as strings holds), else its bytes after a lone surrogate,
+ * which no valid UTF-8 decodes to.
+ */
+function keyOf(name: Buffer, binary = !isUtf8(name)): string {
+  return binary ? '\ud800' + name.toString('latin1') : name.toString('utf8');
+}
+
+/** The key of a name as a frame carries it (a string or a Buffer), or undefined. */
+function frameKey(name: Reply | undefined): string | undefined {
+  return typeof name === 'string' ? name : Buffer.isBuffer(name) ? keyOf(name) : undefined;
+}
+
+/** A subscribe call in progress. */
+class Call {
+  /** Confirmations still awaited. */
+  pending = 0;
+  done = false;
+  timer: NodeJS.Timeout | undefined = undefined;
+  /** Entries this call added its member to: what a failure undoes. */
+  readonly added: Entry[] = [];
+  constructor(
+    readonly member: Member,
+    readonly command: string,
+    readonly resolve: () => void,
+    readonly reject: (err: Error) => void,
+  ) {}
+}
+
+interface MemberState {
+  readonly held: [Set<Entry>, Set<Entry>, Set<Entry>];
+  readonly calls: Set<Call>;
+}
+
+export interface PubSubStats {
+  /** Open pub/sub connections. */
+  connections: number;
+  /** Channels, patterns and shard channels subscribed on the server (each once, however many subscribers want it). */
+  channels: number;
+  patterns: number;
+  shardChannels: number;
+  /** Of the pub/sub connections, over the client's life. */
+  reconnects: number;
+  connectionLost: number;
+  timeouts: number;
+}
+
+export class Hub {
+  readonly node: string;
+  private readonly entries: [Map<string, Entry>, Map<string, Entry>, Map<string, Entry>] = [new Map(), new Map(), new Map()];
+  private readonly members = new Map<Member, MemberState>();
+  private mux: Multiplexer | undefined;
+  /** The current connection's options: the hub sets `pushFlags` (read by the connection at each frame). */
+  private muxOpts: MultiplexerOptions | undefined;
+  /** Members that want Buffers. */
+  private bufferMembers = 0;
+  /** A non-UTF-8 name was subscribed on the current connection: Buffers until it closes (its confirmations too). */
+  private binary = false;
+  /** Why the connection gave up for good: every call is refused with it, at once. */
+  private failure: ((command: string) => Error) | undefined;
+  private closed = false;
+  /** The last connection error: the cause when it gives up. */
+  private lastError: Error | undefined;
+  /**
+   * Restoring commands of the current connection not yet confirmed: 'ready'
+   * is announced when none is left (undefined: nothing to announce, or one
+   * of them failed other than by a refusal).
+   */
+  private restoring: Set<Command> | undefined = undefined;
+  /** Counters of the connections closed before the current one. */
+  private readonly past = { reconnects: 0, connectionLost: 0, timeouts: 0 };
+
+  constructor(private readonly opts: MultiplexerOptions) {
+    this.node = describeEndpoint(opts.endpoint);
+  }
+
+  // ------------------------------------------------------------------ calls
+
+  /** Hold `names` (of `kind`) for `member`; resolves once the server confirmed every one. */
+  subscribe(member: Member, kind: Kind, names: Buffer[], timeout: number): Promise<void> {
+    const refusal = this.refusal(SUBSCRIBE[kind]);
+    if (refusal) return Promise.reject(refusal);
+    return new Promise((resolve, reject) => {
+      const state = this.join(member);
+      const call = new Call(member, SUBSCRIBE[kind], resolve, reject);
+      const map = this.entries[kind];
+      const fresh: Entry[] = [];
+      for (const name of names) {
+        let e = map.get(keyOf(name));
+        if (e === undefined) {
+          e = new Entry(kind, name);
+          map.set(e.key, e);
+          fresh.push(e);
+          if (e.binary) this.binary = true;
+        }
+        if (!e.members.has(member)) {
+          e.add(member, call);
+          state.held[kind].add(e);
+          call.added.push(e);
+        }
+        if (!e.confirmed) {
+          e.waiters.push(call);
+          call.pending++;
+        }
+      }
+      this.decodeFlags(); // before the SUBSCRIBE: its confirmations and messages decode as this member needs
+      if (call.pending === 0) {
+        resolve();
+        return;
+      }
+      state.calls.add(call);
+      if (timeout > 0) {
+        call.timer = setTimeout(() => {
+          this.fail(call, new ReplyTimeoutError('the server did not confirm the subscription before the deadline; it was undone', true, { command: call.command, node: this.node }));
+        }, timeout);
+        call.timer.unref();
+      }
+      if (fresh.length > 0) this.send(this.subscribeCommand(kind, fresh), timeout);
+    });
+  }
+
+  /**
+   * Let go of `names` (all of this member's names of `kind` when undefined).
+   * Resolves once the server confirmed the UNSUBSCRIBE of those no other
+   * member holds, or at once if there are none.
+   */
+  unsubscribe(member: Member, kind: Kind, names: Buffer[] | undefined, timeout: number): Promise<void> {
+    const refusal = this.refusal(UNSUBSCRIBE[kind]);
+    if (refusal) return Promise.reject(refusal);
+    const state = this.members.get(member);
+    if (state === undefined) return Promise.resolve();
+    const held = state.held[kind];
+    const targets = names === undefined ? [...held] : names.map((n) => this.entries[kind].get(keyOf(n)));
+    const gone: Entry[] = [];
+    for (const e of targets) if (e !== undefined && held.has(e)) this.release(member, e, gone);
+    return this.unsubscribeGone(kind, gone, timeout);
+  }
+
+  /** The member is done: its calls reject, its subscriptions are released; the last one closes the connection. */
+  leave(member: Member): Promise<void> {
+    const state = this.members.get(member);
+    if (state === undefined) return Promise.resolve();
+    this.members.delete(member);
+    if (member.buffers) this.bufferMembers--;
+    this.decodeFlags();
+    for (const call of state.calls) this.settle(call, new ClosedError('the subscriber was closed', { command: call.command, node: this.node }));
+    const gone: Entry[][] = [[], [], []];
+    for (const kind of KINDS) for (const e of [...state.held[kind]]) this.release(member, e, gone[kind]!);
+    // Unsubscribed even when the connection is about to close: once leave() resolves, the server has let go.
+    const done: Promise<void>[] = KINDS.map((k) => this.unsubscribeGone(k, gone[k]!, this.opts.commandTimeout).catch(() => {}));
+    if (this.members.size === 0) done.push(this.closeConnection((mux) => mux.close())); // graceful: after the UNSUBSCRIBEs
+    return Promise.all(done).then(() => undefined);
+  }
+
+  /** What `member` holds of `kind`, as bytes. */
+  held(member: Member, kind: Kind): Buffer[] {
+    const state = this.members.get(member);
+    return state === undefined ? [] : [...state.held[kind]].map((e) => e.name);
+  }
+
+  /** The client is closing: every member is closed, the connection closes gracefully. */
+  close(): Promise<void> {
+    // The connection first: what it settles while closing finds nothing to change.
+    const closed = this.closeConnection((mux) => mux.close());
+    this.shutDown(new ClosedError('the client is closed', { node: this.node }));
+    return closed;
+  }
+
+  /** The client disconnects: every member is closed, the connection dropped at once. */
+  disconnect(): void {
+    void this.closeConnection((mux) => {
+      mux.disconnect();
+      return Promise.resolve();
+    });
+    this.shutDown(new ClosedError('the client was disconnected', { node: this.node }));
+  }
+
+  stats(): PubSubStats {
+    const s = this.mux?.snapshot();
+    return {
+      connections: this.mux !== undefined && !this.mux.closed ? 1 : 0,
+      channels: this.entries[CHANNEL].size,
+      patterns: this.entries[PATTERN].size,
+      shardChannels: this.entries[SHARD].size,
+      reconnects: this.past.reconnects + (s?.reconnects ?? 0),
+      connectionLost: this.past.connectionLost + (s?.connectionLost ?? 0),
+      timeouts: this.past.timeouts + (s?.timeouts ?? 0),
+    };
+  }
+
+  // ------------------------------------------------------------------ bookkeeping
+
+  private refusal(command: string): Error | undefined {
+    if (this.closed) return new ClosedError('the client is closed', { command, node: this.node });
+    return this.failure?.(command);
+  }
+
+  private join(member: Member): MemberState {
+    let state = this.members.get(member);
+    if (state === undefined) {
+      state = { held: [new Set(), new Set(), new Set()], calls: new Set() };
+      this.members.set(member, state);
+      if (member.buffers) this.bufferMembers++;
+    }
+    return state;
+  }
+
+  /**
+   * Strings while that is lossless for everyone, else Buffers. Read by the
+   * connection at the start of each frame, so a frame already under way keeps
+   * the old decoding: a member that wants Buffers skips frames of strings
+   * (they began before it joined); others take either.
+   */
+  private decodeFlags(): void {
+    if (this.muxOpts) this.muxOpts.pushFlags = this.bufferMembers > 0 || this.binary ? DECODE_BUFFERS : 0;
+  }
+
+  /** Take `member` off `e`; if nobody holds it any more, it leaves the server too (collected in `gone`). */
+  private release(member: Member, e: Entry, gone: Entry[]): void {
+    e.remove(member);
+    this.members.get(member)?.held[e.kind].delete(e);
+    if (e.members.size > 0) return;
+    this.entries[e.kind].delete(e.key);
+    this.wake(e, undefined); // calls of members that let go meanwhile: nothing left to wait for
+    if (!e.refused) gone.push(e);
+  }
+
+  /** Settle a call: resolved (no error) or rejected. */
+  private settle(call: Call, err: Error | undefined): void {
+    if (call.done) return;
+    call.done = true;
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    this.members.get(call.member)?.calls.delete(call);
+    if (err === undefined) call.resolve();
+    else call.reject(err);
+  }
+
+  /** A call failed: undo what it added (all or nothing), then reject it. */
+  private fail(call: Call, err: Error): void {
+    if (call.done) return;
+    this.settle(call, err);
+    const gone: Entry[][] = [[], [], []];
+    for (const e of call.added) if (e.members.get(call.member) === call) this.release(call.member, e, gone[e.kind]!);
+    for (const kind of KINDS) void this.unsubscribeGone(kind, gone[kind]!, this.opts.commandTimeout).catch(() => {});
+  }
+
+  /** `e` is confirmed (no error), or its subscribe failed: tell the calls waiting for it. */
+  private wake(e: Entry, err: Error | undefined): void {
+    const waiters = e.waiters;
+    if (waiters.length === 0) return;
+    e.waiters = [];
+    for (const call of waiters) {
+      if (call.done) continue;
+      if (err !== undefined) this.fail(call, err);
+      else if (--call.pending === 0) this.settle(call, undefined);
+    }
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  private subscribeCommand(kind: Kind, entries: Entry[]): Command {
+    const name = SUBSCRIBE[kind];
+    const cmd: InternalCommand = new InternalCommand(name, entries.map((e) => e.name), commandInfo(name), (err) => this.subscribed(cmd, entries, err));
+    // Timed out, then confirmed after all: the subscription exists (if its callers undid it, an UNSUBSCRIBE follows).
+    cmd.onLateReply = () => this.subscribed(cmd, entries, undefined);
+    for (const e of entries) e.cmd = cmd;
+    return cmd;
+  }
+
+  private send(cmd: Command, timeout: number): void {
+    this.connection().send(cmd, timeout, timeout !== this.opts.commandTimeout);
+  }
+
+  /** UNSUBSCRIBE the entries nobody holds any more. Resolves when done, or when there is nothing to undo on the server. */
+  private unsubscribeGone(kind: Kind, gone: Entry[], timeout: number): Promise<void> {
+    // Without a connection (or with one given up) there is nothing subscribed on the server.
+    if (gone.length === 0 || this.mux === undefined || this.failure !== undefined || this.closed) return Promise.resolve();
+    const name = UNSUBSCRIBE[kind];
+    return new Promise((resolve, reject) => {
+      const cmd = new InternalCommand(name, gone.map((e) => e.name), commandInfo(name), (err) => {
+        // Lost with the connection: the next one never had it. Closed: the hub is done anyway.
+        if (err === undefined || err instanceof ConnectionLostError || err instanceof ClosedError) resolve();
+        else reject(err);
+      });
+      this.send(cmd, timeout);
+    });
+  }
+
+  /** A subscribe command settled: confirmed (no error), lost with its connection, or failed. */
+  private subscribed(cmd: Command, entries: Entry[], err: Error | undefined): void {
+    // Lost with the connection (and it will reconnect): the next connection restores these entries.
+    const lost = err instanceof ConnectionLostError && this.opts.offlineQueue && this.failure === undefined && !this.closed;
+    for (const e of entries) {
+      if (e.cmd !== cmd || this.entries[e.kind].get(e.key) !== e) continue; // dropped, or superseded by a later command
+      if (err === undefined) {
+        e.cmd = undefined;
+        e.confirmed = true;
+        this.wake(e, undefined);
+      } else if (lost) {
+        e.cmd = undefined;
+      } else {
+        // A written command that timed out may still be confirmed late (onLateReply): keep it.
+        if (!(err instanceof ReplyTimeoutError && err.sent)) e.cmd = undefined;
+        if (err instanceof ServerError) e.refused = true;
+        this.wake(e, err);
+        if (err instanceof ServerError) this.refuse(e, err);
+      }
+    }
+    const restoring = this.restoring;
+    if (restoring?.delete(cmd)) {
+      // Refused ones were dropped (and reported to their members); the others are back.
+      if (err !== undefined && !(err instanceof ServerError)) this.restoring = undefined;
+      else if (restoring.size === 0) {
+        this.restoring = undefined;
+        this.broadcast('ready');
+      }
+    }
+  }
+
+  /** The server refused `e` while members still hold it (restoring after a reconnect): it is gone for them. */
+  private refuse(e: Entry, err: Error): void {
+    if (this.entries[e.kind].get(e.key) !== e) return;
+    this.entries[e.kind].delete(e.key);
+    for (const member of e.holders) {
+      e.remove(member);
+      this.members.get(member)?.held[e.kind].delete(e);
+      member.dropped(e.kind, e.name, err);
+    }
+  }
+
+  // ------------------------------------------------------------------ the connection
+
+  private connection(): Multiplexer {
+    if (this.mux !== undefined) return this.mux;
+    // No SELECT: channels are not per database (keyspace channels name theirs).
+    const opts: MultiplexerOptions = { ...this.opts, db: 0, pubsub: true, pushFlags: 0, discoverModules: false };
+    this.muxOpts = opts;
+    this.binary = false;
+    for (const map of this.entries) for (const e of map.values()) if (e.binary) this.binary = true;
+    this.decodeFlags();
+    const mux: Multiplexer = new Multiplexer(
+      opts,
+      {
+        ready: () => (this.mux === mux ? this.restore() : undefined),
+        error: (err) => {
+          if (this.mux !== mux) return;
+          this.lastError = err;
+          this.broadcast('error', err);
+        },
+        reconnecting: (info) => {
+          if (this.mux === mux) this.broadcast('reconnecting', info);
+        },
+        close: () => {
+          if (this.mux === mux) this.gaveUp(mux);
+        },
+        unobservedError() {}, // the hub's commands are internal: their callbacks see every failure
+        push: (frame) => {
+          if (this.mux === mux) this.onFrame(frame); // an old connection closing in the background is not listened to
+        },
+      },
+    );
+    this.mux = mux;
+    return mux;
+  }
+
+  /**
+   * A new connection is ready: subscribe again to everything held, before
+   * anything queued during the outage is written. An entry whose own
+   * SUBSCRIBE is still queued is left to it.
+   */
+  private restore(): Command[] {
+    const cmds: Command[] = [];
+    for (const kind of KINDS) {
+      const entries: Entry[] = [];
+      for (const e of this.entries[kind].values()) {
+        if (e.cmd !== undefined && e.cmd.state === QUEUED) continue;
+        e.confirmed = false;
+        entries.push(e);
+      }
+      if (entries.length > 0) cmds.push(this.subscribeCommand(kind, entries));
+    }
+    this.restoring = cmds.length > 0 ? new Set(cmds) : undefined;
+    if (cmds.length === 0) this.broadcast('ready');
+    return cmds;
+  }
+
+  private onFrame(frame: Reply[]): void {
+    const type = frameKind(frame[0]);
+    const kind = type === MESSAGE ? CHANNEL : type === PMESSAGE ? PATTERN : type === SMESSAGE ? SHARD : -1;
+    const key = frameKey(frame[1]);
+    if (key === undefined) return;
+    if (kind < 0) {
+      this.unsolicited(type, key);
+      return;
+    }
+    const e = this.entries[kind as Kind].get(key);
+    if (e === undefined) return; // unsubscribed meanwhile
+    const holders = e.holders;
+    for (let i = 0; i < holders.length; i++) holders[i]!.deliver(kind as Kind, frame);
+  }
+
+  /**
+   * A confirmation no call was owed: the server dropped a subscription (a
+   * cluster slot moved away: `sunsubscribe`), or a duplicate of one we sent.
+   * Still wanted and not already being subscribed: subscribe again. (Cluster
+   * routing will send it to the slot's new owner instead.)
+   */
+  private unsolicited(type: number, key: string): void {
+    const kind = type === UNSUBSCRIBED ? CHANNEL : type === PUNSUBSCRIBED ? PATTERN : type === SUNSUBSCRIBED ? SHARD : -1;
+    if (kind < 0) return;
+    const e = this.entries[kind as Kind].get(key);
+    if (e === undefined || !e.confirmed) return;
+    e.confirmed = false;
+    this.send(this.subscribeCommand(kind as Kind, [e]), this.opts.commandTimeout);
+  }
+
+  private broadcast(event: 'ready' | 'reconnecting' | 'error' | 'close', detail?: unknown): void {
+    for (const member of [...this.members.keys()]) member.connection(event, detail);
+  }
+
+  /** Reconnecting is over (attempts exhausted, or a configuration the server refuses): refuse everything from now on. */
+  private gaveUp(mux: Multiplexer): void {
+    const cause = this.lastError;
+    this.failure = (command) =>
+      cause instanceof ServerError
+        ? new ConnectError('the server refused the pub/sub connection\'s configuration; fix the options. Not reconnecting', { command, node: this.node, cause })
+        : cause instanceof ConnectError
+          ? new ConnectError('the pub/sub connection could not connect and reconnecting is over', { command, node: this.node, cause })
+          : new ConnectionLostError('the pub/sub connection was lost and reconnecting is over', false, { command, node: this.node, cause });
+    this.mux = this.muxOpts = undefined;
+    this.addPast(mux);
+    this.shutDown(this.failure('SUBSCRIBE'));
+  }
+
+  /** Reject every call, forget every subscription, and tell every member (it stays known until it leaves). */
+  private shutDown(err: Error): void {
+    if (err instanceof ClosedError) this.closed = true;
+    for (const state of this.members.values()) {
+      for (const call of state.calls) this.settle(call, err);
+      for (const held of state.held) held.clear();
+    }
+    for (const map of this.entries) map.clear();
+    this.restoring = undefined;
+    this.broadcast('close', err instanceof ClosedError ? undefined : err);
+    if (this.closed) {
+      this.members.clear();
+      this.bufferMembers = 0;
+    }
+  }
+
+  private closeConnection(end: (mux: Multiplexer) => Promise<void>): Promise<void> {
+    const mux = this.mux;
+    if (mux === undefined) return Promise.resolve();
+    this.mux = this.muxOpts = undefined;
+    for (const map of this.entries) map.clear(); // the server forgets them with the connection
+    const done = end(mux);
+    this.addPast(mux);
+    return done;
+  }
+
+  private addPast(mux: Multiplexer): void {
+    const s = mux.snapshot();
+    this.past.reconnects += s.reconnects;
+    this.past.connectionLost += s.connectionLost;
+    this.past.timeouts += s.timeouts;
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Faults on the pub/sub connection: after a reconnect every channel, pattern
+ * and shard channel is subscribed again before any new subscription is
+ * written, and 'ready' means they are back; every call settles within its
+ * deadline; a connection that gave up (or a configuration the server refuses)
+ * rejects calls at once instead of letting them hang.
+ */
+import { once } from 'node:events';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectError, ConnectionError, ReplyTimeoutError, Redis, type Message, type RedisOptions } from '../lib/index.js';
+import { FaultProxy } from './support/fault-proxy.js';
+import { useRealServer } from './support/real-server.js';
+
+const env = useRealServer();
+const proxies: FaultProxy[] = [];
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const FAST: RedisOptions = { reconnect: { baseDelay: 5, maxDelay: 20 } };
+
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`did not settle within ${ms} ms`)), ms))]);
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await sleep(5);
+  }
+}
+
+async function through(opts: RedisOptions = {}): Promise<{ redis: Redis; proxy: FaultProxy }> {
+  const proxy = await FaultProxy.start(env.server.port);
+  proxies.push(proxy);
+  return { redis: env.track(new Redis(proxy.url, { ...FAST, ...opts })), proxy };
+}
+
+async function counts(redis: Redis, channel: string, shard: string): Promise<[number, number, number]> {
+  const n = (await redis.db.reply('PUBSUB', 'NUMSUB', channel)) as unknown[];
+  const p = await redis.db.reply('PUBSUB', 'NUMPAT');
+  const s = (await redis.db.reply('PUBSUB', 'SHARDNUMSUB', shard)) as unknown[];
+  return [Number(n[1]), Number(p), Number(s[1])];
+}
+
+describe.each([3, 2] as const)('CLIENT KILL TYPE pubsub under traffic (protocol %i)', (protocol) => {
+  it('channels, patterns and shard channels are back when "ready" fires, and messages flow again', async () => {
+    const redis = env.client({ ...FAST, protocol });
+    const admin = env.client();
+    const sub = redis.subscriber();
+    sub.on('error', () => {});
+    const ch = `kt${protocol}:ch`;
+    const sh = `kt${protocol}:sh`;
+    await sub.subscribe(ch);
+    await sub.psubscribe(`kt${protocol}:p:*`);
+    await sub.ssubscribe(sh);
+    const got = { message: [] as string[], pmessage: [] as string[], smessage: [] as string[] };
+    sub.on('message', (m: Message) => (m.sharded ? got.smessage : m.pattern ? got.pmessage : got.message).push(m.message as string));
+    let stop = false;
+    const publisher = (async () => {
+      for (let i = 0; !stop; i++) {
+        await Promise.all([
+          admin.db.reply('PUBLISH', ch, `${i}`),
+          admin.db.reply('PUBLISH', `kt${protocol}:p:x`, `${i}`),
+          admin.db.reply('SPUBLISH', sh, `${i}`),
+        ]);
+        await sleep(1);
+      }
+    })();
+    for (let round = 0; round < 3; round++) {
+      await sleep(30);
+      const ready = new Promise((r) => sub.once('ready', r)); // events.once would reject on the 'error' of the kill
+      expect(await admin.db.reply('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
+      await within(ready, 3000);
+      expect(await counts(admin, ch, sh)).toEqual([1, 1, 1]); // 'ready' comes once they are confirmed
+    }
+    stop = true;
+    await publisher;
+    await admin.db.reply('PUBLISH', ch, 'end');
+    await admin.db.reply('PUBLISH', `kt${protocol}:p:x`, 'end');
+    await admin.db.reply('SPUBLISH', sh, 'end');
+    await until(() => got.message.at(-1) === 'end' && got.pmessage.at(-1) === 'end' && got.smessage.at(-1) === 'end');
+    expect(redis.stats().pubsub).toMatchObject({ reconnects: 3, connectionLost: 3, channels: 1, patterns: 1, shardChannels: 1 });
+  });
+});
+
+/** Commands the server runs, as MONITOR prints them, from the moment this returns. */
+async function monitor(port: number): Promise<{ lines: string[]; stop(): void }> {
+  const socket = net.connect(port, '127.0.0.1');
+  const lines: string[] = [];
+  let rest = '';
+  socket.on('data', (chunk) => {
+    const text = rest + chunk.toString('latin1');
+    const parts = text.split('\r\n');
+    rest = parts.pop()!;
+    lines.push(...parts);
+  });
+  socket.write('*1\r\n$7\r\nMONITOR\r\n');
+  await until(() => lines.includes('+OK'));
+  return { lines, stop: () => socket.destroy() };
+}
+
+describe('resubscription order and deadlines', () => {
+  it('after a reconnect, the old subscriptions are written before a call made during the outage', async () => {
+    const { redis, proxy } = await through();
+    const sub = redis.subscriber();
+    sub.on('error', () => {});
+    await sub.subscribe('ord:old');
+    proxy.refuse(true);
+    proxy.cutAll();
+    await sleep(30);
+    const during = sub.subscribe('ord:new'); // queued while disconnected
+    const mon = await monitor(env.server.port);
+    try {
+      proxy.refuse(false);
+      await within(during, 3000);
+      await until(() => mon.lines.some((l) => l.includes('"SUBSCRIBE" "ord:new"')));
+      const subs = mon.lines.filter((l) => l.includes('"SUBSCRIBE"'));
+      expect(subs[0]).toMatch(/"SUBSCRIBE" "ord:old"$/);
+      expect(subs[1]).toMatch(/"SUBSCRIBE" "ord:new"$/);
+    } finally {
+      mon.stop();
+    }
+  });
+
+  it('a stalled server: subscribe() rejects at its deadline; the late confirmation is undone, the connection kept', async () => {
+    const { redis, proxy } = await through();
+    const sub = redis.subscriber({ timeout: 300 });
+    await sub.subscribe('st:a');
+    proxy.stall();
+    const t0 = Date.now();
+    await expect(within(sub.subscribe('st:b'), 3000)).rejects.toBeInstanceOf(ReplyTimeoutError);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(sub.subscriptions.channels).toEqual(['st:a']);
+    proxy.resume();
+    const admin = env.client();
+    await until(async () => Number(((await admin.db.reply('PUBSUB', 'NUMSUB', 'st:b')) as unknown[])[1]) === 0);
+    await sub.subscribe('st:c');
+    const got = once(sub, 'message');
+    await admin.db.reply('PUBLISH', 'st:a', 'still');
+    expect((await got)[0]).toEqual({ channel: 'st:a', message: 'still' });
+    expect(redis.stats().pubsub).toMatchObject({ connectionLost: 0, channels: 2 });
+  });
+});
+
+describe('a connection that gave up', () => {
+  it('rejects pending calls, and later ones at once', async () => {
+    const { redis, proxy } = await through({ reconnect: false });
+    const sub = redis.subscriber();
+    sub.on('error', () => {});
+    await sub.subscribe('gu:a');
+    proxy.stall();
+    const pending = sub.subscribe('gu:b');
+    const closed = new Promise((r) => sub.once('close', r));
+    proxy.cutAll();
+    await expect(within(pending, 2000)).rejects.toBeInstanceOf(ConnectionError);
+    await within(closed, 2000);
+    const t0 = Date.now();
+    await expect(within(sub.subscribe('gu:c'), 2000)).rejects.toBeInstanceOf(ConnectionError);
+    await expect(within(redis.subscriber().psubscribe('gu:*'), 2000)).rejects.toBeInstanceOf(ConnectionError);
+    expect(Date.now() - t0).toBeLessThan(500);
+  });
+
+  it('a configuration the server refuses (wrong password) rejects subscribe() at once', async () => {
+    const redis = env.client({ username: 'nobody', password: 'not-the-password', reconnect: { baseDelay: 5, maxDelay: 20 } });
+    redis.on('error', () => {});
+    const sub = redis.subscriber();
+    sub.on('error', () => {});
+    const t0 = Date.now();
+    await expect(within(sub.subscribe('cfg:a'), 3000)).rejects.toBeInstanceOf(ConnectError);
+    await expect(within(sub.subscribe('cfg:b'), 3000)).rejects.toBeInstanceOf(ConnectError);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+});
