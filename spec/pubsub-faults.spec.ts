@@ -70,15 +70,18 @@ describe.each([3, 2] as const)('CLIENT KILL TYPE pubsub under traffic (protocol 
         await sleep(1);
       }
     })();
-    for (let round = 0; round < 3; round++) {
-      await sleep(30);
-      const ready = new Promise((r) => sub.once('ready', r)); // events.once would reject on the 'error' of the kill
-      expect(await admin.db.reply('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
-      await within(ready, 3000);
-      expect(await counts(admin, ch, sh)).toEqual([1, 1, 1]); // 'ready' comes once they are confirmed
+    try {
+      for (let round = 0; round < 3; round++) {
+        await sleep(30);
+        const ready = new Promise((r) => sub.once('ready', r)); // events.once would reject on the 'error' of the kill
+        expect(await admin.db.reply('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
+        await within(ready, 3000);
+        expect(await counts(admin, ch, sh)).toEqual([1, 1, 1]); // 'ready' comes once they are confirmed
+      }
+    } finally {
+      stop = true;
+      await publisher.catch(() => {}); // a failure above must not leave it publishing into closed clients
     }
-    stop = true;
-    await publisher;
     await admin.db.reply('PUBLISH', ch, 'end');
     await admin.db.reply('PUBLISH', `kt${protocol}:p:x`, 'end');
     await admin.db.reply('SPUBLISH', sh, 'end');

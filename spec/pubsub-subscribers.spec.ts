@@ -168,7 +168,9 @@ describe('independent subscribers', () => {
     const it = a[Symbol.asyncIterator]();
     const next = it.next();
     const closedA = once(a, 'close');
+    const pending = b.subscribe('ind:pending'); // not confirmed yet: the close wins
     await redis.close();
+    await expect(pending).rejects.toBeInstanceOf(ClosedError);
     expect(await next).toEqual({ value: undefined, done: true });
     await closedA;
     await expect(b.subscribe('ind:x')).rejects.toBeInstanceOf(ClosedError);
