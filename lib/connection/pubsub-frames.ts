@@ -69,15 +69,15 @@ function isMessage(buf: Buffer, from: number): boolean {
 
 /** The kind of a pub/sub frame from its first element (a Buffer or a string), OTHER if it is none. */
 export function frameKind(kind: Reply | undefined): number {
+  // Messages are the hot path: recognised without a lookup (strings) or making a string (Buffers).
+  if (typeof kind === 'string') return kind === 'message' ? MESSAGE : (KINDS.get(kind) ?? OTHER);
   if (Buffer.isBuffer(kind)) {
-    // Messages are the hot path: recognised from their bytes, without making a string.
     const first = kind[0];
     if (first === M && isMessage(kind, 0)) return MESSAGE;
     if ((first === P || first === S) && isMessage(kind, 1)) return first === P ? PMESSAGE : SMESSAGE;
     return kind.length <= 12 ? (KINDS.get(kind.toString('latin1')) ?? OTHER) : OTHER;
   }
-  if (kind === 'message') return MESSAGE;
-  return typeof kind === 'string' ? (KINDS.get(kind) ?? OTHER) : OTHER;
+  return OTHER;
 }
 
 /** RESP2 has no push type: on a subscribed RESP2 connection, messages and confirmations arrive as arrays. */
