@@ -31,8 +31,6 @@ export class Link {
   recycling = false;
   /** How many entries at the tail of the in-flight FIFO are encoded but not yet written. */
   unflushed = 0;
-  /** Encoded commands without a FIFO slot (subscriber mode) waiting for the flush. */
-  unflushedFree = 0;
   /** A flush is scheduled for the end of this turn of the event loop. */
   flushScheduled = false;
 
