@@ -1,0 +1,80 @@
+/**
+ * Where a command goes in a cluster, decided from the command table alone
+ * (pure; no IO): the slot of its keys, any master, every master or node (the
+ * command's request policy), or one part per slot (multi_shard commands whose
+ * keys span slots). Computed once per command, on the hot path: a fixed-key
+ * command (GET, SET, HGET...) costs one table read and one CRC16 of its key.
+ */
+import { commandKeys, CANNOT_FIND_KEYS, firstKeyIndex, KEYS_UNKNOWN, keysProblem, PLAN_FIXED, type CommandInfo } from '../../commands/index.js';
+import { keySlot } from '../../commands/slot.js';
+import { REQUEST_ALL_NODES, REQUEST_ALL_SHARDS, REQUEST_MULTI_SHARD, REQUEST_POLICY } from '../../commands/tips.js';
+import { CrossSlotError, InvalidArgumentError } from '../../errors.js';
+import type { Arg } from '../../resp/encoder.js';
+
+/** To the master (or, for reads, a replica) of `slot`. */
+export const TO_SLOT = 0;
+/** Keyless: any master. */
+export const TO_ANY = 1;
+/** Every master, replies combined per the response policy. */
+export const TO_ALL_SHARDS = 2;
+/** Every node, replicas too. */
+export const TO_ALL_NODES = 3;
+/** Keys in several slots, splittable (multi_shard): one part per slot. */
+export const TO_SPLIT = 4;
+/** The table cannot find the keys (module command, unknown subcommand): any master, and follow MOVED. */
+export const TO_UNKNOWN = 5;
+
+export interface Route {
+  to: number;
+  /** TO_SLOT: the slot. */
+  slot: number;
+}
+
+const keys: number[] = [];
+
+/**
+ * The route of a call. Throws `CrossSlotError` when its keys span slots and
+ * it cannot be split, `InvalidArgumentError` when its key arguments are
+ * malformed (a numkeys past the arguments): nothing is sent either way.
+ */
+export function routeOf(info: CommandInfo, args: readonly Arg[]): Route {
+  const policy = info.tips & REQUEST_POLICY;
+  if (info.keyPlan === PLAN_FIXED && info.keyPositions.length === 1) {
+    const at = firstKeyIndex(info, args);
+    if (at >= 0) return { to: TO_SLOT, slot: keySlot(args[at]!) };
+  }
+  const n = commandKeys(info, args, keys);
+  if (n === CANNOT_FIND_KEYS) throw new InvalidArgumentError(keysProblem(info, n), { command: info.name });
+  if (n === KEYS_UNKNOWN) return { to: TO_UNKNOWN, slot: -1 };
+  if (n === 0) {
+    if (policy === REQUEST_ALL_SHARDS) return { to: TO_ALL_SHARDS, slot: -1 };
+    if (policy === REQUEST_ALL_NODES) return { to: TO_ALL_NODES, slot: -1 };
+    return { to: TO_ANY, slot: -1 };
+  }
+  const slot = keySlot(args[keys[0]!]!);
+  for (let i = 1; i < n; i++) {
+    if (keySlot(args[keys[i]!]!) !== slot) {
+      if (policy === REQUEST_MULTI_SHARD) return { to: TO_SPLIT, slot: -1 };
+      throw crossSlot(info.name);
+    }
+  }
+  return { to: TO_SLOT, slot };
+}
+
+/** The one slot of every key in `keyArgs` (a transaction's, a WATCH's), or CrossSlotError. */
+export function singleSlot(command: string, keyArgs: readonly Arg[]): number {
+  let slot = -1;
+  for (const k of keyArgs) {
+    const s = keySlot(k);
+    if (slot === -1) slot = s;
+    else if (s !== slot) throw crossSlot(command);
+  }
+  return slot;
+}
+
+function crossSlot(command: string): CrossSlotError {
+  return new CrossSlotError(
+    'its keys hash to different cluster slots and it cannot be split; nothing was sent. Put related keys in one slot with a hash tag, e.g. {user:1}:name and {user:1}:age',
+    { command },
+  );
+}
