@@ -11,9 +11,9 @@
  * server's own rule that a freshly started master stays `fail` for 2 s
  * (CLUSTER_WRITABLE_DELAY).
  *
- * The harness talks to the nodes with `NodeClient`, a minimal connection on
- * our sans-IO codec (no client logic: no routing, no retries), also exported
- * for specs that want a node's raw replies in RESP2 or RESP3.
+ * The harness talks to the nodes with `NodeClient` (./node-client.ts), a raw
+ * connection on our codec (no routing, no retries), re-exported here for
+ * specs that want a node's raw replies in RESP2 or RESP3.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,124 +21,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ServerError } from '../../lib/errors.js';
-import { Decoder } from '../../lib/resp/decoder.js';
-import { encodeCommand, type Arg } from '../../lib/resp/encoder.js';
-import { DECODE_BUFFERS, type Reply } from '../../lib/resp/types.js';
+import type { Arg } from '../../lib/resp/encoder.js';
+import type { Reply } from '../../lib/resp/types.js';
+import { NodeClient } from './node-client.js';
 import { ensureRedisInstalled, freePort } from './redis-server.js';
 
-// ------------------------------------------------------------------ a raw connection
-
-export interface NodeClientOptions {
-  host?: string;
-  /** 2 (default, no HELLO) or 3 (HELLO 3 first). */
-  protocol?: 2 | 3;
-  /** Per-call timeout in ms (default 10 s). */
-  timeout?: number;
-}
-
-interface Waiter {
-  resolve(value: Reply): void;
-  reject(err: Error): void;
-  flags: number;
-  timer: NodeJS.Timeout;
-}
-
-/**
- * One connection to one node: `call(...args)` resolves with the decoded reply
- * (our decoder's defaults: strings, RESP3 maps as null-prototype objects) and
- * rejects with the `ServerError` of an error reply. No reconnection: once
- * closed (or the node died), every call rejects.
- */
-export class NodeClient {
-  private readonly waiters: Waiter[] = [];
-  private readonly decoder: Decoder;
-  private closedWith: Error | undefined;
-
-  private constructor(
-    private readonly socket: net.Socket,
-    private readonly timeout: number,
-  ) {
-    this.decoder = new Decoder({
-      replyFlags: () => this.waiters[0]?.flags ?? 0,
-      onReply: (value) => {
-        const w = this.waiters.shift();
-        if (!w) return;
-        clearTimeout(w.timer);
-        if (value instanceof ServerError) w.reject(value);
-        else w.resolve(value);
-      },
-      onPush: () => {},
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.decoder.feed(chunk);
-      } catch (err) {
-        this.fail(err as Error);
-      }
-    });
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('connection closed')));
-  }
-
-  static async connect(port: number, opts: NodeClientOptions = {}): Promise<NodeClient> {
-    const socket = net.connect(port, opts.host ?? '127.0.0.1');
-    socket.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    const client = new NodeClient(socket, opts.timeout ?? 10_000);
-    if (opts.protocol === 3) await client.call('HELLO', 3);
-    return client;
-  }
-
-  get closed(): boolean {
-    return this.closedWith !== undefined;
-  }
-
-  /** Send one command; strings come back as strings. */
-  call(...args: Arg[]): Promise<Reply> {
-    return this.send(0, args);
-  }
-
-  /** Send one command; bulk strings come back as Buffers (binary keys). */
-  callBuffers(...args: Arg[]): Promise<Reply> {
-    return this.send(DECODE_BUFFERS, args);
-  }
-
-  /** Send one command, decoding its reply with these `DECODE_*` flags. */
-  callWith(flags: number, ...args: Arg[]): Promise<Reply> {
-    return this.send(flags, args);
-  }
-
-  close(): void {
-    this.socket.destroy();
-    this.fail(new Error('connection closed'));
-  }
-
-  private send(flags: number, args: Arg[]): Promise<Reply> {
-    if (this.closedWith) return Promise.reject(this.closedWith);
-    return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // A reply may still come; the stream is out of step from here on.
-        this.socket.destroy();
-        this.fail(new Error(`no reply to ${String(args[0])} within ${this.timeout} ms`));
-      }, this.timeout);
-      this.waiters.push({ resolve, reject, flags, timer });
-      this.socket.write(encodeCommand(args));
-    });
-  }
-
-  private fail(err: Error): void {
-    this.closedWith ??= err;
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(this.closedWith);
-    }
-  }
-}
-
-// ------------------------------------------------------------------ the cluster
+export { NodeClient, type NodeClientOptions } from './node-client.js';
 
 export type ClusterRole = 'master' | 'replica';
 
@@ -364,18 +252,16 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Redi
     return s;
   };
 
-  const call = async (port: number, ...args: Arg[]): Promise<Reply> => {
+  const clientOf = async (port: number): Promise<NodeClient> => {
     let c = clients.get(port);
     if (!c || c.closed) {
       c = await NodeClient.connect(port);
       clients.set(port, c);
     }
-    return c.call(...args);
+    return c;
   };
-  const callBuffers = async (port: number, ...args: Arg[]): Promise<Reply> => {
-    await call(port, 'PING');
-    return clients.get(port)!.callBuffers(...args);
-  };
+  const call = async (port: number, ...args: Arg[]): Promise<Reply> => (await clientOf(port)).call(...args);
+  const callBuffers = async (port: number, ...args: Arg[]): Promise<Reply> => (await clientOf(port)).callBuffers(...args);
 
   const nodesOf = async (port: number) => parseNodes(text(await call(port, 'CLUSTER', 'NODES')));
   const myself = async (port: number) => (await nodesOf(port)).find((l) => l.flags.includes('myself'));

@@ -17,18 +17,16 @@
  *
  * Every wait is bounded (`timeout`, default 20 s) and a failed wait says what
  * it was still waiting for. The harness talks to the processes with
- * `RawClient` (our codec on a socket, RESP2, no client logic: no retries,
+ * `NodeClient` (./node-client.ts: our codec on a socket, RESP2, no retries,
  * no reconnects), authenticating with the configured credentials.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ServerError } from '../../lib/errors.js';
-import { Decoder } from '../../lib/resp/decoder.js';
-import { encodeCommand, type Arg } from '../../lib/resp/encoder.js';
+import type { Arg } from '../../lib/resp/encoder.js';
 import type { Reply } from '../../lib/resp/types.js';
+import { NodeClient } from './node-client.js';
 import { ensureRedisInstalled, freePort, startRedis, type RedisServer } from './redis-server.js';
 
 export interface Credentials {
@@ -257,15 +255,15 @@ export async function startSentinels(opts: StartSentinelsOptions = {}): Promise<
   };
 
   /** Connections cached per port (as promises: concurrent first calls share one). */
-  const clients = new Map<number, Promise<RawClient>>();
-  const client = async (port: number, auth: Credentials | undefined): Promise<RawClient> => {
+  const clients = new Map<number, Promise<NodeClient>>();
+  const client = async (port: number, auth: Credentials | undefined): Promise<NodeClient> => {
     let p = clients.get(port);
     if (p) {
       const c = await p.catch(() => undefined);
       if (c && !c.closed) return c;
       if (clients.get(port) === p) clients.delete(port);
     }
-    p = RawClient.connect(port, auth);
+    p = NodeClient.connect(port, { auth, timeout: 5000 }); // 5 s per call: the waits around retry well within their bound
     clients.set(port, p);
     return p;
   };
@@ -593,81 +591,3 @@ export async function startSentinels(opts: StartSentinelsOptions = {}): Promise<
 
 /** Whether a process with this pid runs (for specs that check nothing is left behind). */
 export { running as processRunning };
-
-/**
- * One connection to one process, RESP2: `call(...args)` resolves with the
- * decoded reply and rejects with the `ServerError` of an error reply. Once
- * closed (or the process died), every call rejects.
- */
-export class RawClient {
-  private readonly waiters: { resolve(v: Reply): void; reject(e: Error): void; timer: NodeJS.Timeout }[] = [];
-  private readonly decoder: Decoder;
-  private closedWith: Error | undefined;
-
-  private constructor(
-    private readonly socket: net.Socket,
-    private readonly timeout: number,
-  ) {
-    this.decoder = new Decoder({
-      replyFlags: () => 0,
-      onReply: (value) => {
-        const w = this.waiters.shift();
-        if (!w) return;
-        clearTimeout(w.timer);
-        if (value instanceof ServerError) w.reject(value);
-        else w.resolve(value);
-      },
-      onPush: () => {},
-    });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.decoder.feed(chunk);
-      } catch (err) {
-        this.fail(err as Error);
-      }
-    });
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('connection closed')));
-  }
-
-  /** Connect to a loopback port and AUTH when given credentials. */
-  static async connect(port: number, auth?: Credentials, timeout = 5000): Promise<RawClient> {
-    const socket = net.connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    const c = new RawClient(socket, timeout);
-    if (auth) await (auth.username ? c.call('AUTH', auth.username, auth.password) : c.call('AUTH', auth.password));
-    return c;
-  }
-
-  get closed(): boolean {
-    return this.closedWith !== undefined;
-  }
-
-  call(...args: Arg[]): Promise<Reply> {
-    if (this.closedWith) return Promise.reject(this.closedWith);
-    return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.socket.destroy(); // the stream is out of step from here on
-        this.fail(new Error(`no reply to ${String(args[0])} within ${this.timeout} ms`));
-      }, this.timeout);
-      this.waiters.push({ resolve, reject, timer });
-      this.socket.write(encodeCommand(args));
-    });
-  }
-
-  close(): void {
-    this.socket.destroy();
-    this.fail(new Error('connection closed'));
-  }
-
-  private fail(err: Error): void {
-    this.closedWith ??= err;
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(this.closedWith);
-    }
-  }
-}
