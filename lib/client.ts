@@ -14,7 +14,9 @@ import { checkCallOptions, checkDb, checkSubscriberOptions, resolveOptions, type
 import type { Arg } from './resp/encoder.js';
 import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_SETS, type Reply } from './resp/types.js';
 import type { RetryPolicy } from './retry.js';
-import { Standalone, type Topology, type TopologyStats } from './topology/standalone.js';
+import { AutoTopology, type TopologyMode } from './topology/auto.js';
+import type { ClusterNode } from './topology/cluster/slot-map.js';
+import type { Topology, TopologyStats } from './topology/standalone.js';
 import { runMulti, runWatch, type HandleSettings, type MultiBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
 import { Subscriber, type SubscriberContext, type SubscriberOptions } from './subscriber.js';
 
@@ -163,7 +165,7 @@ export class Database {
    * (`conn.multi` gives null when a watched key changed).
    */
   watch<R>(keys: Arg[], fn: (conn: WatchConnection) => Promise<R> | R, options: WatchOptions = {}): Promise<R> {
-    return runWatch(() => this.#core.topology.lease(), this.#settings, keys, fn, options);
+    return runWatch(() => this.#core.topology.lease(keys), this.#settings, keys, fn, options);
   }
 }
 
@@ -175,6 +177,7 @@ export class Redis extends EventEmitter {
   #orphanedReplies = 0;
   /** What every subscriber of this client shares: routing to the pub/sub hubs, and the shared connection. */
   readonly #subscriberContext: SubscriberContext;
+  readonly #topology: AutoTopology;
   #closing: Promise<void> | undefined;
 
   constructor(urlOrOptions?: string | RedisOptions, options?: RedisOptions) {
@@ -197,7 +200,7 @@ export class Redis extends EventEmitter {
       this.#commandErrors++;
       emit('commandError', err, { command });
     };
-    const topology = new Standalone(resolved.connection, { ...resolved.pool, blockingMargin: resolved.blockingMargin }, {
+    const topology = new AutoTopology(resolved, {
       ready: (info: HandshakeResult) => emit('ready', info),
       error: (err: Error) => {
         // An 'error' with no listener would crash the process; callers still see
@@ -213,6 +216,7 @@ export class Redis extends EventEmitter {
         emit('orphanedReply', { command, value });
       },
     });
+    this.#topology = topology;
     this.#core = {
       topology,
       options: resolved,
@@ -229,9 +233,42 @@ export class Redis extends EventEmitter {
     };
   }
 
-  /** Handle on database `index` (same connection; SELECT is inlined as needed). */
+  /** Handle on database `index` (same connection; SELECT is inlined as needed). A cluster has only database 0. */
   database(index: number): Database {
-    return new Database(this.#core, checkDb(index));
+    checkDb(index);
+    if (index !== 0 && (this.#topology.cluster !== undefined || this.#core.options.mode === 'cluster')) {
+      throw new InvalidArgumentError('a cluster has only database 0', { command: 'SELECT' });
+    }
+    return new Database(this.#core, index);
+  }
+
+  /** 'standalone' or 'cluster' once the first connection (or slot map) told. */
+  get mode(): TopologyMode | undefined {
+    return this.#topology.mode;
+  }
+
+  /**
+   * Handles on single nodes, for commands meant for one node (INFO, CONFIG,
+   * SCRIPT LOAD, ...): `{ address, role, db }`. A single server is one master.
+   */
+  nodes(role?: 'master' | 'replica'): { address: string; role: 'master' | 'replica'; db: Database }[] {
+    const cluster = this.#topology.cluster;
+    if (cluster === undefined) {
+      const { host, port, path } = this.#core.options.connection.endpoint;
+      return role === 'replica' ? [] : [{ address: path ?? `${host}:${port}`, role: 'master', db: this.db }];
+    }
+    const main = this.#core;
+    return cluster.map.nodes(role).map((node: ClusterNode) => {
+      const core: ClientCore = {
+        topology: cluster.unitOf(node),
+        options: main.options,
+        get closed() {
+          return main.closed;
+        },
+        reportUnobserved: main.reportUnobserved,
+      };
+      return { address: node.address, role: node.role, db: new Database(core, 0) };
+    });
   }
 
   /**

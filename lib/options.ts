@@ -5,6 +5,7 @@
 import type tls from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
 import type { MultiplexerOptions, ReconnectStrategy } from './connection/multiplexer.js';
+import type { Endpoint } from './connection/socket.js';
 import {
   boolean,
   checkObject,
@@ -106,6 +107,28 @@ export interface RedisOptions {
    * flight on it down too. Raise it only if the server's limit was raised.
    */
   maxArgumentBytes?: number;
+  /**
+   * Cluster seeds: URLs (`redis://10.0.0.1:7000`) or `{ host, port }`; any one
+   * reachable is enough. Other options (password, TLS, timeouts...) apply to
+   * every node. A URL with several hosts (`redis://h1:7000,h2:7001`) is the same.
+   */
+  nodes?: (string | { host: string; port: number })[];
+  /**
+   * 'standalone', 'cluster', or 'auto' (default): cluster when `nodes` or a
+   * multi-host URL is given, else what the server's HELLO reply says (`mode`).
+   */
+  mode?: 'auto' | 'standalone' | 'cluster';
+  /** Cluster routing. */
+  cluster?: ClusterOptions;
+}
+
+export interface ClusterOptions {
+  /** Where reads (read-only commands) go: 'master' (default), 'replica' or 'prefer-replica' (a replica of the slot when it has one, else its master). */
+  readFrom?: 'master' | 'replica' | 'prefer-replica';
+  /** Refresh the slot map every this many ms anyway (default 30000; 0: only on MOVED, node loss, CLUSTERDOWN). */
+  refreshInterval?: number;
+  /** Most MOVED / ASK redirections of one command before ClusterRedirectError (default 5). */
+  maxRedirects?: number;
 }
 
 export interface ResolvedOptions {
@@ -115,6 +138,11 @@ export interface ResolvedOptions {
   blockingMargin: number;
   /** Largest single argument in bytes (see `RedisOptions.maxArgumentBytes`). */
   maxArgumentBytes: number;
+  /** 'auto' only when neither `nodes` nor `mode` decided it. */
+  mode: 'auto' | 'standalone' | 'cluster';
+  /** Cluster seeds (the configured endpoint when none were given). */
+  seeds: Endpoint[];
+  cluster: Required<ClusterOptions>;
 }
 
 export function exponentialReconnect(opts: ReconnectOptions = {}): ReconnectStrategy {
@@ -147,6 +175,25 @@ const POOL = schema({ size: integer(1), maxWait: milliseconds });
 // Built from the defaults, so a limit added to the decoder is accepted here without a second list.
 const LIMITS = schema(Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => [k, count])));
 
+const CLUSTER = schema({ readFrom: oneOf('master', 'replica', 'prefer-replica'), refreshInterval: milliseconds, maxRedirects: integer(0) });
+
+/** A cluster seed: a URL or `{ host, port }`. */
+const seed: Validator = (v, name) => {
+  if (typeof v === 'string') {
+    parseUrl(v);
+    return;
+  }
+  if (isPlainObject(v) && typeof v.host === 'string' && v.host !== '' && Number.isInteger(v.port) && (v.port as number) > 0 && (v.port as number) < 65536) {
+    if (Object.keys(v).some((k) => k !== 'host' && k !== 'port')) throw new InvalidArgumentError(`option ${name} takes only host and port (other options apply to every node)`);
+    return;
+  }
+  throw new InvalidArgumentError(`option ${name} must be a URL or { host, port }`);
+};
+const seeds: Validator = (v, name) => {
+  if (!Array.isArray(v) || v.length === 0) throw new InvalidArgumentError(`option ${name} must be a non-empty array of URLs or { host, port }`);
+  v.forEach((s, i) => seed(s, `${name}[${i}]`));
+};
+
 const REDIS: Schema = schema({
   host: nonEmptyString,
   port: integer(0, 65535),
@@ -178,6 +225,9 @@ const REDIS: Schema = schema({
   blockingPool: nested(POOL),
   blockingMargin: milliseconds,
   maxArgumentBytes: integer(0),
+  nodes: seeds,
+  mode: oneOf('auto', 'standalone', 'cluster'),
+  cluster: nested(CLUSTER),
 });
 
 /** Options of other clients (node-redis, ioredis) and what to use here instead. */
@@ -292,5 +342,26 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
     },
     blockingMargin: o.blockingMargin ?? 2_000,
     maxArgumentBytes: o.maxArgumentBytes ?? DEFAULT_MAX_ARGUMENT_BYTES,
+    ...topologyOptions(o, tlsOpts),
+  };
+}
+
+/** Which routing, and the cluster's seeds and settings. */
+function topologyOptions(o: RedisOptions & { nodes?: unknown[] }, tlsOpts: tls.ConnectionOptions | undefined): Pick<ResolvedOptions, 'mode' | 'seeds' | 'cluster'> {
+  const given = (o.nodes ?? []).map((n) => {
+    if (typeof n !== 'string') return { host: n.host, port: n.port, tls: tlsOpts };
+    const u = parseUrl(n);
+    if (u.path !== undefined) throw new InvalidArgumentError('a cluster seed must be a TCP address, not a unix socket');
+    return { host: u.host ?? '127.0.0.1', port: u.port ?? 6379, tls: tlsOpts };
+  });
+  const mode = o.mode ?? (given.length > 0 ? 'cluster' : 'auto');
+  if (mode === 'standalone' && given.length > 1) throw new InvalidArgumentError("mode 'standalone' takes one server; several nodes were given (use mode 'cluster')");
+  const seeds = given.length > 0 ? given : [{ host: o.host ?? '127.0.0.1', port: o.port ?? 6379, tls: tlsOpts }];
+  if (mode === 'cluster' && (o.db ?? 0) !== 0) throw new InvalidArgumentError('a cluster has only database 0: drop the db option (or the /db in the URL)');
+  const c = o.cluster ?? {};
+  return {
+    mode,
+    seeds,
+    cluster: { readFrom: c.readFrom ?? 'master', refreshInterval: c.refreshInterval ?? 30_000, maxRedirects: c.maxRedirects ?? 5 },
   };
 }

@@ -9,6 +9,8 @@ import { InvalidArgumentError } from './errors.js';
 import { unknownKey } from './option-check.js';
 
 export interface UrlOptions {
+  /** Several hosts (`redis://h1:7000,h2:7001`): cluster seeds, any reachable one is enough. */
+  nodes?: { host: string; port: number }[];
   host?: string;
   port?: number;
   path?: string;
@@ -44,8 +46,28 @@ function decode(part: string, what: string): string {
   }
 }
 
+/** `redis://h1:7000,h2:7001/...`: the hosts of a multi-host URL (cluster seeds), or undefined for one host. */
+function hostList(input: string): { first: string; nodes: { host: string; port: number }[] } | undefined {
+  const m = /^(rediss?:\/\/(?:[^/?#@]*@)?)([^/?#]*)(.*)$/s.exec(input);
+  if (!m || !m[2]!.includes(',')) return undefined;
+  const nodes = m[2]!.split(',').map((hp) => {
+    let url: URL;
+    try {
+      url = new URL(`redis://${hp}`);
+    } catch {
+      throw new InvalidArgumentError('a host in the connection URL is not valid');
+    }
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    if (!host) throw new InvalidArgumentError('a host in the connection URL is empty');
+    return { host, port: url.port ? integer(url.port, 'port') : 6379 };
+  });
+  return { first: m[1]! + m[2]!.split(',')[0]! + m[3]!, nodes };
+}
+
 export function parseUrl(input: string): UrlOptions {
   let url: URL;
+  const hosts = hostList(input);
+  if (hosts) input = hosts.first;
   try {
     url = new URL(input);
   } catch {
@@ -53,6 +75,7 @@ export function parseUrl(input: string): UrlOptions {
     throw new InvalidArgumentError('the connection URL is not a valid URL');
   }
   const out: UrlOptions = {};
+  if (hosts) out.nodes = hosts.nodes;
   const scheme = url.protocol;
   if (scheme === 'unix:' || scheme === 'redis+unix:' || scheme === 'redis+socket:') {
     if (!url.pathname) throw new InvalidArgumentError('a unix socket URL needs a path');

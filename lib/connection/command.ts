@@ -37,6 +37,8 @@ export class Command<T = any> implements PromiseLike<T> {
   groupSize = 0;
   /** How many times this command was sent; bumped on every write. */
   attempts = 0;
+  /** How many times a cluster redirected it (MOVED / ASK); bounded by `cluster.maxRedirects`. */
+  redirects = 0;
   retry: RetryDecision | undefined = undefined;
   /** The caller allowed a written non-read-only command to be resent (`idempotent`). */
   idempotent = false;

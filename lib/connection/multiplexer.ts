@@ -8,21 +8,17 @@
  * Safety rules (DESIGN.md) this file enforces:
  *  1. replies match callers strictly in FIFO order; a timed-out command keeps
  *     its slot until its late reply arrives and is dropped;
- *  2. never-written commands are re-sent after a reconnect; written ones are
- *     re-sent only when read-only (or the caller said idempotent) and their
- *     retry policy allows, else they fail with ConnectionLostError{maybeExecuted};
- *  3. the handshake completes before any queued command is written: what is
- *     true of one socket (handshake done, database selected, bytes encoded
- *     for it) lives on its `Link`, which is detached first when the socket is
- *     lost, so a listener reacting to the loss can only queue;
+ *  2. never-written commands are re-sent after a reconnect; written ones only
+ *     when safe to send twice (loss.ts), else ConnectionLostError{maybeExecuted};
+ *  3. the handshake completes before any queued command is written: a socket's
+ *     state lives on its `Link`, detached first when the socket is lost;
  *  4. every command settles exactly once, within its deadline;
  *  5. queues are bounded.
  */
 import type net from 'node:net';
 import Denque from 'denque';
 import { SHAPE_ANY, commandInfo, fitsShape } from '../commands/index.js';
-import { ClosedError, ConnectError, ConnectionLostError, OfflineQueueFullError, ProtocolError, ReadOnlyError } from '../errors.js';
-import { RedisError, ReplyTimeoutError, ServerError, annotate, refusedBeforeRunning } from '../errors.js';
+import { ClosedError, ConnectError, ConnectionLostError, ProtocolError, ReadOnlyError, RedisError, ReplyTimeoutError, ServerError, annotate, refusedBeforeRunning } from '../errors.js';
 import { Decoder } from '../resp/decoder.js';
 import { validateArgs, type Arg } from '../resp/encoder.js';
 import { Attributed, type DecoderSink, type Reply } from '../resp/types.js';
@@ -31,7 +27,7 @@ import { Deadlines, halfOpenError, timeoutError } from './deadlines.js';
 import { sortLost } from './loss.js';
 import { HealthCheck } from './health.js';
 import { RetryLater, refusedRetryDelay } from './retry-later.js';
-import { CommandQueue, approximateBytes } from './queue.js';
+import { CommandQueue } from './queue.js';
 import { handshake } from './handshake.js';
 import { Link } from './link.js';
 import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
@@ -151,6 +147,13 @@ export class Multiplexer implements DecoderSink {
     this.enqueue(cmds, cmds[cmds.length - 1]!, timeout, custom);
   }
 
+  /** Hand back every command not yet written (its node left the cluster): the owner routes them elsewhere. */
+  takeQueued(): Command[] {
+    const taken = this.queue.removeWhere((c) => c.state !== SETTLED);
+    for (const c of taken) this.deadlines.done(c);
+    return taken;
+  }
+
   /** Queue commands to be written later, or refuse them all (closed, offline queue off or full). */
   private enqueue(cmds: Command[], timed: Command, timeout: number, custom: boolean): void {
     const name = cmds[0]!.groupSize > 1 ? 'MULTI' : cmds[0]!.info.name;
@@ -160,11 +163,7 @@ export class Multiplexer implements DecoderSink {
     else if (this.closing || this.state === State.Closed) refusal = new ClosedError('the client is closed', ctx);
     else if (!this.opts.offlineQueue && !this.link?.ready) {
       refusal = new ConnectionLostError('not connected and the offline queue is off; it was not sent', false, { ...ctx, cause: this.lastError });
-    } else if (this.queue.length + cmds.length > this.opts.maxQueued) {
-      refusal = new OfflineQueueFullError(`${this.queue.length} commands already wait to be written; it was not sent`, ctx);
-    } else if (this.queue.bytes + cmds.reduce((n, c) => n + approximateBytes(c), 0) > this.opts.maxQueuedBytes) {
-      refusal = new OfflineQueueFullError(`about ${this.queue.bytes} bytes already wait to be written; it was not sent`, ctx);
-    }
+    } else refusal = this.queue.refusal(cmds, this.opts, ctx);
     if (refusal) {
       for (const c of cmds) this.fail(c, refusal);
       return;
@@ -329,7 +328,8 @@ export class Multiplexer implements DecoderSink {
     if (value instanceof ServerError) {
       // A replica refusing a write: we are not talking to the master any more (failover).
       if (value instanceof ReadOnlyError && link) link.recycling = true;
-      if (cmd.state !== SETTLED && !this.retryRefused(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
+      // Refused before running: retried here per policy, or redirected by the owner (cluster MOVED / ASK).
+      if (cmd.state !== SETTLED && !this.retryRefused(cmd, value) && !this.hooks.redirect?.(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
     } else if (!cmd.resolve(value) && cmd.onLateReply !== undefined) {
       cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
     }

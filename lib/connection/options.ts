@@ -1,4 +1,5 @@
 /** The contract of a multiplexer: its options, the events it reports, its counters. */
+import type { ServerError } from '../errors.js';
 import type { DecoderLimits, Reply } from '../resp/types.js';
 import type { Command } from './command.js';
 import type { HandshakeOptions, HandshakeResult } from './handshake.js';
@@ -55,6 +56,12 @@ export interface MultiplexerHooks {
   /** A command failed and nobody had attached a handler: report, never drop silently. */
   unobservedError(err: Error, command: Command): void;
   push(frame: Reply[]): void;
+  /**
+   * A caller's command got an error reply that the owner may handle instead of
+   * failing it (cluster routing: MOVED, ASK). Return true to take the command
+   * over: it did not run, and the owner sends it again where it belongs.
+   */
+  redirect?(cmd: Command, err: ServerError): boolean;
 }
 
 export interface MultiplexerStats {

@@ -3,6 +3,7 @@
  * behind a full socket), bounded in count and in (approximate) bytes.
  */
 import Denque from 'denque';
+import { OfflineQueueFullError, type ErrorContext } from '../errors.js';
 import type { Command } from './command.js';
 
 /** Rough size of a command once encoded; counted only for queued commands, never on the fast path. */
@@ -48,6 +49,20 @@ export class CommandQueue {
     const cmd = this.items.shift();
     if (cmd !== undefined) this.bytes -= this.sizes.get(cmd) ?? 0;
     return cmd;
+  }
+
+  /**
+   * Why `cmds` may not join the queue (past `maxQueued` commands or
+   * `maxQueuedBytes` approximate bytes), or undefined when they may.
+   */
+  refusal(cmds: readonly Command[], limits: { maxQueued: number; maxQueuedBytes: number }, ctx: ErrorContext): Error | undefined {
+    if (this.length + cmds.length > limits.maxQueued) {
+      return new OfflineQueueFullError(`${this.length} commands already wait to be written; it was not sent`, ctx);
+    }
+    if (this.bytes + cmds.reduce((n, c) => n + approximateBytes(c), 0) > limits.maxQueuedBytes) {
+      return new OfflineQueueFullError(`about ${this.bytes} bytes already wait to be written; it was not sent`, ctx);
+    }
+    return undefined;
   }
 
   /** Take out every command matching `pred`, keeping the others in order. */

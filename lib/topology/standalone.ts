@@ -10,6 +10,7 @@ import type { Command } from '../connection/command.js';
 import { Multiplexer, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from '../connection/multiplexer.js';
 import { BlockingPool, type Lease, type PoolHooks, type PoolSettings } from '../connection/pool.js';
 import { Hub, type Kind, type PubSubStats } from '../pubsub/hub.js';
+import type { Arg } from '../resp/encoder.js';
 
 export interface TopologyStats extends MultiplexerStats {
   /** Side connections open for blocking commands and WATCH. */
@@ -23,8 +24,8 @@ export interface Topology {
   send(cmd: Command, timeout: number, custom: boolean): void;
   /** Route a group that must stay contiguous on one connection (MULTI ... EXEC). */
   sendGroup(cmds: Command[], timeout: number, custom: boolean): void;
-  /** Lease a dedicated connection (WATCH). */
-  lease(): Promise<Lease>;
+  /** Lease a dedicated connection (WATCH), on the node of `keys` where that matters (cluster). */
+  lease(keys?: readonly Arg[]): Promise<Lease>;
   /**
    * The pub/sub hub (one per node, its connection opened on first use) that
    * serves `kind` subscriptions to `name`. Cluster routing places shard
@@ -64,6 +65,11 @@ export class Standalone implements Topology {
 
   lease(): Promise<Lease> {
     return this.pool.acquire();
+  }
+
+  /** Hand back the commands not yet written (cluster: this node left, they go elsewhere). */
+  takeQueued(): Command[] {
+    return this.mux.takeQueued();
   }
 
   /** One server: one hub for every kind and name. */

@@ -72,7 +72,8 @@ export function singleSlot(command: string, keyArgs: readonly Arg[]): number {
   return slot;
 }
 
-function crossSlot(command: string): CrossSlotError {
+/** The error for keys that hash to different slots where one slot is needed. */
+export function crossSlot(command: string): CrossSlotError {
   return new CrossSlotError(
     'its keys hash to different cluster slots and it cannot be split; nothing was sent. Put related keys in one slot with a hash tag, e.g. {user:1}:name and {user:1}:age',
     { command },

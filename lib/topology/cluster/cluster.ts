@@ -1,0 +1,458 @@
+/**
+ * Redis Cluster routing behind the same `Topology` seam as a single server.
+ * One per-node unit (a `Standalone`: its multiplexer, its lazy blocking pool,
+ * its lazy pub/sub hub) per node, opened when first needed; a slot map built
+ * from CLUSTER SHARDS (or SLOTS) and kept fresh by a single-flight refresher;
+ * and the routing: a command goes to the master of its keys' slot (reads to a
+ * replica with `readFrom`), keyless ones to any master or, per the command's
+ * tips, to every master / node with the replies combined, and multi-key
+ * commands whose keys span slots (MGET, MSET, DEL, ...) are split by slot.
+ *
+ * Redirects: a node answering MOVED or ASK did not run the command, so it is
+ * sent again where the node says, whatever it is (ASK as ASKING + the command,
+ * contiguous); MOVED also fixes the slot map at once and schedules a refresh.
+ * More than `maxRedirects` is a ClusterRedirectError. TRYAGAIN / CLUSTERDOWN
+ * are retried by the node's connection per the retry policy (refused before
+ * running), within the command's deadline.
+ *
+ * Losing a node schedules a refresh; when the new map no longer routes a
+ * node's never-written commands to it, they are handed to their new owner.
+ * Written commands lost with a node follow rule 2 on their own connection.
+ */
+import { commandInfo } from '../../commands/index.js';
+import { Command, InternalCommand, QUEUED, failCommand } from '../../connection/command.js';
+import type { HandshakeResult } from '../../connection/handshake.js';
+import type { MultiplexerOptions, MultiplexerStats } from '../../connection/multiplexer.js';
+import type { Lease, PoolSettings } from '../../connection/pool.js';
+import type { Endpoint } from '../../connection/socket.js';
+import { AskError, ClosedError, ClusterRedirectError, ConnectError, MovedError, ServerError, UnknownCommandError, annotate } from '../../errors.js';
+import { SHARD, type Hub, type Kind } from '../../pubsub/hub.js';
+import type { Arg } from '../../resp/encoder.js';
+import type { Reply } from '../../resp/types.js';
+import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from '../standalone.js';
+import { Refresher } from './refresher.js';
+import { combineReplies, type NodeReply } from './response-policy.js';
+import { crossSlot, routeOf, singleSlot, TO_ALL_NODES, TO_ALL_SHARDS, TO_SLOT, TO_SPLIT } from './route.js';
+import { SlotMap, type ClusterNode } from './slot-map.js';
+import { mergeByKey, splitBySlot } from './split.js';
+import { slotMapFromShards, slotMapFromSlots } from './topology-reply.js';
+import { RESPONSE_DEFAULT, RESPONSE_POLICY } from '../../commands/tips.js';
+import { READONLY } from '../../commands/flags.js';
+import { keySlot } from '../../commands/slot.js';
+
+export interface ClusterSettings {
+  /** Where to ask for the topology first; any one reachable is enough. */
+  seeds: Endpoint[];
+  /** Where reads go: the slot's master, or one of its replicas (falling back to the master when it has none). */
+  readFrom: 'master' | 'replica' | 'prefer-replica';
+  /** Refresh the slot map this often in ms, whatever happens (0: only when something says it changed). */
+  refreshInterval: number;
+  /** Most MOVED / ASK redirections of one command before ClusterRedirectError. */
+  maxRedirects: number;
+}
+
+/** Spacing of slot map queries: a burst of MOVED replies or a failover in progress asks at most this often. */
+const MIN_REFRESH_GAP = 100;
+
+/** `MOVED <slot> <host>:<port>` / `ASK ...`; an empty host is the replying node's (Redis 7 unknown endpoint). */
+function redirectTarget(message: string, replyingHost: string): { slot: number; host: string; port: number } | undefined {
+  const parts = message.split(' ');
+  const slot = Number(parts[1]);
+  const address = parts[2] ?? '';
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (!Number.isInteger(slot) || colon < 0 || !Number.isInteger(port)) return undefined;
+  let host = address.slice(0, colon);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { slot, host: host || replyingHost, port };
+}
+
+function remainingTime(cmd: Command): number {
+  return cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0;
+}
+
+export class Cluster implements Topology {
+  #map = SlotMap.EMPTY;
+  /** Per-node units by address (`host:port`; `host:port/ro` for replica connections in READONLY mode). */
+  readonly #units = new Map<string, Standalone>();
+  readonly #refresher: Refresher<SlotMap>;
+  /** The unit whose hub carries channel and pattern subscriptions (shard channels go to their slot's master). */
+  #pubsubUnit: Standalone | undefined;
+  #ready = false;
+  /** Waiting for the first slot map (transactions, leases). */
+  readonly #waiting = new Set<() => void>();
+  #closed = false;
+  #next = 0;
+
+  constructor(
+    private readonly opts: MultiplexerOptions,
+    private readonly pool: PoolSettings,
+    private readonly hooks: TopologyHooks,
+    private readonly settings: ClusterSettings,
+  ) {
+    this.#refresher = new Refresher<SlotMap>(
+      { query: () => this.#query(), apply: (map) => this.#apply(map), failed: (err) => this.#report(err) },
+      MIN_REFRESH_GAP,
+      settings.refreshInterval,
+    );
+    this.#refresher.soon();
+  }
+
+  /** The current slot map (for per-node handles and tests). */
+  get map(): SlotMap {
+    return this.#map;
+  }
+
+  // ------------------------------------------------------------------ routing
+
+  send(cmd: Command, timeout: number, custom: boolean): void {
+    const route = routeOf(cmd.info, cmd.args as Arg[]); // throws CrossSlotError / InvalidArgumentError: nothing sent
+    if (route.to === TO_SLOT) this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout, custom);
+    else if (route.to === TO_SPLIT) this.#split(cmd, timeout, custom);
+    else if (route.to === TO_ALL_SHARDS || route.to === TO_ALL_NODES) this.#fanOut(cmd, route.to, timeout, custom);
+    else this.#anyMaster().send(cmd, timeout, custom); // keyless, or keys the table cannot find: MOVED corrects it
+  }
+
+  /**
+   * A MULTI ... EXEC block: every key of its commands in one slot, run on that
+   * slot's master. Before the first slot map it waits for it (a block sent to
+   * a guessed node would be refused whole with EXECABORT after a MOVED).
+   */
+  sendGroup(cmds: Command[], timeout: number, custom: boolean): void {
+    if (!this.#ready) {
+      const last = cmds[cmds.length - 1]!;
+      this.#mapped().then(
+        () => this.sendGroup(cmds, timeout, custom),
+        (err: Error) => this.#fail(last, err),
+      );
+      return;
+    }
+    let slot = -1;
+    for (let i = 1; i < cmds.length - 1; i++) {
+      const route = routeOf(cmds[i]!.info, cmds[i]!.args as Arg[]);
+      if (route.to !== TO_SLOT) continue;
+      if (slot === -1) slot = route.slot;
+      else if (route.slot !== slot) throw crossSlot('MULTI');
+    }
+    (slot === -1 ? this.#anyMaster() : this.#forSlot(slot, 0)).sendGroup(cmds, timeout, custom);
+  }
+
+  lease(keys?: readonly Arg[]): Promise<Lease> {
+    if (!this.#ready) return this.#mapped().then(() => this.lease(keys));
+    try {
+      const slot = keys && keys.length > 0 ? singleSlot('WATCH', keys) : -1;
+      return (slot === -1 ? this.#anyMaster() : this.#forSlot(slot, 0)).lease();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Shard channels on the master of their slot; channels and patterns on one stable node. */
+  pubsub(kind: Kind, name: Buffer): Hub {
+    if (kind === SHARD) return this.#forSlot(keySlot(name), 0).pubsub(kind, name);
+    this.#pubsubUnit ??= this.#anyMaster();
+    return this.#pubsubUnit.pubsub(kind, name);
+  }
+
+  /** Resolves once the first slot map is in; rejects after `connectTimeout` without one. */
+  #mapped(): Promise<void> {
+    if (this.#ready) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(done);
+        reject(new ConnectError(`no cluster slot map within ${this.opts.connectTimeout} ms: no seed answered CLUSTER SHARDS`));
+      }, this.opts.connectTimeout || 10_000);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#waiting.add(done);
+      this.#refresher.soon();
+    });
+  }
+
+  /** The unit serving `slot`: its master, or a replica for reads when `readFrom` asks for it. */
+  #forSlot(slot: number, readOnly: number): Standalone {
+    if (readOnly && this.settings.readFrom !== 'master') {
+      const replicas = this.#map.replicasFor(slot);
+      if (replicas.length > 0) {
+        const r = replicas[this.#next++ % replicas.length]!;
+        return this.#unit(r.host, r.port, true);
+      }
+    }
+    const master = this.#map.masterFor(slot);
+    return master ? this.#unit(master.host, master.port, false) : this.#anyMaster();
+  }
+
+  #anyMaster(): Standalone {
+    const masters = this.#map.nodes('master');
+    if (masters.length > 0) {
+      const m = masters[this.#next++ % masters.length]!;
+      return this.#unit(m.host, m.port, false);
+    }
+    // No map yet: ask a seed; MOVED takes the command where it belongs.
+    const seed = this.settings.seeds[this.#next++ % this.settings.seeds.length]!;
+    return this.#unit(seed.host, seed.port, false);
+  }
+
+  #unit(host: string, port: number, replica: boolean): Standalone {
+    const address = replica ? `${host}:${port}/ro` : `${host}:${port}`;
+    let unit = this.#units.get(address);
+    if (unit === undefined) {
+      if (this.#closed) throw new ClosedError('the client is closed');
+      const endpoint = { ...this.opts.endpoint, host, port, path: undefined };
+      unit = new Standalone({ ...this.opts, endpoint, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host));
+      this.#units.set(address, unit);
+    }
+    return unit;
+  }
+
+  #nodeHooks(host: string): TopologyHooks {
+    const h = this.hooks;
+    return {
+      ready: () => {}, // the cluster is ready once its first slot map is in
+      error: (err) => {
+        this.#report(err);
+        this.#refresher.soon(); // a node lost: the map may have changed (failover)
+      },
+      reconnecting: (info) => h.reconnecting(info),
+      close: () => {},
+      unobservedError: h.unobservedError,
+      push: h.push,
+      orphan: h.orphan,
+      redirect: (cmd, err) => this.#redirect(cmd, err, host),
+    };
+  }
+
+  #report(err: Error): void {
+    this.hooks.error(err);
+  }
+
+  // ------------------------------------------------------------------ redirects
+
+  #redirect(cmd: Command, err: ServerError, replyingHost: string): boolean {
+    const moved = err instanceof MovedError;
+    if (!moved && !(err instanceof AskError)) return false;
+    const target = redirectTarget(err.serverMessage, replyingHost);
+    if (target === undefined) return false;
+    if (moved) {
+      this.#map = this.#map.withMoved(target.slot, target.host, target.port);
+      this.#refresher.soon();
+    }
+    // Parts of a transaction: the block fails whole (EXECABORT); the map is fixed for the next one.
+    if (cmd instanceof InternalCommand || this.#closed) return false;
+    if (++cmd.redirects > this.settings.maxRedirects) {
+      const tooMany = new ClusterRedirectError(
+        `redirected more than ${this.settings.maxRedirects} times; the cluster's slot map does not converge (last: ${err.serverMessage}). It did not run on the nodes that redirected it`,
+        err.code,
+      );
+      failCommand(cmd, annotate(tooMany, cmd.info.name, `${target.host}:${target.port}`), this.hooks.unobservedError);
+      return true;
+    }
+    cmd.attempts--; // it did not run
+    cmd.state = QUEUED;
+    const unit = this.#unit(target.host, target.port, false);
+    if (moved) unit.send(cmd, remainingTime(cmd), true);
+    else unit.sendGroup([new InternalCommand('ASKING', [], commandInfo('ASKING'), () => {}), cmd], remainingTime(cmd), true);
+    return true;
+  }
+
+  // ------------------------------------------------------------------ fan-out and split
+
+  /** Send `cmd` to every master (or node) and settle it with the replies combined per its response policy. */
+  #fanOut(cmd: Command, to: number, timeout: number, custom: boolean): void {
+    const nodes = this.#map.nodes(to === TO_ALL_SHARDS ? 'master' : undefined);
+    if (nodes.length === 0) {
+      // No map yet: wait for the first one (bounded by the refresher's retries), then route.
+      void this.#refresher.refresh().then(() => {
+        if (this.#map.nodes('master').length > 0) this.#fanOut(cmd, to, remainingTime(cmd) || timeout, custom);
+        else this.#fail(cmd, new ConnectError('the cluster topology is not known: no node answered CLUSTER SHARDS', { command: cmd.info.name }));
+      });
+      return;
+    }
+    const parts = nodes.map((n) => ({ node: n, cmd: this.#child(cmd, cmd.args as Arg[]) }));
+    const settled = parts.map(({ node, cmd: child }) => this.#settle(node.address, child));
+    for (const { node, cmd: child } of parts) this.#unit(node.host, node.port, node.role === 'replica').send(child, timeout, custom);
+    void Promise.all(settled).then((replies) => {
+      try {
+        cmd.resolve(combineReplies(cmd.info.tips, replies));
+      } catch (err) {
+        this.#fail(cmd, err as Error);
+      }
+    });
+  }
+
+  /** MGET, MSET, DEL, ... over several slots: one part per slot, in parallel, merged in the caller's order. */
+  #split(cmd: Command, timeout: number, custom: boolean): void {
+    const first = Math.max(0, cmd.info.firstKey - 1);
+    const step = Math.max(1, cmd.info.keyStep);
+    const parts = splitBySlot(cmd.args as Arg[], first, step, keySlot);
+    const head = (cmd.args as Arg[]).slice(0, first);
+    const children = parts.map((p) => this.#child(cmd, [...head, ...p.args]));
+    const settled = children.map((child, i) => this.#settle(`slot ${parts[i]!.slot}`, child));
+    children.forEach((child, i) => this.#forSlot(parts[i]!.slot, cmd.info.flags & READONLY).send(child, timeout, custom));
+    void Promise.all(settled).then((replies) => {
+      const failed = replies.findIndex((r) => r.error !== undefined);
+      if (failed >= 0) {
+        const done = parts.filter((_, i) => replies[i]!.error === undefined).reduce((n, p) => n + p.keyOrdinals.length, 0);
+        const err = replies[failed]!.error!;
+        // Say how much of the call may have happened: the other parts ran.
+        (err as Error & { partial?: unknown }).partial = { keysDone: done, keys: parts.reduce((n, p) => n + p.keyOrdinals.length, 0) };
+        this.#fail(cmd, err);
+        return;
+      }
+      try {
+        if ((cmd.info.tips & RESPONSE_POLICY) === RESPONSE_DEFAULT) {
+          const keyCount = parts.reduce((n, p) => n + p.keyOrdinals.length, 0);
+          cmd.resolve(mergeByKey(parts, replies.map((r) => r.value as Reply[]), keyCount));
+        } else cmd.resolve(combineReplies(cmd.info.tips, replies));
+      } catch (err) {
+        this.#fail(cmd, err as Error);
+      }
+    });
+  }
+
+  /** A part of a fanned-out or split command: the parent's options, its own arguments. */
+  #child(parent: Command, args: Arg[]): Command {
+    const child = new Command(parent.name, args, parent.info, parent.decodeFlags, parent.db);
+    child.retry = parent.retry;
+    child.idempotent = parent.idempotent;
+    return child;
+  }
+
+  #settle(node: string, child: Command): Promise<NodeReply> {
+    return child.toPromise().then(
+      (value: Reply) => ({ node, value }),
+      (error: Error) => ({ node, error }),
+    );
+  }
+
+  #fail(cmd: Command, err: Error): void {
+    failCommand(cmd, err, this.hooks.unobservedError);
+  }
+
+  // ------------------------------------------------------------------ topology refresh
+
+  /** Ask known masters, then the seeds, for the slot map; the first answer wins. */
+  async #query(): Promise<SlotMap> {
+    const candidates = new Map<string, { host: string; port: number }>();
+    const masters = [...this.#map.nodes('master')];
+    for (let i = masters.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [masters[i], masters[j]] = [masters[j]!, masters[i]!];
+    }
+    for (const n of [...masters, ...this.settings.seeds]) candidates.set(`${n.host}:${n.port}`, n);
+    const failures: string[] = [];
+    let lastError: Error | undefined;
+    for (const { host, port } of candidates.values()) {
+      if (this.#closed) break;
+      try {
+        return await this.#ask(host, port);
+      } catch (err) {
+        lastError = err as Error;
+        failures.push(`${host}:${port}: ${(err as Error).message}`);
+      }
+    }
+    throw new ConnectError(`no cluster node answered CLUSTER SHARDS or CLUSTER SLOTS (${failures.join('; ')})`, { cause: lastError });
+  }
+
+  async #ask(host: string, port: number): Promise<SlotMap> {
+    const unit = this.#unit(host, port, false);
+    const timeout = Math.min(this.opts.commandTimeout || 2000, 2000);
+    const call = (parts: string[]): Promise<Reply> => {
+      const cmd = new Command(parts[0]!, parts.slice(1), commandInfo(parts[0]!, parts[1]), 0, -1);
+      const p = cmd.toPromise();
+      unit.send(cmd, timeout, true);
+      return p;
+    };
+    const opts = { from: host, tls: this.opts.endpoint.tls !== undefined };
+    try {
+      return slotMapFromShards(await call(['CLUSTER', 'SHARDS']), opts);
+    } catch (err) {
+      if (!(err instanceof UnknownCommandError)) throw err;
+      return slotMapFromSlots(await call(['CLUSTER', 'SLOTS']), opts); // Redis < 7
+    }
+  }
+
+  #apply(map: SlotMap): void {
+    if (this.#closed) return;
+    if (map.coveredSlots === 0) throw new ConnectError('the cluster serves no slot (is it a cluster?)');
+    const changed = !map.equals(this.#map);
+    this.#map = map;
+    if (!this.#ready) {
+      this.#ready = true;
+      for (const done of this.#waiting) done();
+      this.#waiting.clear();
+      this.hooks.ready({ protocol: this.opts.protocol, server: { mode: 'cluster' } } as HandshakeResult);
+    }
+    if (!changed) return;
+    // Nodes that left: hand their never-written commands to the new owners, then close them.
+    const live = new Set(map.nodes().map((n: ClusterNode) => n.address));
+    const seeds = new Set(this.settings.seeds.map((s) => `${s.host}:${s.port}`));
+    for (const [address, unit] of [...this.#units]) {
+      const base = address.endsWith('/ro') ? address.slice(0, -3) : address;
+      const stays = live.has(base) || (seeds.has(base) && !address.endsWith('/ro'));
+      const moved = unit.takeQueued();
+      if (!stays) {
+        this.#units.delete(address);
+        if (this.#pubsubUnit === unit) this.#pubsubUnit = undefined;
+        void unit.close();
+      }
+      this.#reroute(moved);
+    }
+  }
+
+  /** Route commands taken back from another routing (auto mode found a cluster): none was written. */
+  adopt(cmds: Command[]): void {
+    this.#reroute(cmds);
+  }
+
+  /** A unit for one node, for per-node handles (`redis.nodes()`). */
+  unitOf(node: ClusterNode): Standalone {
+    return this.#unit(node.host, node.port, node.role === 'replica');
+  }
+
+  /** Route again commands taken back from a node (their slot has a new owner, or the node left). */
+  #reroute(cmds: Command[]): void {
+    for (let i = 0; i < cmds.length; i++) {
+      const cmd = cmds[i]!;
+      try {
+        if (cmd.groupSize > 1) {
+          const group = cmds.slice(i, i + cmd.groupSize);
+          i += cmd.groupSize - 1;
+          this.sendGroup(group, remainingTime(group[group.length - 1]!), true);
+        } else this.send(cmd, remainingTime(cmd), true);
+      } catch (err) {
+        this.#fail(cmd, err as Error);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#refresher.stop();
+    await Promise.all([...this.#units.values()].map((u) => u.close()));
+    this.hooks.close();
+  }
+
+  disconnect(): void {
+    this.#closed = true;
+    this.#refresher.stop();
+    for (const u of this.#units.values()) u.disconnect();
+    this.hooks.close();
+  }
+
+  stats(): TopologyStats {
+    const all = [...this.#units.values()].map((u) => u.stats());
+    const sum = (k: keyof MultiplexerStats) => all.reduce((n, s) => n + s[k], 0);
+    const mux = Object.fromEntries(
+      (['commands', 'writes', 'bytesOut', 'bytesIn', 'pending', 'queued', 'queuedBytes', 'reconnects', 'timeouts', 'connectionLost'] as const).map((k) => [k, sum(k)]),
+    ) as unknown as MultiplexerStats;
+    const pubsub = { connections: 0, channels: 0, patterns: 0, shardChannels: 0, reconnects: 0, connectionLost: 0, timeouts: 0 };
+    for (const s of all) for (const k of Object.keys(pubsub) as (keyof typeof pubsub)[]) pubsub[k] += s.pubsub[k];
+    return { ...mux, leased: all.reduce((n, s) => n + s.leased, 0), pubsub };
+  }
+}
+

@@ -1,0 +1,204 @@
+/**
+ * The same API over a real Redis Cluster (3 masters, 3 replicas, started for
+ * this file): routing by slot, splitting and fan-out, redirects (MOVED after a
+ * real slot migration, ASK during one), transactions and WATCH in one slot,
+ * CrossSlotError, per-node handles, replica reads and a failover.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keySlot } from '../lib/commands/slot.js';
+import { ConnectionLostError, CrossSlotError, InvalidArgumentError, Redis, type RedisOptions } from '../lib/index.js';
+import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+
+let cluster: RedisCluster;
+const clients: Redis[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster();
+}, 60_000);
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+function client(opts: RedisOptions = {}): Redis {
+  const redis = new Redis({ nodes: [cluster.seedUrl], commandTimeout: 5000, ...opts });
+  redis.on('error', () => {});
+  clients.push(redis);
+  return redis;
+}
+
+const ready = (redis: Redis) => new Promise((resolve) => redis.once('ready', resolve));
+
+describe('routing by slot', () => {
+  it('writes land on the owner of each key slot, and read back', async () => {
+    const redis = client();
+    const keys = Array.from({ length: 200 }, (_, i) => `route:${i}`);
+    await Promise.all(keys.map((k) => redis.db.reply('SET', k, `v-${k}`)));
+    expect(await Promise.all(keys.map((k) => redis.db.reply('GET', k)))).toEqual(keys.map((k) => `v-${k}`));
+    expect(redis.mode).toBe('cluster');
+    // Each key is where the cluster says it is: its owner serves it directly.
+    for (const k of keys.slice(0, 20)) {
+      const owner = await cluster.ownerOf(keySlot(k));
+      expect(await cluster.call(owner, 'GET', k)).toBe(`v-${k}`);
+    }
+  });
+
+  it('mode auto: one seed URL, HELLO says cluster, and the queued commands are routed', async () => {
+    const redis = new Redis(cluster.seedUrl, { commandTimeout: 5000 });
+    redis.on('error', () => {});
+    clients.push(redis);
+    const writes = Array.from({ length: 50 }, (_, i) => redis.db.reply('SET', `auto:${i}`, String(i))); // before the handshake
+    expect(await Promise.all(writes)).toEqual(Array(50).fill('OK'));
+    expect(redis.mode).toBe('cluster');
+    expect(await redis.db.reply('GET', 'auto:49')).toBe('49');
+  });
+
+  it('a multi-host URL seeds a cluster; any reachable host is enough', async () => {
+    const [a, b] = cluster.masters();
+    const redis = new Redis(`redis://127.0.0.1:1,127.0.0.1:${a!.port},127.0.0.1:${b!.port}`, { commandTimeout: 5000, connectTimeout: 500 });
+    redis.on('error', () => {});
+    clients.push(redis);
+    await redis.db.reply('SET', 'multihost', 'yes');
+    expect(await redis.db.reply('GET', 'multihost')).toBe('yes');
+  });
+});
+
+describe('multi-key commands', () => {
+  it('MGET / MSET / DEL / EXISTS split by slot and merge in the caller order', async () => {
+    const redis = client();
+    const keys = Array.from({ length: 30 }, (_, i) => `split:${i}`);
+    expect(await redis.db.reply('MSET', ...keys.flatMap((k) => [k, `x${k}`]))).toBe('OK');
+    expect(await redis.db.reply('MGET', ...keys, 'split:missing')).toEqual([...keys.map((k) => `x${k}`), null]);
+    expect(await redis.db.reply('EXISTS', ...keys, 'split:missing')).toBe(30);
+    expect(await redis.db.reply('DEL', ...keys.slice(0, 10))).toBe(10);
+    expect(await redis.db.reply('EXISTS', ...keys)).toBe(20);
+  });
+
+  it('keys in different slots that cannot be split: CrossSlotError, nothing sent', async () => {
+    const redis = client();
+    await redis.db.reply('SET', 'cross:a', '1');
+    const err = await redis.db.reply('RENAME', 'cross:a', 'cross:b').catch((e: Error) => e);
+    expect(err).toBeInstanceOf(CrossSlotError);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect(await redis.db.reply('GET', 'cross:a')).toBe('1');
+    expect(await redis.db.reply('RENAME', '{cross}:a', '{cross}:b').catch((e: Error) => e.name)).toBe('ServerError'); // same slot: sent (no such key)
+  });
+
+  it('keyless commands follow their tips: DBSIZE sums every master, KEYS concatenates, PING all succeed', async () => {
+    const redis = client();
+    await redis.db.reply('FLUSHALL');
+    await Promise.all(Array.from({ length: 40 }, (_, i) => redis.db.reply('SET', `fan:${i}`, 'v')));
+    expect(await redis.db.reply('DBSIZE')).toBe(40);
+    expect(((await redis.db.reply('KEYS', 'fan:*')) as string[]).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `fan:${i}`).sort());
+    expect(await redis.db.reply('PING')).toBe('PONG');
+  });
+});
+
+describe('redirects', () => {
+  it('MOVED after a real slot migration: the command is sent to the new owner, the map follows', async () => {
+    const redis = client({ cluster: { refreshInterval: 0 } });
+    const key = 'moved:{m1}';
+    const slot = keySlot(key);
+    await redis.db.reply('SET', key, 'before');
+    const from = await cluster.ownerOf(slot);
+    const to = cluster.masters().find((m) => m.port !== from)!.port;
+    await cluster.moveSlot(slot, to);
+    expect(await redis.db.reply('GET', key)).toBe('before'); // MOVED, then the new owner
+    expect(await redis.db.reply('SET', key, 'after')).toBe('OK');
+    expect(await cluster.call(to, 'GET', key)).toBe('after');
+  });
+
+  it('ASK during a migration: ASKING + the command on the importing node', async () => {
+    const redis = client({ cluster: { refreshInterval: 0 } });
+    const tag = '{a2}';
+    const slot = keySlot(tag);
+    const keys = Array.from({ length: 20 }, (_, i) => `${tag}:${i}`);
+    await Promise.all(keys.map((k) => redis.db.reply('SET', k, k)));
+    const from = await cluster.ownerOf(slot);
+    const to = cluster.masters().find((m) => m.port !== from)!.port;
+    const move = await cluster.moveSlot(slot, to, { stopAt: 10 }); // half the keys moved
+    expect(move.done).toBe(false);
+    expect(await Promise.all(keys.map((k) => redis.db.reply('GET', k)))).toEqual(keys);
+    await move.finish();
+    expect(await Promise.all(keys.map((k) => redis.db.reply('GET', k)))).toEqual(keys);
+  });
+});
+
+describe('transactions, WATCH and databases', () => {
+  it('multi and watch run on the master of their one slot; across slots is a CrossSlotError', async () => {
+    const redis = client();
+    expect(await redis.db.multi((tx) => {
+      tx.command('SET', '{tx}:a', '1');
+      tx.command('INCR', '{tx}:a');
+    })).toEqual(['OK', 2]);
+    await expect(redis.db.multi((tx) => {
+      tx.command('SET', 'txa', '1');
+      tx.command('SET', 'txb', '1');
+    })).rejects.toBeInstanceOf(CrossSlotError);
+    const result = await redis.db.watch(['{w}:counter'], async (conn) => {
+      const cur = Number(await conn.reply('GET', '{w}:counter'));
+      return conn.multi((tx) => tx.command('SET', '{w}:counter', cur + 1));
+    });
+    expect(result).toEqual(['OK']);
+    await expect(redis.db.watch(['wa', 'wb'], () => 1)).rejects.toBeInstanceOf(CrossSlotError);
+  });
+
+  it('only database 0', async () => {
+    const redis = client();
+    expect(() => redis.database(1)).toThrow(InvalidArgumentError);
+    expect(() => new Redis({ nodes: [cluster.seedUrl], db: 2 })).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('nodes and replicas', () => {
+  it('redis.nodes() gives per-node handles (once ready: the slot map lists them)', async () => {
+    const redis = client();
+    await ready(redis);
+    await redis.db.reply('SET', 'nodes:x', '1');
+    const masters = redis.nodes('master');
+    expect(masters).toHaveLength(3);
+    const sizes = await Promise.all(masters.map((m) => m.db.reply('DBSIZE')));
+    expect(sizes.reduce((a: number, b) => a + (b as number), 0)).toBe(await redis.db.reply('DBSIZE'));
+    expect(redis.nodes('replica')).toHaveLength(3);
+  });
+
+  it("readFrom 'replica' serves reads from the slot's replicas", async () => {
+    const redis = client({ cluster: { readFrom: 'replica' } });
+    await redis.db.reply('SET', 'replica:k', 'v');
+    await redis.db.reply('WAIT', 1, 1000).catch(() => 0); // let the replica catch up (not routed: keyless)
+    let value: unknown = null;
+    for (let i = 0; i < 50 && value !== 'v'; i++) value = await redis.db.reply('GET', 'replica:k');
+    expect(value).toBe('v');
+    const slot = keySlot('replica:k');
+    const owner = await cluster.ownerOf(slot);
+    const replica = cluster.replicas(owner)[0]!;
+    const stats = String(await cluster.call(replica.port, 'INFO', 'commandstats'));
+    expect(stats).toMatch(/cmdstat_get:calls=[1-9]/);
+  });
+});
+
+describe('failover', () => {
+  it('kill -9 a master: after the promotion, commands to its slots succeed again with no call from the user', async () => {
+    const redis = client({ commandTimeout: 8000, cluster: { refreshInterval: 0 } });
+    const key = 'failover:{f1}';
+    await redis.db.reply('SET', key, 'kept');
+    await cluster.call(await cluster.ownerOf(keySlot(key)), 'WAIT', 1, 2000);
+    const master = await cluster.ownerOf(keySlot(key));
+    const failover = cluster.failover(master);
+    // Reads during the failover: read-only, so sent again on loss; they settle, and end up answered.
+    const during = redis.db.reply('GET', key).catch((e: Error) => e);
+    await failover;
+    const r = await during;
+    if (r instanceof Error) expect(r).toBeInstanceOf(ConnectionLostError);
+    let got: unknown;
+    for (let i = 0; i < 40; i++) {
+      got = await redis.db.reply('GET', key).catch((e: Error) => e);
+      if (got === 'kept') break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(got).toBe('kept');
+    expect(await redis.db.reply('SET', key, 'new master')).toBe('OK');
+  }, 40_000);
+});
