@@ -16,7 +16,7 @@ import { commandInfo, SHAPE_ANY } from './commands/index.js';
 import { Command, InternalCommand, prepareCommand } from './connection/command.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
-import { ConnectionLostError, ExecAbortError, InvalidArgumentError, ServerError, annotate } from './errors.js';
+import { ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
 
@@ -41,6 +41,13 @@ interface MultiTarget extends HandleSettings {
 }
 
 const MULTI = commandInfo('MULTI');
+/** How many times a block refused only with MOVED (its slot moved) is sent again. */
+const MAX_MOVED_RESENDS = 5;
+
+/** Whether every queue-time refusal of a block is a MOVED (and there is one). */
+function movedOnly(errors: readonly (ServerError | undefined)[]): boolean {
+  return errors.some((e) => e !== undefined) && errors.every((e) => e === undefined || e instanceof MovedError);
+}
 const EXEC = commandInfo('EXEC');
 
 /** Validate a command given inside a transaction or watch; throws before anything is sent. */
@@ -90,49 +97,67 @@ export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[
   if (handles.length === 0) return Promise.resolve([]);
 
   return new Promise<any[] | null>((resolve, reject) => {
-    const queueErrors: (ServerError | undefined)[] = new Array(handles.length).fill(undefined);
-    const group: Command[] = [];
-    let transportError: Error | undefined;
-    group.push(
-      new InternalCommand('MULTI', [], MULTI, (err) => {
-        if (err && !transportError) transportError = err;
-      }, 0, target.index),
-    );
-    handles.forEach((h, i) => {
+    // A block the server refused at queue time only because its slot moved
+    // (every refusal a MOVED: a cluster resharding) ran nothing: the routing has
+    // learnt the new owner from those replies, so the block is sent again whole.
+    let sends = 0;
+    const send = (): void => {
+      sends++;
+      const queueErrors: (ServerError | undefined)[] = new Array(handles.length).fill(undefined);
+      const group: Command[] = [];
+      let transportError: Error | undefined;
       group.push(
-        // Inside MULTI every command answers +QUEUED: its usual reply shape does not apply.
-        new InternalCommand(h.name, h.args, { ...h.info, shape: SHAPE_ANY }, (err) => {
-          if (err instanceof ServerError) queueErrors[i] = err;
-          else if (err && !transportError) transportError = err;
+        new InternalCommand('MULTI', [], MULTI, (err) => {
+          if (err && !transportError) transportError = err;
         }, 0, target.index),
       );
-    });
-    group.push(
-      new InternalCommand('EXEC', [], EXEC, (err, value) => {
-        // EXEC's own connection error knows best whether the block can have run (was EXEC sent?).
-        const failure = err instanceof ConnectionLostError ? err : (transportError ?? err);
-        if (failure) {
-          if (failure instanceof ExecAbortError) failure.errors = queueErrors;
-          for (let i = 0; i < handles.length; i++) handles[i]!.reject(queueErrors[i] ?? failure);
-          reject(failure);
-          return;
-        }
-        if (value === null) {
-          for (const h of handles) h.resolve(null);
-          resolve(null);
-          return;
-        }
-        const replies = value as Reply[];
-        for (let i = 0; i < handles.length; i++) {
-          const r = replies[i] ?? null;
-          // Run-time errors sit in their slot; the handle rejects with the same error.
-          if (r instanceof ServerError) handles[i]!.reject(annotate(r, handles[i]!.info.name, undefined));
-          else handles[i]!.resolve(r);
-        }
-        resolve(replies);
-      }, target.decodeFlags, target.index),
-    );
-    target.send(group);
+      handles.forEach((h, i) => {
+        group.push(
+          // Inside MULTI every command answers +QUEUED: its usual reply shape does not apply.
+          new InternalCommand(h.name, h.args, { ...h.info, shape: SHAPE_ANY }, (err) => {
+            if (err instanceof ServerError) queueErrors[i] = err;
+            else if (err && !transportError) transportError = err;
+          }, 0, target.index),
+        );
+      });
+      group.push(
+        new InternalCommand('EXEC', [], EXEC, (err, value) => {
+          // EXEC's own connection error knows best whether the block can have run (was EXEC sent?).
+          const failure = err instanceof ConnectionLostError ? err : (transportError ?? err);
+          if (failure instanceof ExecAbortError && sends <= MAX_MOVED_RESENDS && movedOnly(queueErrors)) {
+            send();
+            return;
+          }
+          if (failure) {
+            if (failure instanceof ExecAbortError) failure.errors = queueErrors;
+            for (let i = 0; i < handles.length; i++) handles[i]!.reject(queueErrors[i] ?? failure);
+            reject(failure);
+            return;
+          }
+          if (value === null) {
+            for (const h of handles) h.resolve(null);
+            resolve(null);
+            return;
+          }
+          const replies = value as Reply[];
+          for (let i = 0; i < handles.length; i++) {
+            const r = replies[i] ?? null;
+            // Run-time errors sit in their slot; the handle rejects with the same error.
+            if (r instanceof ServerError) handles[i]!.reject(annotate(r, handles[i]!.info.name, undefined));
+            else handles[i]!.resolve(r);
+          }
+          resolve(replies);
+        }, target.decodeFlags, target.index),
+      );
+      try {
+        target.send(group);
+      } catch (err) {
+        // Routing refused the block (cross-slot): nothing sent.
+        for (const h of handles) h.reject(err as Error);
+        reject(err);
+      }
+    };
+    send();
   });
 }
 

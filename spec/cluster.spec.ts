@@ -145,6 +145,25 @@ describe('transactions, WATCH and databases', () => {
     await expect(redis.db.watch(['wa', 'wb'], () => 1)).rejects.toBeInstanceOf(CrossSlotError);
   });
 
+  it('a block refused with MOVED at queue time (its slot moved) ran nothing and is sent again whole to the new owner', async () => {
+    const redis = client({ cluster: { refreshInterval: 0 } });
+    const tag = '{txmove}';
+    await ready(redis);
+    await redis.db.reply('SET', `${tag}:n`, '10');
+    const slot = keySlot(tag);
+    const from = await cluster.ownerOf(slot);
+    const to = cluster.masters().find((m) => m.port !== from)!.port;
+    await cluster.moveSlot(slot, to); // the client's map still says `from`
+    const handles: PromiseLike<unknown>[] = [];
+    const result = await redis.db.multi((tx) => {
+      handles.push(tx.command('INCR', `${tag}:n`));
+      handles.push(tx.command('GET', `${tag}:n`));
+    });
+    expect(result).toEqual([11, '11']);
+    expect(await Promise.all(handles)).toEqual([11, '11']);
+    expect(await cluster.call(to, 'GET', `${tag}:n`)).toBe('11'); // ran once, on the new owner
+  });
+
   it('only database 0', async () => {
     const redis = client();
     expect(() => redis.database(1)).toThrow(InvalidArgumentError);
