@@ -110,6 +110,18 @@ describe('redirects', () => {
     expect(await cluster.call(to, 'GET', key)).toBe('after');
   });
 
+  it('a blocking command that meets MOVED follows it (on a lease of the new owner)', async () => {
+    const redis = client({ cluster: { refreshInterval: 0 } });
+    await ready(redis);
+    const key = 'moved:{bl1}';
+    const slot = keySlot(key);
+    const from = await cluster.ownerOf(slot);
+    const to = cluster.masters().find((m) => m.port !== from)!.port;
+    await cluster.moveSlot(slot, to);
+    await cluster.call(to, 'RPUSH', key, 'job');
+    expect(await redis.db.reply('BLPOP', key, 1)).toEqual([key, 'job']);
+  });
+
   it('ASK during a migration: ASKING + the command on the importing node', async () => {
     const redis = client({ cluster: { refreshInterval: 0 } });
     const tag = '{a2}';

@@ -47,6 +47,8 @@ export interface PoolHooks {
   unobservedError(err: Error, cmd: Command): void;
   /** A reply that arrived for a command whose caller had already been told it timed out. */
   orphan(command: string, value: Reply): void;
+  /** An error reply the routing may take over (cluster MOVED): true when it re-sends the command itself. */
+  redirect?(cmd: Command, err: ServerError): boolean;
 }
 
 /** setTimeout's limit; a longer deadline is re-armed in steps. */
@@ -261,6 +263,7 @@ export class BlockingPool {
           if (err instanceof ServerError) {
             lease.release(!(err instanceof ReadOnlyError)); // a lease on a replica is not reused
             if (refusedBeforeRunning(err)) done(err); // LOADING, BUSY, ...: it never ran
+            else if (this.hooks.redirect?.(cmd, err)) done(undefined); // it never ran; routing sends it where it belongs
             else {
               this.fail(cmd, err);
               done(undefined);

@@ -51,6 +51,7 @@ export class Standalone implements Topology {
       sendShared: (cmd, timeout) => this.mux.send(cmd, timeout, true),
       unobservedError: hooks.unobservedError,
       orphan: hooks.orphan,
+      redirect: hooks.redirect,
     });
   }
 

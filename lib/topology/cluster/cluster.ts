@@ -19,7 +19,7 @@
  * node's never-written commands to it, they are handed to their new owner.
  * Written commands lost with a node follow rule 2 on their own connection.
  */
-import { commandInfo } from '../../commands/index.js';
+import { commandInfo, isBlockingCall } from '../../commands/index.js';
 import { Command, InternalCommand, QUEUED, failCommand } from '../../connection/command.js';
 import type { HandshakeResult } from '../../connection/handshake.js';
 import type { MultiplexerOptions, MultiplexerStats } from '../../connection/multiplexer.js';
@@ -239,8 +239,10 @@ export class Cluster implements Topology {
       this.#map = this.#map.withMoved(target.slot, target.host, target.port);
       this.#refresher.soon();
     }
-    // Parts of a transaction: the block fails whole (EXECABORT); the map is fixed for the next one.
+    // Parts of a transaction: the block fails whole (EXECABORT) or is re-sent whole; the map is fixed for it.
     if (cmd instanceof InternalCommand || this.#closed) return false;
+    // ASK to a blocking command would need ASKING on its lease, not on the shared connection.
+    if (!moved && isBlockingCall(cmd.info, cmd.args, 0)) return false;
     if (++cmd.redirects > this.settings.maxRedirects) {
       const tooMany = new ClusterRedirectError(
         `redirected more than ${this.settings.maxRedirects} times; the cluster's slot map does not converge (last: ${err.serverMessage}). It did not run on the nodes that redirected it`,
@@ -249,10 +251,13 @@ export class Cluster implements Topology {
       failCommand(cmd, annotate(tooMany, cmd.info.name, `${target.host}:${target.port}`), this.hooks.unobservedError);
       return true;
     }
-    cmd.attempts--; // it did not run
+    if (cmd.attempts > 0) cmd.attempts--; // it did not run
     cmd.state = QUEUED;
     const unit = this.#unit(target.host, target.port, false);
-    if (moved) unit.send(cmd, remainingTime(cmd), true);
+    const left = remainingTime(cmd);
+    // A blocking command's deadline lives in its pool, not on the command: the new node's pool computes it again.
+    if (moved && left === 0 && isBlockingCall(cmd.info, cmd.args, 0)) unit.send(cmd, this.opts.commandTimeout, false);
+    else if (moved) unit.send(cmd, left, true);
     else unit.sendGroup([new InternalCommand('ASKING', [], commandInfo('ASKING'), () => {}), cmd], remainingTime(cmd), true);
     return true;
   }
