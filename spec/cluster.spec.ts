@@ -45,6 +45,19 @@ describe('routing by slot', () => {
     }
   });
 
+  it('20k concurrent SET/GET of random keys, all correct, over one shared connection per master', async () => {
+    const redis = client({ clientName: 'shared-per-master' });
+    await ready(redis);
+    const keys = Array.from({ length: 10_000 }, () => `rand:${Math.random().toString(36).slice(2)}`);
+    expect(new Set(await Promise.all(keys.map((k) => redis.db.reply('SET', k, k))))).toEqual(new Set(['OK']));
+    const values = await Promise.all(keys.map((k) => redis.db.reply('GET', k)));
+    expect(values).toEqual(keys);
+    for (const m of cluster.masters()) {
+      const list = String(await cluster.call(m.port, 'CLIENT', 'LIST'));
+      expect(list.split('\n').filter((l) => l.includes('name=shared-per-master'))).toHaveLength(1);
+    }
+  });
+
   it('mode auto: one seed URL, HELLO says cluster, and the queued commands are routed', async () => {
     const redis = new Redis(cluster.seedUrl, { commandTimeout: 5000 });
     redis.on('error', () => {});
