@@ -260,7 +260,7 @@ export class Redis extends EventEmitter {
     const main = this.#core;
     return cluster.map.nodes(role).map((node: ClusterNode) => {
       const core: ClientCore = {
-        topology: cluster.unitOf(node),
+        topology: cluster.pinnedTo(node),
         options: main.options,
         get closed() {
           return main.closed;

@@ -180,7 +180,12 @@ const CLUSTER = schema({ readFrom: oneOf('master', 'replica', 'prefer-replica'),
 /** A cluster seed: a URL or `{ host, port }`. */
 const seed: Validator = (v, name) => {
   if (typeof v === 'string') {
-    parseUrl(v);
+    const u = parseUrl(v);
+    // Credentials, TLS, a database or a socket in one seed would silently not apply to the others.
+    const extra = Object.keys(u).filter((k) => k !== 'host' && k !== 'port' && k !== 'tls');
+    if (extra.length > 0 || u.path !== undefined) {
+      throw new InvalidArgumentError(`option ${name} takes only host and port (redis://host:port); set ${extra.includes('password') || extra.includes('username') ? 'username/password' : 'the other options'} once, for every node, in the options`);
+    }
     return;
   }
   if (isPlainObject(v) && typeof v.host === 'string' && v.host !== '' && Number.isInteger(v.port) && (v.port as number) > 0 && (v.port as number) < 65536) {
@@ -313,9 +318,11 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
   if (o.reconnect === false) reconnect = () => -1;
   else if (typeof o.reconnect === 'function') reconnect = o.reconnect;
   else reconnect = exponentialReconnect(o.reconnect);
+  const topology = topologyOptions(o, tlsOpts);
   return {
     connection: {
-      endpoint: { host: o.host ?? '127.0.0.1', port: o.port ?? 6379, path: o.path, tls: tlsOpts },
+      // With nodes given, the first is the server of mode 'standalone' / 'auto' too.
+      endpoint: topology.seeds[0] && o.nodes ? { ...topology.seeds[0] } : { host: o.host ?? '127.0.0.1', port: o.port ?? 6379, path: o.path, tls: tlsOpts },
       username: o.username,
       password: o.password,
       clientName: o.clientName,
@@ -342,7 +349,7 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
     },
     blockingMargin: o.blockingMargin ?? 2_000,
     maxArgumentBytes: o.maxArgumentBytes ?? DEFAULT_MAX_ARGUMENT_BYTES,
-    ...topologyOptions(o, tlsOpts),
+    ...topology,
   };
 }
 
@@ -351,11 +358,13 @@ function topologyOptions(o: RedisOptions & { nodes?: unknown[] }, tlsOpts: tls.C
   const given = (o.nodes ?? []).map((n) => {
     if (typeof n !== 'string') return { host: n.host, port: n.port, tls: tlsOpts };
     const u = parseUrl(n);
-    if (u.path !== undefined) throw new InvalidArgumentError('a cluster seed must be a TCP address, not a unix socket');
+    if (u.tls && !tlsOpts) throw new InvalidArgumentError('a rediss:// seed needs TLS for every node: set the tls option (never a silent downgrade to plaintext)');
     return { host: u.host ?? '127.0.0.1', port: u.port ?? 6379, tls: tlsOpts };
   });
   const mode = o.mode ?? (given.length > 0 ? 'cluster' : 'auto');
   if (mode === 'standalone' && given.length > 1) throw new InvalidArgumentError("mode 'standalone' takes one server; several nodes were given (use mode 'cluster')");
+  if (given.length > 0 && o.path !== undefined) throw new InvalidArgumentError('nodes and path exclude each other: a cluster is reached over TCP');
+  if (mode === 'cluster' && o.path !== undefined) throw new InvalidArgumentError('a cluster is reached over TCP: drop the path option');
   const seeds = given.length > 0 ? given : [{ host: o.host ?? '127.0.0.1', port: o.port ?? 6379, tls: tlsOpts }];
   if (mode === 'cluster' && (o.db ?? 0) !== 0) throw new InvalidArgumentError('a cluster has only database 0: drop the db option (or the /db in the URL)');
   const c = o.cluster ?? {};

@@ -23,7 +23,8 @@ afterAll(async () => {
 });
 
 function client(opts: RedisOptions = {}): Redis {
-  const redis = new Redis({ nodes: [cluster.seedUrl], commandTimeout: 5000, ...opts });
+  // Every node as a seed: any reachable one is enough (a failover test may have killed the first).
+  const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000, ...opts });
   redis.on('error', () => {});
   clients.push(redis);
   return redis;
@@ -223,6 +224,64 @@ describe('nodes and replicas', () => {
   });
 });
 
+describe('what an adversarial review found', () => {
+  it('MSET across slots with a missing value: InvalidArgumentError, nothing written, the connection intact', async () => {
+    const redis = client();
+    await ready(redis);
+    const err = await redis.db.reply('MSET', 'odd:a', 'written?', 'odd:b').catch((e: Error) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect(await redis.db.reply('EXISTS', 'odd:a', 'odd:b')).toBe(0);
+    expect(await redis.db.reply('SET', 'odd:after', '1')).toBe('OK');
+    expect(redis.stats().connectionLost).toBe(0);
+  });
+
+  it('SCAN is refused (a cursor belongs to one node); RANDOMKEY answers one key', async () => {
+    const redis = client();
+    await ready(redis);
+    await redis.db.reply('SET', 'rk:1', 'v');
+    await expect(redis.db.reply('SCAN', 0)).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(typeof (await redis.db.reply('RANDOMKEY'))).toBe('string');
+    const scanned = await redis.nodes('master')[0]!.db.reply('SCAN', 0); // per node it works
+    expect(Array.isArray(scanned)).toBe(true);
+  });
+
+  it('a multi with keys across slots before the first slot map: CrossSlotError, settled, nothing unhandled', async () => {
+    const redis = client();
+    const block = redis.db.multi((tx) => {
+      tx.command('SET', 'early:a', '1');
+      tx.command('SET', 'early:b', '1');
+    });
+    await expect(block).rejects.toBeInstanceOf(CrossSlotError);
+  });
+
+  it('close() in auto mode before the first handshake leaves no connection behind', async () => {
+    const redis = new Redis(cluster.seedUrl, { clientName: 'closed-early' });
+    const pending = redis.db.reply('GET', 'x').catch((e: Error) => e);
+    await redis.close();
+    await pending;
+    await new Promise((r) => setTimeout(r, 500));
+    for (const m of cluster.masters()) expect(String(await cluster.call(m.port, 'CLIENT', 'LIST'))).not.toContain('name=closed-early');
+  });
+
+  it('an unreachable seed: a fan-out with a deadline settles by it; close() settles what waits for the first map', async () => {
+    const redis = new Redis({ nodes: ['redis://127.0.0.1:1'], connectTimeout: 200 });
+    redis.on('error', () => {});
+    const started = Date.now();
+    const err = await redis.db.with({ timeout: 300 }).reply('DBSIZE').catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(Date.now() - started).toBeLessThan(3000);
+    const waiting = redis.db.reply('DBSIZE').then(() => 'resolved', (e: Error) => e.name);
+    await redis.close();
+    expect(await waiting).toBe('ClosedError');
+  });
+
+  it('seeds carry only host and port; a rediss seed without tls is refused (never a silent downgrade)', () => {
+    expect(() => new Redis({ nodes: ['redis://user:secret@127.0.0.1:7000'] })).toThrow(InvalidArgumentError);
+    expect(() => new Redis({ nodes: ['redis://user:secret@127.0.0.1:7000'] })).not.toThrow(/secret/);
+    expect(() => new Redis({ nodes: ['rediss://127.0.0.1:7000'] })).toThrow(/tls/);
+  });
+});
+
 describe('failover', () => {
   it('kill -9 a master: after the promotion, commands to its slots succeed again with no call from the user', async () => {
     const redis = client({ commandTimeout: 8000, cluster: { refreshInterval: 0 } });
@@ -244,5 +303,35 @@ describe('failover', () => {
     }
     expect(got).toBe('kept');
     expect(await redis.db.reply('SET', key, 'new master')).toBe('OK');
+  }, 40_000);
+
+  it('a transaction that timed out queued on a dead master never leaves a connection in MULTI; node-handle commands stay on their node', async () => {
+    const redis = client({ commandTimeout: 8000, cluster: { refreshInterval: 0 } });
+    await ready(redis);
+    // A key whose master still has a replica to promote (the test above used one up).
+    let key = '';
+    let master = 0;
+    for (let i = 0; master === 0; i++) {
+      const owner = await cluster.ownerOf(keySlot(`stuck:{s${i}}`));
+      if (cluster.replicas(owner).some((r) => r.alive)) [key, master] = [`stuck:{s${i}}`, owner];
+    }
+    await redis.db.reply('SET', key, 'v');
+    await cluster.call(master, 'WAIT', 1, 2000);
+    const handle = redis.nodes('master').find((n) => n.address.endsWith(`:${master}`))!;
+    const promoted = cluster.failover(master);
+    await new Promise((res) => setTimeout(res, 50)); // killed by now
+    const block = redis.db.with({ timeout: 300 }).multi((tx) => tx.command('SET', key, 'in-block'));
+    const pinned = handle.db.with({ timeout: 6000 }).reply('CONFIG', 'SET', 'maxmemory-samples', '7').catch((e: Error) => e);
+    await expect(block).rejects.toBeInstanceOf(Error);
+    await promoted;
+    let got: unknown;
+    for (let i = 0; i < 50; i++) {
+      got = await redis.db.reply('GET', key).catch((e: Error) => e);
+      if (got === 'v') break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(got).toBe('v'); // not 'QUEUED'
+    expect(await pinned).toBeInstanceOf(Error); // its node is gone: not run elsewhere
+    for (const m of cluster.masters()) expect(await cluster.call(m.port, 'CONFIG', 'GET', 'maxmemory-samples')).toEqual(['maxmemory-samples', '5']);
   }, 40_000);
 });

@@ -39,6 +39,8 @@ export class Command<T = any> implements PromiseLike<T> {
   attempts = 0;
   /** How many times a cluster redirected it (MOVED / ASK); bounded by `cluster.maxRedirects`. */
   redirects = 0;
+  /** Sent to one node on purpose (a per-node handle): never routed elsewhere. */
+  pinned = false;
   retry: RetryDecision | undefined = undefined;
   /** The caller allowed a written non-read-only command to be resent (`idempotent`). */
   idempotent = false;

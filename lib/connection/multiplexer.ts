@@ -71,6 +71,9 @@ export class Multiplexer implements DecoderSink {
   /** close() was called: new commands are refused, queued and in-flight ones finish. */
   private closing = false;
   readonly stats: MultiplexerStats = emptyStats();
+  /** For the members of a group whose deadline passed while it was queued. */
+  private readonly neverSent = (c: Command) =>
+    new ReplyTimeoutError('the transaction timed out before it was sent; it was never sent', false, { command: c.info.name, node: this.node });
   /** A pub/sub connection's confirmations and frames (pubsub-frames.ts); undefined on others. */
   private readonly pubsub: PubSubRouting | undefined;
 
@@ -149,8 +152,13 @@ export class Multiplexer implements DecoderSink {
 
   /** Hand back every command not yet written (its node left the cluster): the owner routes them elsewhere. */
   takeQueued(): Command[] {
-    const taken = this.queue.removeWhere((c) => c.state !== SETTLED);
-    for (const c of taken) this.deadlines.done(c);
+    const taken: Command[] = [];
+    while (this.queue.length > 0) {
+      for (const c of this.queue.shiftUnit(this.neverSent)) {
+        this.deadlines.done(c);
+        taken.push(c); // a group stays whole, in order
+      }
+    }
     return taken;
   }
 
@@ -240,28 +248,12 @@ export class Multiplexer implements DecoderSink {
     if (link !== undefined) {
       while (this.link === link && link.ready && !link.blocked && !link.probing && !link.recycling && queue.length > 0) {
         const cmd = queue.peekFront()!;
-        if (cmd.state === SETTLED) {
-          queue.shift(); // timed out while queued
-          continue;
-        }
         // The database is settled here, at write time, on the socket the command goes to.
-        if (cmd.db >= 0 && cmd.db !== link.db) {
+        if (cmd.state !== SETTLED && cmd.db >= 0 && cmd.db !== link.db) {
           this.select(link, cmd.db);
           continue;
         }
-        if (cmd.groupSize > 1) {
-          const n = cmd.groupSize;
-          const last = queue.peekAt(n - 1)!;
-          const expired = last.state === SETTLED;
-          for (let i = 0; i < n; i++) {
-            const member = queue.shift()!;
-            if (!expired) this.write(link, member);
-            else if (member !== last) member.reject(new ReplyTimeoutError('the transaction timed out before it was sent; it was never sent', false, { command: member.info.name, node: this.node }));
-          }
-          continue;
-        }
-        queue.shift();
-        this.write(link, cmd);
+        for (const c of queue.shiftUnit(this.neverSent)) this.write(link, c); // nothing if it timed out while queued
       }
     }
     if (this.closing) this.maybeFinishClose();

@@ -4,7 +4,7 @@
  */
 import Denque from 'denque';
 import { OfflineQueueFullError, type ErrorContext } from '../errors.js';
-import type { Command } from './command.js';
+import { SETTLED, type Command } from './command.js';
 
 /** Rough size of a command once encoded; counted only for queued commands, never on the fast path. */
 export function approximateBytes(cmd: Command): number {
@@ -49,6 +49,22 @@ export class CommandQueue {
     const cmd = this.items.shift();
     if (cmd !== undefined) this.bytes -= this.sizes.get(cmd) ?? 0;
     return cmd;
+  }
+
+  /**
+   * Take the next unit from the front: one command, or a whole contiguous group
+   * (MULTI ... EXEC), never part of one. A unit whose deadline passed (a
+   * group's is its last command's) is never sent: its members are settled with
+   * what `expired` makes, and it comes back empty.
+   */
+  shiftUnit(expired: (cmd: Command) => Error): Command[] {
+    const first = this.shift()!;
+    if (first.groupSize <= 1) return first.state === SETTLED ? [] : [first];
+    const group = [first];
+    for (let i = 1; i < first.groupSize; i++) group.push(this.shift()!);
+    if (group[group.length - 1]!.state !== SETTLED) return group;
+    for (const c of group) c.reject(expired(c)); // the timed-out last one is settled already
+    return [];
   }
 
   /**

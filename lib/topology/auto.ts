@@ -18,40 +18,52 @@ export type TopologyMode = 'standalone' | 'cluster';
 export class AutoTopology implements Topology {
   #current: Topology;
   #mode: TopologyMode | undefined;
+  /** close() or disconnect() was called: a late first handshake must not open a cluster. */
+  #ending = false;
+  /** Settles once the first handshake said which routing it is (auto mode). */
+  readonly #decided: Promise<void>;
 
   constructor(resolved: ResolvedOptions, hooks: TopologyHooks) {
     const pool = { ...resolved.pool, blockingMargin: resolved.blockingMargin };
-    const cluster = () =>
-      new Cluster(resolved.connection, pool, {
-        ...hooks,
-        ready: (info) => {
-          this.#mode = 'cluster';
-          return hooks.ready(info);
-        },
-      }, { seeds: resolved.seeds, ...resolved.cluster });
-    if (resolved.mode === 'cluster') {
-      this.#current = cluster();
-      return;
-    }
-    const standalone: Standalone = new Standalone(resolved.connection, pool, {
+    const settings = { seeds: resolved.seeds, ...resolved.cluster };
+    const clusterHooks: TopologyHooks = {
       ...hooks,
       ready: (info) => {
-        if (this.#current !== standalone) return;
-        if (resolved.mode === 'auto' && info.server?.mode === 'cluster') {
-          const c = cluster();
-          this.#current = c;
-          c.adopt(standalone.takeQueued());
-          void standalone.close();
+        this.#mode = 'cluster';
+        return hooks.ready(info);
+      },
+    };
+    let decide: () => void = () => {};
+    this.#decided = new Promise<void>((resolve) => (decide = resolve));
+    if (resolved.mode === 'cluster') {
+      this.#current = new Cluster(resolved.connection, pool, clusterHooks, settings);
+      decide();
+      return;
+    }
+    const { host, port } = resolved.connection.endpoint;
+    const probe: Standalone = new Standalone(resolved.connection, pool, {
+      ...hooks,
+      ready: (info) => {
+        decide();
+        if (this.#current !== probe) return;
+        if (resolved.mode === 'auto' && info.server?.mode === 'cluster' && !this.#ending) {
+          // The probe becomes one of the cluster's units (its pool and subscriptions stay);
+          // what it queued before the handshake is routed by slot (none was written).
+          const cluster = new Cluster(resolved.connection, pool, clusterHooks, settings, { host, port, unit: probe });
+          this.#current = cluster;
+          this.#mode = 'cluster'; // known now; 'ready' waits for the first slot map
+          cluster.adopt(probe.takeQueued());
           return;
         }
         this.#mode = 'standalone';
         return hooks.ready(info);
       },
       close: () => {
-        if (this.#current === standalone) hooks.close();
+        if (this.#current === probe) hooks.close();
       },
+      redirect: (cmd, err) => this.#current instanceof Cluster && this.#current.redirected(cmd, err, host),
     });
-    this.#current = standalone;
+    this.#current = probe;
   }
 
   /** 'standalone' or 'cluster' once known (the first handshake, or the first slot map). */
@@ -77,8 +89,10 @@ export class AutoTopology implements Topology {
     this.#current.sendGroup(cmds, timeout, custom);
   }
 
+  /** A WATCH lease goes to the node of its keys: in auto mode, once the mode is known (bounded by the connect timeout). */
   lease(keys?: readonly Arg[]): Promise<Lease> {
-    return this.#current.lease(keys);
+    if (this.#mode !== undefined) return this.#current.lease(keys);
+    return this.#decided.then(() => this.#current.lease(keys));
   }
 
   pubsub(kind: Kind, name: Buffer): Hub {
@@ -86,10 +100,12 @@ export class AutoTopology implements Topology {
   }
 
   close(): Promise<void> {
+    this.#ending = true;
     return this.#current.close();
   }
 
   disconnect(): void {
+    this.#ending = true;
     this.#current.disconnect();
   }
 

@@ -64,8 +64,14 @@ export class Standalone implements Topology {
     this.mux.sendGroup(cmds, timeout, custom);
   }
 
-  lease(): Promise<Lease> {
+  /** One server: the keys do not matter. */
+  lease(_keys?: readonly Arg[]): Promise<Lease> {
     return this.pool.acquire();
+  }
+
+  /** The shared connection is closed for good (closed, or reconnecting gave up). */
+  get closed(): boolean {
+    return this.mux.closed;
   }
 
   /** Hand back the commands not yet written (cluster: this node left, they go elsewhere). */

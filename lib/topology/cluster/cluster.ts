@@ -80,7 +80,7 @@ export class Cluster implements Topology {
   #pubsubUnit: Standalone | undefined;
   #ready = false;
   /** Waiting for the first slot map (transactions, leases). */
-  readonly #waiting = new Set<() => void>();
+  readonly #waiting = new Set<(err?: Error) => void>();
   #closed = false;
   #next = 0;
 
@@ -89,7 +89,13 @@ export class Cluster implements Topology {
     private readonly pool: PoolSettings,
     private readonly hooks: TopologyHooks,
     private readonly settings: ClusterSettings,
+    /** A unit already open to a node (auto mode's probe): kept, with its pool and subscriptions. */
+    adopted?: { host: string; port: number; unit: Standalone },
   ) {
+    if (adopted) {
+      this.#units.set(`${adopted.host}:${adopted.port}`, adopted.unit);
+      this.#pubsubUnit = adopted.unit;
+    }
     this.#refresher = new Refresher<SlotMap>(
       { query: () => this.#query(), apply: (map) => this.#apply(map), failed: (err) => this.#report(err) },
       MIN_REFRESH_GAP,
@@ -107,6 +113,22 @@ export class Cluster implements Topology {
 
   send(cmd: Command, timeout: number, custom: boolean): void {
     const route = routeOf(cmd.info, cmd.args as Arg[]); // throws CrossSlotError / InvalidArgumentError: nothing sent
+    if (!this.#ready) {
+      // No slot map yet: wait for it (within the deadline) rather than guess a node.
+      const start = Date.now();
+      const within = timeout > 0 ? timeout : this.opts.connectTimeout || 10_000;
+      this.#mapped(within).then(
+        () => {
+          try {
+            this.send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true);
+          } catch (err) {
+            this.#fail(cmd, err as Error);
+          }
+        },
+        (err: Error) => this.#fail(cmd, err),
+      );
+      return;
+    }
     if (route.to === TO_SLOT) this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout, custom);
     else if (route.to === TO_SPLIT) this.#split(cmd, timeout, custom);
     else if (route.to === TO_ALL_SHARDS || route.to === TO_ALL_NODES) this.#fanOut(cmd, route.to, timeout, custom);
@@ -121,15 +143,16 @@ export class Cluster implements Topology {
   sendGroup(cmds: Command[], timeout: number, custom: boolean): void {
     if (!this.#ready) {
       const last = cmds[cmds.length - 1]!;
-      this.#mapped().then(
+      this.#mapped(remainingTime(last) || timeout).then(
         () => this.sendGroup(cmds, timeout, custom),
         (err: Error) => this.#fail(last, err),
-      );
+      ).catch((err: Error) => this.#fail(last, err)); // routing refused it (cross-slot): the block settles through EXEC
       return;
     }
     let slot = -1;
     for (let i = 1; i < cmds.length - 1; i++) {
       const route = routeOf(cmds[i]!.info, cmds[i]!.args as Arg[]);
+      if (route.to === TO_SPLIT) throw crossSlot('MULTI'); // a block cannot be split
       if (route.to !== TO_SLOT) continue;
       if (slot === -1) slot = route.slot;
       else if (route.slot !== slot) throw crossSlot('MULTI');
@@ -138,7 +161,7 @@ export class Cluster implements Topology {
   }
 
   lease(keys?: readonly Arg[]): Promise<Lease> {
-    if (!this.#ready) return this.#mapped().then(() => this.lease(keys));
+    if (!this.#ready) return this.#mapped(this.opts.connectTimeout || 10_000).then(() => this.lease(keys));
     try {
       const slot = keys && keys.length > 0 ? singleSlot('WATCH', keys) : -1;
       return (slot === -1 ? this.#anyMaster() : this.#forSlot(slot, 0)).lease();
@@ -154,17 +177,23 @@ export class Cluster implements Topology {
     return this.#pubsubUnit.pubsub(kind, name);
   }
 
-  /** Resolves once the first slot map is in; rejects after `connectTimeout` without one. */
-  #mapped(): Promise<void> {
+  /**
+   * Resolves once the first slot map is in; rejects after `within` ms without
+   * one (the waiting command's deadline), or when the client closes.
+   */
+  #mapped(within: number): Promise<void> {
     if (this.#ready) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new ClosedError('the client is closed'));
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(done);
-        reject(new ConnectError(`no cluster slot map within ${this.opts.connectTimeout} ms: no seed answered CLUSTER SHARDS`));
-      }, this.opts.connectTimeout || 10_000);
-      const done = () => {
+        reject(new ConnectError(`no cluster slot map within ${within} ms: no seed answered CLUSTER SHARDS`));
+      }, within);
+      timer.unref();
+      const done = (err?: Error) => {
         clearTimeout(timer);
-        resolve();
+        if (err) reject(err);
+        else resolve();
       };
       this.#waiting.add(done);
       this.#refresher.soon();
@@ -198,6 +227,13 @@ export class Cluster implements Topology {
   #unit(host: string, port: number, replica: boolean): Standalone {
     const address = replica ? `${host}:${port}/ro` : `${host}:${port}`;
     let unit = this.#units.get(address);
+    if (unit !== undefined && unit.closed) {
+      // Its connection gave up reconnecting (the node was down for long): start afresh.
+      this.#units.delete(address);
+      unit.disconnect();
+      unit = undefined;
+      this.#refresher.soon();
+    }
     if (unit === undefined) {
       if (this.#closed) throw new ClosedError('the client is closed');
       const endpoint = { ...this.opts.endpoint, host, port, path: undefined };
@@ -205,6 +241,31 @@ export class Cluster implements Topology {
       this.#units.set(address, unit);
     }
     return unit;
+  }
+
+  /** A routing that sends everything to `node` only (per-node handles): its commands are never sent elsewhere. */
+  pinnedTo(node: ClusterNode): Topology {
+    const unit = (): Standalone => this.#unit(node.host, node.port, node.role === 'replica');
+    return {
+      send: (cmd, timeout, custom) => {
+        cmd.pinned = true;
+        unit().send(cmd, timeout, custom);
+      },
+      sendGroup: (cmds, timeout, custom) => {
+        for (const c of cmds) c.pinned = true;
+        unit().sendGroup(cmds, timeout, custom);
+      },
+      lease: (keys) => unit().lease(keys),
+      pubsub: (kind, name) => unit().pubsub(kind, name),
+      close: () => Promise.resolve(), // the client closes its nodes
+      disconnect: () => {},
+      stats: () => unit().stats(),
+    };
+  }
+
+  /** A reply of the auto-mode probe's connection that redirects (it became one of this cluster's units). */
+  redirected(cmd: Command, err: ServerError, replyingHost: string): boolean {
+    return this.#redirect(cmd, err, replyingHost);
   }
 
   #nodeHooks(host: string): TopologyHooks {
@@ -240,7 +301,7 @@ export class Cluster implements Topology {
       this.#refresher.soon();
     }
     // Parts of a transaction: the block fails whole (EXECABORT) or is re-sent whole; the map is fixed for it.
-    if (cmd instanceof InternalCommand || this.#closed) return false;
+    if (cmd instanceof InternalCommand || cmd.pinned || this.#closed) return false;
     // ASK to a blocking command would need ASKING on its lease, not on the shared connection.
     if (!moved && isBlockingCall(cmd.info, cmd.args, 0)) return false;
     if (++cmd.redirects > this.settings.maxRedirects) {
@@ -268,11 +329,11 @@ export class Cluster implements Topology {
   #fanOut(cmd: Command, to: number, timeout: number, custom: boolean): void {
     const nodes = this.#map.nodes(to === TO_ALL_SHARDS ? 'master' : undefined);
     if (nodes.length === 0) {
-      // No map yet: wait for the first one (bounded by the refresher's retries), then route.
-      void this.#refresher.refresh().then(() => {
-        if (this.#map.nodes('master').length > 0) this.#fanOut(cmd, to, remainingTime(cmd) || timeout, custom);
-        else this.#fail(cmd, new ConnectError('the cluster topology is not known: no node answered CLUSTER SHARDS', { command: cmd.info.name }));
-      });
+      // No map yet: wait for the first one, within the command's deadline, then route.
+      this.#mapped(timeout || this.opts.connectTimeout || 10_000).then(
+        () => this.#fanOut(cmd, to, timeout, custom),
+        (err: Error) => this.#fail(cmd, annotate(err as ConnectError, cmd.info.name, undefined)),
+      );
       return;
     }
     const parts = nodes.map((n) => ({ node: n, cmd: this.#child(cmd, cmd.args as Arg[]) }));
@@ -280,7 +341,7 @@ export class Cluster implements Topology {
     for (const { node, cmd: child } of parts) this.#unit(node.host, node.port, node.role === 'replica').send(child, timeout, custom);
     void Promise.all(settled).then((replies) => {
       try {
-        cmd.resolve(combineReplies(cmd.info.tips, replies));
+        cmd.resolve(combineReplies(cmd.info.tips, replies, cmd.info.name));
       } catch (err) {
         this.#fail(cmd, err as Error);
       }
@@ -310,7 +371,7 @@ export class Cluster implements Topology {
         if ((cmd.info.tips & RESPONSE_POLICY) === RESPONSE_DEFAULT) {
           const keyCount = parts.reduce((n, p) => n + p.keyOrdinals.length, 0);
           cmd.resolve(mergeByKey(parts, replies.map((r) => r.value as Reply[]), keyCount));
-        } else cmd.resolve(combineReplies(cmd.info.tips, replies));
+        } else cmd.resolve(combineReplies(cmd.info.tips, replies, cmd.info.name));
       } catch (err) {
         this.#fail(cmd, err as Error);
       }
@@ -392,17 +453,15 @@ export class Cluster implements Topology {
     }
     if (!changed) return;
     // Nodes that left: hand their never-written commands to the new owners, then close them.
+    // (A seed that is not in the map is a unit like any other: the next query opens it again if needed.)
     const live = new Set(map.nodes().map((n: ClusterNode) => n.address));
-    const seeds = new Set(this.settings.seeds.map((s) => `${s.host}:${s.port}`));
     for (const [address, unit] of [...this.#units]) {
       const base = address.endsWith('/ro') ? address.slice(0, -3) : address;
-      const stays = live.has(base) || (seeds.has(base) && !address.endsWith('/ro'));
+      if (live.has(base)) continue;
       const moved = unit.takeQueued();
-      if (!stays) {
-        this.#units.delete(address);
-        if (this.#pubsubUnit === unit) this.#pubsubUnit = undefined;
-        void unit.close();
-      }
+      this.#units.delete(address);
+      if (this.#pubsubUnit === unit) this.#pubsubUnit = undefined;
+      void unit.close(); // after its in-flight replies
       this.#reroute(moved);
     }
   }
@@ -412,23 +471,19 @@ export class Cluster implements Topology {
     this.#reroute(cmds);
   }
 
-  /** A unit for one node, for per-node handles (`redis.nodes()`). */
-  unitOf(node: ClusterNode): Standalone {
-    return this.#unit(node.host, node.port, node.role === 'replica');
-  }
-
   /** Route again commands taken back from a node (their slot has a new owner, or the node left). */
   #reroute(cmds: Command[]): void {
     for (let i = 0; i < cmds.length; i++) {
       const cmd = cmds[i]!;
+      const group = cmds.slice(i, i + Math.max(1, cmd.groupSize));
+      i += group.length - 1;
+      const last = group[group.length - 1]!; // a group settles through its EXEC
       try {
-        if (cmd.groupSize > 1) {
-          const group = cmds.slice(i, i + cmd.groupSize);
-          i += cmd.groupSize - 1;
-          this.sendGroup(group, remainingTime(group[group.length - 1]!), true);
-        } else this.send(cmd, remainingTime(cmd), true);
+        if (cmd.pinned) throw new ConnectError('its node left the cluster before it was sent; it was never sent', { command: cmd.info.name });
+        if (group.length > 1) this.sendGroup(group, remainingTime(last), true);
+        else this.send(cmd, remainingTime(cmd), true);
       } catch (err) {
-        this.#fail(cmd, err as Error);
+        this.#fail(last, err as Error);
       }
     }
   }
@@ -438,6 +493,7 @@ export class Cluster implements Topology {
   async close(): Promise<void> {
     this.#closed = true;
     this.#refresher.stop();
+    this.#endWaiting();
     await Promise.all([...this.#units.values()].map((u) => u.close()));
     this.hooks.close();
   }
@@ -445,8 +501,14 @@ export class Cluster implements Topology {
   disconnect(): void {
     this.#closed = true;
     this.#refresher.stop();
+    this.#endWaiting();
     for (const u of this.#units.values()) u.disconnect();
     this.hooks.close();
+  }
+
+  #endWaiting(): void {
+    for (const done of this.#waiting) done(new ClosedError('the client closed before the cluster topology was known; it was never sent'));
+    this.#waiting.clear();
   }
 
   stats(): TopologyStats {

@@ -26,6 +26,7 @@ export class Refresher<T> {
   #timer: NodeJS.Timeout | undefined;
   #periodic: NodeJS.Timeout | undefined;
   #stopped = false;
+  #wake: (() => void) | undefined;
 
   constructor(
     private readonly io: RefreshIo<T>,
@@ -46,7 +47,10 @@ export class Refresher<T> {
       return this.#running;
     }
     const wait = Math.max(0, this.#lastStart + this.minInterval - Date.now());
-    this.#running = new Promise<void>((resolve) => setTimeout(resolve, wait)).then(() => this.#run());
+    this.#running = new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      this.#timer = setTimeout(resolve, wait);
+    }).then(() => this.#run());
     return this.#running;
   }
 
@@ -62,8 +66,9 @@ export class Refresher<T> {
 
   stop(): void {
     this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
     if (this.#periodic) clearInterval(this.#periodic);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#wake?.(); // a loop asleep between tries ends now, and whoever awaits it
   }
 
   async #run(): Promise<void> {
@@ -83,9 +88,11 @@ export class Refresher<T> {
       }
       if (!this.#again || this.#stopped) break;
       await new Promise<void>((resolve) => {
+        this.#wake = resolve;
         this.#timer = setTimeout(resolve, this.minInterval);
         this.#timer.unref();
       });
+      this.#wake = undefined;
     }
     this.#running = undefined;
   }

@@ -25,6 +25,7 @@ import {
   RESPONSE_ALL_SUCCEEDED,
   RESPONSE_ONE_SUCCEEDED,
   RESPONSE_POLICY,
+  RESPONSE_SPECIAL,
 } from '../../commands/tips.js';
 import type { Reply } from '../../resp/types.js';
 
@@ -39,7 +40,7 @@ export interface NodeReply {
  * Combine per-node replies per the response policy in `tips` (the command's
  * tip bits, see commands/tips.ts); throws the error that decides the call.
  */
-export function combineReplies(tips: number, replies: readonly NodeReply[]): Reply {
+export function combineReplies(tips: number, replies: readonly NodeReply[], command = ''): Reply {
   const policy = tips & RESPONSE_POLICY;
   if (policy === RESPONSE_ONE_SUCCEEDED) {
     const ok = replies.find((r) => r.error === undefined);
@@ -62,6 +63,13 @@ export function combineReplies(tips: number, replies: readonly NodeReply[]): Rep
       return elementwise(values, (a, b) => (num(b) > num(a) ? b : a));
     case RESPONSE_AGG_SUM:
       return elementwise(values, add);
+    case RESPONSE_SPECIAL:
+      if (command === 'RANDOMKEY') {
+        // Any node's key; null only when every node is empty.
+        const keys = values.filter((v) => v !== null);
+        return keys.length === 0 ? null : keys[Math.floor(Math.random() * keys.length)]!;
+      }
+      return merge(replies); // INFO, MEMORY STATS, LATENCY ...: every node's own answer, by node
     default:
       return merge(replies);
   }

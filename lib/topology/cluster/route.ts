@@ -7,7 +7,7 @@
  */
 import { commandKeys, CANNOT_FIND_KEYS, firstKeyIndex, KEYS_UNKNOWN, keysProblem, PLAN_FIXED, type CommandInfo } from '../../commands/index.js';
 import { keySlot } from '../../commands/slot.js';
-import { REQUEST_ALL_NODES, REQUEST_ALL_SHARDS, REQUEST_MULTI_SHARD, REQUEST_POLICY } from '../../commands/tips.js';
+import { REQUEST_ALL_NODES, REQUEST_ALL_SHARDS, REQUEST_MULTI_SHARD, REQUEST_POLICY, REQUEST_SPECIAL } from '../../commands/tips.js';
 import { CrossSlotError, InvalidArgumentError } from '../../errors.js';
 import type { Arg } from '../../resp/encoder.js';
 
@@ -47,6 +47,10 @@ export function routeOf(info: CommandInfo, args: readonly Arg[]): Route {
   if (n === CANNOT_FIND_KEYS) throw new InvalidArgumentError(keysProblem(info, n), { command: info.name });
   if (n === KEYS_UNKNOWN) return { to: TO_UNKNOWN, slot: -1 };
   if (n === 0) {
+    if (policy === REQUEST_SPECIAL) {
+      // SCAN: a cursor belongs to one node; round-robin routing would skip keys.
+      throw new InvalidArgumentError(`${info.name} needs one node in a cluster: run it on each master with redis.nodes('master')`, { command: info.name });
+    }
     if (policy === REQUEST_ALL_SHARDS) return { to: TO_ALL_SHARDS, slot: -1 };
     if (policy === REQUEST_ALL_NODES) return { to: TO_ALL_NODES, slot: -1 };
     return { to: TO_ANY, slot: -1 };
@@ -54,8 +58,12 @@ export function routeOf(info: CommandInfo, args: readonly Arg[]): Route {
   const slot = keySlot(args[keys[0]!]!);
   for (let i = 1; i < n; i++) {
     if (keySlot(args[keys[i]!]!) !== slot) {
-      if (policy === REQUEST_MULTI_SHARD) return { to: TO_SPLIT, slot: -1 };
-      throw crossSlot(info.name);
+      if (policy !== REQUEST_MULTI_SHARD) throw crossSlot(info.name);
+      // Split into parts of whole key[/value] runs: a ragged MSET would split a pair.
+      if ((args.length - (info.firstKey - 1)) % Math.max(1, info.keyStep) !== 0) {
+        throw new InvalidArgumentError('wrong number of arguments: keys and values must come in pairs; nothing was sent', { command: info.name });
+      }
+      return { to: TO_SPLIT, slot: -1 };
     }
   }
   return { to: TO_SLOT, slot };
