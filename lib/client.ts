@@ -165,7 +165,8 @@ export class Database {
    * (`conn.multi` gives null when a watched key changed).
    */
   watch<R>(keys: Arg[], fn: (conn: WatchConnection) => Promise<R> | R, options: WatchOptions = {}): Promise<R> {
-    return runWatch(() => this.#core.topology.lease(keys), this.#settings, keys, fn, options);
+    const topology = this.#core.topology;
+    return runWatch(() => topology.lease(keys), this.#settings, keys, fn, options, (err) => topology.moved?.(err));
   }
 }
 

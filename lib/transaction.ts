@@ -180,17 +180,29 @@ export async function runWatch<R>(
   keys: Arg[],
   fn: (conn: WatchConnection) => Promise<R> | R,
   options: WatchOptions,
+  /** The WATCH was answered MOVED (a cluster slot moved): tell the routing, which then leases on the new owner. */
+  moved?: (err: MovedError) => void,
 ): Promise<R> {
   if (!Array.isArray(keys) || keys.length === 0) throw new InvalidArgumentError('db.watch needs at least one key');
   validateArgs('WATCH', keys, 0, on.maxArgumentBytes);
   if (typeof fn !== 'function') throw new InvalidArgumentError('db.watch needs a function');
   const retries = options.retries ?? 0;
+  let redirects = 0;
   for (let attempt = 0; ; attempt++) {
     const lease = await acquire();
     let aborted = false;
     let clean = false;
     try {
-      await lease.reply(new Command('WATCH', keys, commandInfo('WATCH'), 0, on.index));
+      try {
+        await lease.reply(new Command('WATCH', keys, commandInfo('WATCH'), 0, on.index));
+      } catch (err) {
+        // Nothing was watched and fn has not run: lease again where the slot lives now.
+        if (!(err instanceof MovedError) || moved === undefined || ++redirects > MAX_MOVED_RESENDS) throw err;
+        moved(err);
+        clean = true;
+        attempt--;
+        continue;
+      }
       const conn: WatchConnection = {
         command(name, ...args) {
           const cmd = buildCommand(name, args, on);

@@ -10,6 +10,7 @@ import type { Lease } from '../connection/pool.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Hub, Kind } from '../pubsub/hub.js';
 import type { Arg } from '../resp/encoder.js';
+import type { ServerError } from '../errors.js';
 import { Cluster } from './cluster/cluster.js';
 import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from './standalone.js';
 
@@ -97,6 +98,10 @@ export class AutoTopology implements Topology {
 
   pubsub(kind: Kind, name: Buffer): Hub {
     return this.#current.pubsub(kind, name);
+  }
+
+  moved(err: ServerError): void {
+    this.#current.moved?.(err);
   }
 
   close(): Promise<void> {

@@ -11,6 +11,7 @@ import { Multiplexer, type MultiplexerHooks, type MultiplexerOptions, type Multi
 import { BlockingPool, type Lease, type PoolHooks, type PoolSettings } from '../connection/pool.js';
 import { Hub, type Kind, type PubSubStats } from '../pubsub/hub.js';
 import type { Arg } from '../resp/encoder.js';
+import type { ServerError } from '../errors.js';
 
 export interface TopologyStats extends MultiplexerStats {
   /** Side connections open for blocking commands and WATCH. */
@@ -35,6 +36,8 @@ export interface Topology {
   close(): Promise<void>;
   disconnect(): void;
   stats(): TopologyStats;
+  /** A MOVED seen outside the shared connection (a WATCH lease): routing learns the slot's owner. */
+  moved?(err: ServerError): void;
 }
 
 export type TopologyHooks = MultiplexerHooks & Pick<PoolHooks, 'orphan'>;

@@ -25,7 +25,7 @@ import type { HandshakeResult } from '../../connection/handshake.js';
 import type { MultiplexerOptions, MultiplexerStats } from '../../connection/multiplexer.js';
 import type { Lease, PoolSettings } from '../../connection/pool.js';
 import type { Endpoint } from '../../connection/socket.js';
-import { AskError, ClosedError, ClusterRedirectError, ConnectError, MovedError, ServerError, UnknownCommandError, annotate } from '../../errors.js';
+import { AskError, ClosedError, ClusterDownError, ClusterRedirectError, ConnectError, MovedError, TryAgainError, ServerError, UnknownCommandError, annotate } from '../../errors.js';
 import { SHARD, type Hub, type Kind } from '../../pubsub/hub.js';
 import type { Arg } from '../../resp/encoder.js';
 import type { Reply } from '../../resp/types.js';
@@ -50,6 +50,12 @@ export interface ClusterSettings {
   /** Most MOVED / ASK redirections of one command before ClusterRedirectError. */
   maxRedirects: number;
 }
+
+/** How many nodes are asked for the slot map at once. */
+const QUERY_FANOUT = 3;
+/** Backoff of TRYAGAIN / CLUSTERDOWN resends: doubling from this, capped. */
+const TRY_AGAIN_BASE = 10;
+const TRY_AGAIN_MAX = 500;
 
 /** Spacing of slot map queries: a burst of MOVED replies or a failover in progress asks at most this often. */
 const MIN_REFRESH_GAP = 100;
@@ -79,6 +85,10 @@ export class Cluster implements Topology {
   /** The unit whose hub carries channel and pattern subscriptions (shard channels go to their slot's master). */
   #pubsubUnit: Standalone | undefined;
   #ready = false;
+  /** Slots that just moved, with the commands waiting for the old owner's older replies (see #fence). */
+  readonly #fences = new Map<number, (() => void)[]>();
+  /** TRYAGAIN / CLUSTERDOWN resends so far, per command (for the backoff). */
+  readonly #waits = new WeakMap<Command, number>();
   /** Waiting for the first slot map (transactions, leases). */
   readonly #waiting = new Set<(err?: Error) => void>();
   #closed = false;
@@ -129,7 +139,14 @@ export class Cluster implements Topology {
       );
       return;
     }
-    if (route.to === TO_SLOT) this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout, custom);
+    if (route.to === TO_SLOT) {
+      const fence = this.#fences.get(route.slot);
+      if (fence !== undefined) {
+        // Its slot just moved: older commands for it are still being redirected; keep the order.
+        const start = Date.now();
+        fence.push(() => this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true));
+      } else this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout, custom);
+    }
     else if (route.to === TO_SPLIT) this.#split(cmd, timeout, custom);
     else if (route.to === TO_ALL_SHARDS || route.to === TO_ALL_NODES) this.#fanOut(cmd, route.to, timeout, custom);
     else this.#anyMaster().send(cmd, timeout, custom); // keyless, or keys the table cannot find: MOVED corrects it
@@ -237,7 +254,7 @@ export class Cluster implements Topology {
     if (unit === undefined) {
       if (this.#closed) throw new ClosedError('the client is closed');
       const endpoint = { ...this.opts.endpoint, host, port, path: undefined };
-      unit = new Standalone({ ...this.opts, endpoint, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host));
+      unit = new Standalone({ ...this.opts, endpoint, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host, port));
       this.#units.set(address, unit);
     }
     return unit;
@@ -263,12 +280,23 @@ export class Cluster implements Topology {
     };
   }
 
+  /** A MOVED seen on a lease (WATCH): the slot map learns the new owner at once. */
+  moved(err: ServerError): void {
+    const target = err instanceof MovedError ? redirectTarget(err.serverMessage, '') : undefined;
+    if (target === undefined || target.host === '') {
+      this.#refresher.soon();
+      return;
+    }
+    this.#map = this.#map.withMoved(target.slot, target.host, target.port);
+    this.#refresher.soon();
+  }
+
   /** A reply of the auto-mode probe's connection that redirects (it became one of this cluster's units). */
   redirected(cmd: Command, err: ServerError, replyingHost: string): boolean {
     return this.#redirect(cmd, err, replyingHost);
   }
 
-  #nodeHooks(host: string): TopologyHooks {
+  #nodeHooks(host: string, port: number): TopologyHooks {
     const h = this.hooks;
     return {
       ready: () => {}, // the cluster is ready once its first slot map is in
@@ -281,7 +309,7 @@ export class Cluster implements Topology {
       unobservedError: h.unobservedError,
       push: h.push,
       orphan: h.orphan,
-      redirect: (cmd, err) => this.#redirect(cmd, err, host),
+      redirect: (cmd, err) => this.#redirect(cmd, err, host, port),
     };
   }
 
@@ -291,7 +319,8 @@ export class Cluster implements Topology {
 
   // ------------------------------------------------------------------ redirects
 
-  #redirect(cmd: Command, err: ServerError, replyingHost: string): boolean {
+  #redirect(cmd: Command, err: ServerError, replyingHost: string, replyingPort = 0): boolean {
+    if (err instanceof ClusterDownError || err instanceof TryAgainError) return this.#later(cmd, err);
     const moved = err instanceof MovedError;
     if (!moved && !(err instanceof AskError)) return false;
     const target = redirectTarget(err.serverMessage, replyingHost);
@@ -299,6 +328,7 @@ export class Cluster implements Topology {
     if (moved) {
       this.#map = this.#map.withMoved(target.slot, target.host, target.port);
       this.#refresher.soon();
+      if (replyingPort > 0) this.#fence(target.slot, replyingHost, replyingPort);
     }
     // Parts of a transaction: the block fails whole (EXECABORT) or is re-sent whole; the map is fixed for it.
     if (cmd instanceof InternalCommand || cmd.pinned || this.#closed) return false;
@@ -320,6 +350,54 @@ export class Cluster implements Topology {
     if (moved && left === 0 && isBlockingCall(cmd.info, cmd.args, 0)) unit.send(cmd, this.opts.commandTimeout, false);
     else if (moved) unit.send(cmd, left, true);
     else unit.sendGroup([new InternalCommand('ASKING', [], commandInfo('ASKING'), () => {}), cmd], remainingTime(cmd), true);
+    return true;
+  }
+
+  /**
+   * The first MOVED for `slot` from a node: commands for that slot written to it
+   * before are still coming back MOVED, one by one, and are re-sent in that
+   * order. New commands for the slot wait until a PING on that node answers
+   * (FIFO: every older reply is in, every older command re-sent), so commands
+   * for one slot keep their order through a resharding.
+   */
+  #fence(slot: number, host: string, port: number): void {
+    if (this.#fences.has(slot)) return;
+    const held: (() => void)[] = [];
+    this.#fences.set(slot, held);
+    const ping = new Command('PING', [], commandInfo('PING'), 0, -1);
+    const release = () => {
+      this.#fences.delete(slot);
+      for (const go of held) go();
+    };
+    ping.toPromise().then(release, release);
+    const old = this.#units.get(`${host}:${port}`);
+    if (old) old.send(ping, this.opts.commandTimeout || 2000, true);
+    else release();
+  }
+
+  /**
+   * TRYAGAIN (a multi-key command on a slot being migrated) and CLUSTERDOWN (a
+   * failover in progress): the command did not run; send it again after a
+   * backoff, within its deadline (the retry policy had its say first).
+   */
+  #later(cmd: Command, err: ServerError): boolean {
+    if (err instanceof ClusterDownError) this.#refresher.soon();
+    if (cmd instanceof InternalCommand || cmd.pinned || this.#closed || cmd.deadline === 0) return false;
+    const waited = this.#waits.get(cmd) ?? 0;
+    const delay = Math.min(TRY_AGAIN_MAX, TRY_AGAIN_BASE * 2 ** Math.min(waited, 10));
+    if (Date.now() + delay >= cmd.deadline) return false;
+    this.#waits.set(cmd, waited + 1); // its own count: waiting out a migration is not a redirection
+    cmd.redirects = 0; // the ASK that led here was right: the slot is in flux, not the map wrong
+    if (cmd.attempts > 0) cmd.attempts--; // it did not run
+    cmd.state = QUEUED;
+    setTimeout(() => {
+      if (cmd.settled) return;
+      try {
+        this.send(cmd, remainingTime(cmd), true);
+      } catch (e) {
+        this.#fail(cmd, e as Error);
+      }
+    }, delay).unref();
     return true;
   }
 
@@ -410,13 +488,16 @@ export class Cluster implements Topology {
     for (const n of [...masters, ...this.settings.seeds]) candidates.set(`${n.host}:${n.port}`, n);
     const failures: string[] = [];
     let lastError: Error | undefined;
-    for (const { host, port } of candidates.values()) {
-      if (this.#closed) break;
+    // A few at a time, first answer wins: a dead seed costs no more than a live one's round trip.
+    const all = [...candidates.values()];
+    for (let i = 0; i < all.length && !this.#closed; i += QUERY_FANOUT) {
+      const batch = all.slice(i, i + QUERY_FANOUT);
       try {
-        return await this.#ask(host, port);
+        return await Promise.any(batch.map(({ host, port }) => this.#ask(host, port)));
       } catch (err) {
-        lastError = err as Error;
-        failures.push(`${host}:${port}: ${(err as Error).message}`);
+        const errors = err instanceof AggregateError ? (err.errors as Error[]) : [err as Error];
+        errors.forEach((e, j) => failures.push(`${batch[j]!.host}:${batch[j]!.port}: ${e.message}`));
+        lastError = errors[errors.length - 1];
       }
     }
     throw new ConnectError(`no cluster node answered CLUSTER SHARDS or CLUSTER SLOTS (${failures.join('; ')})`, { cause: lastError });
