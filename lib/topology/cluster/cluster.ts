@@ -31,12 +31,10 @@ import type { Arg } from '../../resp/encoder.js';
 import type { Reply } from '../../resp/types.js';
 import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from '../standalone.js';
 import { Refresher } from './refresher.js';
-import { combineReplies, type NodeReply } from './response-policy.js';
 import { crossSlot, routeOf, singleSlot, TO_ALL_NODES, TO_ALL_SHARDS, TO_SLOT, TO_SPLIT } from './route.js';
 import { SlotMap, type ClusterNode } from './slot-map.js';
-import { mergeByKey, splitBySlot } from './split.js';
+import { fanOut, splitCall } from './fanout.js';
 import { slotMapFromShards, slotMapFromSlots } from './topology-reply.js';
-import { RESPONSE_DEFAULT, RESPONSE_POLICY } from '../../commands/tips.js';
 import { READONLY } from '../../commands/flags.js';
 import { keySlot } from '../../commands/slot.js';
 
@@ -414,61 +412,21 @@ export class Cluster implements Topology {
       );
       return;
     }
-    const parts = nodes.map((n) => ({ node: n, cmd: this.#child(cmd, cmd.args as Arg[]) }));
-    const settled = parts.map(({ node, cmd: child }) => this.#settle(node.address, child));
-    for (const { node, cmd: child } of parts) this.#unit(node.host, node.port, node.role === 'replica').send(child, timeout, custom);
-    void Promise.all(settled).then((replies) => {
-      try {
-        cmd.resolve(combineReplies(cmd.info.tips, replies, cmd.info.name));
-      } catch (err) {
-        this.#fail(cmd, err as Error);
-      }
-    });
-  }
-
-  /** MGET, MSET, DEL, ... over several slots: one part per slot, in parallel, merged in the caller's order. */
-  #split(cmd: Command, timeout: number, custom: boolean): void {
-    const first = Math.max(0, cmd.info.firstKey - 1);
-    const step = Math.max(1, cmd.info.keyStep);
-    const parts = splitBySlot(cmd.args as Arg[], first, step, keySlot);
-    const head = (cmd.args as Arg[]).slice(0, first);
-    const children = parts.map((p) => this.#child(cmd, [...head, ...p.args]));
-    const settled = children.map((child, i) => this.#settle(`slot ${parts[i]!.slot}`, child));
-    children.forEach((child, i) => this.#forSlot(parts[i]!.slot, cmd.info.flags & READONLY).send(child, timeout, custom));
-    void Promise.all(settled).then((replies) => {
-      const failed = replies.findIndex((r) => r.error !== undefined);
-      if (failed >= 0) {
-        const done = parts.filter((_, i) => replies[i]!.error === undefined).reduce((n, p) => n + p.keyOrdinals.length, 0);
-        const err = replies[failed]!.error!;
-        // Say how much of the call may have happened: the other parts ran.
-        (err as Error & { partial?: unknown }).partial = { keysDone: done, keys: parts.reduce((n, p) => n + p.keyOrdinals.length, 0) };
-        this.#fail(cmd, err);
-        return;
-      }
-      try {
-        if ((cmd.info.tips & RESPONSE_POLICY) === RESPONSE_DEFAULT) {
-          const keyCount = parts.reduce((n, p) => n + p.keyOrdinals.length, 0);
-          cmd.resolve(mergeByKey(parts, replies.map((r) => r.value as Reply[]), keyCount));
-        } else cmd.resolve(combineReplies(cmd.info.tips, replies, cmd.info.name));
-      } catch (err) {
-        this.#fail(cmd, err as Error);
-      }
-    });
-  }
-
-  /** A part of a fanned-out or split command: the parent's options, its own arguments. */
-  #child(parent: Command, args: Arg[]): Command {
-    const child = new Command(parent.name, args, parent.info, parent.decodeFlags, parent.db);
-    child.retry = parent.retry;
-    child.idempotent = parent.idempotent;
-    return child;
-  }
-
-  #settle(node: string, child: Command): Promise<NodeReply> {
-    return child.toPromise().then(
-      (value: Reply) => ({ node, value }),
-      (error: Error) => ({ node, error }),
+    const byAddress = new Map(nodes.map((n) => [n.address, n]));
+    fanOut(
+      cmd,
+      [...byAddress.keys()],
+      (address, part) => {
+        const n = byAddress.get(address)!;
+        this.#unit(n.host, n.port, n.role === 'replica').send(part, timeout, custom);
+      },
+      (err) => this.#fail(cmd, err),
     );
+  }
+
+  /** MGET, MSET, DEL, ... over several slots: see splitCall. */
+  #split(cmd: Command, timeout: number, custom: boolean): void {
+    splitCall(cmd, (slot, part) => this.#forSlot(slot, cmd.info.flags & READONLY).send(part, timeout, custom), (err) => this.#fail(cmd, err));
   }
 
   #fail(cmd: Command, err: Error): void {

@@ -1,0 +1,76 @@
+/**
+ * Running one caller's command as several: on every master or node (the
+ * command's request policy), or as one part per slot (MGET, MSET, DEL, ...
+ * across slots). The parts are sent in parallel; the caller's command settles
+ * once every part has, with the replies combined per its response policy or
+ * merged in the caller's key order. Where to send each part is the router's
+ * business (`send`); this file only builds, joins and settles.
+ */
+import { keySlot } from '../../commands/slot.js';
+import { RESPONSE_DEFAULT, RESPONSE_POLICY } from '../../commands/tips.js';
+import { Command } from '../../connection/command.js';
+import type { Arg } from '../../resp/encoder.js';
+import type { Reply } from '../../resp/types.js';
+import { combineReplies, type NodeReply } from './response-policy.js';
+import { mergeByKey, splitBySlot } from './split.js';
+
+/** A part of a fanned-out or split command: the parent's options, its own arguments. */
+function child(parent: Command, args: Arg[]): Command {
+  const part = new Command(parent.name, args, parent.info, parent.decodeFlags, parent.db);
+  part.retry = parent.retry;
+  part.idempotent = parent.idempotent;
+  return part;
+}
+
+function settled(node: string, part: Command): Promise<NodeReply> {
+  return part.toPromise().then(
+    (value: Reply) => ({ node, value }),
+    (error: Error) => ({ node, error }),
+  );
+}
+
+/** Send `cmd` to each of `nodes` (by address) and settle it with the replies combined per its response policy. */
+export function fanOut(cmd: Command, nodes: readonly string[], send: (node: string, part: Command) => void, fail: (err: Error) => void): void {
+  const parts = nodes.map((node) => ({ node, part: child(cmd, cmd.args as Arg[]) }));
+  const replies = parts.map(({ node, part }) => settled(node, part));
+  for (const { node, part } of parts) send(node, part);
+  void Promise.all(replies).then((all) => {
+    try {
+      cmd.resolve(combineReplies(cmd.info.tips, all, cmd.info.name));
+    } catch (err) {
+      fail(err as Error);
+    }
+  });
+}
+
+/**
+ * MGET, MSET, DEL, ... over several slots: one part per slot, in parallel,
+ * merged in the caller's order. When a part fails, the call fails with that
+ * part's error, and `err.partial = { keysDone, keys }` says how many of the
+ * keys the other parts covered (for writes: may have been written).
+ */
+export function splitCall(cmd: Command, send: (slot: number, part: Command) => void, fail: (err: Error) => void): void {
+  const first = Math.max(0, cmd.info.firstKey - 1);
+  const slots = splitBySlot(cmd.args as Arg[], first, Math.max(1, cmd.info.keyStep), keySlot);
+  const head = (cmd.args as Arg[]).slice(0, first);
+  const parts = slots.map((s) => child(cmd, [...head, ...s.args]));
+  const replies = parts.map((part, i) => settled(`slot ${slots[i]!.slot}`, part));
+  parts.forEach((part, i) => send(slots[i]!.slot, part));
+  const keys = slots.reduce((n, s) => n + s.keyOrdinals.length, 0);
+  void Promise.all(replies).then((all) => {
+    const failed = all.findIndex((r) => r.error !== undefined);
+    if (failed >= 0) {
+      const keysDone = slots.filter((_, i) => all[i]!.error === undefined).reduce((n, s) => n + s.keyOrdinals.length, 0);
+      const err = all[failed]!.error!;
+      (err as Error & { partial?: unknown }).partial = { keysDone, keys };
+      fail(err);
+      return;
+    }
+    try {
+      if ((cmd.info.tips & RESPONSE_POLICY) === RESPONSE_DEFAULT) cmd.resolve(mergeByKey(slots, all.map((r) => r.value as Reply[]), keys));
+      else cmd.resolve(combineReplies(cmd.info.tips, all, cmd.info.name));
+    } catch (err) {
+      fail(err as Error);
+    }
+  });
+}
