@@ -212,6 +212,7 @@ export class Redis extends EventEmitter {
       close: () => emit('close'),
       unobservedError: (err, cmd) => report(err, cmd.info.name),
       push: (frame: Reply[]) => emit('push', frame),
+      topology: (change) => emit('topology', change),
       orphan: (command, value) => {
         this.#orphanedReplies++;
         emit('orphanedReply', { command, value });

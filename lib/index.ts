@@ -1,7 +1,8 @@
 /** redmux: the public surface. Everything else is internal. */
 export { Redis, Database, Pending } from './client.js';
 export type { CallOptions, RedisStats } from './client.js';
-export type { RedisOptions, ReconnectOptions, PoolOptions } from './options.js';
+export type { RedisOptions, ReconnectOptions, PoolOptions, ClusterOptions } from './options.js';
+export type { TopologyChange } from './topology/standalone.js';
 export { RetryPolicy } from './retry.js';
 export type { RetryOptions } from './retry.js';
 export { Subscriber, SubscriberOverflowError, Keyspace } from './subscriber.js';

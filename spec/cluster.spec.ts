@@ -198,6 +198,22 @@ describe('transactions, WATCH and databases', () => {
 });
 
 describe('nodes and replicas', () => {
+  it("stats() adds up every node and lists each; 'topology' tells when the slot map changes", async () => {
+    const redis = client({ cluster: { refreshInterval: 0 } });
+    await ready(redis);
+    await Promise.all(Array.from({ length: 30 }, (_, i) => redis.db.reply('SET', `stats:${i}`, 'v')));
+    const stats = redis.stats();
+    const nodes = Object.values(stats.nodes ?? {});
+    expect(nodes.length).toBeGreaterThanOrEqual(3);
+    expect(nodes.reduce((n, s) => n + s.commands, 0)).toBe(stats.commands);
+    const change = new Promise<{ masters: string[] }>((resolve) => redis.once('topology', resolve));
+    const slot = keySlot('stats:0');
+    const from = await cluster.ownerOf(slot);
+    await cluster.moveSlot(slot, cluster.masters().find((m) => m.port !== from)!.port);
+    await redis.db.reply('GET', 'stats:0'); // MOVED: the map is refreshed
+    expect((await change).masters.length).toBe(cluster.masters().length);
+  });
+
   it('redis.nodes() gives per-node handles (once ready: the slot map lists them)', async () => {
     const redis = client();
     await ready(redis);

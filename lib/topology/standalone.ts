@@ -18,6 +18,8 @@ export interface TopologyStats extends MultiplexerStats {
   leased: number;
   /** The pub/sub connection(s) shared by every subscriber. */
   pubsub: PubSubStats;
+  /** Cluster: each node's own counters, by address (the totals above add them up). */
+  nodes?: Record<string, TopologyStats>;
 }
 
 export interface Topology {
@@ -40,7 +42,17 @@ export interface Topology {
   moved?(err: ServerError): void;
 }
 
-export type TopologyHooks = MultiplexerHooks & Pick<PoolHooks, 'orphan'>;
+/** What a routing tells its owner when the cluster's topology changed: the nodes now serving. */
+export interface TopologyChange {
+  masters: string[];
+  replicas: string[];
+}
+
+export type TopologyHooks = MultiplexerHooks &
+  Pick<PoolHooks, 'orphan'> & {
+    /** The slot map changed (cluster): a failover, a resharding, a node added or gone. */
+    topology?(change: TopologyChange): void;
+  };
 
 export class Standalone implements Topology {
   private readonly mux: Multiplexer;

@@ -83,6 +83,8 @@ export class Cluster implements Topology {
   /** The unit whose hub carries channel and pattern subscriptions (shard channels go to their slot's master). */
   #pubsubUnit: Standalone | undefined;
   #ready = false;
+  /** Fingerprint of the slot map last announced with the 'topology' hook. */
+  #announced = '';
   /** Slots that just moved, with the commands waiting for the old owner's older replies (see #fence). */
   readonly #fences = new Map<number, (() => void)[]>();
   /** TRYAGAIN / CLUSTERDOWN resends so far, per command (for the backoff). */
@@ -490,6 +492,11 @@ export class Cluster implements Topology {
       this.#waiting.clear();
       this.hooks.ready({ protocol: this.opts.protocol, server: { mode: 'cluster' } } as HandshakeResult);
     }
+    if (map.fingerprint !== this.#announced) {
+      // Compared with what was last announced: a MOVED may have changed the map already.
+      this.#announced = map.fingerprint;
+      this.hooks.topology?.({ masters: map.nodes('master').map((n) => n.address), replicas: map.nodes('replica').map((n) => n.address) });
+    }
     if (!changed) return;
     // Nodes that left: hand their never-written commands to the new owners, then close them.
     // (A seed that is not in the map is a unit like any other: the next query opens it again if needed.)
@@ -551,14 +558,16 @@ export class Cluster implements Topology {
   }
 
   stats(): TopologyStats {
-    const all = [...this.#units.values()].map((u) => u.stats());
+    const units = [...this.#units];
+    const all = units.map(([, u]) => u.stats());
     const sum = (k: keyof MultiplexerStats) => all.reduce((n, s) => n + s[k], 0);
     const mux = Object.fromEntries(
       (['commands', 'writes', 'bytesOut', 'bytesIn', 'pending', 'queued', 'queuedBytes', 'reconnects', 'timeouts', 'connectionLost'] as const).map((k) => [k, sum(k)]),
     ) as unknown as MultiplexerStats;
     const pubsub = { connections: 0, channels: 0, patterns: 0, shardChannels: 0, reconnects: 0, connectionLost: 0, timeouts: 0 };
     for (const s of all) for (const k of Object.keys(pubsub) as (keyof typeof pubsub)[]) pubsub[k] += s.pubsub[k];
-    return { ...mux, leased: all.reduce((n, s) => n + s.leased, 0), pubsub };
+    const nodes = Object.fromEntries(units.map(([address], i) => [address, all[i]!]));
+    return { ...mux, leased: all.reduce((n, s) => n + s.leased, 0), pubsub, nodes };
   }
 }
 
