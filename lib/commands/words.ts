@@ -23,31 +23,24 @@ export function lowerWord(word: string | Uint8Array): string | undefined {
   return out;
 }
 
+/** Whether `arg` begins with `word` (upper case ASCII), ASCII case-insensitively; the caller checked it is long enough. */
+function beginsWith(arg: string | Uint8Array, word: string): boolean {
+  const text = typeof arg === 'string';
+  for (let i = 0; i < word.length; i++) {
+    let ch = text ? arg.charCodeAt(i) : arg[i]!;
+    if (ch >= 0x61 && ch <= 0x7a) ch -= 0x20;
+    if (ch !== word.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 /**
  * Whether argument `arg` is the keyword `word` (given in upper case ASCII):
  * a string, Buffer or Uint8Array, ASCII case-insensitive, as the server reads it.
  */
 export function isKeyword(arg: unknown, word: string): boolean {
-  const n = word.length;
-  if (typeof arg === 'string') {
-    if (arg.length !== n) return false;
-    for (let i = 0; i < n; i++) {
-      let ch = arg.charCodeAt(i);
-      if (ch >= 0x61 && ch <= 0x7a) ch -= 0x20;
-      if (ch !== word.charCodeAt(i)) return false;
-    }
-    return true;
-  }
-  if (arg instanceof Uint8Array) {
-    if (arg.length !== n) return false;
-    for (let i = 0; i < n; i++) {
-      let ch = arg[i]!;
-      if (ch >= 0x61 && ch <= 0x7a) ch -= 0x20;
-      if (ch !== word.charCodeAt(i)) return false;
-    }
-    return true;
-  }
-  return false;
+  if (typeof arg !== 'string' && !(arg instanceof Uint8Array)) return false;
+  return arg.length === word.length && beginsWith(arg, word);
 }
 
 /**
@@ -58,24 +51,9 @@ export function isKeyword(arg: unknown, word: string): boolean {
  * the server's or the call is routed by the wrong argument.
  */
 export function isCKeyword(arg: unknown, word: string): boolean {
+  if (typeof arg !== 'string' && !(arg instanceof Uint8Array)) return false;
   const n = word.length;
-  if (typeof arg === 'string') {
-    if (arg.length < n || (arg.length > n && arg.charCodeAt(n) !== 0)) return false;
-    for (let i = 0; i < n; i++) {
-      let ch = arg.charCodeAt(i);
-      if (ch >= 0x61 && ch <= 0x7a) ch -= 0x20;
-      if (ch !== word.charCodeAt(i)) return false;
-    }
-    return true;
-  }
-  if (arg instanceof Uint8Array) {
-    if (arg.length < n || (arg.length > n && arg[n] !== 0)) return false;
-    for (let i = 0; i < n; i++) {
-      let ch = arg[i]!;
-      if (ch >= 0x61 && ch <= 0x7a) ch -= 0x20;
-      if (ch !== word.charCodeAt(i)) return false;
-    }
-    return true;
-  }
-  return false;
+  if (arg.length < n) return false;
+  if (arg.length > n && (typeof arg === 'string' ? arg.charCodeAt(n) : arg[n]) !== 0) return false;
+  return beginsWith(arg, word);
 }
