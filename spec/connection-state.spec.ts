@@ -9,47 +9,27 @@
  * database other than 0, so one written before the handshake's SELECT would
  * land in database 0.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectError, Redis, type RedisOptions } from '../lib/index.js';
-import { FaultProxy } from './support/fault-proxy.js';
-import { destroyRedis, freePort, startRedis, type RedisServer } from './support/redis-server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectError, Redis } from '../lib/index.js';
+import { useProxiedServer } from './support/proxied-server.js';
+import { freePort } from './support/redis-server.js';
 
-let server: RedisServer;
-let admin: Redis;
-const proxies: FaultProxy[] = [];
-const clients: Redis[] = [];
 const PASSWORD = 'state-spec-secret';
+const env = useProxiedServer(
+  { password: PASSWORD, connectTimeout: 1000, commandTimeout: 2000, reconnect: { baseDelay: 5, maxDelay: 20 } },
+  ['--requirepass', PASSWORD],
+);
+const through = env.through;
+let admin: Redis;
 
-beforeAll(async () => {
-  server = await startRedis(['--requirepass', PASSWORD]);
-  admin = new Redis(server.url, { password: PASSWORD });
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const p of proxies.splice(0)) await p.close();
+beforeAll(() => {
+  admin = new Redis(env.server.url, { password: PASSWORD });
 });
 afterAll(async () => {
   await admin.close();
-  await destroyRedis(server);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function through(opts: RedisOptions = {}): Promise<{ redis: Redis; proxy: FaultProxy }> {
-  const proxy = await FaultProxy.start(server.port);
-  proxies.push(proxy);
-  const redis = new Redis(proxy.url, {
-    password: PASSWORD,
-    connectTimeout: 1000,
-    commandTimeout: 2000,
-    reconnect: { baseDelay: 5, maxDelay: 20 },
-    ...opts,
-  });
-  redis.on('commandError', () => {});
-  clients.push(redis);
-  await redis.db.reply('PING');
-  return { redis, proxy };
-}
 
 /** Where `key` lives: the databases (0..7) holding it. */
 async function whereIs(key: string): Promise<number[]> {
@@ -194,8 +174,8 @@ describe('a cut while a SELECT is in flight', () => {
 
 describe('a configuration the server refuses for good', () => {
   it('db out of range fails fast with a ConnectError naming the cause, and stops reconnecting', async () => {
-    for (const redis of [new Redis(server.url, { password: PASSWORD, db: 99 }), new Redis(`redis://:${PASSWORD}@127.0.0.1:${server.port}/99`)]) {
-      clients.push(redis);
+    for (const redis of [new Redis(env.server.url, { password: PASSWORD, db: 99 }), new Redis(`redis://:${PASSWORD}@127.0.0.1:${env.server.port}/99`)]) {
+      env.track(redis);
       let reconnects = 0;
       redis.on('reconnecting', () => reconnects++);
       redis.on('error', () => {});
@@ -215,8 +195,8 @@ describe('a configuration the server refuses for good', () => {
   });
 
   it('a wrong password fails fast too, without the password in any message', async () => {
-    const redis = new Redis(server.url, { password: 'not-the-password', reconnect: { baseDelay: 5, maxDelay: 20 } });
-    clients.push(redis);
+    const redis = new Redis(env.server.url, { password: 'not-the-password', reconnect: { baseDelay: 5, maxDelay: 20 } });
+    env.track(redis);
     const errors: Error[] = [];
     redis.on('error', (e: Error) => errors.push(e));
     const err = await redis.db.reply('PING').catch((e: Error) => e);
@@ -229,7 +209,7 @@ describe('offlineQueue: false', () => {
   it('fails at once before the first connection, when the server is unreachable', async () => {
     const port = await freePort();
     const redis = new Redis(`redis://127.0.0.1:${port}`, { offlineQueue: false, reconnect: { baseDelay: 50, maxDelay: 50 } });
-    clients.push(redis);
+    env.track(redis);
     redis.on('error', () => {});
     const started = Date.now();
     const err = await redis.db.reply('GET', 'k').catch((e: Error) => e);
@@ -238,8 +218,8 @@ describe('offlineQueue: false', () => {
   });
 
   it('a client with the offline queue off works once ready', async () => {
-    const redis = new Redis(server.url, { password: PASSWORD, offlineQueue: false });
-    clients.push(redis);
+    const redis = new Redis(env.server.url, { password: PASSWORD, offlineQueue: false });
+    env.track(redis);
     await new Promise((r) => redis.once('ready', r));
     expect(await redis.db.reply('PING')).toBe('PONG');
   });

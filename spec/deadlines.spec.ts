@@ -4,36 +4,17 @@
  * exactly when its own deadline passes; the bound checked here is generous for
  * a shared machine, but far below what a hidden or stale timer would give.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
-import { FaultProxy } from './support/fault-proxy.js';
-import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+import { useProxiedServer } from './support/proxied-server.js';
 
-let server: RedisServer;
-const proxies: FaultProxy[] = [];
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const p of proxies.splice(0)) await p.close();
-});
-afterAll(async () => {
-  await destroyRedis(server);
-});
+const env = useProxiedServer({ staleReplyGrace: 60_000 });
 
 /** Lateness allowed past a deadline: ~20 ms plus a turn of the loop, with room for a busy shared machine. */
 const LATE = 120;
 
 async function stalled(opts: RedisOptions): Promise<Redis> {
-  const proxy = await FaultProxy.start(server.port);
-  proxies.push(proxy);
-  const redis = new Redis(proxy.url, { staleReplyGrace: 60_000, ...opts });
-  redis.on('error', () => {});
-  clients.push(redis);
-  await redis.db.reply('PING');
+  const { redis, proxy } = await env.through(opts);
   proxy.stall();
   return redis;
 }
@@ -88,12 +69,7 @@ describe('deadlines', () => {
   });
 
   it('the health PING deadline does not delay an earlier command deadline', async () => {
-    const proxy = await FaultProxy.start(server.port);
-    proxies.push(proxy);
-    const redis = new Redis(proxy.url, { pingInterval: 1000, commandTimeout: 100, staleReplyGrace: 60_000 });
-    redis.on('error', () => {});
-    clients.push(redis);
-    await redis.db.reply('PING');
+    const { redis, proxy } = await env.through({ pingInterval: 1000, commandTimeout: 100 });
     proxy.stall();
     // Silent for two intervals: the health check has sent its PING (deadline 1 s) by now.
     await new Promise((r) => setTimeout(r, 2100));
@@ -103,11 +79,9 @@ describe('deadlines', () => {
   });
 
   it('queued commands (offline) expire on time too, mixed with per-call deadlines', async () => {
-    const proxy = await FaultProxy.start(server.port);
-    proxies.push(proxy);
-    const redis = new Redis(proxy.url, { commandTimeout: 300, reconnect: { baseDelay: 20, maxDelay: 20 }, connectTimeout: 200 });
+    const proxy = await env.proxy();
+    const redis = env.track(new Redis(proxy.url, { commandTimeout: 300, reconnect: { baseDelay: 20, maxDelay: 20 }, connectTimeout: 200 }));
     redis.on('error', () => {});
-    clients.push(redis);
     await redis.db.reply('PING');
     proxy.refuse(true);
     proxy.cutAll();

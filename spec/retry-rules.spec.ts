@@ -5,37 +5,14 @@
  * effects like PING) or declared idempotent, and only when its retry policy
  * agrees, after the policy's backoff.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionLostError, Redis, RetryPolicy, type RedisOptions } from '../lib/index.js';
-import { FaultProxy } from './support/fault-proxy.js';
-import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { ConnectionLostError, RetryPolicy } from '../lib/index.js';
+import { useProxiedServer } from './support/proxied-server.js';
 
-let server: RedisServer;
-const proxies: FaultProxy[] = [];
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const p of proxies.splice(0)) await p.close();
-});
-afterAll(async () => {
-  await destroyRedis(server);
-});
+const env = useProxiedServer({ connectTimeout: 1000, commandTimeout: 3000, reconnect: { baseDelay: 5, maxDelay: 20 } });
+const through = env.through;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function through(opts: RedisOptions = {}): Promise<{ redis: Redis; proxy: FaultProxy }> {
-  const proxy = await FaultProxy.start(server.port);
-  proxies.push(proxy);
-  const redis = new Redis(proxy.url, { connectTimeout: 1000, commandTimeout: 3000, reconnect: { baseDelay: 5, maxDelay: 20 }, ...opts });
-  redis.on('error', () => {});
-  clients.push(redis);
-  await redis.db.reply('PING');
-  return { redis, proxy };
-}
 
 describe('resending after a lost connection', () => {
   it('a read-only GET in flight when a half-open connection is recycled is sent again', async () => {
