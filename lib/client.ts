@@ -5,6 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { SUBSCRIBE, type CommandInfo } from './commands/index.js';
+import { keyPrefix, prefixKeys, type KeyPrefix } from './commands/prefix.js';
+import { AbortWatch } from './connection/abort.js';
 import { Command, prepareCommand } from './connection/command.js';
 import { Pending } from './connection/pending.js';
 import type { HandshakeResult } from './connection/handshake.js';
@@ -38,6 +40,14 @@ export interface CallOptions {
   retry?: RetryPolicy;
   /** Declare these calls safe to run twice, so a retry policy may resend them after a lost connection. */
   idempotent?: boolean;
+  /**
+   * Give these calls up when the signal fires: one not yet written is never
+   * sent; a written one rejects at once (its reply is dropped). Either way an
+   * `AbortError` (`sent` tells which).
+   */
+  signal?: AbortSignal;
+  /** Prepended to every key of these calls (the command table's key positions), never to other arguments. */
+  prefix?: string | Uint8Array;
 }
 
 export interface RedisStats extends TopologyStats {
@@ -51,6 +61,8 @@ interface ClientCore {
   readonly topology: Topology;
   readonly options: ResolvedOptions;
   closed: boolean;
+  /** One abort listener per signal for the whole client (abort.ts). */
+  readonly aborts: WeakMap<AbortSignal, AbortWatch>;
   /** Report a failed command nobody awaits ('commandError'). */
   reportUnobserved(cmd: Command, err: Error): void;
 }
@@ -88,13 +100,22 @@ export class Database {
   readonly #timeout: number;
   readonly #customTimeout: boolean;
   readonly #retry: RetryPolicy;
+  readonly #prefix: KeyPrefix | undefined;
+  readonly #abort: AbortWatch | undefined;
 
   /** @internal made by `Redis`: use `redis.db` or `redis.database(n)`. */
   constructor(core: ClientCore, index: number, opts: CallOptions = {}) {
     this.#core = core;
     this.index = index;
     this.#opts = opts;
-    this.#settings = { index, decodeFlags: decodeFlagsOf(opts), maxArgumentBytes: core.options.maxArgumentBytes };
+    this.#prefix = opts.prefix === undefined ? undefined : keyPrefix(opts.prefix);
+    this.#settings = { index, decodeFlags: decodeFlagsOf(opts), maxArgumentBytes: core.options.maxArgumentBytes, prefix: this.#prefix };
+    const signal = opts.signal;
+    if (signal !== undefined) {
+      let watch = core.aborts.get(signal);
+      if (watch === undefined) core.aborts.set(signal, (watch = new AbortWatch(signal, (err, cmd) => core.reportUnobserved(cmd, err))));
+      this.#abort = watch;
+    }
     const def = core.options.connection.commandTimeout;
     this.#timeout = opts.timeout ?? def;
     this.#customTimeout = this.#timeout !== def;
@@ -129,11 +150,13 @@ export class Database {
   #issue<T>(name: string, args: Arg[], observe: boolean): Command<T> {
     const on = this.#settings;
     const cmd = prepareCommand<T>(name, args, on.decodeFlags, on.index, refuse, on.maxArgumentBytes);
+    if (this.#prefix !== undefined) prefixKeys(cmd.info, args, this.#prefix); // `args` is our rest array
     const info = cmd.info;
     // reply(): the promise exists before routing, so an immediate failure is observed, not reported.
     if (observe) cmd.toPromise();
     cmd.retry = this.#retry;
     if (this.#opts.idempotent) cmd.idempotent = true;
+    if (this.#abort !== undefined && this.#abort.refuse(cmd)) return cmd; // the signal already fired: never sent
     if (this.#core.closed) {
       const err = new ClosedError('the client is closed', { command: info.name });
       if (cmd.reject(err) && !observe) this.#core.reportUnobserved(cmd, err);
@@ -150,9 +173,14 @@ export class Database {
   multi(build: MultiBuilder): Promise<any[] | null> {
     try {
       if (this.#core.closed) throw new ClosedError();
+      const abort = this.#abort;
       return runMulti(build, {
         ...this.#settings,
-        send: (cmds) => this.#core.topology.sendGroup(cmds, this.#timeout, this.#customTimeout),
+        send: (cmds) => {
+          // The block settles through its EXEC: aborting that gives the whole block up.
+          if (abort === undefined || !abort.refuse(cmds[cmds.length - 1]!)) this.#core.topology.sendGroup(cmds, this.#timeout, this.#customTimeout);
+          else for (const c of cmds) c.reject(new ClosedError('the transaction was aborted before it was sent'));
+        },
       });
     } catch (err) {
       return Promise.reject(err);
@@ -166,7 +194,7 @@ export class Database {
    */
   watch<R>(keys: Arg[], fn: (conn: WatchConnection) => Promise<R> | R, options: WatchOptions = {}): Promise<R> {
     const topology = this.#core.topology;
-    return runWatch(() => topology.lease(keys), this.#settings, keys, fn, options, (err) => topology.moved?.(err));
+    return runWatch((prefixed) => topology.lease(prefixed), this.#settings, keys, fn, options, (err) => topology.moved?.(err));
   }
 }
 
@@ -223,6 +251,7 @@ export class Redis extends EventEmitter {
       topology,
       options: resolved,
       closed: false,
+      aborts: new WeakMap(),
       reportUnobserved: (cmd, err) => report(err, cmd.info.name),
     };
     this.db = new Database(this.#core, resolved.connection.db);
@@ -267,6 +296,7 @@ export class Redis extends EventEmitter {
         get closed() {
           return main.closed;
         },
+        aborts: main.aborts,
         reportUnobserved: main.reportUnobserved,
       };
       return { address: node.address, role: node.role, db: new Database(core, 0) };

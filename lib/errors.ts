@@ -136,6 +136,20 @@ export class ProtocolError extends ClientError {
   }
 }
 
+/**
+ * The caller's `AbortSignal` (`db.with({ signal })`) fired. `sent` tells
+ * whether the command had been written: if false it was never sent and never
+ * runs; if true the server may run it (its reply is dropped when it comes).
+ * `cause` is the signal's `reason`.
+ */
+export class AbortError extends ClientError {
+  readonly sent: boolean;
+  constructor(message: string, sent: boolean, ctx?: ErrorContext) {
+    super(message, 'ABORT_ERR', ctx);
+    this.sent = sent;
+  }
+}
+
 /** The client (or the connection's owner) was closed. */
 export class ClosedError extends ClientError {
   constructor(message = 'the client is closed', ctx?: ErrorContext) {

@@ -26,6 +26,7 @@ export {
   ReplyTimeoutError,
   ProtocolError,
   ClosedError,
+  AbortError,
   ServerError,
   WrongTypeError,
   BusyLoadingError,

@@ -258,6 +258,11 @@ const CALL: Schema = schema({
   timeout: milliseconds,
   retry: retryPolicy,
   idempotent: boolean,
+  signal: instanceOf(AbortSignal, 'an AbortSignal (new AbortController().signal, AbortSignal.timeout(ms))'),
+  prefix: (v, name) => {
+    const ok = (typeof v === 'string' || v instanceof Uint8Array) && v.length > 0;
+    if (!ok) throw new InvalidArgumentError(`option ${name} must be a non-empty string or Buffer`);
+  },
 });
 
 const SUBSCRIBER: Schema = schema({

@@ -13,6 +13,7 @@
  *    and every handle resolves null.
  */
 import { commandInfo, SHAPE_ANY } from './commands/index.js';
+import { prefixed, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import { Command, InternalCommand, prepareCommand } from './connection/command.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
@@ -34,6 +35,8 @@ export interface HandleSettings {
   decodeFlags: number;
   /** Largest single argument (`maxArgumentBytes`). */
   maxArgumentBytes: number;
+  /** Prepended to every key (`with({ prefix })`). */
+  prefix?: KeyPrefix;
 }
 
 interface MultiTarget extends HandleSettings {
@@ -52,9 +55,11 @@ const EXEC = commandInfo('EXEC');
 
 /** Validate a command given inside a transaction or watch; throws before anything is sent. */
 function buildCommand(name: string, args: Arg[], on: HandleSettings): Command {
-  return prepareCommand(name, args, on.decodeFlags, on.index, (info) => {
+  const cmd = prepareCommand(name, args, on.decodeFlags, on.index, (info) => {
     throw new InvalidArgumentError(`${info.name} cannot be used inside a transaction`, { command: info.name });
   }, on.maxArgumentBytes);
+  if (on.prefix !== undefined) prefixKeys(cmd.info, args, on.prefix); // `args` is the caller's rest array: ours
+  return cmd;
 }
 
 /** Compile and send one MULTI/EXEC block; see the module comment for the result shape. */
@@ -175,7 +180,8 @@ export interface WatchConnection {
 }
 
 export async function runWatch<R>(
-  acquire: () => Promise<Lease>,
+  /** Lease a connection (on the node of `keys`, as they are sent: prefixed). */
+  acquire: (keys: Arg[]) => Promise<Lease>,
   on: HandleSettings,
   keys: Arg[],
   fn: (conn: WatchConnection) => Promise<R> | R,
@@ -186,10 +192,12 @@ export async function runWatch<R>(
   if (!Array.isArray(keys) || keys.length === 0) throw new InvalidArgumentError('db.watch needs at least one key');
   validateArgs('WATCH', keys, 0, on.maxArgumentBytes);
   if (typeof fn !== 'function') throw new InvalidArgumentError('db.watch needs a function');
+  const prefix = on.prefix;
+  if (prefix !== undefined) keys = keys.map((k) => prefixed(k, prefix));
   const retries = options.retries ?? 0;
   let redirects = 0;
   for (let attempt = 0; ; attempt++) {
-    const lease = await acquire();
+    const lease = await acquire(keys);
     let aborted = false;
     let clean = false;
     try {

@@ -210,6 +210,8 @@ describe('checkCallOptions (db.with)', () => {
     expect(() =>
       checkCallOptions({ decode: 'buffer', map: 'map', set: 'set', attributes: true, timeout: 0, retry: RetryPolicy.none(), idempotent: false }),
     ).not.toThrow();
+    expect(() => checkCallOptions({ signal: new AbortController().signal, prefix: 'app:' })).not.toThrow();
+    expect(() => checkCallOptions({ prefix: Buffer.from('app:') })).not.toThrow();
     expect(() => checkCallOptions({})).not.toThrow();
     expect(() => checkCallOptions({ timeout: undefined })).not.toThrow();
   });
@@ -219,7 +221,12 @@ describe('checkCallOptions (db.with)', () => {
       [{ timout: 5 }, /unknown option timout; did you mean timeout\?/],
       [{ decoding: 'buffer' }, /did you mean decode\?/],
       [{ idempotant: true }, /did you mean idempotent\?/],
-      [{ signal: new AbortController().signal }, /unknown option signal/],
+      [{ signal: 'abort' }, /option signal must be an AbortSignal/],
+      [{ signal: new AbortController() }, /option signal must be an AbortSignal/],
+      [{ prefix: '' }, /option prefix must be a non-empty string or Buffer/],
+      [{ prefix: Buffer.alloc(0) }, /option prefix must be a non-empty string or Buffer/],
+      [{ prefix: 3 }, /option prefix must be a non-empty string or Buffer/],
+      [{ keyPrefix: 'a:' }, /did you mean prefix\?/],
       [{ decode: 'latin1' }, /option decode must be 'utf8' or 'buffer'/],
       [{ map: 'dict' }, /option map must be 'object' or 'map'/],
       [{ set: 'list' }, /option set must be 'array' or 'set'/],

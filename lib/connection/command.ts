@@ -50,6 +50,12 @@ export class Command<T = any> implements PromiseLike<T> {
    * silently, such as an item popped by an abandoned BLPOP.
    */
   onLateReply: ((value: Reply) => void) | undefined = undefined;
+  /**
+   * Set by whoever runs the command somewhere an abort cannot simply reject
+   * it (a blocking pool: the lease must be drained). Declared, not
+   * initialised: commands that never need it carry no field (abort.ts).
+   */
+  declare abortHook: ((reason: unknown) => void) | undefined;
 
   private result: unknown = undefined;
   private failed = false;

@@ -29,7 +29,7 @@ export class Lease {
    * Set while a blocking command runs on the lease: gives the command up (its
    * caller is told why) and drains the lease of whatever it still owes.
    */
-  abandon: ((why: 'deadline' | 'closing') => void) | undefined = undefined;
+  abandon: ((why: 'deadline' | 'closing' | 'abort', reason?: unknown) => void) | undefined = undefined;
   /** Date.now() when it last went idle, for the pool's idle health check. */
   idleSince = 0;
   /** @internal set by the pool each time the lease is handed out. */

@@ -25,6 +25,7 @@ import { isCKeyword } from '../commands/words.js';
 import { ClosedError, ConnectError, ConnectionError, ConnectionLostError, PoolTimeoutError, ReadOnlyError, ServerError, refusedBeforeRunning } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
+import { abortError } from './abort.js';
 import { Command, QUEUED, failCommand } from './command.js';
 import { timeoutError } from './deadlines.js';
 import { StopSignal, drain, type DrainContext } from './drain.js';
@@ -193,7 +194,12 @@ export class BlockingPool {
       let lease: Lease;
       try {
         lease = await this.acquire(Math.min(this.settings.maxWait, deadline - Date.now()));
+        if (cmd.settled) {
+          lease.release(true); // aborted while waiting for the lease (or the backoff): never sent
+          return;
+        }
       } catch (err) {
+        if (cmd.settled) return;
         // A lease that timed out waiting is retried at once: the wait was the backoff.
         if (err instanceof PoolTimeoutError && Date.now() < deadline && cmd.retry && cmd.retry.delayFor(attempt, err) >= 0) continue;
         this.fail(cmd, err as Error);
@@ -228,13 +234,15 @@ export class BlockingPool {
       const finish = () => {
         if (timer !== undefined) clearTimeout(timer);
         lease.abandon = undefined;
+        cmd.abortHook = undefined;
       };
-      lease.abandon = (why) => {
+      lease.abandon = (why, reason) => {
         if (abandoned || proxy.settled) return; // the reply is in: it goes to the caller
         abandoned = true;
         finish();
         const sent = proxy.state !== QUEUED;
-        this.fail(cmd, why === 'deadline' ? timeoutError(cmd, sent, lease.mux.node, undefined) : closedError(cmd, sent, lease.mux.node));
+        const node = lease.mux.node;
+        this.fail(cmd, why === 'deadline' ? timeoutError(cmd, sent, node, undefined) : why === 'abort' ? abortError(cmd, sent, node, reason) : closedError(cmd, sent, node));
         done(undefined);
         if (!sent) {
           lease.release(false); // never written: nothing to drain, it can never run
@@ -282,6 +290,8 @@ export class BlockingPool {
         };
         expire();
       }
+      // The caller's signal gives it up like its deadline does: the lease is drained, never cut.
+      cmd.abortHook = (reason) => lease.abandon?.('abort', reason);
       lease.send(proxy, 0, true); // no deadline on the lease: the pool owns it (module comment)
     });
   }

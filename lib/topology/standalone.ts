@@ -6,12 +6,12 @@
  * to a connection.
  */
 import { isBlockingCall } from '../commands/index.js';
-import type { Command } from '../connection/command.js';
+import { SETTLED, type Command } from '../connection/command.js';
 import { Multiplexer, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from '../connection/multiplexer.js';
 import { BlockingPool, type Lease, type PoolHooks, type PoolSettings } from '../connection/pool.js';
 import { Hub, type Kind, type PubSubStats } from '../pubsub/hub.js';
 import type { Arg } from '../resp/encoder.js';
-import type { ServerError } from '../errors.js';
+import { ClosedError, type ServerError } from '../errors.js';
 
 export interface TopologyStats extends MultiplexerStats {
   /** Side connections open for blocking commands and WATCH. */
@@ -71,11 +71,13 @@ export class Standalone implements Topology {
   }
 
   send(cmd: Command, timeout: number, custom: boolean): void {
+    if (cmd.state === SETTLED) return; // aborted on its way (a cluster waiting for its slot map): never sent
     if (isBlockingCall(cmd.info, cmd.args, 0)) this.pool.run(cmd, timeout, custom);
     else this.mux.send(cmd, timeout, custom);
   }
 
   sendGroup(cmds: Command[], timeout: number, custom: boolean): void {
+    if (cmds[cmds.length - 1]!.state === SETTLED) return abortedGroup(cmds);
     this.mux.sendGroup(cmds, timeout, custom);
   }
 
@@ -116,4 +118,10 @@ export class Standalone implements Topology {
   stats(): TopologyStats {
     return { ...this.mux.snapshot(), leased: this.pool.size, pubsub: this.hub.stats() };
   }
+}
+
+/** A group whose EXEC settled (aborted) before it reached a connection: the rest settles, nothing is sent. */
+function abortedGroup(cmds: Command[]): void {
+  const why = new ClosedError('the transaction was given up before it was sent; it was never sent');
+  for (const c of cmds) c.reject(why);
 }

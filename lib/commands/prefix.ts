@@ -1,0 +1,52 @@
+/**
+ * Key prefixes (`db.with({ prefix: 'app:' })`, ioredis's `keyPrefix`): the
+ * prefix is prepended to every argument the command table says is a key
+ * (keys.ts: fixed positions, and the movable keys of EVAL numkeys, XREAD
+ * STREAMS, SORT ... STORE, MIGRATE ... KEYS, ...), and to nothing else: not
+ * values, not patterns (KEYS, SCAN MATCH, SORT BY/GET), not channels (shard
+ * channels are `not_key`). It runs before routing, so a cluster hashes the
+ * prefixed key, as the server will.
+ *
+ * A command whose keys the table cannot find is refused rather than sent
+ * unprefixed: running it on the un-prefixed keyspace would touch another
+ * tenant's keys.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { commandKeys, keysProblem, type KeyedInfo } from './keys.js';
+
+/** A prefix as given, and its bytes for Buffer keys (made once per view). */
+export interface KeyPrefix {
+  readonly text: string | undefined;
+  readonly bytes: Buffer;
+}
+
+export function keyPrefix(prefix: string | Uint8Array): KeyPrefix {
+  if (typeof prefix === 'string') return { text: prefix, bytes: Buffer.from(prefix, 'utf8') };
+  // A binary prefix: string keys become Buffers (the prefix may not be valid UTF-8).
+  return { text: undefined, bytes: Buffer.from(prefix.buffer, prefix.byteOffset, prefix.byteLength) };
+}
+
+/** Reused for key positions: never escapes. */
+const positions: number[] = [];
+
+/**
+ * Prefix the keys of a call, in place in `args` (an array the caller owns:
+ * the rest parameter of `reply(name, ...args)`). Arguments must be valid
+ * (validateArgs). Strings stay strings (with a string prefix), Buffers and
+ * Uint8Arrays become Buffers, numbers and bigints become strings.
+ */
+export function prefixKeys(info: KeyedInfo, args: unknown[], prefix: KeyPrefix): void {
+  const n = commandKeys(info, args, positions);
+  if (n < 0) throw new InvalidArgumentError(`${keysProblem(info, n)}; with a key prefix, nothing is sent`, { command: info.name });
+  for (let i = 0; i < n; i++) {
+    const at = positions[i]!;
+    args[at] = prefixed(args[at], prefix);
+  }
+}
+
+/** One key with the prefix. */
+export function prefixed(key: unknown, prefix: KeyPrefix): string | Buffer {
+  if (key instanceof Uint8Array) return Buffer.concat([prefix.bytes, key]);
+  const text = typeof key === 'string' ? key : String(key);
+  return prefix.text !== undefined ? prefix.text + text : Buffer.concat([prefix.bytes, Buffer.from(text, 'utf8')]);
+}

@@ -1,0 +1,138 @@
+/**
+ * `db.with({ signal })`: an abort before the write means never sent (AbortError,
+ * sent: false); after the write, the caller is released at once and the FIFO
+ * slot is kept (the next caller still gets its own reply); a blocking command
+ * on a leased connection is drained, and no item it pops is lost. One abort
+ * listener per signal, however many commands and views use it.
+ */
+import { getEventListeners } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { AbortError, Redis } from '../lib/index.js';
+import { useRealServer } from './support/real-server.js';
+
+const env = useRealServer();
+
+const settle = <T>(p: PromiseLike<T>) => Promise.resolve(p).then((value) => ({ value, error: undefined }), (error: unknown) => ({ value: undefined, error }));
+
+describe('AbortSignal', () => {
+  it('an already-aborted signal rejects without sending anything', async () => {
+    const redis = env.client();
+    await redis.db.reply('PING');
+    const before = redis.stats().commands;
+    const reason = new Error('user left');
+    const db = redis.db.with({ signal: AbortSignal.abort(reason) });
+    const err = await db.reply('SET', 'abort:never', 'x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
+    expect(err).toMatchObject({ sent: false, code: 'ABORT_ERR', command: 'SET', name: 'AbortError' });
+    expect((err as Error).cause).toBe(reason);
+    await expect(db.multi((tx) => tx.command('SET', 'abort:never', 'y'))).rejects.toBeInstanceOf(AbortError);
+    expect(redis.stats().commands).toBe(before);
+    expect(await redis.db.reply('EXISTS', 'abort:never')).toBe(0);
+  });
+
+  it('aborted before the write (still connecting): never sent', async () => {
+    const redis = env.client();
+    const ac = new AbortController();
+    const db = redis.db.with({ signal: ac.signal });
+    const set = settle(db.reply('SET', 'abort:queued', 'x'));
+    const tx = settle(db.multi((t) => t.command('SET', 'abort:queued-tx', 'x')));
+    ac.abort();
+    expect((await set).error).toMatchObject({ name: 'AbortError', sent: false });
+    expect((await tx).error).toMatchObject({ name: 'AbortError', sent: false });
+    expect(await redis.db.reply('EXISTS', 'abort:queued', 'abort:queued-tx')).toBe(0);
+  });
+
+  it('aborted after the write: rejects at once, the FIFO slot is kept, the next caller gets its own reply', async () => {
+    const redis = env.client();
+    await redis.db.reply('DEL', 'abort:n');
+    const ac = new AbortController();
+    let slept = false;
+    const sleep = redis.db.reply('DEBUG', 'SLEEP', '0.4').then(() => (slept = true));
+    const incr = settle(redis.db.with({ signal: ac.signal }).reply('INCR', 'abort:n'));
+    const next = redis.db.reply('SET', 'abort:other', 'mine');
+    await new Promise((r) => setTimeout(r, 100)); // written, the server still asleep
+    ac.abort();
+    const { error } = await incr;
+    expect(slept).toBe(false); // released before the server answered
+    expect(error).toBeInstanceOf(AbortError);
+    expect(error).toMatchObject({ sent: true });
+    expect(await next).toBe('OK'); // not INCR's reply
+    await sleep;
+    expect(await redis.db.reply('GET', 'abort:n')).toBe('1'); // it ran: written commands may run
+  });
+
+  it('a blocking command aborted on its lease is unblocked and the lease reused; no item is lost', async () => {
+    const redis = env.client({ blockingPool: { size: 1 } });
+    const orphans: unknown[] = [];
+    redis.on('orphanedReply', (o) => orphans.push(o));
+    const ac = new AbortController();
+    const pop = settle(redis.db.with({ signal: ac.signal }).reply('BLPOP', 'abort:q', 0));
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    expect((await pop).error).toMatchObject({ name: 'AbortError', sent: true, command: 'BLPOP' });
+    // The lease is drained (CLIENT UNBLOCK) and clean: the pool's one connection serves the next BLPOP.
+    const next = redis.db.reply('BLPOP', 'abort:q', 5);
+    await new Promise((r) => setTimeout(r, 100));
+    await redis.db.reply('RPUSH', 'abort:q', 'item');
+    expect(await next).toEqual(['abort:q', 'item']);
+    expect(orphans).toEqual([]);
+    expect(redis.stats().leased).toBe(1);
+  });
+
+  it('a fire-and-forget command that is aborted is reported, never an unhandled rejection', async () => {
+    const redis = env.client();
+    const errors: unknown[] = [];
+    redis.on('commandError', (e) => errors.push(e));
+    const ac = new AbortController();
+    redis.db.with({ signal: ac.signal }).command('SET', 'abort:ff', 'x');
+    ac.abort();
+    await redis.db.reply('PING');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(AbortError);
+  });
+
+  it('100k commands and 1000 views on one signal add one abort listener, no warning', async () => {
+    const redis = env.client();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const ac = new AbortController();
+      const db = redis.db.with({ signal: ac.signal });
+      for (let round = 0; round < 10; round++) {
+        const batch: Promise<unknown>[] = [];
+        for (let i = 0; i < 10_000; i++) batch.push(db.reply('INCR', 'abort:many'));
+        await Promise.all(batch);
+      }
+      for (let i = 0; i < 1000; i++) await redis.db.with({ signal: ac.signal }).reply('PING');
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+      // A second client keeps its own listener (its commands are its own).
+      const other = env.track(new Redis(env.server.url));
+      await other.db.with({ signal: ac.signal }).reply('PING');
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(2);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+      expect(await redis.db.reply('GET', 'abort:many')).toBe('100000');
+      ac.abort(); // everything settled already: nothing to reject
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('a signal that fires mid-stream rejects exactly the commands not yet answered', async () => {
+    const redis = env.client();
+    const ac = new AbortController();
+    const db = redis.db.with({ signal: ac.signal });
+    const done = await db.reply('SET', 'abort:mid', 'v');
+    expect(done).toBe('OK');
+    const pending = Array.from({ length: 1000 }, () => settle(db.reply('GET', 'abort:mid')));
+    ac.abort();
+    const results = await Promise.all(pending);
+    // Every one settles exactly once: a value or an AbortError, never anything else.
+    for (const r of results) {
+      if (r.error === undefined) expect(r.value).toBe('v');
+      else expect(r.error).toBeInstanceOf(AbortError);
+    }
+    expect(await redis.db.reply('GET', 'abort:mid')).toBe('v');
+  });
+});
