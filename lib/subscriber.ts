@@ -15,7 +15,7 @@
  * connection or a message.
  */
 import { EventEmitter } from 'node:events';
-import { ClosedError, InvalidArgumentError } from './errors.js';
+import { ClosedError, InvalidArgumentError, MovedError } from './errors.js';
 import { checkObject, schema, type Validator } from './option-check.js';
 import { CHANNEL, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
 import { BoundedIterator, SubscriberOverflowError } from './pubsub/iterator.js';
@@ -59,6 +59,15 @@ export interface SubscriberContext {
   timeout: number;
   maxArgumentBytes: number;
 }
+
+/**
+ * A shard channel answered MOVED (its slot moved; routing learned the new
+ * owner) is subscribed again where routing now places it, this many times at
+ * most, waiting MOVE_DELAY << attempt ms between tries (two nodes that briefly
+ * disagree about the slot bounce it back and forth).
+ */
+const MAX_MOVES = 5;
+const MOVE_DELAY = 10;
 
 const COMMANDS = [
   ['SUBSCRIBE', 'UNSUBSCRIBE'],
@@ -126,6 +135,8 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   readonly #iterators = new Set<BoundedIterator<Message>>();
   readonly #keyspaces = new Set<Keyspace<string | Buffer>>();
   readonly #member: Member;
+  /** Shard channels waiting to be subscribed again after a MOVED, by kind and bytes (cancelled by unsubscribe/close). */
+  readonly #moving = new Map<string, NodeJS.Timeout>();
   #closed = false;
   /** Why the connection gave up for good, if it did: iterators made later fail with it. */
   #failure: Error | undefined;
@@ -147,6 +158,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       dropped: (_kind, _name, err) => {
         if (this.listenerCount('error') > 0) safeEmit(this, 'error', err);
       },
+      moved: (kind, name) => this.#follow(kind, name, 0),
     };
   }
 
@@ -252,6 +264,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   close(): Promise<void> {
     if (this.#closing === undefined) {
       this.#end(undefined);
+      this.#stopFollowing(undefined, []);
       const leaving = [...this.#hubs].map((hub) => hub.leave(this.#member));
       for (const ks of [...this.#keyspaces]) leaving.push(ks.close());
       this.#hubs.clear();
@@ -269,12 +282,13 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     if (this.#closed) throw new ClosedError('the subscriber is closed', { command });
   }
 
-  #change(kind: Kind, on: boolean, names: Arg[]): Promise<void> {
+  #change(kind: Kind, on: boolean, names: Arg[], moves = 0): Promise<void> {
     const command = COMMANDS[kind][on ? 0 : 1];
     try {
       this.#refuseIfClosed(command);
       if (on && names.length === 0) throw new InvalidArgumentError(`${command.toLowerCase()}() needs at least one name`, { command });
       validateArgs(command, names, 0, this.#ctx.maxArgumentBytes);
+      if (!on) this.#stopFollowing(kind, names);
       if (!on && names.length === 0) {
         // Everything this subscriber holds of this kind, on every hub: named explicitly, never a bare UNSUBSCRIBE.
         return settleAll([...this.#hubs].map((hub) => hub.unsubscribe(this.#member, kind, undefined, this.#timeout)));
@@ -291,12 +305,61 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       for (const [hub, group] of groups) {
         if (on) {
           this.#hubs.add(hub);
-          calls.push(hub.subscribe(this.#member, kind, group, this.#timeout));
+          const call = hub.subscribe(this.#member, kind, group, this.#timeout);
+          calls.push(kind === SHARD ? call.catch((err: unknown) => this.#movedCall(err, group, moves)) : call);
         } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, group, this.#timeout));
       }
       return settleAll(calls);
     } catch (err) {
       return Promise.reject(err);
+    }
+  }
+
+  /**
+   * A shard subscribe call answered MOVED (sent with a slot map that was not
+   * known yet, or stale): routing has learned the owner, so the call is made
+   * again there; the caller sees one call.
+   */
+  async #movedCall(err: unknown, names: Buffer[], moves: number): Promise<void> {
+    if (!(err instanceof MovedError) || moves >= MAX_MOVES || this.#closed) throw err;
+    await new Promise((r) => setTimeout(r, MOVE_DELAY << moves).unref());
+    return this.#change(SHARD, true, names, moves + 1);
+  }
+
+  /** A held shard channel now belongs to another node (see Member.moved): subscribe it there. */
+  #follow(kind: Kind, name: Buffer, moves: number): void {
+    if (this.#closed) return;
+    let hub: Hub;
+    try {
+      hub = this.#ctx.route(kind, name);
+    } catch (err) {
+      this.#member.dropped(kind, name, err as Error);
+      return;
+    }
+    this.#hubs.add(hub);
+    hub.subscribe(this.#member, kind, [name], this.#timeout).catch((err: Error) => {
+      if (this.#closed) return;
+      if (!(err instanceof MovedError) || moves >= MAX_MOVES) {
+        this.#member.dropped(kind, name, err);
+        return;
+      }
+      const id = `${kind}:${name.toString('latin1')}`;
+      const timer = setTimeout(() => {
+        this.#moving.delete(id);
+        this.#follow(kind, name, moves + 1);
+      }, MOVE_DELAY << moves);
+      timer.unref();
+      this.#moving.set(id, timer);
+    });
+  }
+
+  /** Unsubscribed (or closed) while waiting to follow a move: it is not wanted any more. */
+  #stopFollowing(kind: Kind | undefined, names: Arg[]): void {
+    if (this.#moving.size === 0) return;
+    const ids = kind === undefined || names.length === 0 ? [...this.#moving.keys()].filter((id) => kind === undefined || id.startsWith(`${kind}:`)) : names.map((n) => `${kind}:${bytes(n).toString('latin1')}`);
+    for (const id of ids) {
+      clearTimeout(this.#moving.get(id));
+      this.#moving.delete(id);
     }
   }
 

@@ -108,6 +108,30 @@ describe('multi-key commands', () => {
     expect(((await redis.db.reply('KEYS', 'fan:*')) as string[]).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `fan:${i}`).sort());
     expect(await redis.db.reply('PING')).toBe('PONG');
   });
+
+  it('SCRIPT LOAD / EXISTS / FLUSH fan out: every node has the script, then none has it', async () => {
+    const redis = client();
+    await ready(redis);
+    const sha = (await redis.db.reply('SCRIPT', 'LOAD', 'return 1')) as string;
+    const everyNode = () => Promise.all(cluster.nodes.map((n) => cluster.call(n.port, 'SCRIPT', 'EXISTS', sha)));
+    expect(await everyNode()).toEqual(cluster.nodes.map(() => [1]));
+    expect(await redis.db.reply('SCRIPT', 'EXISTS', sha)).toEqual([1]); // agg_logical_and over every node
+    expect(await redis.db.reply('SCRIPT', 'FLUSH')).toBe('OK');
+    expect(await everyNode()).toEqual(cluster.nodes.map(() => [0]));
+    expect(await redis.db.reply('SCRIPT', 'EXISTS', sha)).toEqual([0]);
+  });
+
+  it('KEYS asks every master: keys of every slot, each once', async () => {
+    const redis = client();
+    await redis.db.reply('FLUSHALL');
+    const keys = Array.from({ length: 300 }, (_, i) => `keysfan:${i}`);
+    await redis.db.reply('MSET', ...keys.flatMap((k) => [k, '1']));
+    const owners = new Set(await Promise.all(keys.map((k) => cluster.ownerOf(keySlot(k)))));
+    expect(owners.size).toBe(3); // the keys really are spread over the masters
+    const found = (await redis.db.reply('KEYS', 'keysfan:*')) as string[];
+    expect(found.length).toBe(300);
+    expect(new Set(found)).toEqual(new Set(keys));
+  });
 });
 
 describe('redirects', () => {

@@ -109,6 +109,11 @@ export class Multiplexer implements DecoderSink {
     return this.closing || this.state === State.Closed;
   }
 
+  /** Its connection failed and has not come back (waiting to reconnect, or reconnecting after a failure). */
+  get down(): boolean {
+    return this.state === State.Waiting || this.state === State.Closed || (this.state === State.Connecting && this.attempt > 0);
+  }
+
   snapshot(): MultiplexerStats {
     const s = this.stats;
     s.pending = this.inflight.length + this.queue.length;

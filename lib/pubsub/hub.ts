@@ -24,120 +24,20 @@
  * commands go out before anything queued during the outage) and waiting calls
  * settle with that confirmation.
  */
-import { isUtf8 } from 'node:buffer';
 import { commandInfo } from '../commands/index.js';
 import { InternalCommand, QUEUED, type Command } from '../connection/command.js';
 import { Multiplexer, type MultiplexerOptions } from '../connection/multiplexer.js';
 import { MESSAGE, PMESSAGE, PUNSUBSCRIBED, SMESSAGE, SUNSUBSCRIBED, UNSUBSCRIBED, frameKind } from '../connection/pubsub-frames.js';
 import { describeEndpoint } from '../connection/socket.js';
-import { ClosedError, ConnectError, ConnectionLostError, ReplyTimeoutError, ServerError } from '../errors.js';
+import { ClosedError, ConnectError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError } from '../errors.js';
 import { DECODE_BUFFERS, type Reply } from '../resp/types.js';
+import { CHANNEL, PATTERN, SHARD, Call, Entry, frameKey, keyOf, type Kind, type Member, type MemberState } from './subscriptions.js';
 
-/** Subscription kinds. */
-export const CHANNEL = 0;
-export const PATTERN = 1;
-export const SHARD = 2;
-export type Kind = typeof CHANNEL | typeof PATTERN | typeof SHARD;
+export { CHANNEL, PATTERN, SHARD, type Kind, type Member };
+
 const KINDS: readonly Kind[] = [CHANNEL, PATTERN, SHARD];
 const SUBSCRIBE = ['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE'] as const;
 const UNSUBSCRIBE = ['UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE'] as const;
-
-/** What the hub needs of a member. */
-export interface Member {
-  /** It wants names and payloads as Buffers (decode 'buffer'). */
-  readonly buffers: boolean;
-  /**
-   * A message for a name this member holds, as decoded: `[kind, channel,
-   * payload]`, or `[kind, pattern, channel, payload]` for patterns; strings,
-   * or Buffers (always, once a member that wants Buffers joined: a frame of
-   * strings then began before it joined). Called from the connection's read
-   * path: it must not throw.
-   */
-  deliver(kind: Kind, frame: Reply[]): void;
-  /**
-   * The connection: 'ready' (connected, and every subscription made before is
-   * confirmed again), 'reconnecting', 'error' (a connection error), 'close'
-   * (the hub closed, or gave up: then `detail` is why). Must not throw.
-   */
-  connection(event: 'ready' | 'reconnecting' | 'error' | 'close', detail?: unknown): void;
-  /** The server refused to restore one of this member's subscriptions: it is gone. Must not throw. */
-  dropped(kind: Kind, name: Buffer, err: Error): void;
-}
-
-/** One server-side subscription and the members that want it. */
-class Entry {
-  /** The members holding it, each with the call that added it (a failed call undoes only its own). */
-  readonly members = new Map<Member, Call>();
-  /** `members` as an array for delivery, made again after a change (no iterator per message). */
-  private list: Member[] | undefined = undefined;
-  /** The server confirmed it on the current connection. */
-  confirmed = false;
-  /** Its SUBSCRIBE was refused: it never existed on the server, nothing to unsubscribe. */
-  refused = false;
-  /** The subscribe command outstanding for it (queued, written, or timed out awaiting its late reply). */
-  cmd: Command | undefined = undefined;
-  /** Calls waiting for its confirmation. */
-  waiters: Call[] = [];
-  /** Its name is not valid UTF-8: frames about it must be decoded as Buffers. */
-  readonly binary: boolean;
-  readonly key: string;
-  constructor(
-    readonly kind: Kind,
-    readonly name: Buffer,
-  ) {
-    this.binary = !isUtf8(name);
-    this.key = keyOf(name, this.binary);
-  }
-
-  get holders(): Member[] {
-    return (this.list ??= [...this.members.keys()]);
-  }
-
-  add(member: Member, call: Call): void {
-    this.members.set(member, call);
-    this.list = undefined;
-  }
-
-  remove(member: Member): void {
-    this.members.delete(member);
-    this.list = undefined;
-  }
-}
-
-/**
- * A name's identity as a Map key: its text when it is valid UTF-8 (what a
- * frame decoded as strings holds), else its bytes after a lone surrogate,
- * which no valid UTF-8 decodes to.
- */
-function keyOf(name: Buffer, binary = !isUtf8(name)): string {
-  return binary ? '\ud800' + name.toString('latin1') : name.toString('utf8');
-}
-
-/** The key of a name as a frame carries it (a string or a Buffer), or undefined. */
-function frameKey(name: Reply | undefined): string | undefined {
-  return typeof name === 'string' ? name : Buffer.isBuffer(name) ? keyOf(name) : undefined;
-}
-
-/** A subscribe call in progress. */
-class Call {
-  /** Confirmations still awaited. */
-  pending = 0;
-  done = false;
-  timer: NodeJS.Timeout | undefined = undefined;
-  /** Entries this call added its member to: what a failure undoes. */
-  readonly added: Entry[] = [];
-  constructor(
-    readonly member: Member,
-    readonly command: string,
-    readonly resolve: () => void,
-    readonly reject: (err: Error) => void,
-  ) {}
-}
-
-interface MemberState {
-  readonly held: [Set<Entry>, Set<Entry>, Set<Entry>];
-  readonly calls: Set<Call>;
-}
 
 export interface PubSubStats {
   /** Open pub/sub connections. */
@@ -177,7 +77,14 @@ export class Hub {
   /** Counters of the connections closed before the current one. */
   private readonly past = { reconnects: 0, connectionLost: 0, timeouts: 0 };
 
-  constructor(private readonly opts: MultiplexerOptions) {
+  /**
+   * @param onMoved cluster routing: a shard subscription was answered MOVED,
+   *   routing learns the slot's new owner (members then move there).
+   */
+  constructor(
+    private readonly opts: MultiplexerOptions,
+    private readonly onMoved?: (err: MovedError) => void,
+  ) {
     this.node = describeEndpoint(opts.endpoint);
   }
 
@@ -397,6 +304,8 @@ export class Hub {
   private subscribed(cmd: Command, entries: Entry[], err: Error | undefined): void {
     // Lost with the connection (and it will reconnect): the next connection restores these entries.
     const lost = err instanceof ConnectionLostError && this.opts.offlineQueue && this.failure === undefined && !this.closed;
+    // Routing learns the slot's owner first: calls failed below are routed again by their subscribers, members moved there.
+    if (err instanceof MovedError) this.onMoved?.(err);
     for (const e of entries) {
       if (e.cmd !== cmd || this.entries[e.kind].get(e.key) !== e) continue; // dropped, or superseded by a later command
       if (err === undefined) {
@@ -424,14 +333,49 @@ export class Hub {
     }
   }
 
-  /** The server refused `e` while members still hold it (restoring after a reconnect): it is gone for them. */
+  /**
+   * The server refused `e` while members still hold it (restoring after a
+   * reconnect, or again after the server dropped it): it is gone for them, or
+   * moved elsewhere when the refusal is a shard channel's MOVED.
+   */
   private refuse(e: Entry, err: Error): void {
     if (this.entries[e.kind].get(e.key) !== e) return;
     this.entries[e.kind].delete(e.key);
+    const moved = err instanceof MovedError && e.kind === SHARD && this.onMoved !== undefined;
     for (const member of e.holders) {
       e.remove(member);
       this.members.get(member)?.held[e.kind].delete(e);
-      member.dropped(e.kind, e.name, err);
+      if (moved && member.moved) member.moved(e.kind, e.name);
+      else member.dropped(e.kind, e.name, err);
+    }
+  }
+
+  /**
+   * Routing's slot map changed: shard channels for which `stays` is false
+   * now belong to another node. This hub lets go of them (an SUNSUBSCRIBE if
+   * it is connected) and their members subscribe them again where routing
+   * places them. Entries with a subscribe in flight or calls waiting are left
+   * to that command: a MOVED answer moves them the same way.
+   */
+  relocateShards(stays: (name: Buffer) => boolean): void {
+    const map = this.entries[SHARD];
+    if (map.size === 0) return;
+    const leaving: Entry[] = [];
+    for (const e of map.values()) if (e.cmd === undefined && e.waiters.length === 0 && !stays(e.name)) leaving.push(e);
+    if (leaving.length === 0) return;
+    const moves: [Member, Buffer][] = [];
+    for (const e of leaving) {
+      map.delete(e.key);
+      for (const member of e.holders) {
+        e.remove(member);
+        this.members.get(member)?.held[SHARD].delete(e);
+        moves.push([member, e.name]);
+      }
+    }
+    void this.unsubscribeGone(SHARD, leaving.filter((e) => e.confirmed), this.opts.commandTimeout).catch(() => {});
+    for (const [member, name] of moves) {
+      if (member.moved) member.moved(SHARD, name);
+      else member.dropped(SHARD, name, new ConnectionLostError('its shard moved to another node', false, { command: 'SSUBSCRIBE', node: this.node }));
     }
   }
 
@@ -509,8 +453,8 @@ export class Hub {
   /**
    * A confirmation no call was owed: the server dropped a subscription (a
    * cluster slot moved away: `sunsubscribe`), or a duplicate of one we sent.
-   * Still wanted and not already being subscribed: subscribe again. (Cluster
-   * routing will send it to the slot's new owner instead.)
+   * Still wanted and not already being subscribed: subscribe again. (A shard
+   * channel whose slot moved is answered MOVED: its members move, see refuse.)
    */
   private unsolicited(type: number, key: string): void {
     const kind = type === UNSUBSCRIBED ? CHANNEL : type === PUNSUBSCRIBED ? PATTERN : type === SUNSUBSCRIBED ? SHARD : -1;

@@ -11,7 +11,7 @@ import { Multiplexer, type MultiplexerHooks, type MultiplexerOptions, type Multi
 import { BlockingPool, type Lease, type PoolHooks, type PoolSettings } from '../connection/pool.js';
 import { Hub, type Kind, type PubSubStats } from '../pubsub/hub.js';
 import type { Arg } from '../resp/encoder.js';
-import { ClosedError, type ServerError } from '../errors.js';
+import { ClosedError, type MovedError, type ServerError } from '../errors.js';
 
 export interface TopologyStats extends MultiplexerStats {
   /** Side connections open for blocking commands and WATCH. */
@@ -52,6 +52,8 @@ export type TopologyHooks = MultiplexerHooks &
   Pick<PoolHooks, 'orphan'> & {
     /** The slot map changed (cluster): a failover, a resharding, a node added or gone. */
     topology?(change: TopologyChange): void;
+    /** A shard subscription was answered MOVED (cluster): routing learns the slot's owner. */
+    moved?(err: MovedError): void;
   };
 
 export class Standalone implements Topology {
@@ -61,7 +63,7 @@ export class Standalone implements Topology {
 
   constructor(opts: MultiplexerOptions, pool: PoolSettings, hooks: TopologyHooks) {
     this.mux = new Multiplexer(opts, hooks);
-    this.hub = new Hub(opts);
+    this.hub = new Hub(opts, hooks.moved);
     this.pool = new BlockingPool(opts, pool, {
       sendShared: (cmd, timeout) => this.mux.send(cmd, timeout, true),
       unobservedError: hooks.unobservedError,
@@ -91,6 +93,11 @@ export class Standalone implements Topology {
     return this.mux.closed;
   }
 
+  /** Its shared connection failed and has not come back. */
+  get down(): boolean {
+    return this.mux.down;
+  }
+
   /** Hand back the commands not yet written (cluster: this node left, they go elsewhere). */
   takeQueued(): Command[] {
     return this.mux.takeQueued();
@@ -99,6 +106,11 @@ export class Standalone implements Topology {
   /** One server: one hub for every kind and name. */
   pubsub(_kind: Kind, _name: Buffer): Hub {
     return this.hub;
+  }
+
+  /** Shard channels held here that now belong to another node (see Hub.relocateShards). */
+  relocateShards(stays: (name: Buffer) => boolean): void {
+    this.hub.relocateShards(stays);
   }
 
   /** The pool closes first: an abandoned lease may still need the shared connection for CLIENT UNBLOCK. */

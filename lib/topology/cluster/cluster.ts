@@ -221,9 +221,11 @@ export class Cluster implements Topology {
   #forSlot(slot: number, readOnly: number): Standalone {
     if (readOnly && this.settings.readFrom !== 'master') {
       const replicas = this.#map.replicasFor(slot);
-      if (replicas.length > 0) {
-        const r = replicas[this.#next++ % replicas.length]!;
-        return this.#unit(r.host, r.port, true);
+      // Round robin over the replicas whose connection is up; none up: the master.
+      for (let tries = replicas.length, i = this.#next++; tries > 0; tries--, i++) {
+        const r = replicas[i % replicas.length]!;
+        const unit = this.#unit(r.host, r.port, true);
+        if (!unit.down) return unit;
       }
     }
     const master = this.#map.masterFor(slot);
@@ -254,7 +256,7 @@ export class Cluster implements Topology {
     if (unit === undefined) {
       if (this.#closed) throw new ClosedError('the client is closed');
       const endpoint = { ...this.opts.endpoint, host, port, path: undefined };
-      unit = new Standalone({ ...this.opts, endpoint, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host, port));
+      unit = new Standalone({ ...this.opts, endpoint, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host, port, replica));
       this.#units.set(address, unit);
     }
     return unit;
@@ -296,13 +298,25 @@ export class Cluster implements Topology {
     return this.#redirect(cmd, err, replyingHost);
   }
 
-  #nodeHooks(host: string, port: number): TopologyHooks {
+  /**
+   * A replica's connection failed: reads waiting for it go to the master (or
+   * another replica) now rather than when it comes back or the cluster drops
+   * it. Commands pinned to that node (per-node handles) stay.
+   */
+  #replicaDown(address: string): void {
+    const unit = this.#units.get(address);
+    if (unit === undefined || !unit.down) return;
+    this.#reroute(unit.takeQueued(), unit);
+  }
+
+  #nodeHooks(host: string, port: number, replica: boolean): TopologyHooks {
     const h = this.hooks;
     return {
       ready: () => {}, // the cluster is ready once its first slot map is in
       error: (err) => {
         this.#report(err);
         this.#refresher.soon(); // a node lost: the map may have changed (failover)
+        if (replica) this.#replicaDown(`${host}:${port}/ro`);
       },
       reconnecting: (info) => h.reconnecting(info),
       close: () => {},
@@ -310,6 +324,7 @@ export class Cluster implements Topology {
       push: h.push,
       orphan: h.orphan,
       redirect: (cmd, err) => this.#redirect(cmd, err, host, port),
+      moved: (err) => this.moved(err),
     };
   }
 
@@ -498,6 +513,11 @@ export class Cluster implements Topology {
       this.hooks.topology?.({ masters: map.nodes('master').map((n) => n.address), replicas: map.nodes('replica').map((n) => n.address) });
     }
     if (!changed) return;
+    // Shard channels whose slot has another master now (a failover, a migration): subscribed again there.
+    for (const [address, unit] of this.#units) {
+      if (address.endsWith('/ro')) continue;
+      unit.relocateShards((name) => map.masterFor(keySlot(name))?.address === address);
+    }
     // Nodes that left: hand their never-written commands to the new owners, then close them.
     // (A seed that is not in the map is a unit like any other: the next query opens it again if needed.)
     const live = new Set(map.nodes().map((n: ClusterNode) => n.address));
@@ -517,17 +537,22 @@ export class Cluster implements Topology {
     this.#reroute(cmds);
   }
 
-  /** Route again commands taken back from a node (their slot has a new owner, or the node left). */
-  #reroute(cmds: Command[]): void {
+  /**
+   * Route again commands taken back from a node (their slot has a new owner,
+   * or the node left). Commands pinned to that node go back to `stay` when it
+   * is still there, else fail: never sent elsewhere.
+   */
+  #reroute(cmds: Command[], stay?: Standalone): void {
     for (let i = 0; i < cmds.length; i++) {
       const cmd = cmds[i]!;
       const group = cmds.slice(i, i + Math.max(1, cmd.groupSize));
       i += group.length - 1;
       const last = group[group.length - 1]!; // a group settles through its EXEC
       try {
-        if (cmd.pinned) throw new ConnectError('its node left the cluster before it was sent; it was never sent', { command: cmd.info.name });
-        if (group.length > 1) this.sendGroup(group, remainingTime(last), true);
-        else this.send(cmd, remainingTime(cmd), true);
+        const to: Topology = cmd.pinned && stay ? stay : this;
+        if (cmd.pinned && !stay) throw new ConnectError('its node left the cluster before it was sent; it was never sent', { command: cmd.info.name });
+        if (group.length > 1) to.sendGroup(group, remainingTime(last), true);
+        else to.send(cmd, remainingTime(cmd), true);
       } catch (err) {
         this.#fail(last, err as Error);
       }

@@ -1,0 +1,119 @@
+/**
+ * What a pub/sub hub keeps (see hub.ts): the kinds of subscription, the
+ * members that hold them, one entry per server-side subscription with the
+ * members that want it, and the calls waiting for confirmations. Names are
+ * identified by their bytes (keyOf).
+ */
+import { isUtf8 } from 'node:buffer';
+import type { Command } from '../connection/command.js';
+import type { Reply } from '../resp/types.js';
+
+/** Subscription kinds. */
+export const CHANNEL = 0;
+export const PATTERN = 1;
+export const SHARD = 2;
+export type Kind = typeof CHANNEL | typeof PATTERN | typeof SHARD;
+
+/** What the hub needs of a member. */
+export interface Member {
+  /** It wants names and payloads as Buffers (decode 'buffer'). */
+  readonly buffers: boolean;
+  /**
+   * A message for a name this member holds, as decoded: `[kind, channel,
+   * payload]`, or `[kind, pattern, channel, payload]` for patterns; strings,
+   * or Buffers (always, once a member that wants Buffers joined: a frame of
+   * strings then began before it joined). Called from the connection's read
+   * path: it must not throw.
+   */
+  deliver(kind: Kind, frame: Reply[]): void;
+  /**
+   * The connection: 'ready' (connected, and every subscription made before is
+   * confirmed again), 'reconnecting', 'error' (a connection error), 'close'
+   * (the hub closed, or gave up: then `detail` is why). Must not throw.
+   */
+  connection(event: 'ready' | 'reconnecting' | 'error' | 'close', detail?: unknown): void;
+  /** The server refused to restore one of this member's subscriptions: it is gone. Must not throw. */
+  dropped(kind: Kind, name: Buffer, err: Error): void;
+  /**
+   * A shard channel of this member now belongs to another node (its slot was
+   * migrated, or its master failed over): this hub let go of it; subscribe it
+   * again wherever routing now places it. Without this, `dropped` is called.
+   * Must not throw.
+   */
+  moved?(kind: Kind, name: Buffer): void;
+}
+
+/** One server-side subscription and the members that want it. */
+export class Entry {
+  /** The members holding it, each with the call that added it (a failed call undoes only its own). */
+  readonly members = new Map<Member, Call>();
+  /** `members` as an array for delivery, made again after a change (no iterator per message). */
+  private list: Member[] | undefined = undefined;
+  /** The server confirmed it on the current connection. */
+  confirmed = false;
+  /** Its SUBSCRIBE was refused: it never existed on the server, nothing to unsubscribe. */
+  refused = false;
+  /** The subscribe command outstanding for it (queued, written, or timed out awaiting its late reply). */
+  cmd: Command | undefined = undefined;
+  /** Calls waiting for its confirmation. */
+  waiters: Call[] = [];
+  /** Its name is not valid UTF-8: frames about it must be decoded as Buffers. */
+  readonly binary: boolean;
+  readonly key: string;
+  constructor(
+    readonly kind: Kind,
+    readonly name: Buffer,
+  ) {
+    this.binary = !isUtf8(name);
+    this.key = keyOf(name, this.binary);
+  }
+
+  get holders(): Member[] {
+    return (this.list ??= [...this.members.keys()]);
+  }
+
+  add(member: Member, call: Call): void {
+    this.members.set(member, call);
+    this.list = undefined;
+  }
+
+  remove(member: Member): void {
+    this.members.delete(member);
+    this.list = undefined;
+  }
+}
+
+/**
+ * A name's identity as a Map key: its text when it is valid UTF-8 (what a
+ * frame decoded as strings holds), else its bytes after a lone surrogate,
+ * which no valid UTF-8 decodes to.
+ */
+export function keyOf(name: Buffer, binary = !isUtf8(name)): string {
+  return binary ? '\ud800' + name.toString('latin1') : name.toString('utf8');
+}
+
+/** The key of a name as a frame carries it (a string or a Buffer), or undefined. */
+export function frameKey(name: Reply | undefined): string | undefined {
+  return typeof name === 'string' ? name : Buffer.isBuffer(name) ? keyOf(name) : undefined;
+}
+
+/** A subscribe call in progress. */
+export class Call {
+  /** Confirmations still awaited. */
+  pending = 0;
+  done = false;
+  timer: NodeJS.Timeout | undefined = undefined;
+  /** Entries this call added its member to: what a failure undoes. */
+  readonly added: Entry[] = [];
+  constructor(
+    readonly member: Member,
+    readonly command: string,
+    readonly resolve: () => void,
+    readonly reject: (err: Error) => void,
+  ) {}
+}
+
+export interface MemberState {
+  readonly held: [Set<Entry>, Set<Entry>, Set<Entry>];
+  readonly calls: Set<Call>;
+}
