@@ -4,6 +4,7 @@
  * The API knows routing (`Topology`), never a socket.
  */
 import { EventEmitter } from 'node:events';
+import { ClientCache, type CacheStats } from './cache/client-cache.js';
 import { SUBSCRIBE, type CommandInfo } from './commands/index.js';
 import { keyPrefix, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import { AbortWatch } from './connection/abort.js';
@@ -48,6 +49,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Prepended to every key of these calls (the command table's key positions), never to other arguments. */
   prefix?: string | Uint8Array;
+  /**
+   * Answer cacheable reads (GET, HGETALL, SMEMBERS, ...) from the client-side
+   * cache, kept fresh by RESP3 tracking; needs `new Redis({ cache: {...} })`.
+   * Other commands of the view go to the server as usual.
+   */
+  cache?: boolean;
 }
 
 export interface RedisStats extends TopologyStats {
@@ -55,6 +62,8 @@ export interface RedisStats extends TopologyStats {
   commandErrors: number;
   /** Replies of abandoned blocking commands (each also emitted as 'orphanedReply'). */
   orphanedReplies: number;
+  /** The client-side cache's counters, when `cache` is configured. */
+  cache?: CacheStats;
 }
 
 interface ClientCore {
@@ -65,6 +74,8 @@ interface ClientCore {
   readonly aborts: WeakMap<AbortSignal, AbortWatch>;
   /** Report a failed command nobody awaits ('commandError'). */
   reportUnobserved(cmd: Command, err: Error): void;
+  /** The client-side cache, when configured. */
+  readonly cache?: ClientCache;
 }
 
 function refuse(info: CommandInfo): never {
@@ -102,6 +113,10 @@ export class Database {
   readonly #retry: RetryPolicy;
   readonly #prefix: KeyPrefix | undefined;
   readonly #abort: AbortWatch | undefined;
+  /** The client's cache (undefined without one: then no command pays anything for caching). */
+  readonly #cache: ClientCache | undefined;
+  /** This view reads through the cache (`with({ cache: true })`). */
+  readonly #cached: boolean;
 
   /** @internal made by `Redis`: use `redis.db` or `redis.database(n)`. */
   constructor(core: ClientCore, index: number, opts: CallOptions = {}) {
@@ -120,11 +135,16 @@ export class Database {
     this.#timeout = opts.timeout ?? def;
     this.#customTimeout = this.#timeout !== def;
     this.#retry = opts.retry ?? core.options.retry;
+    this.#cache = core.cache;
+    this.#cached = opts.cache === true;
   }
 
   /** A view of this database with other per-call options. */
   with(opts: CallOptions): Database {
     checkCallOptions(opts); // unknown keys and wrong types are refused here, naming the closest option
+    if (opts.cache === true && this.#core.cache === undefined) {
+      throw new InvalidArgumentError('db.with({ cache: true }) needs a client with a cache: new Redis({ cache: { maxEntries, maxBytes, ttl } })');
+    }
     return new Database(this.#core, this.index, { ...this.#opts, ...opts });
   }
 
@@ -160,8 +180,17 @@ export class Database {
     if (this.#core.closed) {
       const err = new ClosedError('the client is closed', { command: info.name });
       if (cmd.reject(err) && !observe) this.#core.reportUnobserved(cmd, err);
-    } else this.#core.topology.send(cmd, this.#timeout, this.#customTimeout);
+    } else if (this.#cache === undefined) this.#core.topology.send(cmd, this.#timeout, this.#customTimeout);
+    else this.#cachedSend(this.#cache, cmd);
     return cmd;
+  }
+
+  /** A client with a cache: a caching view's cacheable read may be answered locally; a write drops its keys' entries first. */
+  #cachedSend(cache: ClientCache, cmd: Command): void {
+    const topology = this.#core.topology;
+    if (this.#cached && cache.read(cmd, topology, this.#timeout, this.#customTimeout)) return;
+    cache.written(cmd);
+    topology.send(cmd, this.#timeout, this.#customTimeout);
   }
 
   /**
@@ -174,9 +203,11 @@ export class Database {
     try {
       if (this.#core.closed) throw new ClosedError();
       const abort = this.#abort;
+      const cache = this.#cache;
       return runMulti(build, {
         ...this.#settings,
         send: (cmds) => {
+          if (cache !== undefined) for (const c of cmds) cache.written(c);
           // The block settles through its EXEC: aborting that gives the whole block up.
           if (abort === undefined || !abort.refuse(cmds[cmds.length - 1]!)) this.#core.topology.sendGroup(cmds, this.#timeout, this.#customTimeout);
           else for (const c of cmds) c.reject(new ClosedError('the transaction was aborted before it was sent'));
@@ -229,6 +260,9 @@ export class Redis extends EventEmitter {
       this.#commandErrors++;
       emit('commandError', err, { command });
     };
+    // The cache hears every shared connection's tracking (connection/tracking.ts); leases and pub/sub do not track.
+    const cache = resolved.cache && new ClientCache(resolved.cache, (err, cmd) => report(err, cmd.info.name));
+    if (cache !== undefined) resolved.connection.tracking = cache;
     const topology = new AutoTopology(resolved, {
       ready: (info: HandshakeResult) => emit('ready', info),
       error: (err: Error) => {
@@ -253,6 +287,7 @@ export class Redis extends EventEmitter {
       closed: false,
       aborts: new WeakMap(),
       reportUnobserved: (cmd, err) => report(err, cmd.info.name),
+      cache,
     };
     this.db = new Database(this.#core, resolved.connection.db);
     this.#subscriberContext = {
@@ -298,6 +333,7 @@ export class Redis extends EventEmitter {
         },
         aborts: main.aborts,
         reportUnobserved: main.reportUnobserved,
+        cache: main.cache,
       };
       return { address: node.address, role: node.role, db: new Database(core, 0) };
     });
@@ -319,7 +355,9 @@ export class Redis extends EventEmitter {
   }
 
   stats(): RedisStats {
-    return { ...this.#core.topology.stats(), commandErrors: this.#commandErrors, orphanedReplies: this.#orphanedReplies };
+    const s: RedisStats = { ...this.#core.topology.stats(), commandErrors: this.#commandErrors, orphanedReplies: this.#orphanedReplies };
+    if (this.#core.cache !== undefined) s.cache = this.#core.cache.stats();
+    return s;
   }
 
   /** Graceful: refuse new commands, let every in-flight one settle, then close all connections. */

@@ -4,6 +4,7 @@
  */
 import type tls from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
+import type { CacheLimits } from './cache/client-cache.js';
 import type { MultiplexerOptions, ReconnectStrategy } from './connection/multiplexer.js';
 import type { Endpoint } from './connection/socket.js';
 import {
@@ -120,6 +121,21 @@ export interface RedisOptions {
   mode?: 'auto' | 'standalone' | 'cluster';
   /** Cluster routing. */
   cluster?: ClusterOptions;
+  /**
+   * Client-side caching over RESP3 key tracking (README "Client-side
+   * caching"): views made with `db.with({ cache: true })` answer cacheable
+   * reads locally until the server says a key changed. Needs RESP3.
+   */
+  cache?: CacheOptions;
+}
+
+export interface CacheOptions {
+  /** Most entries kept (default 10000); the least recently used go first. */
+  maxEntries?: number;
+  /** Most estimated bytes of entries kept (default 64 MiB). */
+  maxBytes?: number;
+  /** Serve an entry for at most this many ms, should invalidations stop coming (default 0: until invalidated or evicted). */
+  ttl?: number;
 }
 
 export interface ClusterOptions {
@@ -143,6 +159,8 @@ export interface ResolvedOptions {
   /** Cluster seeds (the configured endpoint when none were given). */
   seeds: Endpoint[];
   cluster: Required<ClusterOptions>;
+  /** Client-side cache bounds; undefined when no cache is configured. */
+  cache?: CacheLimits;
 }
 
 export function exponentialReconnect(opts: ReconnectOptions = {}): ReconnectStrategy {
@@ -174,6 +192,8 @@ const RECONNECT = schema({ baseDelay: milliseconds, maxDelay: milliseconds, maxA
 const POOL = schema({ size: integer(1), maxWait: milliseconds });
 // Built from the defaults, so a limit added to the decoder is accepted here without a second list.
 const LIMITS = schema(Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => [k, count])));
+
+const CACHE = schema({ maxEntries: count, maxBytes: count, ttl: milliseconds });
 
 const CLUSTER = schema({ readFrom: oneOf('master', 'replica', 'prefer-replica'), refreshInterval: milliseconds, maxRedirects: integer(0) });
 
@@ -233,6 +253,7 @@ const REDIS: Schema = schema({
   nodes: seeds,
   mode: oneOf('auto', 'standalone', 'cluster'),
   cluster: nested(CLUSTER),
+  cache: nested(CACHE),
 });
 
 /** Options of other clients (node-redis, ioredis) and what to use here instead. */
@@ -263,6 +284,7 @@ const CALL: Schema = schema({
     const ok = (typeof v === 'string' || v instanceof Uint8Array) && v.length > 0;
     if (!ok) throw new InvalidArgumentError(`option ${name} must be a non-empty string or Buffer`);
   },
+  cache: boolean,
 });
 
 const SUBSCRIBER: Schema = schema({
@@ -324,6 +346,9 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
   else if (typeof o.reconnect === 'function') reconnect = o.reconnect;
   else reconnect = exponentialReconnect(o.reconnect);
   const topology = topologyOptions(o, tlsOpts);
+  if (o.cache !== undefined && o.protocol === 2) {
+    throw new InvalidArgumentError('option cache needs RESP3 (its invalidations arrive in order with the replies): drop protocol: 2');
+  }
   return {
     connection: {
       // With nodes given, the first is the server of mode 'standalone' / 'auto' too.
@@ -355,6 +380,7 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
     blockingMargin: o.blockingMargin ?? 2_000,
     maxArgumentBytes: o.maxArgumentBytes ?? DEFAULT_MAX_ARGUMENT_BYTES,
     ...topology,
+    cache: o.cache && { maxEntries: o.cache.maxEntries ?? 10_000, maxBytes: o.cache.maxBytes ?? 64 * 1024 * 1024, ttl: o.cache.ttl ?? 0 },
   };
 }
 

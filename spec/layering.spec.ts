@@ -22,7 +22,8 @@ function layer(rel: string): number {
   if (rel.startsWith('resp/') || rel.startsWith('commands/') || rel === 'option-check.ts') return 1;
   if (rel.startsWith('connection/')) return 2;
   // pub/sub hubs know connections, not routing: the topology owns one per node.
-  if (rel === 'retry.ts' || rel === 'url.ts' || rel.startsWith('pubsub/')) return 3;
+  // The client-side cache knows connections (commands, tracking), not routing.
+  if (rel === 'retry.ts' || rel === 'url.ts' || rel.startsWith('pubsub/') || rel.startsWith('cache/')) return 3;
   if (rel.startsWith('topology/') || rel === 'options.ts') return 4;
   if (rel === 'transaction.ts' || rel === 'subscriber.ts') return 5;
   if (rel === 'client.ts') return 6;

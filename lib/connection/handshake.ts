@@ -10,6 +10,7 @@ import { learnCommands } from '../commands/index.js';
 import { ConnectTimeoutError, ServerError, UnknownCommandError } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
+import type { TrackingSink } from './tracking.js';
 
 export interface HandshakeOptions {
   /** 3 (default) tries HELLO 3 and falls back to 2; 2 forces RESP2. */
@@ -22,12 +23,19 @@ export interface HandshakeOptions {
   discoverModules?: boolean;
   /** Send READONLY: a cluster replica serves reads on this connection (cluster `readFrom`). */
   readOnly?: boolean;
+  /**
+   * A client-side cache listens to this connection: turn RESP3 key tracking
+   * on (`CLIENT TRACKING ON`, default mode) in the same round trip as HELLO.
+   */
+  tracking?: TrackingSink;
 }
 
 export interface HandshakeResult {
   protocol: 2 | 3;
   /** The server's HELLO map (RESP3 only): version, mode, role, id, ... */
   server?: Record<string, Reply>;
+  /** Key tracking is on (asked for with `tracking`, and the server agreed: RESP3 and allowed by ACL). */
+  tracking?: boolean;
 }
 
 /** Sends one internal command; the promise settles with its reply or error. */
@@ -107,11 +115,17 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
     if (opts.clientName) hello.push('SETNAME', opts.clientName);
     const helloReply = settle(send(hello));
     const select = opts.db !== 0 ? settle(send(['SELECT', opts.db])) : undefined;
+    // Pipelined too: on a server without RESP3 it fails (tracking needs RESP3 here), and is not needed.
+    const track = opts.tracking ? settle(send(['CLIENT', 'TRACKING', 'ON'])) : undefined;
     const h = await helloReply;
     const s = select ? await select : undefined;
+    const t = track ? await track : undefined;
     if (h.ok) {
       if (s && !s.ok) throw s.error;
-      return { protocol: 3, server: h.value as Record<string, Reply> };
+      // Refused (an ACL without CLIENT): the cache passes reads through on this connection.
+      const result: HandshakeResult = { protocol: 3, server: h.value as Record<string, Reply> };
+      if (t) result.tracking = t.ok;
+      return result;
     }
     if (!isNoHello(h.error)) throw h.error;
     // Fall through: the SELECT above failed or ran unauthenticated; redo everything in RESP2.
@@ -123,5 +137,6 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
   if (opts.clientName) steps.push(settle(send(['CLIENT', 'SETNAME', opts.clientName])));
   if (opts.db !== 0) steps.push(settle(send(['SELECT', opts.db])));
   for (const step of await Promise.all(steps)) if (!step.ok) throw step.error;
-  return { protocol: 2 };
+  // RESP2 gets no tracking: its invalidations would need a second connection (REDIRECT), out of order with replies.
+  return opts.tracking ? { protocol: 2, tracking: false } : { protocol: 2 };
 }

@@ -63,8 +63,10 @@ export class Standalone implements Topology {
 
   constructor(opts: MultiplexerOptions, pool: PoolSettings, hooks: TopologyHooks) {
     this.mux = new Multiplexer(opts, hooks);
-    this.hub = new Hub(opts, hooks.moved);
-    this.pool = new BlockingPool(opts, pool, {
+    // Only the shared connection tracks keys for the client-side cache: never a pub/sub or leased one.
+    const side = opts.tracking === undefined ? opts : { ...opts, tracking: undefined };
+    this.hub = new Hub(side, hooks.moved);
+    this.pool = new BlockingPool(side, pool, {
       sendShared: (cmd, timeout) => this.mux.send(cmd, timeout, true),
       unobservedError: hooks.unobservedError,
       orphan: hooks.orphan,

@@ -1,0 +1,260 @@
+/**
+ * Client-side caching over RESP3 key tracking (DESIGN.md "Scripts, SCAN and
+ * client-side caching"; the Redis docs, "Client-side caching in Redis").
+ *
+ * Every shared connection of a client with a cache turns tracking on in its
+ * handshake (default mode: the server remembers every key the connection
+ * reads) and hands its `invalidate` pushes here (connection/tracking.ts).
+ * Those pushes travel on the same connection as the replies, in order: once
+ * another client's write is acknowledged, the server has already queued our
+ * invalidation, so it reaches us before the reply to anything we send later.
+ * A read issued after that reply finds no entry. That is the guarantee.
+ *
+ * What keeps it true:
+ *  - an entry is stored only from a reply that came through a tracking
+ *    connection, with no flush since the read was issued (`generation`) and
+ *    no invalidation of its keys while it was in flight (`poisoned`): the
+ *    reply may then predate a write we were told about;
+ *  - everything is dropped when a connection is lost or (re)made, and on a
+ *    null invalidation (FLUSHALL / FLUSHDB);
+ *  - a write sent by this client drops the entries of its keys at once: the
+ *    server sends our own invalidation only after the write's reply, and a
+ *    read issued right after `await`ing the write must not see the old value;
+ *  - `ttl` bounds how long any entry is served, should invalidations stop.
+ *
+ * Concurrent misses of one entry share one request (a `Fill`): later callers
+ * wait for it when their deadline allows, else they read on their own.
+ */
+import { commandKeys, READONLY, type CommandInfo } from '../commands/index.js';
+import { Command, failCommand } from '../connection/command.js';
+import type { TrackingSink } from '../connection/tracking.js';
+import type { Arg } from '../resp/encoder.js';
+import type { Reply } from '../resp/types.js';
+import { CACHEABLE, entryName, keyName } from './cacheable.js';
+import { copyReply, replySize } from './copy.js';
+import { Store, type CacheLimits } from './store.js';
+
+export type { CacheLimits };
+
+/** `redis.stats().cache`. */
+export interface CacheStats {
+  /** Reads answered from the cache. */
+  hits: number;
+  /** Cacheable reads that went to the server (or waited for another caller's identical read). */
+  misses: number;
+  /** Entries held now. */
+  entries: number;
+  /** Estimated bytes held now (bounded by `maxBytes`). */
+  bytes: number;
+  /** Entries dropped because their keys were written (or everything was flushed), and reads in flight not kept for that reason. */
+  invalidations: number;
+}
+
+/** Where a fill goes: the client's routing. */
+export interface FillTarget {
+  send(cmd: Command, timeout: number, custom: boolean): void;
+}
+
+/** Commands that change every key of a database at once. FLUSHALL / FLUSHDB also send a null invalidation; SWAPDB does not. */
+const FLUSHES: ReadonlySet<string> = new Set(['FLUSHALL', 'FLUSHDB', 'SWAPDB']);
+
+/** The one server request behind concurrent misses of an entry. */
+class Fill extends Command {
+  /** The callers waiting for this read, the first of them its issuer. */
+  readonly waiters: Command[] = [];
+  /** A key it read was invalidated while it was in flight (or everything was flushed): not stored. */
+  poisoned = false;
+
+  constructor(
+    info: CommandInfo,
+    from: Command,
+    readonly entry: string,
+    readonly keys: readonly string[],
+    /** The cache's generation when it was issued. */
+    readonly generation: number,
+    /** Absolute deadline (Date.now() clock) it was sent with; 0 for none. */
+    readonly until: number,
+    private readonly cache: ClientCache,
+  ) {
+    super(from.name, from.args, info, from.decodeFlags, from.db);
+    this.retry = from.retry;
+    this.idempotent = from.idempotent;
+  }
+
+  /** Its failure reaches the waiters, which report it if nobody awaits them: never report it twice. */
+  override get observed(): boolean {
+    return true;
+  }
+
+  override resolve(value: Reply): boolean {
+    if (!super.resolve(value)) return false;
+    this.cache.filled(this, value);
+    return true;
+  }
+
+  override reject(err: Error): boolean {
+    if (!super.reject(err)) return false;
+    this.cache.failed(this, err);
+    return true;
+  }
+}
+
+export class ClientCache implements TrackingSink {
+  readonly #store: Store;
+  /** Reads in flight by entry name. */
+  readonly #filling = new Map<string, Fill>();
+  /** Reads in flight by key name, to poison them when a key is invalidated. */
+  readonly #fillsByKey = new Map<string, Set<Fill>>();
+  /** Bumped by every flush: a read issued before it is not stored. */
+  #generation = 0;
+  /** Nodes whose connection runs without tracking (RESP2, or CLIENT TRACKING refused): reads pass through meanwhile. */
+  readonly #untracked = new Set<string>();
+  readonly #positions: number[] = [];
+  readonly #stats = { hits: 0, misses: 0, invalidations: 0 };
+
+  constructor(
+    limits: CacheLimits,
+    /** Reports a failure nobody awaits ('commandError'). */
+    private readonly report: (err: Error, cmd: Command) => void,
+  ) {
+    this.#store = new Store(limits);
+  }
+
+  /**
+   * A read on a caching view. Returns true when the cache took it: answered
+   * now (a hit), waiting for an identical read in flight, or sent as a new
+   * fill through `target`. False: send it the ordinary way (not cacheable,
+   * tracking off, or its deadline is shorter than the read in flight).
+   */
+  read(cmd: Command, target: FillTarget, timeout: number, custom: boolean): boolean {
+    const info = cmd.info;
+    if (!CACHEABLE.has(info.name)) return false;
+    if (this.#untracked.size > 0) {
+      this.#stats.misses++;
+      return false;
+    }
+    const name = entryName(cmd.db, cmd.decodeFlags, info.name, cmd.args);
+    const now = Date.now();
+    const hit = this.#store.get(name, now);
+    if (hit !== undefined) {
+      this.#stats.hits++;
+      cmd.resolve(copyReply(hit.value));
+      return true;
+    }
+    this.#stats.misses++;
+    const until = timeout > 0 ? now + timeout : 0;
+    const inFlight = this.#filling.get(name);
+    if (inFlight !== undefined) {
+      // Wait for it only if that cannot make this call wait past its own deadline, nor fail by one it did not have.
+      if (until === 0 ? inFlight.until !== 0 : inFlight.until === 0 || inFlight.until > until) return false;
+      inFlight.waiters.push(cmd);
+      return true;
+    }
+    const keys = this.#keysOf(info, cmd.args);
+    if (keys === undefined) return false; // the server will refuse it (arity): nothing to cache
+    const fill = new Fill(info, cmd, name, keys, this.#generation, until, this);
+    fill.waiters.push(cmd);
+    this.#filling.set(name, fill);
+    for (const k of keys) {
+      let set = this.#fillsByKey.get(k);
+      if (set === undefined) this.#fillsByKey.set(k, (set = new Set()));
+      set.add(fill);
+    }
+    target.send(fill, timeout, custom);
+    return true;
+  }
+
+  /** Any other command of the client, before it is sent: a write drops the entries of its keys now. */
+  written(cmd: Command): void {
+    const info = cmd.info;
+    if (info.flags & READONLY) return;
+    if (FLUSHES.has(info.name)) {
+      this.#flush();
+      return;
+    }
+    const n = commandKeys(info, cmd.args, this.#positions);
+    for (let i = 0; i < n; i++) this.#invalidateKey(keyName(cmd.args[this.#positions[i]!]!));
+  }
+
+  stats(): CacheStats {
+    return { ...this.#stats, entries: this.#store.size, bytes: this.#store.bytes };
+  }
+
+  // ---- TrackingSink: what the connections report ----
+
+  connected(node: string, tracking: boolean): void {
+    this.#flush();
+    if (tracking) this.#untracked.delete(node);
+    else this.#untracked.add(node);
+  }
+
+  lost(_node: string): void {
+    this.#flush();
+  }
+
+  invalidate(keys: Reply[] | null): void {
+    if (keys === null) {
+      this.#flush();
+      return;
+    }
+    for (const k of keys) this.#invalidateKey(typeof k === 'string' ? k : Buffer.isBuffer(k) ? k.toString('utf8') : String(k));
+  }
+
+  // ---- fills ----
+
+  /** @internal a fill's reply arrived. */
+  filled(fill: Fill, value: Reply): void {
+    this.#detach(fill);
+    const waiters = fill.waiters;
+    let shared = false;
+    if (!fill.poisoned && fill.generation === this.#generation && this.#untracked.size === 0) {
+      shared = this.#store.set(fill.entry, value, fill.keys, replySize(value), Date.now());
+    }
+    // A stored value is never handed out itself; otherwise the first waiter may take it.
+    for (let i = 0; i < waiters.length; i++) waiters[i]!.resolve(shared || i > 0 ? copyReply(value) : value);
+  }
+
+  /** @internal a fill failed (error reply, timeout, lost connection): so do its waiters. */
+  failed(fill: Fill, err: Error): void {
+    this.#detach(fill);
+    for (const w of fill.waiters) failCommand(w, err, this.report);
+  }
+
+  #detach(fill: Fill): void {
+    if (this.#filling.get(fill.entry) === fill) this.#filling.delete(fill.entry);
+    for (const k of fill.keys) {
+      const set = this.#fillsByKey.get(k);
+      if (set === undefined) continue;
+      set.delete(fill);
+      if (set.size === 0) this.#fillsByKey.delete(k);
+    }
+  }
+
+  /** Key names of a cacheable read; undefined when the arguments name none (the server will refuse them). */
+  #keysOf(info: CommandInfo, args: ArrayLike<Arg>): string[] | undefined {
+    const n = commandKeys(info, args, this.#positions);
+    if (n <= 0) return undefined;
+    const keys = new Array<string>(n);
+    for (let i = 0; i < n; i++) keys[i] = keyName(args[this.#positions[i]!]!);
+    return keys;
+  }
+
+  #invalidateKey(key: string): void {
+    this.#stats.invalidations += this.#store.invalidate(key);
+    const fills = this.#fillsByKey.get(key);
+    if (fills === undefined) return;
+    for (const f of [...fills]) {
+      f.poisoned = true;
+      this.#stats.invalidations++;
+      this.#detach(f); // later reads start their own
+    }
+  }
+
+  #flush(): void {
+    this.#stats.invalidations += this.#store.clear();
+    this.#generation++;
+    for (const f of this.#filling.values()) f.poisoned = true;
+    this.#filling.clear();
+    this.#fillsByKey.clear();
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The hook between a shared connection and a client-side cache (lib/cache/).
+ * A multiplexer given a `TrackingSink` turns RESP3 key tracking on in its
+ * handshake (`CLIENT TRACKING ON`, so a reconnect re-enables it before any
+ * queued command runs) and reports what the cache must know: a new
+ * connection, a lost one, and the server's `invalidate` pushes, which arrive
+ * on the same connection, in order with the replies (the Redis docs,
+ * "Client-side caching": "the two connections mode" is not used).
+ *
+ * A multiplexer without a sink does nothing of this: no cost when no cache is
+ * configured.
+ */
+import type { Reply } from '../resp/types.js';
+
+export interface TrackingSink {
+  /** A connection finished its handshake; `tracking` says whether the server turned tracking on for it. */
+  connected(node: string, tracking: boolean): void;
+  /** A connection was lost (or failed to open): what the server tracked for it is gone. */
+  lost(node: string): void;
+  /** An `invalidate` push: the keys written (strings or Buffers, per the push decoding), or null for "everything" (FLUSHALL, FLUSHDB). */
+  invalidate(keys: Reply[] | null): void;
+}
+
+/** Whether a push frame is a tracking invalidation: `>2 invalidate <keys | null>`. */
+export function isInvalidation(frame: Reply[]): boolean {
+  if (frame.length !== 2) return false;
+  const kind = frame[0];
+  const name = typeof kind === 'string' ? kind : Buffer.isBuffer(kind) ? kind.toString('latin1') : undefined;
+  return name === 'invalidate' && (frame[1] === null || Array.isArray(frame[1]));
+}
