@@ -33,7 +33,7 @@ import { Link } from './link.js';
 import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
 import { PubSubRouting, isPubSubArray } from './pubsub-frames.js';
 import { describeEndpoint, openSocket } from './socket.js';
-import { isInvalidation, type TrackingSink } from './tracking.js';
+import { isInvalidation } from './tracking.js';
 
 export type { MultiplexerHooks, MultiplexerOptions, MultiplexerStats, ReconnectStrategy } from './options.js';
 
@@ -77,8 +77,6 @@ export class Multiplexer implements DecoderSink {
     new ReplyTimeoutError('the transaction timed out before it was sent; it was never sent', false, { command: c.info.name, node: this.node });
   /** A pub/sub connection's confirmations and frames (pubsub-frames.ts); undefined on others. */
   private readonly pubsub: PubSubRouting | undefined;
-  /** The client-side cache listening to this connection's tracking (tracking.ts); undefined without a cache. */
-  private readonly tracking: TrackingSink | undefined;
 
   constructor(
     private readonly opts: MultiplexerOptions,
@@ -86,7 +84,6 @@ export class Multiplexer implements DecoderSink {
   ) {
     this.node = describeEndpoint(opts.endpoint);
     this.decoder = new Decoder(this, opts.limits);
-    this.tracking = opts.tracking;
     if (opts.pubsub) this.pubsub = new PubSubRouting(this.inflight, this.node, (v) => this.settleHead(v), (f) => this.hooks.push(f));
     this.deadlines = new Deadlines(this.inflight, this.queue, {
       expire: (cmd, sent) => this.expire(cmd, sent),
@@ -368,7 +365,7 @@ export class Multiplexer implements DecoderSink {
 
   onPush(frame: Reply[]): void {
     if (this.pubsub) this.pubsub.frame(frame);
-    else if (this.tracking !== undefined && isInvalidation(frame)) this.tracking.invalidate(frame[1] as Reply[] | null); // in order with replies
+    else if (this.opts.tracking !== undefined && isInvalidation(frame)) this.opts.tracking.invalidate(frame[1] as Reply[] | null); // client-side cache
     // This connection never subscribes: a pub/sub frame here means the stream is not what we think.
     else if (isPubSubArray(frame)) throw new ProtocolError('an unsolicited pub/sub frame on a shared connection', { node: this.node });
     else this.hooks.push(frame);
@@ -419,7 +416,7 @@ export class Multiplexer implements DecoderSink {
       (info) => {
         if (this.link !== link) return;
         this.protocol = info.protocol;
-        this.tracking?.connected(this.node, info.tracking === true); // before anything queued is written
+        this.opts.tracking?.connected(this.node, info.tracking === true); // before anything queued is written
         link.db = this.opts.db;
         link.knownDbs.add(this.opts.db);
         link.ready = true;
@@ -465,7 +462,7 @@ export class Multiplexer implements DecoderSink {
     if (link) this.dropSocket(link, false);
     this.decoder.reset();
     this.pubsub?.reset();
-    this.tracking?.lost(this.node); // no more invalidations will come for what was cached through it
+    this.opts.tracking?.lost(this.node); // no more invalidations will come for what was cached through it
     const wasClosing = this.closing;
     this.stats.connectionLost++;
     const written = this.inflight.toArray();
