@@ -206,10 +206,10 @@ export class Database {
       const cache = this.#cache;
       return runMulti(build, {
         ...this.#settings,
-        send: (cmds) => {
+        send: (cmds, via) => {
           if (cache !== undefined) for (const c of cmds) cache.written(c);
           // The block settles through its EXEC: aborting that gives the whole block up.
-          if (abort === undefined || !abort.refuse(cmds[cmds.length - 1]!)) this.#core.topology.sendGroup(cmds, this.#timeout, this.#customTimeout);
+          if (abort === undefined || !abort.refuse(cmds[cmds.length - 1]!)) this.#core.topology.sendGroup(cmds, this.#timeout, this.#customTimeout, via);
           else for (const c of cmds) c.reject(new ClosedError('the transaction was aborted before it was sent'));
         },
       });

@@ -17,7 +17,7 @@ import { prefixed, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import { Command, InternalCommand, prepareCommand } from './connection/command.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
-import { ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, annotate } from './errors.js';
+import { AskError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
 
@@ -40,16 +40,38 @@ export interface HandleSettings {
 }
 
 interface MultiTarget extends HandleSettings {
-  send(cmds: Command[]): void;
+  /** Send the block; `via`: an ASK naming the node to send it to, with ASKING first (cluster). */
+  send(cmds: Command[], via?: AskError): void;
 }
 
 const MULTI = commandInfo('MULTI');
-/** How many times a block refused only with MOVED (its slot moved) is sent again. */
+/** How many times a block refused at queue time by redirections (MOVED, ASK: its slot moved or is moving) is sent again. */
 const MAX_MOVED_RESENDS = 5;
+/** A block refused by TRYAGAIN (its keys split by a migration) is sent again after this backoff, doubling, capped, within its deadline. */
+const TRY_AGAIN_BASE = 10;
+const TRY_AGAIN_MAX = 500;
 
-/** Whether every queue-time refusal of a block is a MOVED (and there is one). */
-function movedOnly(errors: readonly (ServerError | undefined)[]): boolean {
-  return errors.some((e) => e !== undefined) && errors.every((e) => e === undefined || e instanceof MovedError);
+/**
+ * A block whose every queue-time refusal says it ran nothing and can simply
+ * go again (cluster): MOVED (routing fixed its map from the reply), ASK (the
+ * slot is being imported elsewhere: send it there, with ASKING), TRYAGAIN
+ * (a multi-key command over keys split by a migration: wait). Undefined when
+ * there is no refusal, or any other one.
+ */
+function redirection(errors: readonly (ServerError | undefined)[]): { ask: AskError | undefined; wait: boolean } | undefined {
+  let ask: AskError | undefined;
+  let moved = false;
+  let wait = false;
+  for (const e of errors) {
+    if (e === undefined) continue;
+    if (e instanceof MovedError) moved = true;
+    else if (e instanceof AskError) ask ??= e;
+    else if (e instanceof TryAgainError) wait = true;
+    else return undefined;
+  }
+  if (!moved && ask === undefined && !wait) return undefined;
+  // After a MOVED the map is right: route normally (an ASK may follow from the new owner).
+  return { ask: moved ? undefined : ask, wait };
 }
 const EXEC = commandInfo('EXEC');
 
@@ -106,7 +128,10 @@ export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[
     // (every refusal a MOVED: a cluster resharding) ran nothing: the routing has
     // learnt the new owner from those replies, so the block is sent again whole.
     let sends = 0;
-    const send = (): void => {
+    let waits = 0;
+    /** The first send's deadline: waiting out TRYAGAIN never goes past it. */
+    let until = -1;
+    const send = (via?: AskError): void => {
       sends++;
       const queueErrors: (ServerError | undefined)[] = new Array(handles.length).fill(undefined);
       const group: Command[] = [];
@@ -125,13 +150,23 @@ export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[
           }, 0, target.index),
         );
       });
-      group.push(
-        new InternalCommand('EXEC', [], EXEC, (err, value) => {
+      const exec: InternalCommand = new InternalCommand('EXEC', [], EXEC, (err, value) => {
           // EXEC's own connection error knows best whether the block can have run (was EXEC sent?).
           const failure = err instanceof ConnectionLostError ? err : (transportError ?? err);
-          if (failure instanceof ExecAbortError && sends <= MAX_MOVED_RESENDS && movedOnly(queueErrors)) {
-            send();
+          const again = failure instanceof ExecAbortError ? redirection(queueErrors) : undefined;
+          if (again !== undefined && !again.wait && sends <= MAX_MOVED_RESENDS) {
+            send(again.ask);
             return;
+          }
+          if (until === -1) until = exec.deadline;
+          if (again?.wait) {
+            const delay = Math.min(TRY_AGAIN_MAX, TRY_AGAIN_BASE * 2 ** Math.min(waits, 10));
+            if (until > 0 && Date.now() + delay < until) {
+              waits++;
+              sends = 0; // waiting out a migration is not a redirection
+              setTimeout(() => send(again.ask), delay).unref();
+              return;
+            }
           }
           if (failure) {
             if (failure instanceof ExecAbortError) failure.errors = queueErrors;
@@ -152,10 +187,10 @@ export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[
             else handles[i]!.resolve(r);
           }
           resolve(replies);
-        }, target.decodeFlags, target.index),
-      );
+        }, target.decodeFlags, target.index);
+      group.push(exec);
       try {
-        target.send(group);
+        target.send(group, via);
       } catch (err) {
         // Routing refused the block (cross-slot): nothing sent.
         for (const h of handles) h.reject(err as Error);

@@ -176,6 +176,51 @@ describe('redirects', () => {
   });
 });
 
+describe('transactions during a migration', () => {
+  it('a block whose keys were already migrated (ASK at queue time) runs once on the importing node', async () => {
+    const redis = client({ cluster: { refreshInterval: 0 } });
+    const tag = '{txask}';
+    const slot = keySlot(tag);
+    await redis.db.reply('SET', `${tag}:old`, 'x'); // the slot is not empty: the move stays half done
+    const from = await cluster.ownerOf(slot);
+    const to = cluster.masters().find((m) => m.port !== from)!.port;
+    const move = await cluster.moveSlot(slot, to, { stopAt: 'migrating' });
+    try {
+      // New keys: the source answers ASK for each queued command, EXEC is refused; nothing ran.
+      const result = await redis.db.multi((tx) => {
+        tx.command('SET', `${tag}:new`, '1');
+        tx.command('INCR', `${tag}:new`);
+      });
+      expect(result).toEqual(['OK', 2]);
+      expect(await cluster.call(to, 'ASKING').then(() => cluster.call(to, 'GET', `${tag}:new`))).toBe('2'); // ran once, on the target
+    } finally {
+      await move.finish();
+    }
+    expect(await redis.db.reply('GET', `${tag}:new`)).toBe('2');
+  });
+
+  it('a block over keys split by the migration (TRYAGAIN) waits it out and runs once', async () => {
+    const redis = client({ cluster: { refreshInterval: 0 } });
+    const tag = '{txtry}';
+    const slot = keySlot(tag);
+    const keys = Array.from({ length: 10 }, (_, i) => `${tag}:${i}`);
+    await redis.db.reply('MSET', ...keys.flatMap((k) => [k, '0']));
+    const from = await cluster.ownerOf(slot);
+    const to = cluster.masters().find((m) => m.port !== from)!.port;
+    const move = await cluster.moveSlot(slot, to, { stopAt: 5, batch: 5 }); // half the keys on each side
+    const done = redis.db.multi((tx) => {
+      tx.command('MGET', ...keys); // some keys here, some there: TRYAGAIN until the move ends
+      tx.command('INCR', keys[0]!);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await move.finish();
+    const result = (await done) as [string[], number];
+    expect(result[0]).toEqual(keys.map(() => '0'));
+    expect(result[1]).toBe(1);
+    expect(await redis.db.reply('GET', keys[0]!)).toBe('1');
+  });
+});
+
 describe('transactions, WATCH and databases', () => {
   it('multi and watch run on the master of their one slot; across slots is a CrossSlotError', async () => {
     const redis = client();

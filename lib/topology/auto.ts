@@ -10,7 +10,7 @@ import type { Lease } from '../connection/pool.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Hub, Kind } from '../pubsub/hub.js';
 import type { Arg } from '../resp/encoder.js';
-import type { ServerError } from '../errors.js';
+import type { AskError, ServerError } from '../errors.js';
 import { Cluster } from './cluster/cluster.js';
 import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from './standalone.js';
 
@@ -86,8 +86,8 @@ export class AutoTopology implements Topology {
     this.#current.send(cmd, timeout, custom);
   }
 
-  sendGroup(cmds: Command[], timeout: number, custom: boolean): void {
-    this.#current.sendGroup(cmds, timeout, custom);
+  sendGroup(cmds: Command[], timeout: number, custom: boolean, via?: AskError): void {
+    this.#current.sendGroup(cmds, timeout, custom, via);
   }
 
   /** A WATCH lease goes to the node of its keys: in auto mode, once the mode is known (bounded by the connect timeout). */

@@ -11,7 +11,7 @@ import { Multiplexer, type MultiplexerHooks, type MultiplexerOptions, type Multi
 import { BlockingPool, type Lease, type PoolHooks, type PoolSettings } from '../connection/pool.js';
 import { Hub, type Kind, type PubSubStats } from '../pubsub/hub.js';
 import type { Arg } from '../resp/encoder.js';
-import { ClosedError, type MovedError, type ServerError } from '../errors.js';
+import { ClosedError, type AskError, type MovedError, type ServerError } from '../errors.js';
 
 export interface TopologyStats extends MultiplexerStats {
   /** Side connections open for blocking commands and WATCH. */
@@ -25,8 +25,12 @@ export interface TopologyStats extends MultiplexerStats {
 export interface Topology {
   /** Route a validated command (blocking ones to a leased connection). `custom` marks a per-call deadline. */
   send(cmd: Command, timeout: number, custom: boolean): void;
-  /** Route a group that must stay contiguous on one connection (MULTI ... EXEC). */
-  sendGroup(cmds: Command[], timeout: number, custom: boolean): void;
+  /**
+   * Route a group that must stay contiguous on one connection (MULTI ...
+   * EXEC). `via`: an ASK answered for it (cluster) names the node to send it
+   * to, with ASKING first; routings without redirections ignore it.
+   */
+  sendGroup(cmds: Command[], timeout: number, custom: boolean, via?: AskError): void;
   /** Lease a dedicated connection (WATCH), on the node of `keys` where that matters (cluster). */
   lease(keys?: readonly Arg[]): Promise<Lease>;
   /**

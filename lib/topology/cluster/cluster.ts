@@ -22,7 +22,7 @@
 import { commandInfo, isBlockingCall } from '../../commands/index.js';
 import { Command, InternalCommand, QUEUED, failCommand } from '../../connection/command.js';
 import type { HandshakeResult } from '../../connection/handshake.js';
-import type { MultiplexerOptions, MultiplexerStats } from '../../connection/multiplexer.js';
+import type { MultiplexerOptions } from '../../connection/multiplexer.js';
 import type { Lease, PoolSettings } from '../../connection/pool.js';
 import type { Endpoint } from '../../connection/socket.js';
 import { AskError, ClosedError, ClusterDownError, ClusterRedirectError, ConnectError, MovedError, TryAgainError, ServerError, UnknownCommandError, annotate } from '../../errors.js';
@@ -36,6 +36,8 @@ import { SlotMap, type ClusterNode } from './slot-map.js';
 import { fanOut, splitCall } from './fanout.js';
 import { slotMapFromShards, slotMapFromSlots } from './topology-reply.js';
 import { READONLY } from '../../commands/flags.js';
+import { asking, redirectTarget } from './redirect.js';
+import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
 
 export interface ClusterSettings {
@@ -57,19 +59,6 @@ const TRY_AGAIN_MAX = 500;
 
 /** Spacing of slot map queries: a burst of MOVED replies or a failover in progress asks at most this often. */
 const MIN_REFRESH_GAP = 100;
-
-/** `MOVED <slot> <host>:<port>` / `ASK ...`; an empty host is the replying node's (Redis 7 unknown endpoint). */
-function redirectTarget(message: string, replyingHost: string): { slot: number; host: string; port: number } | undefined {
-  const parts = message.split(' ');
-  const slot = Number(parts[1]);
-  const address = parts[2] ?? '';
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  if (!Number.isInteger(slot) || colon < 0 || !Number.isInteger(port)) return undefined;
-  let host = address.slice(0, colon);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return { slot, host: host || replyingHost, port };
-}
 
 function remainingTime(cmd: Command): number {
   return cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0;
@@ -157,7 +146,13 @@ export class Cluster implements Topology {
    * slot's master. Before the first slot map it waits for it (a block sent to
    * a guessed node would be refused whole with EXECABORT after a MOVED).
    */
-  sendGroup(cmds: Command[], timeout: number, custom: boolean): void {
+  sendGroup(cmds: Command[], timeout: number, custom: boolean, via?: AskError): void {
+    const ask = via === undefined ? undefined : redirectTarget(via.serverMessage, '');
+    if (ask !== undefined && ask.host !== '') {
+      // Its slot is being imported by that node: ASKING lets the block in there (the flag lasts until EXEC).
+      this.#unit(ask.host, ask.port, false).sendGroup([asking(), ...cmds], timeout, custom);
+      return;
+    }
     if (!this.#ready) {
       const last = cmds[cmds.length - 1]!;
       this.#mapped(remainingTime(last) || timeout).then(
@@ -364,7 +359,7 @@ export class Cluster implements Topology {
     // A blocking command's deadline lives in its pool, not on the command: the new node's pool computes it again.
     if (moved && left === 0 && isBlockingCall(cmd.info, cmd.args, 0)) unit.send(cmd, this.opts.commandTimeout, false);
     else if (moved) unit.send(cmd, left, true);
-    else unit.sendGroup([new InternalCommand('ASKING', [], commandInfo('ASKING'), () => {}), cmd], remainingTime(cmd), true);
+    else unit.sendGroup([asking(), cmd], remainingTime(cmd), true);
     return true;
   }
 
@@ -583,16 +578,7 @@ export class Cluster implements Topology {
   }
 
   stats(): TopologyStats {
-    const units = [...this.#units];
-    const all = units.map(([, u]) => u.stats());
-    const sum = (k: keyof MultiplexerStats) => all.reduce((n, s) => n + s[k], 0);
-    const mux = Object.fromEntries(
-      (['commands', 'writes', 'bytesOut', 'bytesIn', 'pending', 'queued', 'queuedBytes', 'reconnects', 'timeouts', 'connectionLost'] as const).map((k) => [k, sum(k)]),
-    ) as unknown as MultiplexerStats;
-    const pubsub = { connections: 0, channels: 0, patterns: 0, shardChannels: 0, reconnects: 0, connectionLost: 0, timeouts: 0 };
-    for (const s of all) for (const k of Object.keys(pubsub) as (keyof typeof pubsub)[]) pubsub[k] += s.pubsub[k];
-    const nodes = Object.fromEntries(units.map(([address], i) => [address, all[i]!]));
-    return { ...mux, leased: all.reduce((n, s) => n + s.leased, 0), pubsub, nodes };
+    return sumStats([...this.#units].map(([address, unit]) => [address, unit.stats()]));
   }
 }
 

@@ -1,0 +1,26 @@
+/**
+ * Reading a cluster redirection (MOVED / ASK replies name the slot and the
+ * node to go to) and the ASKING that must precede a command sent where an ASK
+ * pointed.
+ */
+import { commandInfo } from '../../commands/index.js';
+import { InternalCommand } from '../../connection/command.js';
+
+/** `MOVED <slot> <host>:<port>` / `ASK ...`; an empty host is the replying node's (Redis 7 unknown endpoint). */
+export function redirectTarget(message: string, replyingHost: string): { slot: number; host: string; port: number } | undefined {
+  const parts = message.split(' ');
+  const slot = Number(parts[1]);
+  const address = parts[2] ?? '';
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (!Number.isInteger(slot) || colon < 0 || !Number.isInteger(port)) return undefined;
+  let host = address.slice(0, colon);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { slot, host: host || replyingHost, port };
+}
+
+/** ASKING before a command (or a MULTI block) redirected by ASK: its reply is nobody's business. */
+export function asking(): InternalCommand {
+  return new InternalCommand('ASKING', [], commandInfo('ASKING'), () => {});
+}
+

@@ -1,0 +1,17 @@
+/**
+ * A cluster's stats: every node's counters added up, and each node's own
+ * under \`nodes\` (by address; \`/ro\` for replica read connections).
+ */
+import type { MultiplexerStats } from '../../connection/multiplexer.js';
+import type { TopologyStats } from '../standalone.js';
+
+const SUMMED = ['commands', 'writes', 'bytesOut', 'bytesIn', 'pending', 'queued', 'queuedBytes', 'reconnects', 'timeouts', 'connectionLost'] as const;
+
+export function sumStats(units: [address: string, stats: TopologyStats][]): TopologyStats {
+  const all = units.map(([, s]) => s);
+  const mux = Object.fromEntries(SUMMED.map((k) => [k, all.reduce((n, s) => n + s[k], 0)])) as unknown as MultiplexerStats;
+  const pubsub = { connections: 0, channels: 0, patterns: 0, shardChannels: 0, reconnects: 0, connectionLost: 0, timeouts: 0 };
+  for (const s of all) for (const k of Object.keys(pubsub) as (keyof typeof pubsub)[]) pubsub[k] += s.pubsub[k];
+  const nodes = Object.fromEntries(units);
+  return { ...mux, leased: all.reduce((n, s) => n + s.leased, 0), pubsub, nodes };
+}
