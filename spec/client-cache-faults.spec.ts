@@ -1,0 +1,112 @@
+/**
+ * Client-side caching when things go wrong: a cut connection flushes the
+ * cache (no invalidation reaches us while we are away), a read in flight
+ * across the cut is not kept, and servers or users without tracking get reads
+ * passed through, never a stale hit.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from '../lib/index.js';
+import { useProxiedServer } from './support/proxied-server.js';
+import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+
+const CACHE = { cache: { maxEntries: 1000, maxBytes: 1 << 20 } };
+const env = useProxiedServer({ reconnect: { baseDelay: 20, maxDelay: 50 } });
+
+async function calls(probe: Redis, command: string): Promise<number> {
+  const info: string = await probe.db.reply('INFO', 'commandstats');
+  const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(info);
+  return m ? Number(m[1]) : 0;
+}
+
+function direct(opts = {}): Redis {
+  const r = env.track(new Redis(env.server.url, opts));
+  r.on('error', () => {});
+  return r;
+}
+
+function once(redis: Redis, event: string): Promise<void> {
+  return new Promise((resolve) => redis.once(event, () => resolve()));
+}
+
+describe('client-side cache faults', () => {
+  it('flushes on a cut connection: a write made while disconnected is seen after the reconnect', async () => {
+    const { redis, proxy } = await env.through(CACHE);
+    const writer = direct();
+    const cached = redis.db.with({ cache: true });
+    await writer.db.reply('SET', 'ccf:k', 'before');
+    expect(await cached.reply('GET', 'ccf:k')).toBe('before');
+    expect(await cached.reply('GET', 'ccf:k')).toBe('before');
+    expect(redis.stats().cache!.entries).toBe(1);
+
+    proxy.refuse(true);
+    const reconnecting = once(redis, 'reconnecting');
+    proxy.cutAll();
+    await reconnecting;
+    expect(redis.stats().cache!.entries).toBe(0); // flushed as soon as the loss is known
+    await writer.db.reply('SET', 'ccf:k', 'after'); // no invalidation can reach the reader now
+    const queued = cached.reply('GET', 'ccf:k'); // issued while disconnected: answered, not kept (issued before the new connection's flush)
+    proxy.refuse(false);
+    expect(await queued).toBe('after');
+    // Tracking is back on the new connection: entries are kept, and invalidated again.
+    expect(await cached.reply('GET', 'ccf:k')).toBe('after');
+    const hits = redis.stats().cache!.hits;
+    expect(await cached.reply('GET', 'ccf:k')).toBe('after');
+    expect(redis.stats().cache!.hits).toBe(hits + 1);
+    await writer.db.reply('SET', 'ccf:k', 'later');
+    await redis.db.reply('PING');
+    expect(await cached.reply('GET', 'ccf:k')).toBe('later');
+  });
+
+  it('a read in flight when the connection is cut is answered after the reconnect but not kept', async () => {
+    const { redis, proxy } = await env.through(CACHE);
+    const probe = direct();
+    const cached = redis.db.with({ cache: true });
+    await probe.db.reply('SET', 'ccf:inflight', 'v');
+    proxy.stall();
+    const read = cached.reply('GET', 'ccf:inflight');
+    await new Promise((r) => setTimeout(r, 30)); // written, held by the proxy
+    proxy.cutAll();
+    proxy.resume();
+    expect(await read).toBe('v'); // a read: resent on the new connection (the default retry policy)
+    expect(redis.stats().cache!.entries).toBe(0);
+    const before = await calls(probe, 'GET');
+    expect(await cached.reply('GET', 'ccf:inflight')).toBe('v');
+    expect(await calls(probe, 'GET')).toBe(before + 1);
+  });
+
+  it('passes reads through when the server refuses CLIENT TRACKING (an ACL without CLIENT)', async () => {
+    const admin = direct();
+    await admin.db.reply('ACL', 'SETUSER', 'ccf-noclient', 'on', '>pw', '~*', '&*', '+@all', '-client');
+    const { redis } = await env.through({ ...CACHE, username: 'ccf-noclient', password: 'pw' });
+    const cached = redis.db.with({ cache: true });
+    await admin.db.reply('SET', 'ccf:acl', '1');
+    const before = await calls(admin, 'GET');
+    expect(await cached.reply('GET', 'ccf:acl')).toBe('1');
+    expect(await cached.reply('GET', 'ccf:acl')).toBe('1');
+    await admin.db.reply('SET', 'ccf:acl', '2');
+    expect(await cached.reply('GET', 'ccf:acl')).toBe('2');
+    expect(await calls(admin, 'GET')).toBe(before + 3);
+    expect(redis.stats().cache).toMatchObject({ hits: 0, entries: 0 });
+  });
+
+  describe('a server without RESP3 (HELLO renamed away: the handshake falls back to RESP2)', () => {
+    let old: RedisServer;
+    beforeAll(async () => {
+      old = await startRedis(['--rename-command', 'HELLO', '']);
+    });
+    afterAll(async () => {
+      await destroyRedis(old);
+    });
+
+    it('passes reads through: no tracking, no stale hit', async () => {
+      const redis = env.track(new Redis(old.url, CACHE));
+      const writer = env.track(new Redis(old.url));
+      const cached = redis.db.with({ cache: true });
+      await writer.db.reply('SET', 'ccf:r2', 'a');
+      expect(await cached.reply('GET', 'ccf:r2')).toBe('a');
+      await writer.db.reply('SET', 'ccf:r2', 'b');
+      expect(await cached.reply('GET', 'ccf:r2')).toBe('b');
+      expect(redis.stats().cache).toMatchObject({ hits: 0, entries: 0 });
+    });
+  });
+});
