@@ -10,6 +10,8 @@ import { keyPrefix, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import { AbortWatch } from './connection/abort.js';
 import { Command, prepareCommand } from './connection/command.js';
 import { Pending } from './connection/pending.js';
+import { scriptCall } from './connection/script-command.js';
+import type { Script } from './script.js';
 import type { HandshakeResult } from './connection/handshake.js';
 
 import { ClosedError, InvalidArgumentError } from './errors.js';
@@ -171,6 +173,11 @@ export class Database {
     const on = this.#settings;
     const cmd = prepareCommand<T>(name, args, on.decodeFlags, on.index, refuse, on.maxArgumentBytes);
     if (this.#prefix !== undefined) prefixKeys(cmd.info, args, this.#prefix); // `args` is our rest array
+    return this.#dispatch(cmd, observe);
+  }
+
+  /** Hand a validated command to the routing (or settle it: the client is closed, the signal fired). */
+  #dispatch<T>(cmd: Command<T>, observe: boolean): Command<T> {
     const info = cmd.info;
     // reply(): the promise exists before routing, so an immediate failure is observed, not reported.
     if (observe) cmd.toPromise();
@@ -191,6 +198,22 @@ export class Database {
     if (this.#cached && cache.read(cmd, topology, this.#timeout, this.#customTimeout)) return;
     cache.written(cmd);
     topology.send(cmd, this.#timeout, this.#customTimeout);
+  }
+
+  /**
+   * Run a Lua script: EVALSHA (EVALSHA_RO when the script is read-only). A
+   * server that answers NOSCRIPT gets `SCRIPT LOAD` and the call again, once,
+   * on the same connection (see README "Scripts").
+   */
+  run<T = any>(script: Script, keys?: readonly Arg[], args?: readonly Arg[]): Promise<T> {
+    try {
+      const on = this.#settings;
+      const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
+      if (this.#prefix !== undefined) prefixKeys(cmd.info, cmd.args as Arg[], this.#prefix); // scriptCall made the array
+      return this.#dispatch(cmd, true).toPromise();
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**

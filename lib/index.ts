@@ -4,6 +4,8 @@ export type { CallOptions, RedisStats } from './client.js';
 export type { RedisOptions, ReconnectOptions, PoolOptions, ClusterOptions } from './options.js';
 export type { TopologyChange } from './topology/standalone.js';
 export { RetryPolicy } from './retry.js';
+export { Script } from './script.js';
+export type { ScriptOptions } from './script.js';
 export type { RetryOptions } from './retry.js';
 export { Subscriber, SubscriberOverflowError, Keyspace } from './subscriber.js';
 export type { SubscriberOptions, Message, KeyspaceEvent, KeyspaceOptions } from './subscriber.js';

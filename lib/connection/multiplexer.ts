@@ -27,6 +27,7 @@ import { Deadlines, halfOpenError, timeoutError } from './deadlines.js';
 import { sortLost } from './loss.js';
 import { HealthCheck } from './health.js';
 import { RetryLater, refusedRetryDelay } from './retry-later.js';
+import { reloadGroup } from './script-command.js';
 import { CommandQueue } from './queue.js';
 import { handshake } from './handshake.js';
 import { Link } from './link.js';
@@ -327,7 +328,8 @@ export class Multiplexer implements DecoderSink {
       // A replica refusing a write: we are not talking to the master any more (failover).
       if (value instanceof ReadOnlyError && link) link.recycling = true;
       // Refused before running: retried here per policy, or redirected by the owner (cluster MOVED / ASK).
-      if (cmd.state !== SETTLED && !this.retryRefused(cmd, value) && !this.hooks.redirect?.(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
+      // NOSCRIPT for a script call: SCRIPT LOAD and the call again, here (script-command.ts).
+      if (cmd.state !== SETTLED && !this.retryRefused(cmd, value) && !this.reload(cmd, value) && !this.hooks.redirect?.(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
     } else if (!cmd.resolve(value) && cmd.onLateReply !== undefined) {
       cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
     }
@@ -361,6 +363,12 @@ export class Multiplexer implements DecoderSink {
     };
     if (delay > 0) this.retrying.schedule(cmd, delay, resend);
     else resend();
+  }
+
+  private reload(cmd: Command, err: ServerError): boolean {
+    const group = reloadGroup(cmd, err, this.node);
+    if (group !== undefined) this.sendGroup(group, cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0, true);
+    return group !== undefined;
   }
 
   onPush(frame: Reply[]): void {

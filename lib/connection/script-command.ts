@@ -1,0 +1,91 @@
+/**
+ * A script call (EVALSHA / EVALSHA_RO) and what the connection does when the
+ * server answers NOSCRIPT: the server does not know the script (never loaded,
+ * SCRIPT FLUSH, a restart, a failover to a replica that never saw it, a slot
+ * now served by another node). NOSCRIPT means the call did not run, so the
+ * connection that got it writes `SCRIPT LOAD <body>` followed by the call
+ * again, contiguously, on itself: the script is loaded exactly where the call
+ * runs (the node of its keys in a cluster, a replica for readFrom, a leased
+ * connection), whatever routing sent it there.
+ *
+ * At most once per node and call: a second NOSCRIPT from the same node (the
+ * script was flushed again in between) reaches the caller. Never EVAL: the
+ * body is sent only when a server said it lacks it.
+ */
+import { commandInfo, type CommandInfo } from '../commands/index.js';
+import { InvalidArgumentError, NoScriptError, ServerError, annotate, serverErrorFrom } from '../errors.js';
+import { validateArgs, type Arg } from '../resp/encoder.js';
+import { Command, InternalCommand, QUEUED } from './command.js';
+
+const SCRIPT_LOAD = commandInfo('SCRIPT', 'LOAD');
+
+export class ScriptCommand<T = any> extends Command<T> {
+  /** The node that last loaded the script for this call after a NOSCRIPT. */
+  loadedOn: string | undefined = undefined;
+
+  constructor(name: string, args: Arg[], info: CommandInfo, decodeFlags: number, db: number, readonly body: string | Buffer) {
+    super(name, args, info, decodeFlags, db);
+  }
+}
+
+/**
+ * `cmd` was answered `err` by `node`: the commands to write instead
+ * (`SCRIPT LOAD <body>`, then `cmd` again, as one contiguous group), or
+ * undefined when this is not a NOSCRIPT for a script call, or the call was
+ * already reloaded on this node.
+ */
+export function reloadGroup(cmd: Command, err: ServerError, node: string): Command[] | undefined {
+  if (!(err instanceof NoScriptError) || !(cmd instanceof ScriptCommand) || cmd.loadedOn === node) return undefined;
+  cmd.loadedOn = node;
+  if (cmd.attempts > 0) cmd.attempts--; // it did not run
+  cmd.state = QUEUED;
+  const load = new InternalCommand('SCRIPT', ['LOAD', cmd.body], SCRIPT_LOAD, (loadError) => {
+    // The body does not compile (or the ACL refuses SCRIPT LOAD): that is the
+    // caller's answer. The call keeps its FIFO slot; its NOSCRIPT is dropped.
+    if (loadError instanceof ServerError) cmd.reject(annotate(serverErrorFrom(loadError.serverMessage), cmd.info.name, node));
+  }, 0, cmd.db);
+  return [load, cmd];
+}
+
+/** What a call needs of a `Script` (script.ts). */
+export interface ScriptSource {
+  readonly lua: string | Buffer;
+  readonly sha1: string;
+  readonly readOnly: boolean;
+}
+
+/**
+ * The arguments of a script call after its body or SHA1: `numkeys`, the keys,
+ * the arguments. Throws `InvalidArgumentError` (nothing sent) for anything but
+ * arrays of valid arguments.
+ */
+export function scriptArgs(head: Arg, keys: readonly Arg[] | undefined, args: readonly Arg[] | undefined, where: string): Arg[] {
+  if (keys !== undefined && !Array.isArray(keys)) throw new InvalidArgumentError(`${where}(script, keys, args): keys must be an array`);
+  if (args !== undefined && !Array.isArray(args)) throw new InvalidArgumentError(`${where}(script, keys, args): args must be an array`);
+  const k = keys ?? [];
+  const a = args ?? [];
+  const all: Arg[] = new Array(2 + k.length + a.length);
+  all[0] = head;
+  all[1] = k.length;
+  for (let i = 0; i < k.length; i++) all[2 + i] = k[i]!;
+  for (let i = 0; i < a.length; i++) all[2 + k.length + i] = a[i]!;
+  return all;
+}
+
+const EVALSHA = commandInfo('EVALSHA');
+const EVALSHA_RO = commandInfo('EVALSHA_RO');
+
+/** `db.run(script, keys, args)`: EVALSHA (EVALSHA_RO for a read-only script), validated; nothing sent yet. */
+export function scriptCall<T>(script: ScriptSource, keys: readonly Arg[] | undefined, args: readonly Arg[] | undefined, decodeFlags: number, db: number, maxArgumentBytes?: number): ScriptCommand<T> {
+  if (!isScript(script)) throw new InvalidArgumentError('db.run(script, keys, args): script must be a Script (new Script(lua))');
+  const all = scriptArgs(script.sha1, keys, args, 'db.run');
+  const name = script.readOnly ? 'EVALSHA_RO' : 'EVALSHA';
+  validateArgs(name, all, 0, maxArgumentBytes);
+  return new ScriptCommand<T>(name, all, script.readOnly ? EVALSHA_RO : EVALSHA, decodeFlags, db, script.lua);
+}
+
+/** A `Script` (duck-typed: the ESM and CommonJS builds each have their own class). */
+export function isScript(s: unknown): s is ScriptSource {
+  const x = s as ScriptSource | null;
+  return typeof x === 'object' && x !== null && typeof x.sha1 === 'string' && (typeof x.lua === 'string' || Buffer.isBuffer(x.lua));
+}
