@@ -27,7 +27,7 @@ import { Deadlines, halfOpenError, timeoutError } from './deadlines.js';
 import { sortLost } from './loss.js';
 import { HealthCheck } from './health.js';
 import { RetryLater, refusedRetryDelay } from './retry-later.js';
-import { reloadGroup } from './script-command.js';
+import { reloadScript } from './script-command.js';
 import { CommandQueue } from './queue.js';
 import { handshake } from './handshake.js';
 import { Link } from './link.js';
@@ -327,9 +327,8 @@ export class Multiplexer implements DecoderSink {
     if (value instanceof ServerError) {
       // A replica refusing a write: we are not talking to the master any more (failover).
       if (value instanceof ReadOnlyError && link) link.recycling = true;
-      // Refused before running: retried here per policy, or redirected by the owner (cluster MOVED / ASK).
-      // NOSCRIPT for a script call: SCRIPT LOAD and the call again, here (script-command.ts).
-      if (cmd.state !== SETTLED && !this.retryRefused(cmd, value) && !this.reload(cmd, value) && !this.hooks.redirect?.(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
+      // Refused before running: retried here per policy, reloaded (NOSCRIPT: script-command.ts), or redirected by the owner (MOVED / ASK).
+      if (cmd.state !== SETTLED && !this.retryRefused(cmd, value) && !reloadScript(cmd, value, this.node, (group, timeout) => this.sendGroup(group, timeout, true)) && !this.hooks.redirect?.(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
     } else if (!cmd.resolve(value) && cmd.onLateReply !== undefined) {
       cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
     }
@@ -339,11 +338,8 @@ export class Multiplexer implements DecoderSink {
     }
   }
 
-  /**
-   * The server refused the command before running it (LOADING, BUSY, READONLY,
-   * ...): resend it after the policy's backoff, if the policy agrees. Safe for
-   * writes too, since it did not run. Returns whether a retry was scheduled.
-   */
+  /** Refused before running (LOADING, BUSY, READONLY, ...): resend after the policy's backoff, if it agrees (safe
+   *  for writes too: it did not run). Returns whether a retry was scheduled. */
   private retryRefused(cmd: Command, err: ServerError): boolean {
     const delay = refusedRetryDelay(cmd, err, Date.now());
     if (delay >= 0) this.resendLater(cmd, delay);
@@ -363,12 +359,6 @@ export class Multiplexer implements DecoderSink {
     };
     if (delay > 0) this.retrying.schedule(cmd, delay, resend);
     else resend();
-  }
-
-  private reload(cmd: Command, err: ServerError): boolean {
-    const group = reloadGroup(cmd, err, this.node);
-    if (group !== undefined) this.sendGroup(group, cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0, true);
-    return group !== undefined;
   }
 
   onPush(frame: Reply[]): void {
@@ -456,11 +446,8 @@ export class Multiplexer implements DecoderSink {
     );
   }
 
-  /**
-   * The connection is gone (or never came). Settle in-flight commands per
-   * rule 2, keep never-written ones for the next connection, and schedule a
-   * reconnect.
-   */
+  /** The connection is gone (or never came). Settle in-flight commands per rule 2, keep never-written ones for the
+   *  next connection, and schedule a reconnect. */
   private lose(cause: Error): void {
     const link = this.link;
     if (link === undefined && this.state !== State.Connecting) return; // already handled

@@ -29,6 +29,18 @@ export class ScriptCommand<T = any> extends Command<T> {
 }
 
 /**
+ * `cmd` was answered `err` by `node`: when it is a NOSCRIPT for a script call,
+ * not yet reloaded there, hand `send` the group to write instead, with the
+ * time left before the call's deadline (0: none), and return true.
+ */
+export function reloadScript(cmd: Command, err: ServerError, node: string, send: (group: Command[], timeout: number) => void): boolean {
+  const group = reloadGroup(cmd, err, node);
+  if (group === undefined) return false;
+  send(group, cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0);
+  return true;
+}
+
+/**
  * `cmd` was answered `err` by `node`: the commands to write instead
  * (`SCRIPT LOAD <body>`, then `cmd` again, as one contiguous group), or
  * undefined when this is not a NOSCRIPT for a script call, or the call was
