@@ -1,21 +1,30 @@
 #!/usr/bin/env node
-// Side-by-side benchmark: redmux vs ioredis (auto-pipelining off and on) vs
-// node-redis (defaults, and with a per-command timeout), against a private
-// redis-server on a free loopback port that this script starts and stops.
+// Side-by-side benchmark: redmux vs ioredis (auto-pipelining off and on),
+// iovalkey, node-redis (per-command timeout off and on) and Valkey GLIDE,
+// against private servers this script starts and stops: one redis-server
+// (standalone scenarios) and one 3 masters + 3 replicas cluster (cluster-*
+// scenarios), on free loopback ports.
 //
-//   npm run bench                     # all scenarios, 3 repetitions
-//   npm run bench -- --reps 5 --duration 2000 --only get16x128,burst100k
+//   npm run bench                     # everything, 3 repetitions
+//   npm run bench -- --reps 5 --duration 2000 --only get16x128,cluster-burst100k
+//   npm run bench -- --suite cluster   # or standalone
 //   npm run bench -- --before ../old-checkout/dist   # adds 'redmux-before': the ratio is the change
 //
 // Every measurement runs in a fresh process; within a repetition the clients
-// take turns scenario by scenario, so a noisy neighbour hits them alike. The
-// ratio redmux/peer is computed inside each repetition, then summarised.
-import { execFileSync, spawn } from 'node:child_process';
+// take turns scenario by scenario, in an order rotated every repetition, so a
+// noisy neighbour hits them alike. The ratio redmux/peer is computed inside
+// each repetition, then summarised. Each repetition starts with
+// `redis-benchmark -P 16 -t get -d 16` against the same server(s): the
+// server's own limit on this machine, which redmux is reported as a share of.
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { renderChart } from './chart.mjs';
+import { startCluster } from './cluster.mjs';
+import { renderTables } from './table.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -25,7 +34,8 @@ const flag = (name, fallback) => {
 };
 const reps = Number(flag('reps', 3));
 const duration = Number(flag('duration', 1000));
-const CLIENTS = (flag('clients', 'redmux,ioredis,ioredis-auto,node-redis,node-redis-timeout')).split(',');
+const outDir = path.resolve(flag('out', path.join(here, 'results')));
+let CLIENTS = flag('clients', 'redmux,ioredis,ioredis-auto,iovalkey,node-redis,node-redis-timeout,glide').split(',');
 // --before <dir>: also measure another redmux build (e.g. the dist/ of an older
 // checkout) as client 'redmux-before', so a change is judged within one run.
 const before = flag('before', '');
@@ -33,9 +43,33 @@ if (before) {
   process.env.REDMUX_BEFORE = path.resolve(before, 'index.js');
   if (!CLIENTS.includes('redmux-before')) CLIENTS.push('redmux-before');
 }
-const ALL = ['get16x1', 'set16x1', 'get16x16', 'set16x16', 'get16x128', 'set16x128', 'get16x1024', 'set16x1024', 'get1024x128', 'get65536x128', 'burst100k', 'pubsub'];
+const STANDALONE = ['get16x1', 'set16x1', 'get16x16', 'set16x16', 'get16x128', 'set16x128', 'get16x1024', 'set16x1024', 'get1024x128', 'get65536x128', 'burst100k', 'pubsub'];
+const CLUSTER = ['cluster-get16x1', 'cluster-set16x1', 'cluster-get16x128', 'cluster-set16x128', 'cluster-burst100k', 'cluster-mget10x128'];
+const suite = flag('suite', 'all');
 const only = flag('only', '');
-const SCENARIOS = only ? only.split(',') : ALL;
+const SCENARIOS = only ? only.split(',') : [...(suite === 'cluster' ? [] : STANDALONE), ...(suite === 'standalone' ? [] : CLUSTER)];
+const isCluster = (s) => s.startsWith('cluster-');
+
+// GLIDE ships its Rust core as a native binary per platform (an optional
+// dependency): where it does not load, say why and go on without it.
+if (CLIENTS.includes('glide')) {
+  const probe = spawnSync(process.execPath, ['-e', "import('@valkey/valkey-glide').then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); })"], {
+    cwd: here,
+    encoding: 'utf8',
+  });
+  if (probe.status !== 0) {
+    process.stderr.write(`glide left out: @valkey/valkey-glide does not load here (${probe.stderr.trim().split('\n')[0]})\n`);
+    CLIENTS = CLIENTS.filter((c) => c !== 'glide');
+  }
+}
+
+function ensureRedisInstalled() {
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('redis-benchmark', ['--version'], { stdio: 'ignore' }).status === 0) return;
+  if (process.getuid?.() === 0) {
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server', 'redis-tools'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  } else throw new Error('redis-server not found: apt-get install redis-server redis-tools');
+}
 
 async function freePort() {
   for (;;) {
@@ -48,14 +82,6 @@ async function freePort() {
 }
 
 async function startServer() {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-  } catch {
-    if (process.getuid?.() === 0) {
-      execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-      execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server', 'redis-tools'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    } else throw new Error('redis-server not found: apt-get install redis-server');
-  }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'redmux-bench-'));
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
@@ -77,9 +103,9 @@ async function startServer() {
   };
 }
 
-function measure(client, scenario, port) {
+function measure(client, scenario, target) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(here, 'worker.mjs'), client, scenario, String(port), String(duration)], {
+    const child = spawn(process.execPath, [path.join(here, 'worker.mjs'), client, scenario, target, String(duration)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -88,9 +114,25 @@ function measure(client, scenario, port) {
     child.stderr.on('data', (d) => (err += d));
     child.on('exit', (code) => {
       if (code !== 0) {
-        process.stderr.write(`  ${client} ${scenario} failed: ${err.split('\n')[0]}\n`);
+        const why = err.split('\n').find((l) => /Error|error/.test(l)) ?? err.split('\n')[0];
+        process.stderr.write(`  ${client} ${scenario} failed: ${why}\n`);
         resolve(undefined);
       } else resolve(JSON.parse(out.trim().split('\n').pop()));
+    });
+  });
+}
+
+/** redis-benchmark -P 16 GET of 16 B: requests per second, or undefined. */
+function serverLimit(port, cluster) {
+  const n = String(Math.max(100_000, Math.round(500 * duration)));
+  const argv = ['-h', '127.0.0.1', '-p', String(port), '-P', '16', '-t', 'get', '-d', '16', '-n', n, '--csv', ...(cluster ? ['--cluster'] : [])];
+  return new Promise((resolve) => {
+    execFile('redis-benchmark', argv, { timeout: 60_000 }, (err, stdout) => {
+      const row = stdout?.split('\n').find((l) => l.startsWith('"GET"'));
+      if (err || !row) {
+        process.stderr.write(`  redis-benchmark${cluster ? ' --cluster' : ''} failed: ${err?.message ?? stdout}\n`);
+        resolve(undefined);
+      } else resolve(Number(JSON.parse(`[${row}]`)[1]));
     });
   });
 }
@@ -99,49 +141,78 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
+const clock = (ms) => {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+};
+const kfmt = (n) => (n >= 10_000 ? `${Math.round(n / 1000)}k` : String(Math.round(n)));
 
-const server = await startServer();
+ensureRedisInstalled();
+const wantStandalone = SCENARIOS.some((s) => !isCluster(s));
+const wantCluster = SCENARIOS.some(isCluster);
+const server = wantStandalone ? await startServer() : undefined;
+let cluster;
 const results = {}; // scenario -> client -> [runs]
+const limits = { standalone: [], cluster: [] }; // redis-benchmark ops/s per repetition
 try {
+  if (wantCluster) {
+    process.stderr.write('starting a 3+3 cluster...\n');
+    cluster = await startCluster();
+  }
+  const total = reps * (SCENARIOS.length * CLIENTS.length + (wantStandalone ? 1 : 0) + (wantCluster ? 1 : 0));
+  let done = 0;
+  const t0 = Date.now();
+  const progress = (what) => {
+    done++;
+    const elapsed = Date.now() - t0;
+    const left = (elapsed / done) * (total - done);
+    process.stderr.write(`[${String(done).padStart(String(total).length)}/${total}] ${what} | elapsed ${clock(elapsed)}, ~${clock(left)} left\n`);
+  };
   for (let rep = 0; rep < reps; rep++) {
-    process.stderr.write(`repetition ${rep + 1}/${reps}\n`);
+    const tag = `rep ${rep + 1}/${reps}`;
+    if (wantStandalone) {
+      limits.standalone[rep] = await serverLimit(server.port, false);
+      progress(`${tag} redis-benchmark -P 16: ${kfmt(limits.standalone[rep] ?? NaN)} ops/s`);
+    }
+    if (wantCluster) {
+      limits.cluster[rep] = await serverLimit(cluster.ports[0], true);
+      progress(`${tag} redis-benchmark --cluster -P 16: ${kfmt(limits.cluster[rep] ?? NaN)} ops/s`);
+    }
     for (const scenario of SCENARIOS) {
+      const target = isCluster(scenario) ? `cluster:${cluster.ports.join(',')}` : String(server.port);
       // Rotate the order each repetition so no client always goes first.
       const order = CLIENTS.map((_, i) => CLIENTS[(i + rep) % CLIENTS.length]);
       for (const client of order) {
-        const r = await measure(client, scenario, server.port);
-        if (!r) continue;
-        r.opsPerSec = r.ops / r.seconds;
-        r.cpuUsPerOp = r.cpuUs / r.ops;
-        r.rep = rep;
-        ((results[scenario] ??= {})[client] ??= []).push(r);
+        const r = await measure(client, scenario, target);
+        if (r) {
+          r.opsPerSec = r.ops / r.seconds;
+          r.cpuUsPerOp = r.cpuUs / r.ops;
+          r.rep = rep;
+          ((results[scenario] ??= {})[client] ??= []).push(r);
+        }
+        progress(`${tag} ${scenario} ${client}: ${r ? `${kfmt(r.opsPerSec)} ops/s` : 'failed'}`);
       }
     }
   }
 } finally {
-  server.stop();
+  server?.stop();
+  cluster?.stop();
 }
 
-const lines = [];
 const summary = {};
 for (const scenario of SCENARIOS) {
   const row = results[scenario] ?? {};
+  const limit = limits[isCluster(scenario) ? 'cluster' : 'standalone'];
   summary[scenario] = {};
-  lines.push(`\n${scenario}`);
-  lines.push(`  ${'client'.padEnd(20)} ${'ops/s median'.padStart(12)} ${'min-max'.padStart(21)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'cpu us/op'.padStart(9)} ${'redmux/x'.padStart(9)}`);
   for (const client of CLIENTS) {
     const runs = row[client] ?? [];
     if (runs.length === 0) continue;
     const ops = runs.map((r) => r.opsPerSec);
+    const mine = (rep) => (row.redmux ?? []).find((m) => m.rep === rep);
     // Ratio within the same repetition, then the median of those ratios.
-    const ratios = runs
-      .map((r) => {
-        const mine = (row.redmux ?? []).find((m) => m.rep === r.rep);
-        return mine ? mine.opsPerSec / r.opsPerSec : NaN;
-      })
-      .filter(Number.isFinite);
-    const s = {
+    const ratios = runs.map((r) => (mine(r.rep) ? mine(r.rep).opsPerSec / r.opsPerSec : NaN)).filter(Number.isFinite);
+    const shares = runs.map((r) => r.opsPerSec / (limit[r.rep] ?? NaN)).filter(Number.isFinite);
+    summary[scenario][client] = {
       opsPerSec: median(ops),
       min: Math.min(...ops),
       max: Math.max(...ops),
@@ -149,18 +220,29 @@ for (const scenario of SCENARIOS) {
       p99: median(runs.map((r) => r.p99)),
       cpuUsPerOp: median(runs.map((r) => r.cpuUsPerOp)),
       ratio: median(ratios),
+      // ops/s as a share of redis-benchmark -P 16 in the same repetition.
+      serverShare: median(shares),
     };
-    summary[scenario][client] = s;
-    lines.push(
-      `  ${client.padEnd(20)} ${fmt(s.opsPerSec).padStart(12)} ${`${fmt(s.min)}-${fmt(s.max)}`.padStart(21)} ${fmt(s.p50, 3).padStart(8)} ${fmt(s.p99, 3).padStart(8)} ${fmt(s.cpuUsPerOp, 2).padStart(9)} ${(client === 'redmux' ? '' : fmt(s.ratio, 2) + 'x').padStart(9)}`,
-    );
   }
 }
-const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${reps} repetitions of ${duration} ms`;
-console.log(`redmux benchmark (${machine})`);
-console.log('burst100k: p50/p99 are the ms per burst of 100k GETs; pubsub: messages received per second.');
-console.log(lines.join('\n'));
-mkdirSync(path.join(here, 'results'), { recursive: true });
-const file = path.join(here, 'results', 'latest.json');
-writeFileSync(file, JSON.stringify({ machine, date: new Date().toISOString(), summary, runs: results }, null, 2));
-console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
+const cpu = os.cpus();
+const serverVersion = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[1] ?? '?';
+const machine = `${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, node ${process.version}, redis-server ${serverVersion}, ${reps} repetitions of ${duration} ms`;
+const serverLimits = {
+  standalone: median(limits.standalone.filter(Number.isFinite)),
+  cluster: median(limits.cluster.filter(Number.isFinite)),
+};
+const report = { machine, date: new Date().toISOString(), command: `node bench/run.mjs ${args.join(' ')}`.trim(), clients: CLIENTS, serverLimits, summary, runs: results, limits };
+console.log(renderTables(report, 'text'));
+mkdirSync(outDir, { recursive: true });
+writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 2));
+const written = ['latest.json'];
+for (const [name, scenarios] of [
+  ['standalone', STANDALONE],
+  ['cluster', CLUSTER],
+]) {
+  if (!SCENARIOS.some((s) => scenarios.includes(s))) continue;
+  writeFileSync(path.join(outDir, `${name}.svg`), renderChart(report, name));
+  written.push(`${name}.svg`);
+}
+console.log(`\nwrote ${written.map((f) => path.relative(process.cwd(), path.join(outDir, f))).join(', ')}`);

@@ -1,22 +1,67 @@
 #!/usr/bin/env node
-// Renders bench/results/latest.json as the Markdown table in the README:
+// The benchmark's tables: renderTables(report, 'text' | 'md'). As a script it
+// renders bench/results/latest.json as the Markdown tables in the README:
 //   node bench/table.mjs [file]
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-const file = process.argv[2] ?? new URL('./results/latest.json', import.meta.url);
-const { machine, summary } = JSON.parse(readFileSync(file, 'utf8'));
-const clients = ['redmux', 'ioredis', 'ioredis-auto', 'node-redis', 'node-redis-timeout'];
-const k = (n) => (n >= 10_000 ? `${Math.round(n / 1000)}k` : n.toLocaleString('en-US', { maximumFractionDigits: 0 }));
-console.log(`_${machine}; ops/s (median), and redmux / peer within the same repetition (median)._\n`);
-console.log(`| scenario | ${clients.join(' | ')} | redmux p50 / p99 ms |`);
-console.log(`| --- | ${clients.map(() => '---:').join(' | ')} | ---: |`);
-for (const [scenario, row] of Object.entries(summary)) {
-  const cells = clients.map((c) => {
-    const s = row[c];
-    if (!s) return '-';
-    return c === 'redmux' ? `**${k(s.opsPerSec)}**` : `${k(s.opsPerSec)} (${s.ratio.toFixed(2)}x)`;
-  });
-  const m = row.redmux;
-  const lat = m && m.p50 ? `${m.p50.toFixed(2)} / ${m.p99.toFixed(2)}` : '-';
-  console.log(`| ${scenario} | ${cells.join(' | ')} | ${lat} |`);
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
+const k = (n) => (!Number.isFinite(n) ? '-' : n >= 10_000 ? `${Math.round(n / 1000)}k` : n.toLocaleString('en-US', { maximumFractionDigits: 0 }));
+const pct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '-');
+/** The rows where a share of redis-benchmark (GET of 16 B) means something. */
+const comparableToServer = (scenario) => /^(cluster-)?get16x\d+$/.test(scenario);
+
+function textTables({ machine, summary, clients, serverLimits }) {
+  const lines = [`redmux benchmark (${machine})`];
+  lines.push('burst100k: p50/p99 are the ms per burst of 100k GETs; pubsub: messages received per second.');
+  lines.push(`redis-benchmark -P 16 GET 16 B: ${k(serverLimits?.standalone)} ops/s standalone, ${k(serverLimits?.cluster)} ops/s cluster (median).`);
+  for (const [scenario, row] of Object.entries(summary)) {
+    lines.push(`\n${scenario}`);
+    lines.push(`  ${'client'.padEnd(20)} ${'ops/s median'.padStart(12)} ${'min-max'.padStart(21)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'cpu us/op'.padStart(9)} ${'redmux/x'.padStart(9)} ${'of r-b'.padStart(7)}`);
+    for (const client of clients) {
+      const s = row[client];
+      if (!s) continue;
+      lines.push(
+        `  ${client.padEnd(20)} ${fmt(s.opsPerSec).padStart(12)} ${`${fmt(s.min)}-${fmt(s.max)}`.padStart(21)} ${fmt(s.p50, 3).padStart(8)} ${fmt(s.p99, 3).padStart(8)} ${fmt(s.cpuUsPerOp, 2).padStart(9)} ${(client === 'redmux' ? '' : fmt(s.ratio, 2) + 'x').padStart(9)} ${(comparableToServer(scenario) ? pct(s.serverShare) : '').padStart(7)}`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function mdTables({ machine, summary, clients }) {
+  const out = [`_${machine}; ops/s (median), and redmux / peer within the same repetition (median)._`];
+  for (const [title, pick] of [
+    ['Standalone', (s) => !s.startsWith('cluster-')],
+    ['Cluster (3 masters + 3 replicas)', (s) => s.startsWith('cluster-')],
+  ]) {
+    const rows = Object.entries(summary).filter(([s]) => pick(s));
+    if (rows.length === 0) continue;
+    const cols = clients.filter((c) => rows.some(([, row]) => row[c]));
+    out.push('', `**${title}**`, '');
+    out.push(`| scenario | ${cols.join(' | ')} | redmux p50 / p99 ms | redmux / redis-benchmark -P 16 |`);
+    out.push(`| --- | ${cols.map(() => '---:').join(' | ')} | ---: | ---: |`);
+    for (const [scenario, row] of rows) {
+      const cells = cols.map((c) => {
+        const s = row[c];
+        if (!s) return '-';
+        return c === 'redmux' ? `**${k(s.opsPerSec)}**` : `${k(s.opsPerSec)} (${fmt(s.ratio, 2)}x)`;
+      });
+      const m = row.redmux;
+      const lat = m && m.p50 ? `${fmt(m.p50, 2)} / ${fmt(m.p99, 2)}` : '-';
+      const share = m && comparableToServer(scenario) ? pct(m.serverShare) : '';
+      out.push(`| ${scenario.replace(/^cluster-/, '')} | ${cells.join(' | ')} | ${lat} | ${share} |`);
+    }
+  }
+  return out.join('\n');
+}
+
+export function renderTables(report, format = 'md') {
+  const clients = report.clients ?? ['redmux', 'ioredis', 'ioredis-auto', 'node-redis', 'node-redis-timeout'];
+  return format === 'text' ? textTables({ ...report, clients }) : mdTables({ ...report, clients });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const file = process.argv[2] ?? new URL('./results/latest.json', import.meta.url);
+  console.log(renderTables(JSON.parse(readFileSync(file, 'utf8')), 'md'));
 }

@@ -1,25 +1,39 @@
-// One measurement in a fresh process: node bench/worker.mjs <client> <scenario> <port> <durationMs>
+// One measurement in a fresh process:
+//   node bench/worker.mjs <client> <scenario> <target> <durationMs>
+// <target> is a port (standalone) or `cluster:<port>,<port>,...` (every node of a cluster).
 // Prints one JSON line: { ops, seconds, cpuUs, p50, p99 }.
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
-const [clientName, scenario, portArg, durationArg] = process.argv.slice(2);
-const port = Number(portArg);
+const [clientName, scenario, target, durationArg] = process.argv.slice(2);
+const cluster = target.startsWith('cluster:');
+const ports = (cluster ? target.slice('cluster:'.length) : target).split(',').map(Number);
+const port = ports[0];
+const host = '127.0.0.1';
 const durationMs = Number(durationArg ?? 1000);
 const WARMUP_MS = Math.min(300, durationMs / 4);
+// The per-command timeout given to the peers that have one off by default,
+// comparable to redmux's default deadline (10 s).
+const TIMEOUT_MS = 10_000;
 
-/** Each adapter: { get(key), set(key, value), publish(ch, msg), subscribe(ch, onMessage), close() } */
+/**
+ * Each adapter: { get(key), set(key, value), mget(keys), burstGet(key), publish(ch, msg), subscribe(ch, onMessage), close() }.
+ * mget(keys) is one MGET where the client splits a cross-slot MGET itself; for
+ * a cluster client that refuses it (CROSSSLOT), what its users write instead:
+ * one GET per key, all at once.
+ */
 async function adapter(name) {
   switch (name) {
     case 'redmux':
     case 'redmux-before': {
       const { Redis } = await import(name === 'redmux' ? '../dist/index.js' : pathToFileURL(process.env.REDMUX_BEFORE).href);
-      const redis = new Redis({ port });
+      const redis = cluster ? new Redis({ nodes: ports.map((p) => ({ host, port: p })) }) : new Redis({ host, port });
       const db = redis.db;
       await db.reply('PING');
       return {
         get: (k) => db.reply('GET', k),
         set: (k, v) => db.reply('SET', k, v),
+        mget: (keys) => db.reply('MGET', ...keys),
         // Fire-and-forget: no Promise is created until one is awaited.
         burstGet: (k) => db.command('GET', k),
         publish: (ch, m) => db.command('PUBLISH', ch, m),
@@ -32,19 +46,31 @@ async function adapter(name) {
       };
     }
     case 'ioredis':
-    case 'ioredis-auto': {
-      const { default: IORedis } = await import('ioredis');
-      const opts = { port, enableAutoPipelining: name === 'ioredis-auto', lazyConnect: false };
-      const r = new IORedis(opts);
+    case 'ioredis-auto':
+    case 'iovalkey':
+    case 'iovalkey-auto': {
+      // ioredis 6 is installed under the alias ioredis6: ioredis-mock (a test dependency) needs ioredis 5.
+      const mod = await import(name.startsWith('ioredis') ? 'ioredis6' : 'iovalkey');
+      const IORedis = mod.default;
+      const auto = name.endsWith('-auto');
+      const opts = { host, port, enableAutoPipelining: auto, lazyConnect: false };
+      const r = cluster
+        ? new mod.Cluster(
+            ports.map((p) => ({ host, port: p })),
+            { enableAutoPipelining: auto },
+          )
+        : new IORedis(opts);
+      if (cluster) await new Promise((res, rej) => (r.once('ready', res), r.once('error', rej)));
       await r.ping();
       let sub;
       return {
         get: (k) => r.get(k),
         set: (k, v) => r.set(k, v),
+        mget: cluster ? (keys) => Promise.all(keys.map((k) => r.get(k))) : (keys) => r.mget(keys),
         burstGet: (k) => r.get(k),
         publish: (ch, m) => r.publish(ch, m),
         async subscribe(ch, on) {
-          sub = new IORedis(opts);
+          sub = cluster ? r.duplicate() : new IORedis(opts);
           sub.on('message', (channel, message) => on({ channel, message }));
           await sub.subscribe(ch);
         },
@@ -56,15 +82,21 @@ async function adapter(name) {
     }
     case 'node-redis':
     case 'node-redis-timeout': {
-      const { createClient } = await import('redis');
-      const base = createClient({ socket: { port, host: '127.0.0.1' } });
+      const { createClient, createCluster } = await import('redis');
+      // node-redis 6 has a 5 s per-command timeout on by default (one
+      // AbortSignal.timeout per command): 'node-redis' turns it off,
+      // 'node-redis-timeout' sets it to redmux's default deadline.
+      const commandOptions = { timeout: name === 'node-redis-timeout' ? TIMEOUT_MS : 0 };
+      const base = cluster
+        ? createCluster({ rootNodes: ports.map((p) => ({ socket: { host, port: p } })), commandOptions })
+        : createClient({ socket: { port, host }, commandOptions });
       await base.connect();
-      // With a per-command timeout like redmux's default deadline (node-redis arms one AbortSignal per command).
-      const c = name === 'node-redis-timeout' ? base.withCommandOptions({ timeout: 10_000 }) : base;
+      const c = base;
       let sub;
       return {
         get: (k) => c.get(k),
         set: (k, v) => c.set(k, v),
+        mget: cluster ? (keys) => Promise.all(keys.map((k) => c.get(k))) : (keys) => c.mGet(keys),
         burstGet: (k) => c.get(k),
         publish: (ch, m) => c.publish(ch, m),
         async subscribe(ch, on) {
@@ -73,8 +105,45 @@ async function adapter(name) {
           await sub.subscribe(ch, (message, channel) => on({ channel, message }));
         },
         async close() {
-          await base.quit();
-          if (sub) await sub.quit();
+          await base.close();
+          if (sub) await sub.close();
+        },
+      };
+    }
+    case 'glide': {
+      const glide = await import('@valkey/valkey-glide');
+      glide.Logger.init('error');
+      const { GlideClient, GlideClusterClient } = glide;
+      const Client = cluster ? GlideClusterClient : GlideClient;
+      // GLIDE's defaults would fail this benchmark, not measure it: a 250 ms
+      // request timeout and at most 1000 requests in flight (the 100k burst
+      // and 1024 callers exceed it). Raised to redmux's 10 s deadline and
+      // past the burst.
+      const config = (extra = {}) => ({
+        addresses: (cluster ? ports : [port]).map((p) => ({ host, port: p })),
+        requestTimeout: TIMEOUT_MS,
+        inflightRequestsLimit: 250_000,
+        ...extra,
+      });
+      const c = await Client.createClient(config());
+      let sub;
+      return {
+        get: (k) => c.get(k),
+        set: (k, v) => c.set(k, v),
+        mget: (keys) => c.mget(keys),
+        burstGet: (k) => c.get(k),
+        // GLIDE settles replies out of order (its Rust core answers over a socket of its own).
+        burstAwaitsAll: true,
+        publish: (ch, m) => c.publish(m, ch),
+        async subscribe(ch, on) {
+          const modes = (cluster ? glide.GlideClusterClientConfiguration : glide.GlideClientConfiguration).PubSubChannelModes;
+          sub = await Client.createClient(
+            config({ pubsubSubscriptions: { channelsAndPatterns: { [modes.Exact]: new Set([ch]) }, callback: (msg) => on(msg) } }),
+          );
+        },
+        async close() {
+          c.close();
+          sub?.close();
         },
       };
     }
@@ -124,28 +193,42 @@ async function closedLoop(op, concurrency) {
 async function main() {
   const a = await adapter(clientName);
   const value16 = 'v'.repeat(16);
+  const name = scenario.replace(/^cluster-/, '');
   let result;
-  const m = /^(get|set)(\d+)x(\d+)$/.exec(scenario);
+  const m = /^(get|set|mget)(\d+)x(\d+)$/.exec(name);
   if (m) {
-    const [, kind, size, conc] = m;
-    const value = 'x'.repeat(Number(size));
+    const [, kind, sizeOrCount, conc] = m;
+    // mget<N>: MGET of N keys of 16 B each, spread over the slots.
+    const size = kind === 'mget' ? 16 : Number(sizeOrCount);
+    const value = 'x'.repeat(size);
     const keys = Array.from({ length: 1000 }, (_, i) => `bench:${size}:${i}`);
     await Promise.all(keys.map((k) => a.set(k, value)));
-    const op = kind === 'get' ? (id, i) => a.get(keys[(id * 31 + i) % 1000]) : (id, i) => a.set(keys[(id * 31 + i) % 1000], value);
+    let op;
+    if (kind === 'get') op = (id, i) => a.get(keys[(id * 31 + i) % 1000]);
+    else if (kind === 'set') op = (id, i) => a.set(keys[(id * 31 + i) % 1000], value);
+    else {
+      const n = Number(sizeOrCount);
+      const groups = Array.from({ length: 100 }, (_, g) => keys.slice(g * 10, g * 10 + n));
+      op = (id, i) => a.mget(groups[(id * 7 + i) % 100]);
+    }
     result = await closedLoop(op, Number(conc));
-  } else if (scenario === 'burst100k') {
-    await a.set('bench:burst', value16);
+  } else if (name === 'burst100k') {
+    // In a cluster the burst is spread over 1000 keys (so over every master); standalone, one key.
+    const keys = cluster ? Array.from({ length: 1000 }, (_, i) => `bench:burst:${i}`) : ['bench:burst'];
+    await Promise.all(keys.map((k) => a.set(k, value16)));
     const runs = [];
     const deadline = performance.now() + durationMs;
     let ops = 0;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    // Repeat whole bursts for the duration: 100k un-awaited GETs, then await the last (FIFO: all are done).
+    // Repeat whole bursts for the duration: 100k un-awaited GETs, then await them all.
     do {
       const tb = performance.now();
-      let last;
-      for (let i = 0; i < 100_000; i++) last = a.burstGet('bench:burst');
-      await last;
+      const all = new Array(100_000);
+      for (let i = 0; i < 100_000; i++) all[i] = a.burstGet(keys[i % keys.length]);
+      // Standalone, FIFO: awaiting the last is enough. A cluster answers per node, in any order.
+      if (cluster || a.burstAwaitsAll) await Promise.all(all);
+      else await all[99_999];
       runs.push(performance.now() - tb);
       ops += 100_000;
     } while (performance.now() < deadline);
@@ -153,7 +236,7 @@ async function main() {
     const seconds = (performance.now() - t0) / 1000;
     runs.sort((x, y) => x - y);
     result = { ops, seconds, cpuUs: cpu.user + cpu.system, p50: percentile(runs, 50), p99: percentile(runs, 99) };
-  } else if (scenario === 'pubsub') {
+  } else if (name === 'pubsub') {
     let received = 0;
     await a.subscribe('bench:ch', () => received++);
     const cpu0 = process.cpuUsage();
@@ -172,7 +255,7 @@ async function main() {
   } else {
     throw new Error(`unknown scenario ${scenario}`);
   }
-  await a.close();
+  await Promise.race([a.close(), new Promise((r) => setTimeout(r, 1000).unref())]);
   process.stdout.write(JSON.stringify(result) + '\n');
   // Some peers keep timers alive after quit; the measurement is done.
   setTimeout(() => process.exit(0), 200).unref();
