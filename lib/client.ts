@@ -8,7 +8,9 @@ import { ClientCache, type CacheStats } from './cache/client-cache.js';
 import { SUBSCRIBE, type CommandInfo } from './commands/index.js';
 import { keyPrefix, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import { AbortWatch } from './connection/abort.js';
-import { Command, prepareCommand } from './connection/command.js';
+import { Command, checkCommand, prepareCommand } from './connection/command.js';
+import { commandChannel, logTopology, traceSettled, tracingCommands, type CommandTraceContext } from './connection/diagnostics.js';
+import { ObservedCommand, type CallSite } from './connection/observed.js';
 import { Pending } from './connection/pending.js';
 import { scriptCall } from './connection/script-command.js';
 import type { Script } from './script.js';
@@ -171,25 +173,49 @@ export class Database {
 
   #issue<T>(name: string, args: Arg[], observe: boolean): Command<T> {
     const on = this.#settings;
-    const cmd = prepareCommand<T>(name, args, on.decodeFlags, on.index, refuse, on.maxArgumentBytes);
+    const tracing = tracingCommands();
+    const cmd = tracing || this.#core.options.callSiteStacks ? this.#observed<T>(name, args, observe, tracing) : prepareCommand<T>(name, args, on.decodeFlags, on.index, refuse, on.maxArgumentBytes);
     if (this.#prefix !== undefined) prefixKeys(cmd.info, args, this.#prefix); // `args` is our rest array
-    return this.#dispatch(cmd, observe);
+    return this.#dispatch(cmd, observe, tracing);
   }
 
-  /** Hand a validated command to the routing (or settle it: the client is closed, the signal fired). */
-  #dispatch<T>(cmd: Command<T>, observe: boolean): Command<T> {
-    const info = cmd.info;
+  /** Hand a validated command to the routing, traced when `tracing` (it is then an ObservedCommand with a trace). */
+  #dispatch<T>(cmd: Command<T>, observe: boolean, tracing = false): Command<T> {
     // reply(): the promise exists before routing, so an immediate failure is observed, not reported.
     if (observe) cmd.toPromise();
     cmd.retry = this.#retry;
     if (this.#opts.idempotent) cmd.idempotent = true;
-    if (this.#abort !== undefined && this.#abort.refuse(cmd)) return cmd; // the signal already fired: never sent
+    if (!tracing) this.#route(cmd, observe);
+    else {
+      const trace = cmd.trace!;
+      commandChannel.start.runStores(trace, this.#route, this, cmd, observe);
+      commandChannel.end.publish(trace);
+      (cmd as ObservedCommand<T>).issued();
+    }
+    return cmd;
+  }
+
+  /** A command with its trace context and/or its caller's stack (observed.ts). */
+  #observed<T>(name: string, args: Arg[], observe: boolean, tracing: boolean): Command<T> {
+    const on = this.#settings;
+    const info = checkCommand(name, args, refuse, on.maxArgumentBytes);
+    let site: CallSite | undefined;
+    if (this.#core.options.callSiteStacks) {
+      site = {};
+      Error.captureStackTrace(site, observe ? Database.prototype.reply : Database.prototype.command);
+    }
+    const trace = tracing ? { command: info.name, database: on.index, argumentCount: args.length, node: undefined } : undefined;
+    return new ObservedCommand<T>(name, args, info, on.decodeFlags, on.index, trace, site);
+  }
+
+  /** Route a command (or settle it now: the signal fired already, the client is closed). */
+  #route(cmd: Command, observe: boolean): void {
+    if (this.#abort !== undefined && this.#abort.refuse(cmd)) return; // the signal already fired: never sent
     if (this.#core.closed) {
-      const err = new ClosedError('the client is closed', { command: info.name });
+      const err = new ClosedError('the client is closed', { command: cmd.info.name });
       if (cmd.reject(err) && !observe) this.#core.reportUnobserved(cmd, err);
     } else if (this.#cache === undefined) this.#core.topology.send(cmd, this.#timeout, this.#customTimeout);
     else this.#cachedSend(this.#cache, cmd);
-    return cmd;
   }
 
   /** A client with a cache: a caching view's cacheable read may be answered locally; a write drops its keys' entries first. */
@@ -223,6 +249,19 @@ export class Database {
    * synchronous: a builder that returns a promise is refused, nothing sent.
    */
   multi(build: MultiBuilder): Promise<any[] | null> {
+    if (!tracingCommands()) return this.#multi(build, undefined);
+    // Traced as one operation, MULTI, whose argumentCount is the number of commands in the block.
+    const trace: CommandTraceContext = { command: 'MULTI', database: this.index, argumentCount: 0, node: undefined };
+    const block = commandChannel.start.runStores(trace, this.#multi, this, build, trace);
+    commandChannel.end.publish(trace);
+    block.then(
+      () => traceSettled(trace, undefined),
+      (err: Error) => traceSettled(trace, err),
+    );
+    return block;
+  }
+
+  #multi(build: MultiBuilder, trace: CommandTraceContext | undefined): Promise<any[] | null> {
     try {
       if (this.#core.closed) throw new ClosedError();
       const abort = this.#abort;
@@ -231,8 +270,13 @@ export class Database {
         ...this.#settings,
         send: (cmds, via) => {
           if (cache !== undefined) for (const c of cmds) cache.written(c);
+          const exec = cmds[cmds.length - 1]!;
+          if (trace !== undefined) {
+            (trace as { argumentCount: number }).argumentCount = cmds.length - 2;
+            exec.trace = trace; // routing names the node on it
+          }
           // The block settles through its EXEC: aborting that gives the whole block up.
-          if (abort === undefined || !abort.refuse(cmds[cmds.length - 1]!)) this.#core.topology.sendGroup(cmds, this.#timeout, this.#customTimeout, via);
+          if (abort === undefined || !abort.refuse(exec)) this.#core.topology.sendGroup(cmds, this.#timeout, this.#customTimeout, via);
           else for (const c of cmds) c.reject(new ClosedError('the transaction was aborted before it was sent'));
         },
       });
@@ -297,7 +341,10 @@ export class Redis extends EventEmitter {
       close: () => emit('close'),
       unobservedError: (err, cmd) => report(err, cmd.info.name),
       push: (frame: Reply[]) => emit('push', frame),
-      topology: (change) => emit('topology', change),
+      topology: (change) => {
+        logTopology(change);
+        emit('topology', change);
+      },
       orphan: (command, value) => {
         this.#orphanedReplies++;
         emit('orphanedReply', { command, value });

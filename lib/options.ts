@@ -109,6 +109,13 @@ export interface RedisOptions {
    */
   maxArgumentBytes?: number;
   /**
+   * Capture the caller's stack when a command is issued and append it to the
+   * command's error ("issued at"), so a failure points at the code that sent
+   * it, not at the socket that read the reply. Off by default: it costs a
+   * stack capture per command (see the README for numbers).
+   */
+  callSiteStacks?: boolean;
+  /**
    * Cluster seeds: URLs (`redis://10.0.0.1:7000`) or `{ host, port }`; any one
    * reachable is enough. Other options (password, TLS, timeouts...) apply to
    * every node. A URL with several hosts (`redis://h1:7000,h2:7001`) is the same.
@@ -154,6 +161,7 @@ export interface ResolvedOptions {
   blockingMargin: number;
   /** Largest single argument in bytes (see `RedisOptions.maxArgumentBytes`). */
   maxArgumentBytes: number;
+  callSiteStacks: boolean;
   /** 'auto' only when neither `nodes` nor `mode` decided it. */
   mode: 'auto' | 'standalone' | 'cluster';
   /** Cluster seeds (the configured endpoint when none were given). */
@@ -250,6 +258,7 @@ const REDIS: Schema = schema({
   blockingPool: nested(POOL),
   blockingMargin: milliseconds,
   maxArgumentBytes: integer(0),
+  callSiteStacks: boolean,
   nodes: seeds,
   mode: oneOf('auto', 'standalone', 'cluster'),
   cluster: nested(CLUSTER),
@@ -379,6 +388,7 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
     },
     blockingMargin: o.blockingMargin ?? 2_000,
     maxArgumentBytes: o.maxArgumentBytes ?? DEFAULT_MAX_ARGUMENT_BYTES,
+    callSiteStacks: o.callSiteStacks ?? false,
     ...topology,
     cache: o.cache && { maxEntries: o.cache.maxEntries ?? 10_000, maxBytes: o.cache.maxBytes ?? 64 * 1024 * 1024, ttl: o.cache.ttl ?? 0 },
   };

@@ -8,6 +8,7 @@
  */
 import { commandInfo, CONNECTION_STATE, SUBSCRIBE, type CommandInfo } from '../commands/index.js';
 import { InvalidArgumentError } from '../errors.js';
+import type { CommandTraceContext } from './diagnostics.js';
 import { validateArgs, type Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 
@@ -56,6 +57,8 @@ export class Command<T = any> implements PromiseLike<T> {
    * initialised: commands that never need it carry no field (abort.ts).
    */
   declare abortHook: ((reason: unknown) => void) | undefined;
+  /** Its `redmux:command` trace, when someone listens (observed.ts); declared like `abortHook`. */
+  declare trace: CommandTraceContext | undefined;
 
   private result: unknown = undefined;
   private failed = false;
@@ -192,9 +195,14 @@ export function prepareCommand<T>(
   refuse: (info: CommandInfo) => never,
   maxArgumentBytes?: number,
 ): Command<T> {
+  return new Command<T>(name, args, checkCommand(name, args, refuse, maxArgumentBytes), decodeFlags, db);
+}
+
+/** The checks of prepareCommand, for callers that make their own entry (observed.ts). */
+export function checkCommand(name: string, args: Arg[], refuse: (info: CommandInfo) => never, maxArgumentBytes?: number): CommandInfo {
   if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('the command name must be a non-empty string');
   const info = commandInfo(name, args[0]);
   if (info.flags & REFUSED) refuse(info);
   validateArgs(info.name, args, 0, maxArgumentBytes);
-  return new Command<T>(name, args, info, decodeFlags, db);
+  return info;
 }

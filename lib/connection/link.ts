@@ -34,7 +34,26 @@ export class Link {
   /** A flush is scheduled for the end of this turn of the event loop. */
   flushScheduled = false;
 
-  constructor(readonly socket: net.Socket) {}
+  constructor(
+    readonly socket: net.Socket,
+    /** Told when the socket is dropped (diagnostics.ts). */
+    private readonly life?: { closed(): void },
+  ) {}
+
+  /** Detach and close the socket: gracefully (FIN after pending writes) or at once. */
+  drop(graceful: boolean): void {
+    const socket = this.socket;
+    this.life?.closed();
+    this.ready = false;
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('close');
+    socket.on('error', () => {}); // late errors of a socket we gave up on are expected
+    if (graceful) {
+      // Anything still encoded goes out before the FIN (close() waited for it to be written).
+      for (const c of this.encoder.take()) socket.write(c);
+      socket.destroySoon(); // ends after pending writes, then closes
+    } else socket.destroy();
+  }
 
   /** Whether a caller's command for database `db` may be written now, ahead of nothing. */
   canWrite(db: number): boolean {

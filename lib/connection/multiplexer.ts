@@ -24,6 +24,7 @@ import { validateArgs, type Arg } from '../resp/encoder.js';
 import { Attributed, type DecoderSink, type Reply } from '../resp/types.js';
 import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN, failCommand } from './command.js';
 import { Deadlines, halfOpenError, timeoutError } from './deadlines.js';
+import { Lifecycle } from './diagnostics.js';
 import { sortLost } from './loss.js';
 import { HealthCheck } from './health.js';
 import { RetryLater, refusedRetryDelay } from './retry-later.js';
@@ -78,6 +79,8 @@ export class Multiplexer implements DecoderSink {
     new ReplyTimeoutError('the transaction timed out before it was sent; it was never sent', false, { command: c.info.name, node: this.node });
   /** A pub/sub connection's confirmations and frames (pubsub-frames.ts); undefined on others. */
   private readonly pubsub: PubSubRouting | undefined;
+  /** diagnostics_channel events and NODE_DEBUG=redmux lines for this connection (diagnostics.ts). */
+  private readonly life = new Lifecycle(this);
 
   constructor(
     private readonly opts: MultiplexerOptions,
@@ -384,6 +387,7 @@ export class Multiplexer implements DecoderSink {
 
   private connect(): void {
     this.state = State.Connecting;
+    this.life.connecting(this.attempt);
     openSocket(this.opts.endpoint, this.opts).then(
       (socket) => this.onSocket(socket),
       (err: Error) => this.lose(err),
@@ -395,7 +399,7 @@ export class Multiplexer implements DecoderSink {
       socket.destroy(); // disconnect() came first
       return;
     }
-    const link = new Link(socket);
+    const link = new Link(socket, this.life);
     this.link = link;
     this.decoder.reset();
     socket.on('data', (chunk: Buffer) => {
@@ -415,6 +419,7 @@ export class Multiplexer implements DecoderSink {
         if (this.link !== link) return;
         this.protocol = info.protocol;
         this.opts.tracking?.connected(this.node, info.tracking === true); // before anything queued is written
+        this.life.ready(info, this.opts.db);
         link.db = this.opts.db;
         link.knownDbs.add(this.opts.db);
         link.ready = true;
@@ -454,7 +459,7 @@ export class Multiplexer implements DecoderSink {
     // First detach the link: from here on, a command issued by anything this
     // method calls (listeners, settled callbacks) can only be queued.
     this.link = undefined;
-    if (link) this.dropSocket(link, false);
+    link?.drop(false);
     this.decoder.reset();
     this.pubsub?.reset();
     this.opts.tracking?.lost(this.node); // no more invalidations will come for what was cached through it
@@ -485,6 +490,7 @@ export class Multiplexer implements DecoderSink {
     this.lastError = cause;
     this.attempt++;
     const delay = this.fatal ? -1 : this.opts.reconnect(this.attempt, cause);
+    this.life.lost(cause, this.attempt, delay);
     if (delay < 0) {
       this.state = State.Closed;
       const fatal = this.fatal;
@@ -545,7 +551,7 @@ export class Multiplexer implements DecoderSink {
     this.state = State.Closed;
     const link = this.link;
     this.link = undefined;
-    if (link) this.dropSocket(link, true);
+    link?.drop(true);
     this.stopTimers();
     this.hooks.close();
     for (const w of this.closeWaiters.splice(0)) w();
@@ -557,7 +563,7 @@ export class Multiplexer implements DecoderSink {
     this.state = State.Closed;
     const link = this.link;
     this.link = undefined;
-    if (link) this.dropSocket(link, false);
+    link?.drop(false);
     this.stopTimers();
     for (const cmd of this.inflight.toArray()) {
       if (cmd.state !== SETTLED) this.fail(cmd, new ClosedError('the client was disconnected; the command may have run', { command: cmd.info.name, node: this.node }));
@@ -566,21 +572,6 @@ export class Multiplexer implements DecoderSink {
     this.drainQueue((command) => new ClosedError('the client was disconnected before the command was sent', { command, node: this.node }));
     this.hooks.close();
     for (const w of this.closeWaiters.splice(0)) w();
-  }
-
-  /** Detach and close a link's socket: gracefully (FIN after pending writes) or at once. */
-  private dropSocket(link: Link, graceful: boolean): void {
-    const socket = link.socket;
-    link.ready = false;
-    socket.removeAllListeners('data');
-    socket.removeAllListeners('close');
-    socket.on('error', () => {}); // late errors of a socket we gave up on are expected
-    if (graceful) {
-      // Anything still encoded goes out before the FIN (close() waited for it to be written).
-      const rest = link.encoder.take();
-      for (const c of rest) socket.write(c);
-      socket.destroySoon(); // ends after pending writes, then closes
-    } else socket.destroy();
   }
 
   private stopTimers(): void {

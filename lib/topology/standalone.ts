@@ -80,12 +80,15 @@ export class Standalone implements Topology {
 
   send(cmd: Command, timeout: number, custom: boolean): void {
     if (cmd.state === SETTLED) return; // aborted on its way (a cluster waiting for its slot map): never sent
+    if (cmd.trace !== undefined) cmd.trace.node = this.mux.node; // someone traces it (diagnostics.ts)
     if (isBlockingCall(cmd.info, cmd.args, 0)) this.pool.run(cmd, timeout, custom);
     else this.mux.send(cmd, timeout, custom);
   }
 
   sendGroup(cmds: Command[], timeout: number, custom: boolean): void {
-    if (cmds[cmds.length - 1]!.state === SETTLED) return abortedGroup(cmds);
+    const last = cmds[cmds.length - 1]!;
+    if (last.state === SETTLED) return abortedGroup(cmds);
+    if (last.trace !== undefined) last.trace.node = this.mux.node;
     this.mux.sendGroup(cmds, timeout, custom);
   }
 

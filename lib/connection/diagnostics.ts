@@ -1,0 +1,138 @@
+/**
+ * What the client tells the outside world about itself, for APMs and
+ * debugging, through Node's own channels:
+ *
+ *  - `diagnostics_channel`: the TracingChannel `redmux:command` (one trace per
+ *    command: start/end when it is issued, asyncStart/asyncEnd, plus error,
+ *    when it settles) and the channels `redmux:connect`, `redmux:ready`,
+ *    `redmux:connection-lost`, `redmux:reconnecting` and `redmux:close` for
+ *    each connection's lifecycle. Contexts carry names, addresses, numbers
+ *    and errors (whose messages never hold values), never an argument or a
+ *    reply.
+ *  - `NODE_DEBUG=redmux` (util.debuglog): one line per lifecycle event, with
+ *    no values and no secrets.
+ *
+ * Nobody listening costs nothing: every publisher checks `hasSubscribers`
+ * (and debuglog's `enabled`) before building a context.
+ */
+import dc from 'node:diagnostics_channel';
+import { debuglog } from 'node:util';
+import type { HandshakeResult } from './handshake.js';
+
+/** The context of a `redmux:command` trace. */
+export interface CommandTraceContext {
+  /** The command's name, upper case (`GET`, `CLIENT`); `MULTI` for a whole transaction. */
+  readonly command: string;
+  /** The database index it runs in. */
+  readonly database: number;
+  /** How many arguments it has (not counting the name); for `MULTI`, how many commands. */
+  readonly argumentCount: number;
+  /** `host:port` (or socket path) of the node it was routed to; set once routed, before it settles. */
+  node: string | undefined;
+  /** Set when it failed (published on `error` too). */
+  error?: Error;
+}
+
+/** Every connection event's context. */
+export interface ConnectionEvent {
+  /** `host:port` or socket path. */
+  readonly node: string;
+  /** This client-process-wide connection's number: tells apart connections to one node (shared, blocking pool, pub/sub). */
+  readonly connection: number;
+}
+
+export const commandChannel = dc.tracingChannel<unknown, CommandTraceContext>('redmux:command');
+/** A socket is being opened: `{ node, connection, attempt }` (attempt 0 is the first). */
+export const connectChannel = dc.channel('redmux:connect');
+/** The handshake is done: `{ node, connection, protocol, database }`. */
+export const readyChannel = dc.channel('redmux:ready');
+/** The connection ended or could not open: `{ node, connection, cause, wasReady }`. */
+export const connectionLostChannel = dc.channel('redmux:connection-lost');
+/** A reconnect is scheduled: `{ node, connection, attempt, delay, cause }`. */
+export const reconnectingChannel = dc.channel('redmux:reconnecting');
+/** A socket was closed (by us: close, disconnect, or after a loss): `{ node, connection }`. */
+export const closeChannel = dc.channel('redmux:close');
+
+const log = debuglog('redmux');
+
+/** Whether anyone listens to any part of `redmux:command` (a handful of inline-cached getters). */
+export function tracingCommands(): boolean {
+  const c = commandChannel;
+  return c.start.hasSubscribers || c.end.hasSubscribers || c.asyncStart.hasSubscribers || c.asyncEnd.hasSubscribers || c.error.hasSubscribers;
+}
+
+/** Publish the end of a traced command (error first, as TracingChannel.tracePromise does). */
+export function traceSettled(ctx: CommandTraceContext, error: Error | undefined): void {
+  if (error !== undefined) {
+    ctx.error = error;
+    commandChannel.error.publish(ctx);
+  }
+  commandChannel.asyncStart.publish(ctx);
+  commandChannel.asyncEnd.publish(ctx);
+}
+
+let connections = 0;
+
+/**
+ * One connection's lifecycle events (a Multiplexer has one). It reads the
+ * node from its owner at event time, so it can be made before the owner's
+ * constructor has run.
+ */
+export class Lifecycle {
+  private readonly id = ++connections;
+  private wasReady = false;
+
+  constructor(private readonly owner: { readonly node: string }) {}
+
+  connecting(attempt: number): void {
+    const node = this.owner.node;
+    if (connectChannel.hasSubscribers) connectChannel.publish({ node, connection: this.id, attempt });
+    if (log.enabled) log('%s #%d: connecting (attempt %d)', node, this.id, attempt);
+  }
+
+  ready(info: HandshakeResult, database: number): void {
+    this.wasReady = true;
+    const node = this.owner.node;
+    if (readyChannel.hasSubscribers) readyChannel.publish({ node, connection: this.id, protocol: info.protocol, database });
+    if (log.enabled) {
+      const version = info.server?.version;
+      log('%s #%d: ready (RESP%d, database %d%s)', node, this.id, info.protocol, database, typeof version === 'string' ? `, server ${version}` : '');
+    }
+  }
+
+  /** Lost (or could not open); `delay` is when the next attempt comes, or -1 for none. */
+  lost(cause: Error, attempt: number, delay: number): void {
+    const node = this.owner.node;
+    const wasReady = this.wasReady;
+    this.wasReady = false;
+    if (connectionLostChannel.hasSubscribers) connectionLostChannel.publish({ node, connection: this.id, cause, wasReady });
+    if (delay >= 0 && reconnectingChannel.hasSubscribers) reconnectingChannel.publish({ node, connection: this.id, attempt, delay, cause });
+    if (log.enabled) {
+      log('%s #%d: %s: %s', node, this.id, wasReady ? 'connection lost' : 'could not connect', describe(cause));
+      log('%s #%d: %s', node, this.id, delay >= 0 ? `reconnecting in ${delay} ms (attempt ${attempt})` : 'not reconnecting');
+    }
+  }
+
+  /** We closed the socket (close, disconnect, or dropping a lost one). */
+  closed(): void {
+    const node = this.owner.node;
+    if (closeChannel.hasSubscribers) closeChannel.publish({ node, connection: this.id });
+    if (log.enabled) log('%s #%d: closed', node, this.id);
+  }
+}
+
+/** A routing's topology changed (cluster slot map, sentinel switch). */
+export function logTopology(change: { masters: readonly string[]; replicas: readonly string[] }): void {
+  if (log.enabled) log('topology: masters %s; replicas %s', change.masters.join(', ') || 'none', change.replicas.join(', ') || 'none');
+}
+
+/** An error for a log line: class, code and message (messages never hold values), and its cause's. */
+function describe(err: Error): string {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? `${one(err)} (cause: ${one(cause)})` : one(err);
+}
+
+function one(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return `${err.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${err.message}`;
+}

@@ -1,0 +1,74 @@
+/**
+ * A command somebody watches: traced on `redmux:command` (diagnostics.ts),
+ * and/or carrying its caller's stack (`callSiteStacks`). The client makes
+ * one only when a tracer listens or the option is on, so a plain `Command`
+ * (and its settle path) stays untouched otherwise: off costs nothing.
+ *
+ * TracingChannel order is kept even for a command that settles while it is
+ * being issued (already aborted, client closed): start, end, then
+ * asyncStart / asyncEnd (error first when it failed).
+ */
+import type { CommandInfo } from '../commands/index.js';
+import type { Arg } from '../resp/encoder.js';
+import type { Reply } from '../resp/types.js';
+import { Command, SETTLED } from './command.js';
+import { traceSettled, type CommandTraceContext } from './diagnostics.js';
+
+/** Where the caller issued the command: `Error.captureStackTrace` output, formatted only if it fails. */
+export type CallSite = { stack?: string };
+
+/** Errors that already carry a call site (an error shared by several commands keeps the first). */
+const stamped = new WeakSet<Error>();
+
+export class ObservedCommand<T = any> extends Command<T> {
+  private issuing = true;
+  private early: { error: Error | undefined } | undefined = undefined;
+
+  constructor(
+    name: string,
+    args: ArrayLike<Arg>,
+    info: CommandInfo,
+    decodeFlags: number,
+    db: number,
+    trace: CommandTraceContext | undefined,
+    private readonly site: CallSite | undefined,
+  ) {
+    super(name, args, info, decodeFlags, db);
+    this.trace = trace;
+  }
+
+  override resolve(value: Reply): boolean {
+    if (!super.resolve(value)) return false;
+    this.traced(undefined);
+    return true;
+  }
+
+  override reject(err: Error): boolean {
+    if (this.state === SETTLED) return false;
+    if (this.site !== undefined) appendCallSite(err, this.site);
+    super.reject(err);
+    this.traced(err);
+    return true;
+  }
+
+  /** The issuing turn is over (`end` published): publish a settlement that came during it. */
+  issued(): void {
+    this.issuing = false;
+    const early = this.early;
+    if (early !== undefined && this.trace !== undefined) traceSettled(this.trace, early.error);
+  }
+
+  private traced(error: Error | undefined): void {
+    if (this.trace === undefined) return;
+    if (this.issuing) this.early = { error };
+    else traceSettled(this.trace, error);
+  }
+}
+
+/** Append where the command was issued to `err`'s stack, once. */
+export function appendCallSite(err: Error, site: CallSite): void {
+  if (stamped.has(err)) return;
+  stamped.add(err);
+  const frames = site.stack?.split('\n').slice(1).join('\n');
+  if (frames && typeof err.stack === 'string') err.stack += `\n    --- issued at ---\n${frames}`;
+}

@@ -1,0 +1,180 @@
+/**
+ * Observability: the `redmux:command` TracingChannel (contexts with names and
+ * numbers, never values; events in TracingChannel order), the connection
+ * lifecycle channels, NODE_DEBUG=redmux (no values, no secrets) and
+ * call-site stacks.
+ */
+import { execFile } from 'node:child_process';
+import dc from 'node:diagnostics_channel';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis, ServerError } from '../lib/index.js';
+import { useRealServer } from './support/real-server.js';
+import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+
+const env = useRealServer();
+
+type Event = [string, Record<string, unknown>];
+
+/** Subscribe to every part of redmux:command for the duration of `fn`; returns what was published. */
+async function traced(fn: () => Promise<unknown>): Promise<Event[]> {
+  const events: Event[] = [];
+  const record = (kind: string) => (ctx: unknown) => events.push([kind, { ...(ctx as Record<string, unknown>) }]);
+  const handlers = { start: record('start'), end: record('end'), asyncStart: record('asyncStart'), asyncEnd: record('asyncEnd'), error: record('error') };
+  const channel = dc.tracingChannel('redmux:command');
+  channel.subscribe(handlers);
+  try {
+    await fn();
+  } finally {
+    channel.unsubscribe(handlers);
+  }
+  return events;
+}
+
+describe('redmux:command', () => {
+  it('traces each command: name, node, database, argument count; never a value', async () => {
+    const redis = env.client();
+    await redis.db.reply('PING');
+    const node = `127.0.0.1:${env.server.port}`;
+    const events = await traced(async () => {
+      await redis.database(2).reply('SET', 'diag:key-secret', 'value-secret');
+      await redis.database(2).reply('GET', 'diag:key-secret');
+    });
+    expect(events.map(([k]) => k)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd', 'start', 'end', 'asyncStart', 'asyncEnd']);
+    expect(events[0]![1]).toEqual({ command: 'SET', database: 2, argumentCount: 2, node: undefined });
+    expect(events[3]![1]).toEqual({ command: 'SET', database: 2, argumentCount: 2, node });
+    expect(events[7]![1]).toMatchObject({ command: 'GET', argumentCount: 1, node });
+    expect(JSON.stringify(events)).not.toMatch(/secret/);
+  });
+
+  it('a failed command publishes error before asyncStart/asyncEnd, with the error on the context', async () => {
+    const redis = env.client();
+    await redis.db.reply('SET', 'diag:str', 'x');
+    const events = await traced(() => redis.db.reply('LPUSH', 'diag:str', 'y').catch(() => {}));
+    expect(events.map(([k]) => k)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
+    expect(events[2]![1].error).toBeInstanceOf(ServerError);
+  });
+
+  it('a command that settles while issued (aborted signal, closed client) still publishes in order', async () => {
+    const redis = env.client();
+    const events = await traced(async () => {
+      await redis.db.with({ signal: AbortSignal.abort() }).reply('GET', 'k').catch(() => {});
+    });
+    expect(events.map(([k]) => k)).toEqual(['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
+    expect((events[2]![1].error as Error).name).toBe('AbortError');
+  });
+
+  it('fire-and-forget commands are traced and still never an unhandled rejection', async () => {
+    const redis = env.client();
+    const reported: unknown[] = [];
+    redis.on('commandError', (e) => reported.push(e));
+    await redis.db.reply('SET', 'diag:ff', 'x');
+    const events = await traced(async () => {
+      redis.db.command('LPUSH', 'diag:ff', 'y');
+      await redis.db.reply('PING');
+    });
+    expect(events.filter(([k]) => k === 'error')).toHaveLength(1);
+    expect(reported).toHaveLength(1);
+  });
+
+  it('a transaction is one MULTI operation whose argumentCount is its number of commands', async () => {
+    const redis = env.client();
+    const events = await traced(() =>
+      redis.db.multi((tx) => {
+        tx.command('SET', 'diag:m', '1');
+        tx.command('INCR', 'diag:m');
+        tx.command('GET', 'diag:m');
+      }),
+    );
+    expect(events.map(([k]) => k)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+    expect(events[3]![1]).toEqual({ command: 'MULTI', database: 0, argumentCount: 3, node: `127.0.0.1:${env.server.port}` });
+  });
+});
+
+describe('connection lifecycle channels', () => {
+  it('connect, ready, connection-lost, reconnecting and close, per connection', async () => {
+    const events: Event[] = [];
+    const names = ['connect', 'ready', 'connection-lost', 'reconnecting', 'close'];
+    const subs = names.map((n) => {
+      const fn = (msg: unknown) => events.push([n, msg as Record<string, unknown>]);
+      dc.subscribe(`redmux:${n}`, fn);
+      return () => dc.unsubscribe(`redmux:${n}`, fn);
+    });
+    try {
+      const redis = new Redis(env.server.url, { clientName: 'diag-life', reconnect: { baseDelay: 10, maxDelay: 20 } });
+      redis.on('error', () => {});
+      await redis.db.reply('PING');
+      const admin = env.client();
+      await admin.db.reply('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await new Promise((r) => redis.once('ready', r));
+      await redis.close();
+      const node = `127.0.0.1:${env.server.port}`;
+      const mine = events.filter(([, m]) => m.node === node && m.connection === events[0]![1].connection);
+      expect(mine.map(([n]) => n)).toEqual(['connect', 'ready', 'close', 'connection-lost', 'reconnecting', 'connect', 'ready', 'close']);
+      expect(mine[1]![1]).toMatchObject({ protocol: 3, database: 0 });
+      expect(mine[3]![1]).toMatchObject({ wasReady: true });
+      expect(mine[3]![1].cause).toBeInstanceOf(Error);
+      expect(mine[4]![1]).toMatchObject({ attempt: 1 });
+      expect(typeof mine[4]![1].delay).toBe('number');
+    } finally {
+      for (const off of subs) off();
+    }
+  });
+});
+
+describe('NODE_DEBUG=redmux', () => {
+  let secured: RedisServer;
+  beforeAll(async () => {
+    secured = await startRedis(['--requirepass', 'pass-word-4711']);
+  });
+  afterAll(async () => {
+    await destroyRedis(secured);
+  });
+
+  it('logs the connection lifecycle to stderr, with no value and no secret', async () => {
+    const dist = path.resolve(__dirname, '..', 'dist', 'index.js');
+    const script = `
+      const { Redis } = await import(${JSON.stringify(dist)});
+      const url = 'redis://:pass-word-4711@127.0.0.1:${secured.port}';
+      const redis = new Redis(url, { reconnect: { baseDelay: 10, maxDelay: 20 } });
+      redis.on('error', () => {});
+      await redis.db.reply('SET', 'key-value-secret', 'payload-value-secret');
+      const admin = new Redis(url);
+      await admin.db.reply('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await new Promise((r) => redis.once('ready', r));
+      const wrong = new Redis('redis://:not-the-pass-0815@127.0.0.1:${secured.port}', { reconnect: false });
+      wrong.on('error', () => {});
+      await wrong.db.reply('GET', 'key-value-secret').catch(() => {});
+      await Promise.all([redis.close(), admin.close(), wrong.close()]);
+    `;
+    const stderr = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_DEBUG: 'redmux' }, timeout: 15_000 }, (err, _out, errOut) =>
+        err ? reject(new Error(`child failed: ${err.message}\n${errOut}`)) : resolve(errOut),
+      );
+    });
+    expect(stderr).toMatch(/REDMUX \d+: 127\.0\.0\.1:\d+ #\d+: connecting \(attempt 0\)/);
+    expect(stderr).toMatch(/ready \(RESP3, database 0, server \d/);
+    expect(stderr).toMatch(/connection lost: ConnectionLostError/);
+    expect(stderr).toMatch(/reconnecting in \d+ ms \(attempt 1\)/);
+    expect(stderr).toMatch(/could not connect: .*AuthError|could not connect: .*WRONGPASS/);
+    expect(stderr).toMatch(/closed/);
+    expect(stderr).not.toMatch(/pass-word-4711|not-the-pass-0815|value-secret/);
+  }, 20_000);
+});
+
+describe('callSiteStacks', () => {
+  async function failingCallFromHere(redis: Redis): Promise<Error> {
+    await redis.db.reply('SET', 'diag:cs', 'x');
+    return redis.db.reply('LPUSH', 'diag:cs', 'y').catch((e: Error) => e);
+  }
+
+  it('appends where the command was issued to its error when on; off by default', async () => {
+    const on = await failingCallFromHere(env.client({ callSiteStacks: true }));
+    expect(on.stack).toMatch(/--- issued at ---\n\s+at failingCallFromHere .*diagnostics\.spec\.ts/);
+    const off = await failingCallFromHere(env.client());
+    expect(off.stack).not.toMatch(/issued at/);
+    const pending = env.client({ callSiteStacks: true }).db.command('LPUSH', 'diag:cs', 'y');
+    const fromCommand = await Promise.resolve(pending).catch((e: Error) => e);
+    expect((fromCommand as Error).stack).toMatch(/--- issued at ---\n\s+at .*diagnostics\.spec\.ts/);
+  });
+});
