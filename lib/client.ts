@@ -22,10 +22,12 @@ import type { Arg } from './resp/encoder.js';
 import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_SETS, type Reply } from './resp/types.js';
 import type { RetryPolicy } from './retry.js';
 import { AutoTopology, type TopologyMode } from './topology/auto.js';
+import type { Cluster } from './topology/cluster/cluster.js';
 import type { ClusterNode } from './topology/cluster/slot-map.js';
 import type { Topology, TopologyStats } from './topology/standalone.js';
 import { runMulti, runWatch, type HandleSettings, type MultiBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
 import { Subscriber, type SubscriberContext, type SubscriberOptions } from './subscriber.js';
+import { collectionScan, keyScan, type CollectionScanOptions, type ScanIterator, type ScanOptions } from './scan.js';
 
 export { Pending };
 
@@ -80,6 +82,8 @@ interface ClientCore {
   reportUnobserved(cmd: Command, err: Error): void;
   /** The client-side cache, when configured. */
   readonly cache?: ClientCache;
+  /** The masters' cores, which db.scan() walks (cluster); undefined: this handle's own routing (a server, a node handle). */
+  masters?(): Promise<ClientCore[] | undefined>;
 }
 
 function refuse(info: CommandInfo): never {
@@ -243,6 +247,34 @@ export class Database {
   }
 
   /**
+   * Every key, once (SCAN; every master of a cluster), as an async iterator;
+   * `.pages()` gives the server's batches. See README "SCAN iterators".
+   */
+  scan(options?: ScanOptions): ScanIterator<any> {
+    const core = this.#core;
+    const opts = this.#opts;
+    return keyScan(options, async () => {
+      const masters = await core.masters?.();
+      return masters === undefined ? [this] : masters.map((c) => new Database(c, 0, opts));
+    }, this.#prefix);
+  }
+
+  /** Every [field, value] of a hash (HSCAN), lazily. */
+  hscan(key: Arg, options?: CollectionScanOptions): ScanIterator<[any, any]> {
+    return collectionScan('HSCAN', key, options, this);
+  }
+
+  /** Every member of a set (SSCAN), lazily. */
+  sscan(key: Arg, options?: CollectionScanOptions): ScanIterator<any> {
+    return collectionScan('SSCAN', key, options, this);
+  }
+
+  /** Every [member, score] of a sorted set (ZSCAN), scores as numbers, lazily. */
+  zscan(key: Arg, options?: CollectionScanOptions): ScanIterator<[any, number]> {
+    return collectionScan('ZSCAN', key, options, this);
+  }
+
+  /**
    * One MULTI ... EXEC block, written contiguously on the shared connection.
    * Resolves with the array of replies (a failed command's slot holds its
    * `ServerError`), or null when a WATCH aborted it. The builder must be
@@ -358,6 +390,11 @@ export class Redis extends EventEmitter {
       aborts: new WeakMap(),
       reportUnobserved: (cmd, err) => report(err, cmd.info.name),
       cache,
+      masters: async () => {
+        const nodes = await topology.masters();
+        const cluster = topology.cluster;
+        return nodes === undefined || cluster === undefined ? undefined : nodes.map((n) => this.#nodeCore(cluster, n));
+      },
     };
     this.db = new Database(this.#core, resolved.connection.db);
     this.#subscriberContext = {
@@ -393,20 +430,22 @@ export class Redis extends EventEmitter {
       const { host, port, path } = this.#core.options.connection.endpoint;
       return role === 'replica' ? [] : [{ address: path ?? `${host}:${port}`, role: 'master', db: this.db }];
     }
+    return cluster.map.nodes(role).map((node: ClusterNode) => ({ address: node.address, role: node.role, db: new Database(this.#nodeCore(cluster, node), 0) }));
+  }
+
+  /** The core of a per-node handle: everything it sends goes to `node`. */
+  #nodeCore(cluster: Cluster, node: ClusterNode): ClientCore {
     const main = this.#core;
-    return cluster.map.nodes(role).map((node: ClusterNode) => {
-      const core: ClientCore = {
-        topology: cluster.pinnedTo(node),
-        options: main.options,
-        get closed() {
-          return main.closed;
-        },
-        aborts: main.aborts,
-        reportUnobserved: main.reportUnobserved,
-        cache: main.cache,
-      };
-      return { address: node.address, role: node.role, db: new Database(core, 0) };
-    });
+    return {
+      topology: cluster.pinnedTo(node),
+      options: main.options,
+      get closed() {
+        return main.closed;
+      },
+      aborts: main.aborts,
+      reportUnobserved: main.reportUnobserved,
+      cache: main.cache,
+    };
   }
 
   /**

@@ -6,6 +6,8 @@ export type { TopologyChange } from './topology/standalone.js';
 export { RetryPolicy } from './retry.js';
 export { Script } from './script.js';
 export type { ScriptOptions } from './script.js';
+export { ScanIterator } from './scan.js';
+export type { ScanOptions, CollectionScanOptions } from './scan.js';
 export type { RetryOptions } from './retry.js';
 export { Subscriber, SubscriberOverflowError, Keyspace } from './subscriber.js';
 export type { SubscriberOptions, Message, KeyspaceEvent, KeyspaceOptions } from './subscriber.js';

@@ -12,6 +12,7 @@ import type { Hub, Kind } from '../pubsub/hub.js';
 import type { Arg } from '../resp/encoder.js';
 import type { AskError, ServerError } from '../errors.js';
 import { Cluster } from './cluster/cluster.js';
+import type { ClusterNode } from './cluster/slot-map.js';
 import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from './standalone.js';
 
 export type TopologyMode = 'standalone' | 'cluster';
@@ -23,8 +24,10 @@ export class AutoTopology implements Topology {
   #ending = false;
   /** Settles once the first handshake said which routing it is (auto mode). */
   readonly #decided: Promise<void>;
+  readonly #connectTimeout: number;
 
   constructor(resolved: ResolvedOptions, hooks: TopologyHooks) {
+    this.#connectTimeout = resolved.connection.connectTimeout;
     const pool = { ...resolved.pool, blockingMargin: resolved.blockingMargin };
     const settings = { seeds: resolved.seeds, ...resolved.cluster };
     const clusterHooks: TopologyHooks = {
@@ -75,6 +78,20 @@ export class AutoTopology implements Topology {
   /** The cluster routing, when this client talks to a cluster. */
   get cluster(): Cluster | undefined {
     return this.#current instanceof Cluster ? this.#current : undefined;
+  }
+
+  /**
+   * The masters a SCAN must walk, once the first handshake said what this is
+   * (waiting at most the connect timeout): undefined for a single server.
+   */
+  async masters(): Promise<readonly ClusterNode[] | undefined> {
+    if (this.#mode === undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#connectTimeout || 10_000)));
+      await Promise.race([this.#decided, late]);
+      clearTimeout(timer);
+    }
+    return this.cluster?.masters();
   }
 
   /** The routing in use (a `Standalone` for one server). */

@@ -257,6 +257,12 @@ export class Cluster implements Topology {
     return unit;
   }
 
+  /** The masters once the first slot map is in (db.scan walks them); rejects after the connect timeout without one. */
+  async masters(): Promise<readonly ClusterNode[]> {
+    await this.#mapped(this.opts.connectTimeout || 10_000);
+    return this.#map.nodes('master');
+  }
+
   /** A routing that sends everything to `node` only (per-node handles): its commands are never sent elsewhere. */
   pinnedTo(node: ClusterNode): Topology {
     const unit = (): Standalone => this.#unit(node.host, node.port, node.role === 'replica');

@@ -49,7 +49,8 @@ export function routeOf(info: CommandInfo, args: readonly Arg[]): Route {
   if (n === 0) {
     if (policy === REQUEST_SPECIAL) {
       // SCAN: a cursor belongs to one node; round-robin routing would skip keys.
-      throw new InvalidArgumentError(`${info.name} needs one node in a cluster: run it on each master with redis.nodes('master')`, { command: info.name });
+      const iterate = info.name === 'SCAN' ? 'iterate every master with db.scan(), or ' : '';
+      throw new InvalidArgumentError(`${info.name} needs one node in a cluster: ${iterate}run it on each master with redis.nodes('master')`, { command: info.name });
     }
     if (policy === REQUEST_ALL_SHARDS) return { to: TO_ALL_SHARDS, slot: -1 };
     if (policy === REQUEST_ALL_NODES) return { to: TO_ALL_NODES, slot: -1 };
