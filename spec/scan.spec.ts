@@ -42,7 +42,7 @@ describe('db.scan', () => {
     // from a target that answers the same page twice.
     const pages = [['5', ['a', 'b']], ['0', ['b', 'c']]];
     let i = 0;
-    const fake = { reply: async () => pages[i++ % 2] };
+    const fake = { reply: (async () => pages[i++ % 2]) as never };
     const { keyScan } = await import('../lib/scan.js'); // what db.scan() runs, on a target of our own
     const out: string[] = [];
     for await (const k of keyScan({}, async () => [fake], undefined)) out.push(k);
