@@ -18,9 +18,10 @@ const TIMEOUT_MS = 10_000;
 
 /**
  * Each adapter: { get(key), set(key, value), mget(keys), burstGet(key), publish(ch, msg), subscribe(ch, onMessage), close() }.
- * mget(keys) is one MGET where the client splits a cross-slot MGET itself; for
- * a cluster client that refuses it (CROSSSLOT), what its users write instead:
- * one GET per key, all at once.
+ * mget(keys) is one MGET where the client splits a cross-slot MGET itself
+ * (redmux, node-redis 6, GLIDE); for a cluster client that refuses it with
+ * CROSSSLOT (ioredis, iovalkey), what its users write instead: one GET per
+ * key, all at once.
  */
 async function adapter(name) {
   switch (name) {
@@ -96,7 +97,8 @@ async function adapter(name) {
       return {
         get: (k) => c.get(k),
         set: (k, v) => c.set(k, v),
-        mget: cluster ? (keys) => Promise.all(keys.map((k) => c.get(k))) : (keys) => c.mGet(keys),
+        // node-redis 6 splits a cross-slot MGET by its request policy.
+        mget: (keys) => c.mGet(keys),
         burstGet: (k) => c.get(k),
         publish: (ch, m) => c.publish(ch, m),
         async subscribe(ch, on) {
