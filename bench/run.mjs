@@ -225,6 +225,23 @@ for (const scenario of SCENARIOS) {
     };
   }
 }
+// redmux against the best peer of each repetition (the peer that was fastest
+// in that repetition), then the median over repetitions: the number the targets are about.
+const best = {};
+for (const scenario of SCENARIOS) {
+  const row = results[scenario] ?? {};
+  const peers = CLIENTS.filter((c) => !c.startsWith('redmux'));
+  const ratios = [];
+  const winners = {};
+  for (const mine of row.redmux ?? []) {
+    const theirs = peers.map((c) => [c, (row[c] ?? []).find((r) => r.rep === mine.rep)]).filter(([, r]) => r);
+    if (theirs.length === 0) continue;
+    const [peer, top] = theirs.reduce((a, b) => (b[1].opsPerSec > a[1].opsPerSec ? b : a));
+    ratios.push(mine.opsPerSec / top.opsPerSec);
+    winners[peer] = (winners[peer] ?? 0) + 1;
+  }
+  if (ratios.length > 0) best[scenario] = { ratio: median(ratios), peer: Object.entries(winners).sort((a, b) => b[1] - a[1])[0][0] };
+}
 const cpu = os.cpus();
 const serverVersion = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[1] ?? '?';
 const machine = `${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, node ${process.version}, redis-server ${serverVersion}, ${reps} repetitions of ${duration} ms`;
@@ -232,7 +249,7 @@ const serverLimits = {
   standalone: median(limits.standalone.filter(Number.isFinite)),
   cluster: median(limits.cluster.filter(Number.isFinite)),
 };
-const report = { machine, date: new Date().toISOString(), command: `node bench/run.mjs ${args.join(' ')}`.trim(), clients: CLIENTS, serverLimits, summary, runs: results, limits };
+const report = { machine, date: new Date().toISOString(), command: `node bench/run.mjs ${args.join(' ')}`.trim(), clients: CLIENTS, serverLimits, summary, best, runs: results, limits };
 console.log(renderTables(report, 'text'));
 mkdirSync(outDir, { recursive: true });
 writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 2));

@@ -11,12 +11,12 @@ const pct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '-');
 /** The rows where a share of redis-benchmark (GET of 16 B) means something. */
 const comparableToServer = (scenario) => /^(cluster-)?get16x\d+$/.test(scenario);
 
-function textTables({ machine, summary, clients, serverLimits }) {
+function textTables({ machine, summary, clients, serverLimits, best = {} }) {
   const lines = [`redmux benchmark (${machine})`];
   lines.push('burst100k: p50/p99 are the ms per burst of 100k GETs; pubsub: messages received per second.');
   lines.push(`redis-benchmark -P 16 GET 16 B: ${k(serverLimits?.standalone)} ops/s standalone, ${k(serverLimits?.cluster)} ops/s cluster (median).`);
   for (const [scenario, row] of Object.entries(summary)) {
-    lines.push(`\n${scenario}`);
+    lines.push(`\n${scenario}${best[scenario] ? `  (redmux / best peer: ${fmt(best[scenario].ratio, 2)}x, mostly ${best[scenario].peer})` : ''}`);
     lines.push(`  ${'client'.padEnd(20)} ${'ops/s median'.padStart(12)} ${'min-max'.padStart(21)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'cpu us/op'.padStart(9)} ${'redmux/x'.padStart(9)} ${'of r-b'.padStart(7)}`);
     for (const client of clients) {
       const s = row[client];
@@ -29,7 +29,7 @@ function textTables({ machine, summary, clients, serverLimits }) {
   return lines.join('\n');
 }
 
-function mdTables({ machine, summary, clients }) {
+function mdTables({ machine, summary, clients, best = {} }) {
   const out = [`_${machine}; ops/s (median), and redmux / peer within the same repetition (median)._`];
   for (const [title, pick] of [
     ['Standalone', (s) => !s.startsWith('cluster-')],
@@ -39,8 +39,8 @@ function mdTables({ machine, summary, clients }) {
     if (rows.length === 0) continue;
     const cols = clients.filter((c) => rows.some(([, row]) => row[c]));
     out.push('', `**${title}**`, '');
-    out.push(`| scenario | ${cols.join(' | ')} | redmux p50 / p99 ms | redmux / redis-benchmark -P 16 |`);
-    out.push(`| --- | ${cols.map(() => '---:').join(' | ')} | ---: | ---: |`);
+    out.push(`| scenario | ${cols.join(' | ')} | redmux / best peer | redmux p50 / p99 ms | redmux CPU µs/op (lowest peer) | redmux / redis-benchmark -P 16 |`);
+    out.push(`| --- | ${cols.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: |`);
     for (const [scenario, row] of rows) {
       const cells = cols.map((c) => {
         const s = row[c];
@@ -50,7 +50,10 @@ function mdTables({ machine, summary, clients }) {
       const m = row.redmux;
       const lat = m && m.p50 ? `${fmt(m.p50, 2)} / ${fmt(m.p99, 2)}` : '-';
       const share = m && comparableToServer(scenario) ? pct(m.serverShare) : '';
-      out.push(`| ${scenario.replace(/^cluster-/, '')} | ${cells.join(' | ')} | ${lat} | ${share} |`);
+      const peerCpu = Math.min(...cols.filter((c) => !c.startsWith('redmux') && row[c]).map((c) => row[c].cpuUsPerOp));
+      const cpu = m ? `${fmt(m.cpuUsPerOp, 1)} (${fmt(peerCpu, 1)})` : '-';
+      const vsBest = best[scenario] ? `${fmt(best[scenario].ratio, 2)}x (${best[scenario].peer})` : '-';
+      out.push(`| ${scenario.replace(/^cluster-/, '')} | ${cells.join(' | ')} | ${vsBest} | ${lat} | ${cpu} | ${share} |`);
     }
   }
   return out.join('\n');
