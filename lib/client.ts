@@ -415,7 +415,7 @@ export class Redis extends EventEmitter {
     return new Database(this.#core, index);
   }
 
-  /** 'standalone' or 'cluster' once the first connection (or slot map) told. */
+  /** 'standalone' or 'cluster' once the first connection (or slot map) told; 'sentinel' with the sentinel option. */
   get mode(): TopologyMode | undefined {
     return this.#topology.mode;
   }
@@ -426,6 +426,8 @@ export class Redis extends EventEmitter {
    */
   nodes(role?: 'master' | 'replica'): { address: string; role: 'master' | 'replica'; db: Database }[] {
     const cluster = this.#topology.cluster;
+    const sentinel = this.#topology.sentinel;
+    if (sentinel !== undefined) return role !== undefined && role !== sentinel.role ? [] : [{ address: sentinel.node, role: sentinel.role, db: this.db }];
     if (cluster === undefined) {
       const { host, port, path } = this.#core.options.connection.endpoint;
       return role === 'replica' ? [] : [{ address: path ?? `${host}:${port}`, role: 'master', db: this.db }];

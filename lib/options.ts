@@ -134,6 +134,14 @@ export interface RedisOptions {
    * reads locally until the server says a key changed. Needs RESP3.
    */
   cache?: CacheOptions;
+  /**
+   * Redis Sentinel: ask these sentinels where the master of `name` is (and
+   * follow it through failovers). `host`/`port`/`path` are then not used;
+   * `username`, `password`, `tls` and the rest apply to the data nodes.
+   */
+  sentinel?: SentinelOptions;
+  /** With `sentinel`: talk to the master (default) or to a healthy replica (reads). */
+  role?: 'master' | 'replica';
 }
 
 export interface CacheOptions {
@@ -143,6 +151,19 @@ export interface CacheOptions {
   maxBytes?: number;
   /** Serve an entry for at most this many ms, should invalidations stop coming (default 0: until invalidated or evicted). */
   ttl?: number;
+}
+
+export interface SentinelOptions {
+  /** The monitored master's name (`sentinel monitor <name> ...`). */
+  name: string;
+  /** The sentinels: URLs (`redis://10.0.0.5:26379`) or `{ host, port }`; any one reachable is enough. */
+  nodes: (string | { host: string; port: number })[];
+  /** The sentinels' own ACL user (not the data nodes'). */
+  username?: string;
+  /** The sentinels' own password (not the data nodes'). */
+  password?: string;
+  /** TLS to the sentinels (not the data nodes'): `true` or `tls.connect` options. */
+  tls?: boolean | tls.ConnectionOptions;
 }
 
 export interface ClusterOptions {
@@ -169,6 +190,18 @@ export interface ResolvedOptions {
   cluster: Required<ClusterOptions>;
   /** Client-side cache bounds; undefined when no cache is configured. */
   cache?: CacheLimits;
+  /** Sentinel discovery, when the `sentinel` option was given. */
+  sentinel?: SentinelSettings;
+}
+
+/** The `sentinel` option, normalised (see lib/topology/sentinel/sentinel.ts). */
+export interface SentinelSettings {
+  name: string;
+  nodes: Endpoint[];
+  username?: string;
+  password?: string;
+  tls?: tls.ConnectionOptions;
+  role: 'master' | 'replica';
 }
 
 export function exponentialReconnect(opts: ReconnectOptions = {}): ReconnectStrategy {
@@ -227,11 +260,15 @@ const seeds: Validator = (v, name) => {
   v.forEach((s, i) => seed(s, `${name}[${i}]`));
 };
 
+const tlsOption = either('a boolean or an object (tls.connect options)', [(v) => typeof v === 'boolean', accept], [isPlainObject, accept]);
+
+const SENTINEL = schema({ name: nonEmptyString, nodes: seeds, username: string, password: string, tls: tlsOption });
+
 const REDIS: Schema = schema({
   host: nonEmptyString,
   port: integer(0, 65535),
   path: nonEmptyString,
-  tls: either('a boolean or an object (tls.connect options)', [(v) => typeof v === 'boolean', accept], [isPlainObject, accept]),
+  tls: tlsOption,
   username: string,
   password: string,
   db: integer(0),
@@ -263,6 +300,8 @@ const REDIS: Schema = schema({
   mode: oneOf('auto', 'standalone', 'cluster'),
   cluster: nested(CLUSTER),
   cache: nested(CACHE),
+  sentinel: nested(SENTINEL, { hints: { sentinels: 'nodes', masterName: 'name', sentinelPassword: 'password', sentinelUsername: 'username' } }),
+  role: oneOf('master', 'replica'),
 });
 
 /** Options of other clients (node-redis, ioredis) and what to use here instead. */
@@ -277,6 +316,8 @@ const REDIS_HINTS = {
   enableOfflineQueue: 'offlineQueue',
   disableOfflineQueue: 'offlineQueue',
   RESP: 'protocol',
+  sentinels: "sentinel: { name, nodes: [...] }",
+  sentinelPassword: "sentinel: { password } (the sentinels' own credentials)",
   maxRetriesPerRequest: 'use retry: a RetryPolicy, e.g. RetryPolicy.exponential({ attempts: 3 })',
 };
 
@@ -391,7 +432,29 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
     callSiteStacks: o.callSiteStacks ?? false,
     ...topology,
     cache: o.cache && { maxEntries: o.cache.maxEntries ?? 10_000, maxBytes: o.cache.maxBytes ?? 64 * 1024 * 1024, ttl: o.cache.ttl ?? 0 },
+    sentinel: sentinelOptions(o),
   };
+}
+
+/** The `sentinel` and `role` options, checked against the others. */
+function sentinelOptions(o: RedisOptions): SentinelSettings | undefined {
+  const s = o.sentinel;
+  if (s === undefined) {
+    if (o.role !== undefined) throw new InvalidArgumentError("option role needs the sentinel option (a cluster's replicas are read with cluster.readFrom)");
+    return undefined;
+  }
+  if (s.name === undefined || s.nodes === undefined) throw new InvalidArgumentError('option sentinel needs name (the monitored master) and nodes (the sentinels)');
+  if (o.nodes !== undefined || o.mode === 'cluster') throw new InvalidArgumentError('sentinel and cluster exclude each other: the sentinels name one master (drop nodes / mode)');
+  if (o.mode === 'standalone') throw new InvalidArgumentError("sentinel and mode 'standalone' exclude each other: drop mode");
+  if (o.path !== undefined) throw new InvalidArgumentError('sentinel discovery finds TCP addresses: drop the path option');
+  const sentinelTls = s.tls === true ? {} : s.tls === false ? undefined : s.tls;
+  const nodes = s.nodes.map((n) => {
+    if (typeof n !== 'string') return { host: n.host, port: n.port };
+    const u = parseUrl(n);
+    if (u.tls && !sentinelTls) throw new InvalidArgumentError('a rediss:// sentinel needs TLS to every sentinel: set sentinel.tls (never a silent downgrade to plaintext)');
+    return { host: u.host ?? '127.0.0.1', port: u.port ?? 26379 };
+  });
+  return { name: s.name, nodes, username: s.username, password: s.password, tls: sentinelTls, role: o.role ?? 'master' };
 }
 
 /** Which routing, and the cluster's seeds and settings. */

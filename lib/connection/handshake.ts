@@ -7,7 +7,7 @@
  * back to RESP2: `AUTH`, `CLIENT SETNAME`, `SELECT`, again pipelined.
  */
 import { learnCommands } from '../commands/index.js';
-import { ConnectTimeoutError, ServerError, UnknownCommandError } from '../errors.js';
+import { ConnectError, ConnectTimeoutError, NoPermError, ServerError, UnknownCommandError } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import type { TrackingSink } from './tracking.js';
@@ -28,6 +28,12 @@ export interface HandshakeOptions {
    * on (`CLIENT TRACKING ON`, default mode) in the same round trip as HELLO.
    */
   tracking?: TrackingSink;
+  /**
+   * Confirm with `ROLE` that the server is what we were told it is (Sentinel
+   * discovery): a mismatch fails the handshake with a `ConnectError`, so the
+   * connection is dropped and its owner asks again where to connect.
+   */
+  role?: 'master' | 'replica';
 }
 
 export interface HandshakeResult {
@@ -104,8 +110,31 @@ async function run(send: Send, opts: HandshakeOptions): Promise<HandshakeResult>
   const result = await greeting;
   // After the greeting, which may have fallen back to RESP2's AUTH: READONLY needs it.
   if (opts.readOnly) await send(['READONLY']);
+  if (opts.role) await confirmRole(send, opts.role, result);
   if (list) await discoverModules(send, list);
   return result;
+}
+
+/**
+ * `ROLE` says `master`, `slave` or `sentinel`. An ACL that refuses ROLE
+ * leaves HELLO's `role` field (RESP3) as the only witness; with neither, the
+ * node is taken at its sentinel's word.
+ */
+async function confirmRole(send: Send, expected: 'master' | 'replica', result: HandshakeResult): Promise<void> {
+  let said: string | undefined;
+  try {
+    const reply = await send(['ROLE']);
+    if (Array.isArray(reply) && typeof reply[0] === 'string') said = reply[0];
+  } catch (err) {
+    if (!(err instanceof NoPermError)) throw err;
+    const hello = result.server?.role;
+    if (typeof hello === 'string') said = hello;
+  }
+  if (said === undefined) return;
+  const role = said === 'slave' ? 'replica' : said;
+  if (role !== expected) {
+    throw new ConnectError(`the node says it is a ${role}, not the ${expected} it was announced as (a failover is under way, or the announcement was stale); asking again`);
+  }
 }
 
 async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResult> {

@@ -34,10 +34,11 @@ import { handshake } from './handshake.js';
 import { Link } from './link.js';
 import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
 import { PubSubRouting, isPubSubArray } from './pubsub-frames.js';
-import { describeEndpoint, openSocket } from './socket.js';
+import { describeEndpoint } from './socket.js';
+import { dial } from './dial.js';
 import { isInvalidation } from './tracking.js';
 
-export type { MultiplexerHooks, MultiplexerOptions, MultiplexerStats, ReconnectStrategy } from './options.js';
+export type { Located, MultiplexerHooks, MultiplexerOptions, MultiplexerStats, ReconnectStrategy } from './options.js';
 
 const enum State {
   /** Opening a socket or running its handshake. */
@@ -49,7 +50,8 @@ const enum State {
 }
 
 export class Multiplexer implements DecoderSink {
-  readonly node: string;
+  /** The server, as errors name it: it changes when a `locate` option moves the connection elsewhere. */
+  node: string;
   private state = State.Connecting;
   /** The current socket and its state; undefined while there is none (or it is being given up). */
   private link: Link | undefined;
@@ -64,6 +66,8 @@ export class Multiplexer implements DecoderSink {
   private readonly retrying = new RetryLater();
   private readonly health: HealthCheck;
   private attempt = 0;
+  /** Bumped by every connection attempt: what an older attempt found or opened is dropped. */
+  private attemptId = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** Why the last connection ended or failed; cleared when ready. */
   private lastError: Error | undefined;
@@ -349,11 +353,7 @@ export class Multiplexer implements DecoderSink {
     return delay >= 0;
   }
 
-  /**
-   * Put `cmd` back at the front of the queue after `delay` ms (0: now). The
-   * caller checked that the delay ends before the command's deadline: while it
-   * waits, the command is in neither FIFO the deadline sweep walks.
-   */
+  /** Put `cmd` back at the front of the queue after `delay` ms (0: now), which the caller checked ends before its deadline. */
   private resendLater(cmd: Command, delay: number): void {
     cmd.state = QUEUED;
     const resend = () => {
@@ -388,17 +388,30 @@ export class Multiplexer implements DecoderSink {
   private connect(): void {
     this.state = State.Connecting;
     this.life.connecting(this.attempt);
-    openSocket(this.opts.endpoint, this.opts).then(
-      (socket) => this.onSocket(socket),
-      (err: Error) => this.lose(err),
+    const id = ++this.attemptId;
+    const current = () => this.state === State.Connecting && this.attemptId === id;
+    const unlocated = (cause: ConnectError) => this.drainQueue((command) => new ConnectError(cause.message, { command, cause }));
+    dial(this.opts, { current, located: (node) => (this.node = node), unlocated }).then(
+      (dialed) => dialed && this.onSocket(dialed.socket, dialed.role),
+      (err: Error) => current() && this.lose(err),
     );
   }
 
-  private onSocket(socket: net.Socket): void {
-    if (this.state !== State.Connecting) {
-      socket.destroy(); // disconnect() came first
-      return;
-    }
+  /**
+   * The server moved (Sentinel announced a new master): drop the connection
+   * now (written, unanswered commands settle per rule 2) and connect again at
+   * once where `locate` says. Nothing more is written to the old server. `keep`: a node it may stay on.
+   */
+  relocate(why: string, keep?: (node: string) => boolean): void {
+    if (this.closed || (this.link?.ready && keep?.(this.node))) return;
+    if (this.link !== undefined) this.lose(new ConnectionLostError(why, true, { node: this.node }));
+    if (this.closed) return; // gave up (a lease never reconnects)
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.connect(); // a dial still under way is stale: connect() supersedes it
+  }
+
+  private onSocket(socket: net.Socket, role: 'master' | 'replica' | undefined): void {
     const link = new Link(socket, this.life);
     this.link = link;
     this.decoder.reset();
@@ -414,7 +427,7 @@ export class Multiplexer implements DecoderSink {
     socket.on('close', () => this.lose(new ConnectionLostError('the connection closed', true, { node: this.node })));
     const send = (parts: Arg[]) =>
       new Promise<Reply>((resolve, reject) => this.sendInternal(link, parts, (err, value) => (err ? reject(err) : resolve(value!))));
-    handshake(send, this.opts, this.node).then(
+    handshake(send, role === undefined ? this.opts : { ...this.opts, role }, this.node).then(
       (info) => {
         if (this.link !== link) return;
         this.protocol = info.protocol;

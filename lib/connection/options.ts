@@ -8,8 +8,23 @@ import type { Endpoint, SocketOptions } from './socket.js';
 /** Delay before reconnect attempt `attempt` (1-based), or a negative number to give up. */
 export type ReconnectStrategy = (attempt: number, cause: Error) => number;
 
-export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
+/** Where a connection should go, as its owner found out (Sentinel discovery). */
+export interface Located {
   endpoint: Endpoint;
+  /** What the node was announced as: the handshake confirms it with ROLE. */
+  role?: 'master' | 'replica';
+}
+
+export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
+  /** Where to connect; with `locate`, only a placeholder naming the service in errors until the first answer. */
+  endpoint: Endpoint;
+  /**
+   * An endpoint that can change (Sentinel): asked before every connection
+   * attempt, so a reconnect goes where the server is now. A rejection is a
+   * `ConnectError` saying why nobody could tell: the commands waiting fail
+   * with it at once (they were never sent).
+   */
+  locate?: () => Promise<Located>;
   /** Default per-command deadline in ms (queue wait + wire); 0 disables. */
   commandTimeout: number;
   limits: Partial<DecoderLimits>;

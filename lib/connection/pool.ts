@@ -320,6 +320,21 @@ export class BlockingPool {
     return new Promise((resolve) => this.closeWaiters.push(resolve));
   }
 
+  /**
+   * The server moved (Sentinel): idle leases are dropped, busy ones lose
+   * their connection now (their commands settle per rule 2, a blocked one
+   * with `maybeExecuted`); new leases connect where the server is now.
+   */
+  relocate(why: string, keep?: (node: string) => boolean): void {
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const lease = this.idle[i]!;
+      if (keep?.(lease.mux.node)) continue;
+      this.idle.splice(i, 1);
+      lease.mux.disconnect();
+    }
+    for (const lease of [...this.active]) lease.mux.relocate(why, keep);
+  }
+
   disconnect(): void {
     this.closed = true;
     this.stopIdleCheck();

@@ -189,6 +189,11 @@ export class Hub {
     this.shutDown(new ClosedError('the client was disconnected', { node: this.node }));
   }
 
+  /** The server moved (Sentinel): reconnect where it is now and subscribe again there. */
+  relocate(why: string, keep?: (node: string) => boolean): void {
+    this.mux?.relocate(why, keep);
+  }
+
   stats(): PubSubStats {
     const s = this.mux?.snapshot();
     return {

@@ -13,9 +13,10 @@ import type { Arg } from '../resp/encoder.js';
 import type { AskError, ServerError } from '../errors.js';
 import { Cluster } from './cluster/cluster.js';
 import type { ClusterNode } from './cluster/slot-map.js';
+import { Sentinel } from './sentinel/sentinel.js';
 import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from './standalone.js';
 
-export type TopologyMode = 'standalone' | 'cluster';
+export type TopologyMode = 'standalone' | 'cluster' | 'sentinel';
 
 export class AutoTopology implements Topology {
   #current: Topology;
@@ -39,6 +40,12 @@ export class AutoTopology implements Topology {
     };
     let decide: () => void = () => {};
     this.#decided = new Promise<void>((resolve) => (decide = resolve));
+    if (resolved.sentinel !== undefined) {
+      this.#current = new Sentinel(resolved.connection, pool, hooks, resolved.sentinel);
+      this.#mode = 'sentinel'; // known from the options: the routing does not depend on what the server says
+      decide();
+      return;
+    }
     if (resolved.mode === 'cluster') {
       this.#current = new Cluster(resolved.connection, pool, clusterHooks, settings);
       decide();
@@ -70,7 +77,7 @@ export class AutoTopology implements Topology {
     this.#current = probe;
   }
 
-  /** 'standalone' or 'cluster' once known (the first handshake, or the first slot map). */
+  /** 'standalone' or 'cluster' once known (the first handshake, or the first slot map); 'sentinel' from the start. */
   get mode(): TopologyMode | undefined {
     return this.#mode;
   }
@@ -92,6 +99,11 @@ export class AutoTopology implements Topology {
       clearTimeout(timer);
     }
     return this.cluster?.masters();
+  }
+
+  /** The Sentinel routing, when this client follows a master (or replica) through its sentinels. */
+  get sentinel(): Sentinel | undefined {
+    return this.#current instanceof Sentinel ? this.#current : undefined;
   }
 
   /** The routing in use (a `Standalone` for one server). */

@@ -112,6 +112,18 @@ export class Standalone implements Topology {
     return this.mux.takeQueued();
   }
 
+  /** The server moved (Sentinel): every connection (but those on a node `keep` accepts) reconnects where `locate` says. */
+  relocate(why: string, keep?: (node: string) => boolean): void {
+    this.mux.relocate(why, keep);
+    this.pool.relocate(why, keep);
+    this.hub.relocate(why, keep);
+  }
+
+  /** The shared connection's server (Sentinel: the one found last). */
+  get node(): string {
+    return this.mux.node;
+  }
+
   /** One server: one hub for every kind and name. */
   pubsub(_kind: Kind, _name: Buffer): Hub {
     return this.hub;

@@ -208,6 +208,22 @@ export class SentinelDiscovery {
     return p;
   }
 
+  /**
+   * A switch was announced: questions asked before it may name the old
+   * node, so the next `discover` starts a new round instead of joining one.
+   */
+  forget(): void {
+    delete this.running.master;
+    delete this.running.replica;
+  }
+
+  /** Ask this sentinel first next time (the one that announced a switch knows it first). */
+  prefer(sentinel: Endpoint): void {
+    const key = describeEndpoint(sentinel);
+    const known = this.list.find((e) => describeEndpoint(e) === key);
+    if (known) this.promote(known);
+  }
+
   /** Close every sentinel connection (after the questions in flight are answered). */
   async close(): Promise<void> {
     this.closed = true;

@@ -1,0 +1,187 @@
+/**
+ * Sentinel routing: the standalone routing (one shared connection, the
+ * blocking pool, the pub/sub hub) whose endpoint is found by asking the
+ * sentinels, before every connection attempt, and followed through
+ * failovers.
+ *
+ * - Every connection (shared, leases, pub/sub) asks discovery where to go
+ *   (`locate`) and confirms the node's role with ROLE in its handshake; a
+ *   mismatch drops it and it asks again. A lost connection, a READONLY
+ *   reply, or a ROLE mismatch therefore all end in a rediscovery.
+ * - One connection to one sentinel (rotating through them when it fails)
+ *   subscribes to `+switch-master` (and, for `role: 'replica'`, `+sdown`).
+ *   On a switch of our master: questions asked before it are forgotten, the
+ *   sentinel that announced it is asked first, and every connection not
+ *   already on the new master is dropped at once and reconnects there. What
+ *   was written to the old master and not answered settles per rule 2
+ *   (`maybeExecuted: true` for writes: the old master may have run it, and
+ *   may yet lose it when it resyncs from the new one); nothing is written to
+ *   it once the switch is known; what was never written goes to the new one.
+ */
+import type { Command } from '../../connection/command.js';
+import type { Located, MultiplexerOptions } from '../../connection/multiplexer.js';
+import type { Lease, PoolSettings } from '../../connection/pool.js';
+import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
+import { CHANNEL, Hub, type Kind, type Member } from '../../pubsub/hub.js';
+import type { Arg } from '../../resp/encoder.js';
+import type { Reply } from '../../resp/types.js';
+import type { SentinelSettings } from '../../options.js';
+import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from '../standalone.js';
+import { SentinelDiscovery } from './discovery.js';
+
+
+const SWITCH = '+switch-master';
+const SDOWN = '+sdown';
+
+/** The watch connection retries a sentinel every 100 ms .. 1 s, forever: it is what tells us of a switch. */
+const watchReconnect = (attempt: number) => Math.min(1000, 100 * attempt);
+
+function text(v: Reply | undefined): string {
+  return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : '';
+}
+
+export class Sentinel implements Topology {
+  readonly discovery: SentinelDiscovery;
+  private readonly unit: Standalone;
+  private readonly watch: Hub;
+  private readonly watcher: Member;
+  private readonly settings: SentinelSettings;
+  /** Which sentinel the watch connection is on (rotates on every reconnect). */
+  private watchTurn = -1;
+  private watching: Endpoint | undefined;
+  private closed = false;
+  private resubscribeTimer: NodeJS.Timeout | undefined;
+
+  constructor(connection: MultiplexerOptions, pool: PoolSettings, hooks: TopologyHooks, settings: SentinelSettings) {
+    this.settings = settings;
+    const bound = connection.connectTimeout || 10_000;
+    this.discovery = new SentinelDiscovery({
+      name: settings.name,
+      nodes: settings.nodes,
+      username: settings.username,
+      password: settings.password,
+      tls: settings.tls,
+      connectTimeout: bound,
+      commandTimeout: Math.min(bound, connection.commandTimeout || bound),
+      limits: connection.limits,
+    });
+    const dataTls = connection.endpoint.tls;
+    const role = settings.role;
+    const locate = async (): Promise<Located> => {
+      const found = await this.discovery.discover(role);
+      return { endpoint: { host: found.endpoint.host, port: found.endpoint.port, tls: dataTls }, role: found.role };
+    };
+    // Until the sentinels answered, errors name the service (the placeholder is never dialled: `locate` is).
+    const service: Endpoint = { host: '', port: 0, path: `${role} of '${settings.name}' (sentinel)` };
+    this.unit = new Standalone({ ...connection, endpoint: service, locate }, pool, hooks);
+
+    this.watch = new Hub({
+      ...connection,
+      endpoint: { host: '', port: 0, path: `sentinels of '${settings.name}'` },
+      username: settings.username,
+      password: settings.password,
+      clientName: undefined,
+      db: 0,
+      reconnect: watchReconnect,
+      offlineQueue: true,
+      pingInterval: connection.pingInterval || 5000, // a sentinel gone silent must not hide a switch for long
+      locate: () => Promise.resolve(this.nextWatch()),
+    });
+    this.watcher = {
+      buffers: false,
+      deliver: (_kind, frame) => this.event(text(frame[1]), text(frame[2])),
+      connection: () => {},
+      dropped: () => this.subscribe(),
+    };
+    this.subscribe();
+  }
+
+  /** The data node the shared connection is on (or the service's name until found). */
+  get node(): string {
+    return this.unit.node;
+  }
+
+  get role(): 'master' | 'replica' {
+    return this.settings.role;
+  }
+
+  private nextWatch(): Located {
+    const list = this.discovery.sentinels();
+    this.watchTurn = (this.watchTurn + 1) % list.length;
+    const e = list[this.watchTurn]!;
+    this.watching = e;
+    return { endpoint: { ...e, tls: e.tls ?? this.settings.tls } };
+  }
+
+  /** Subscribe to the sentinel events; a refusal or a lost call tries again in a second. */
+  private subscribe(): void {
+    if (this.closed) return;
+    const channels = this.settings.role === 'replica' ? [SWITCH, SDOWN] : [SWITCH];
+    // No deadline: the call waits for a sentinel to answer, across reconnects.
+    this.watch.subscribe(this.watcher, CHANNEL, channels.map((c) => Buffer.from(c)), 0).catch(() => {
+      if (this.closed) return;
+      this.resubscribeTimer = setTimeout(() => this.subscribe(), 1000);
+      this.resubscribeTimer.unref();
+    });
+  }
+
+  /** A sentinel event: `+switch-master <name> <old ip> <old port> <new ip> <new port>`, `+sdown <type> <name> <ip> <port> @ <master> ...`. */
+  private event(channel: string, payload: string): void {
+    const p = payload.split(' ');
+    if (channel === SWITCH) {
+      if (p[0] !== this.settings.name || p.length < 5) return;
+      const from = describeEndpoint({ host: p[1]!, port: Number(p[2]) });
+      const to = describeEndpoint({ host: p[3]!, port: Number(p[4]) });
+      this.discovery.forget();
+      if (this.watching) this.discovery.prefer(this.watching);
+      const why = `sentinel announced a new master for '${this.settings.name}' (${from} -> ${to}); reconnecting there`;
+      // A master stays only on the new master; a replica stays unless it was promoted or was the old master.
+      const keep = this.settings.role === 'master' ? (node: string) => node === to : (node: string) => node !== to && node !== from;
+      this.unit.relocate(why, keep);
+      return;
+    }
+    if (channel === SDOWN && this.settings.role === 'replica' && p[0] === 'slave' && p[5] === this.settings.name) {
+      const down = describeEndpoint({ host: p[2]!, port: Number(p[3]) });
+      this.discovery.forget();
+      this.unit.relocate(`sentinel sees the replica ${down} down; moving to a healthy one`, (node) => node !== down);
+    }
+  }
+
+  send(cmd: Command, timeout: number, custom: boolean): void {
+    this.unit.send(cmd, timeout, custom);
+  }
+
+  sendGroup(cmds: Command[], timeout: number, custom: boolean): void {
+    this.unit.sendGroup(cmds, timeout, custom);
+  }
+
+  lease(keys?: readonly Arg[]): Promise<Lease> {
+    return this.unit.lease(keys);
+  }
+
+  pubsub(kind: Kind, name: Buffer): Hub {
+    return this.unit.pubsub(kind, name);
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await Promise.all([this.unit.close(), this.watch.close()]);
+    await this.discovery.close();
+  }
+
+  disconnect(): void {
+    this.stop();
+    this.unit.disconnect();
+    this.watch.disconnect();
+    void this.discovery.close();
+  }
+
+  private stop(): void {
+    this.closed = true;
+    if (this.resubscribeTimer !== undefined) clearTimeout(this.resubscribeTimer);
+  }
+
+  stats(): TopologyStats {
+    return this.unit.stats();
+  }
+}
