@@ -1,7 +1,7 @@
 /** redmux: the public surface. Everything else is internal. */
 export { Redis, Database, Pending } from './client.js';
 export type { CallOptions, RedisStats } from './client.js';
-export type { RedisOptions, ReconnectOptions, PoolOptions, ClusterOptions } from './options.js';
+export type { RedisOptions, ReconnectOptions, PoolOptions, ClusterOptions, SentinelOptions } from './options.js';
 export type { TopologyChange } from './topology/standalone.js';
 export { RetryPolicy } from './retry.js';
 export { Script } from './script.js';
