@@ -21,7 +21,7 @@ import { AskError, ConnectionLostError, ExecAbortError, InvalidArgumentError, Mo
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
 import type { Script } from './script.js';
-import { isScript, scriptArgs } from './connection/script-command.js';
+import { isScript, scriptArgs, scriptCall } from './connection/script-command.js';
 
 export interface TransactionBuilder {
   /** Queue a command in the block. The handle settles with this command's own reply once EXEC returns. */
@@ -237,6 +237,8 @@ export interface WatchConnection {
   command<T = any>(name: string, ...args: Arg[]): PromiseLike<T>;
   /** MULTI/EXEC on this connection; resolves null when a watched key changed. */
   multi(build: MultiBuilder): Promise<any[] | null>;
+  /** A script on this connection, like `db.run` (EVALSHA; NOSCRIPT loads it here). */
+  run<T = any>(script: Script, keys?: readonly Arg[], args?: readonly Arg[]): Promise<T>;
 }
 
 export async function runWatch<R>(
@@ -281,6 +283,15 @@ export async function runWatch<R>(
           try {
             // The promise exists before sending, so an immediate failure is observed, not reported.
             return lease.reply(buildCommand(name, args, on));
+          } catch (err) {
+            return Promise.reject(err);
+          }
+        },
+        run<T>(script: Script, keys?: readonly Arg[], args?: readonly Arg[]): Promise<T> {
+          try {
+            const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
+            if (on.prefix !== undefined) prefixKeys(cmd.info, cmd.args as Arg[], on.prefix); // scriptCall made the array
+            return lease.reply(cmd);
           } catch (err) {
             return Promise.reject(err);
           }

@@ -173,6 +173,19 @@ describe('tx.run inside db.multi', () => {
     }
   });
 
+  it('conn.run in a WATCH transaction runs on the leased connection, loading the script there', async () => {
+    const db = env.client().db;
+    await db.reply('SET', 'tx:wrun', '5');
+    await db.reply('SCRIPT', 'FLUSH');
+    const read = new Script('return redis.call("GET", KEYS[1])', { readOnly: true });
+    const result = await db.watch(['tx:wrun'], async (conn) => {
+      const cur = Number(await conn.run(read, ['tx:wrun']));
+      return conn.multi((tx) => void tx.command('SET', 'tx:wrun', cur * 2));
+    });
+    expect(result).toEqual(['OK']);
+    expect(await db.reply('GET', 'tx:wrun')).toBe('10');
+  });
+
   it('works in a WATCH transaction too', async () => {
     const db = env.client().db;
     await db.reply('SET', 'tx:watched', '1');
@@ -221,6 +234,33 @@ describe('NOSCRIPT handling at the edges', () => {
       const names = server.received.map((a) => a[0]!.toUpperCase()).filter((n) => n === 'EVALSHA' || n === 'SCRIPT' || n === 'EVAL');
       expect(names).toEqual(['EVALSHA', 'SCRIPT', 'EVALSHA']);
       expect(await redis.db.reply('PING')).toBe('PONG');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a connection cut while the script is being loaded: the read-only call is resent, and loaded again on the new connection', async () => {
+    const read = new Script('return 42', { readOnly: true });
+    let loads = 0;
+    const loadedOn = new Set<unknown>(); // connections that loaded the script: a new one knows nothing
+    const server = await scriptedServer((args, socket) => {
+      const name = args[0]!.toUpperCase();
+      if (name === 'EVALSHA_RO') return loadedOn.has(socket) ? ':42\r\n' : '-NOSCRIPT No matching script. Please use EVAL.\r\n';
+      if (name === 'SCRIPT') {
+        if (++loads === 1) {
+          socket.destroy(); // the server "restarts": the load and the resent call are lost with the connection
+          return '';
+        }
+        loadedOn.add(socket);
+        return `$40\r\n${read.sha1}\r\n`;
+      }
+      return undefined;
+    });
+    try {
+      const redis = env.track(new Redis(server.url));
+      redis.on('error', () => {});
+      expect(await redis.db.run(read)).toBe(42);
+      expect(loads).toBe(2);
     } finally {
       await server.close();
     }

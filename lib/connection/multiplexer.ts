@@ -335,7 +335,7 @@ export class Multiplexer implements DecoderSink {
       // A replica refusing a write: we are not talking to the master any more (failover).
       if (value instanceof ReadOnlyError && link) link.recycling = true;
       // Refused before running: retried here per policy, reloaded (NOSCRIPT: script-command.ts), or redirected by the owner (MOVED / ASK).
-      if (cmd.state !== SETTLED && !this.retryRefused(cmd, value) && !reloadScript(cmd, value, this.node, (group, timeout) => this.sendGroup(group, timeout, true)) && !this.hooks.redirect?.(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
+      if (cmd.state !== SETTLED && !this.retryRefused(cmd, value) && !reloadScript(cmd, value, this.node, link, (group, timeout) => this.sendGroup(group, timeout, true)) && !this.hooks.redirect?.(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
     } else if (!cmd.resolve(value) && cmd.onLateReply !== undefined) {
       cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
     }

@@ -8,9 +8,11 @@
  * runs (the node of its keys in a cluster, a replica for readFrom, a leased
  * connection), whatever routing sent it there.
  *
- * At most once per node and call: a second NOSCRIPT from the same node (the
- * script was flushed again in between) reaches the caller. Never EVAL: the
- * body is sent only when a server said it lacks it.
+ * At most once per connection and call: a second NOSCRIPT on the same
+ * connection (the script was flushed again in between) reaches the caller; a
+ * new connection (a reconnect to a restarted server, a redirect to another
+ * node) may load it again. Never EVAL: the body is sent only when a server
+ * said it lacks it.
  */
 import { commandInfo, type CommandInfo } from '../commands/index.js';
 import { InvalidArgumentError, NoScriptError, ServerError, annotate, serverErrorFrom } from '../errors.js';
@@ -20,8 +22,8 @@ import { Command, InternalCommand, QUEUED } from './command.js';
 const SCRIPT_LOAD = commandInfo('SCRIPT', 'LOAD');
 
 export class ScriptCommand<T = any> extends Command<T> {
-  /** The node that last loaded the script for this call after a NOSCRIPT. */
-  loadedOn: string | undefined = undefined;
+  /** The connection (a multiplexer's socket state) that last loaded the script for this call after a NOSCRIPT. */
+  loadedOn: object | undefined = undefined;
 
   constructor(name: string, args: Arg[], info: CommandInfo, decodeFlags: number, db: number, readonly body: string | Buffer) {
     super(name, args, info, decodeFlags, db);
@@ -29,26 +31,27 @@ export class ScriptCommand<T = any> extends Command<T> {
 }
 
 /**
- * `cmd` was answered `err` by `node`: when it is a NOSCRIPT for a script call,
- * not yet reloaded there, hand `send` the group to write instead, with the
- * time left before the call's deadline (0: none), and return true.
+ * `cmd` was answered `err` on `connection` (of `node`): when it is a NOSCRIPT
+ * for a script call, not yet reloaded on that connection, hand `send` the
+ * group to write instead, with the time left before the call's deadline (0:
+ * none), and return true.
  */
-export function reloadScript(cmd: Command, err: ServerError, node: string, send: (group: Command[], timeout: number) => void): boolean {
-  const group = reloadGroup(cmd, err, node);
+export function reloadScript(cmd: Command, err: ServerError, node: string, connection: object | undefined, send: (group: Command[], timeout: number) => void): boolean {
+  const group = reloadGroup(cmd, err, node, connection ?? {});
   if (group === undefined) return false;
   send(group, cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0);
   return true;
 }
 
 /**
- * `cmd` was answered `err` by `node`: the commands to write instead
- * (`SCRIPT LOAD <body>`, then `cmd` again, as one contiguous group), or
- * undefined when this is not a NOSCRIPT for a script call, or the call was
- * already reloaded on this node.
+ * `cmd` was answered `err` on `connection` (of `node`): the commands to write
+ * instead (`SCRIPT LOAD <body>`, then `cmd` again, as one contiguous group),
+ * or undefined when this is not a NOSCRIPT for a script call, or the call was
+ * already reloaded on this connection.
  */
-export function reloadGroup(cmd: Command, err: ServerError, node: string): Command[] | undefined {
-  if (!(err instanceof NoScriptError) || !(cmd instanceof ScriptCommand) || cmd.loadedOn === node) return undefined;
-  cmd.loadedOn = node;
+export function reloadGroup(cmd: Command, err: ServerError, node: string, connection: object): Command[] | undefined {
+  if (!(err instanceof NoScriptError) || !(cmd instanceof ScriptCommand) || cmd.loadedOn === connection) return undefined;
+  cmd.loadedOn = connection;
   if (cmd.attempts > 0) cmd.attempts--; // it did not run
   cmd.state = QUEUED;
   const load = new InternalCommand('SCRIPT', ['LOAD', cmd.body], SCRIPT_LOAD, (loadError) => {
