@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { InvalidArgumentError, Redis, Script, type RedisOptions } from '../lib/index.js';
+import { CrossSlotError, InvalidArgumentError, Redis, Script, type RedisOptions } from '../lib/index.js';
 import { startCluster, type RedisCluster } from './support/redis-cluster.js';
 
 let cluster: RedisCluster;
@@ -62,6 +62,17 @@ describe('scripts in a cluster', () => {
       expect(await cluster.call(port, 'SCRIPT', 'EXISTS', incrBy.sha1)).toEqual([1]);
     }
     for (const k of keys) expect(await cluster.call(await cluster.ownerOf(keySlot(k)), 'GET', k)).toBe('3');
+  });
+
+  it('keys in two slots are a CrossSlotError with nothing sent; a keyless script runs on some master', async () => {
+    const redis = client();
+    await ready(redis);
+    await onEveryNode('CONFIG', 'RESETSTAT');
+    const err = await redis.db.run(incrBy, ['a', 'b'], [1]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CrossSlotError);
+    for (const m of cluster.masters()) expect(await calls(m.port, 'evalsha')).toBe(0);
+    const answer = new Script('return 41 + 1');
+    for (let i = 0; i < 6; i++) expect(await redis.db.run(answer)).toBe(42);
   });
 
   it('tx.run inside MULTI (one slot) after SCRIPT FLUSH: no abort, the body runs once per call', async () => {
