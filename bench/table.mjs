@@ -16,7 +16,7 @@ function textTables({ machine, summary, clients, serverLimits, best = {} }) {
   lines.push('burst100k: p50/p99 are the ms per burst of 100k GETs; pubsub: messages received per second.');
   lines.push(`redis-benchmark -P 16 GET 16 B: ${k(serverLimits?.standalone)} ops/s standalone, ${k(serverLimits?.cluster)} ops/s cluster (median).`);
   for (const [scenario, row] of Object.entries(summary)) {
-    lines.push(`\n${scenario}${best[scenario] ? `  (redmux / best peer: ${fmt(best[scenario].ratio, 2)}x, mostly ${best[scenario].peer})` : ''}`);
+    lines.push(`\n${scenario}${best[scenario] ? `  (redmux / best peer: ${fmt(best[scenario].ratio, 2)}x, ${best[scenario].peer})` : ''}`);
     lines.push(`  ${'client'.padEnd(20)} ${'ops/s median'.padStart(12)} ${'min-max'.padStart(21)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'cpu us/op'.padStart(9)} ${'redmux/x'.padStart(9)} ${'of r-b'.padStart(7)}`);
     for (const client of clients) {
       const s = row[client];
