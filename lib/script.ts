@@ -33,7 +33,8 @@ export class Script {
     }
     if (lua.length === 0) throw new InvalidArgumentError('new Script(lua): the Lua body is empty');
     checkObject(options, SCRIPT_OPTIONS, '', { where: 'new Script()' });
-    this.lua = typeof lua === 'string' ? lua : Buffer.from(lua.buffer, lua.byteOffset, lua.byteLength);
+    // A copy: bytes changed later by the caller must not make the body disagree with its SHA1.
+    this.lua = typeof lua === 'string' ? lua : Buffer.from(lua);
     this.sha1 = createHash('sha1').update(this.lua).digest('hex');
     this.readOnly = options.readOnly === true;
   }

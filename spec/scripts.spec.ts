@@ -32,6 +32,11 @@ describe('Script', () => {
     expect(await db.reply('SCRIPT', 'LOAD', bytes.lua)).toBe(bytes.sha1);
     expect(incrBy.readOnly).toBe(false);
     expect(new Script('return 1', { readOnly: true }).readOnly).toBe(true);
+    const body = Buffer.from('return 1');
+    const copied = new Script(body);
+    body[7] = 0x32; // the caller changes its buffer afterwards
+    expect(copied.lua.toString()).toBe('return 1');
+    expect(await db.reply('SCRIPT', 'LOAD', copied.lua)).toBe(copied.sha1);
   });
 
   it('refuses bad bodies and unknown options', () => {
