@@ -205,6 +205,13 @@ async function main() {
     const value = 'x'.repeat(size);
     const keys = Array.from({ length: 1000 }, (_, i) => `bench:${size}:${i}`);
     await Promise.all(keys.map((k) => a.set(k, value)));
+    // A client that answers fast but wrong would look good: check one reply of each kind first.
+    const text = (v) => (Buffer.isBuffer(v) ? v.toString() : String(v));
+    if (text(await a.get(keys[1])) !== value) throw new Error(`${clientName}: GET returned something else than the value set`);
+    if (kind === 'mget') {
+      const got = await a.mget(keys.slice(0, 10));
+      if (got.length !== 10 || got.some((v) => text(v) !== value)) throw new Error(`${clientName}: MGET returned something else than the values set`);
+    }
     let op;
     if (kind === 'get') op = (id, i) => a.get(keys[(id * 31 + i) % 1000]);
     else if (kind === 'set') op = (id, i) => a.set(keys[(id * 31 + i) % 1000], value);
