@@ -2,6 +2,7 @@
 export { Redis, Database, Pending } from './client.js';
 export type { CallOptions, RedisStats } from './client.js';
 export type { RedisOptions, ReconnectOptions, PoolOptions, ClusterOptions, SentinelOptions } from './options.js';
+export type { Credentials, CredentialsProvider } from './connection/handshake.js';
 export type { TopologyChange } from './topology/standalone.js';
 export { RetryPolicy } from './retry.js';
 export { Script } from './script.js';

@@ -5,6 +5,7 @@
 import type tls from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
 import type { CacheLimits } from './cache/client-cache.js';
+import type { CredentialsProvider } from './connection/handshake.js';
 import type { MultiplexerOptions, ReconnectStrategy } from './connection/multiplexer.js';
 import type { Endpoint } from './connection/socket.js';
 import {
@@ -58,6 +59,13 @@ export interface RedisOptions {
   tls?: boolean | tls.ConnectionOptions;
   username?: string;
   password?: string;
+  /**
+   * Rotating credentials (cloud IAM tokens, short-lived ACL passwords),
+   * instead of `username`/`password`: called for every new connection; an
+   * `expiresAt` (epoch ms) in the answer has live connections re-authenticate
+   * (`AUTH`) at 3/4 of the token's lifetime. See README "Credentials".
+   */
+  credentials?: CredentialsProvider;
   /** Database of `redis.db` (default 0). */
   db?: number;
   /** 3 (default): HELLO 3, falling back to RESP2 on servers without HELLO. 2 forces RESP2. */
@@ -164,6 +172,8 @@ export interface SentinelOptions {
   password?: string;
   /** TLS to the sentinels (not the data nodes'): `true` or `tls.connect` options. */
   tls?: boolean | tls.ConnectionOptions;
+  /** The sentinels' own rotating credentials, instead of username/password (called for every sentinel connection). */
+  credentials?: CredentialsProvider;
 }
 
 export interface ClusterOptions {
@@ -200,6 +210,7 @@ export interface SentinelSettings {
   nodes: Endpoint[];
   username?: string;
   password?: string;
+  credentials?: CredentialsProvider;
   tls?: tls.ConnectionOptions;
   role: 'master' | 'replica';
 }
@@ -262,7 +273,7 @@ const seeds: Validator = (v, name) => {
 
 const tlsOption = either('a boolean or an object (tls.connect options)', [(v) => typeof v === 'boolean', accept], [isPlainObject, accept]);
 
-const SENTINEL = schema({ name: nonEmptyString, nodes: seeds, username: string, password: string, tls: tlsOption });
+const SENTINEL = schema({ name: nonEmptyString, nodes: seeds, username: string, password: string, tls: tlsOption, credentials: func });
 
 const REDIS: Schema = schema({
   host: nonEmptyString,
@@ -271,6 +282,7 @@ const REDIS: Schema = schema({
   tls: tlsOption,
   username: string,
   password: string,
+  credentials: func,
   db: integer(0),
   protocol: oneOf(2, 3),
   clientName,
@@ -390,6 +402,9 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
     checkObject(extra, REDIS, '', { hints: REDIS_HINTS });
     merge(o, extra);
   }
+  if (o.credentials !== undefined && (o.username !== undefined || o.password !== undefined)) {
+    throw new InvalidArgumentError('credentials replaces username/password (in the options or the URL): give one or the other');
+  }
   const tlsOpts = o.tls === true ? {} : o.tls === false ? undefined : o.tls;
   let reconnect: ReconnectStrategy;
   if (o.reconnect === false) reconnect = () => -1;
@@ -405,6 +420,7 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
       endpoint: topology.seeds[0] && o.nodes ? { ...topology.seeds[0] } : { host: o.host ?? '127.0.0.1', port: o.port ?? 6379, path: o.path, tls: tlsOpts },
       username: o.username,
       password: o.password,
+      credentials: o.credentials,
       clientName: o.clientName,
       protocol: o.protocol ?? 3,
       db: o.db ?? 0,
@@ -454,7 +470,10 @@ function sentinelOptions(o: RedisOptions): SentinelSettings | undefined {
     if (u.tls && !sentinelTls) throw new InvalidArgumentError('a rediss:// sentinel needs TLS to every sentinel: set sentinel.tls (never a silent downgrade to plaintext)');
     return { host: u.host ?? '127.0.0.1', port: u.port ?? 26379 };
   });
-  return { name: s.name, nodes, username: s.username, password: s.password, tls: sentinelTls, role: o.role ?? 'master' };
+  if (s.credentials !== undefined && (s.username !== undefined || s.password !== undefined)) {
+    throw new InvalidArgumentError('sentinel.credentials replaces sentinel.username/password: give one or the other');
+  }
+  return { name: s.name, nodes, username: s.username, password: s.password, credentials: s.credentials, tls: sentinelTls, role: o.role ?? 'master' };
 }
 
 /** Which routing, and the cluster's seeds and settings. */

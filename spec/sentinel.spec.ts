@@ -129,6 +129,25 @@ describe('Sentinel routing', () => {
     expect((err as Error).message).not.toContain(DATA_AUTH.password);
   });
 
+  it('credentials providers for the sentinels and for the data nodes, each asked for its own connections', async () => {
+    let sentinelCalls = 0;
+    let dataCalls = 0;
+    const redis = new Redis({
+      sentinel: {
+        name: 'mymaster',
+        nodes: sentinels.sentinelUrls.slice(),
+        credentials: async () => (sentinelCalls++, { ...SENTINEL_USER }),
+      },
+      credentials: async () => (dataCalls++, { password: DATA_AUTH.password }),
+      connectTimeout: 2000,
+    });
+    clients.push(redis);
+    expect(await redis.db.reply('SET', 'sentinel:cred', 'v')).toBe('OK');
+    expect(await portOf(redis)).toBe(masterPort());
+    expect(sentinelCalls).toBeGreaterThanOrEqual(1);
+    expect(dataCalls).toBe(1);
+  });
+
   it('a name no sentinel monitors is a ConnectError that says to check the name', async () => {
     const redis = new Redis({ sentinel: { name: 'nosuch', nodes: sentinels.sentinelUrls.slice(), ...SENTINEL_USER }, connectTimeout: 2000 });
     clients.push(redis);

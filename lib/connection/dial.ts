@@ -1,10 +1,13 @@
 /**
- * Finding where to connect and opening the socket there: the fixed endpoint,
- * or, with the `locate` option (Sentinel), wherever its owner says the server
- * is now, asked again before every attempt.
+ * Everything a connection attempt needs before its handshake: where to
+ * connect (the fixed endpoint, or, with the `locate` option (Sentinel),
+ * wherever its owner says the server is now), the credentials to present
+ * (the `credentials` provider, asked afresh for every connection, so a
+ * rotated token is picked up), and the open socket.
  */
 import type net from 'node:net';
-import { ConnectError } from '../errors.js';
+import { ConnectError, ConnectTimeoutError, InvalidArgumentError } from '../errors.js';
+import type { Credentials, CredentialsProvider, HandshakeOptions } from './handshake.js';
 import type { Located, MultiplexerOptions } from './options.js';
 import { describeEndpoint, openSocket } from './socket.js';
 
@@ -12,6 +15,8 @@ export interface Dialed {
   socket: net.Socket;
   /** What the node was announced as, for the handshake to confirm. */
   role: Located['role'];
+  /** From the provider, for this connection only (and when it fetched them). */
+  credentials: (Credentials & { fetchedAt: number }) | undefined;
 }
 
 export interface DialHooks {
@@ -19,7 +24,7 @@ export interface DialHooks {
   current(): boolean;
   /** The endpoint was found: errors name it from now on. */
   located(node: string): void;
-  /** Nobody could say where the server is: the commands waiting for it fail now (never sent). */
+  /** Nobody could say where the server is, or the provider failed: the commands waiting fail now (never sent). */
   unlocated(err: ConnectError): void;
 }
 
@@ -31,23 +36,71 @@ export interface DialHooks {
 export async function dial(opts: MultiplexerOptions, hooks: DialHooks): Promise<Dialed | undefined> {
   let endpoint = opts.endpoint;
   let role: Located['role'];
+  let credentials: Dialed['credentials'];
+  const stopped = (err: unknown): never | undefined => {
+    if (!hooks.current()) return undefined;
+    const cause = err instanceof ConnectError ? err : new ConnectError('could not find where to connect', { cause: err });
+    hooks.unlocated(cause);
+    throw cause;
+  };
   if (opts.locate !== undefined) {
     let located: Located;
     try {
       located = await opts.locate();
     } catch (err) {
-      if (!hooks.current()) return undefined;
-      const cause = err instanceof ConnectError ? err : new ConnectError('could not find where to connect', { cause: err });
-      hooks.unlocated(cause);
-      throw cause;
+      return stopped(err);
     }
     if (!hooks.current()) return undefined;
     endpoint = located.endpoint;
     role = located.role;
     hooks.located(describeEndpoint(endpoint));
   }
+  if (opts.credentials !== undefined) {
+    try {
+      credentials = { ...(await askProvider(opts.credentials, opts.connectTimeout || 10_000)), fetchedAt: Date.now() };
+    } catch (err) {
+      return stopped(err);
+    }
+    if (!hooks.current()) return undefined;
+  }
   const socket = await openSocket(endpoint, opts);
-  if (hooks.current()) return { socket, role };
+  if (hooks.current()) return { socket, role, credentials };
   socket.destroy();
   return undefined;
+}
+
+/** The handshake options of a dialed connection: its announced role, its provider's credentials. */
+export function dialedOptions<O extends HandshakeOptions>(opts: O, dialed: Dialed): O {
+  if (dialed.role === undefined && dialed.credentials === undefined) return opts;
+  const c = dialed.credentials;
+  return { ...opts, role: dialed.role, ...(c && { username: c.username, password: c.password }) };
+}
+
+/**
+ * Ask a credentials provider, within `bound` ms. A failure, a late answer or
+ * an answer that is not `{ username?, password, expiresAt? }` is a
+ * `ConnectError` whose cause says why; no message ever holds a credential.
+ */
+export async function askProvider(provider: CredentialsProvider, bound: number): Promise<Credentials> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConnectTimeoutError(`the credentials provider did not answer within ${bound} ms`)), bound);
+  });
+  let c: Credentials;
+  try {
+    c = await Promise.race([Promise.resolve().then(provider), late]);
+  } catch (err) {
+    throw new ConnectError('the credentials provider failed; see the cause', { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+  const ok =
+    c !== null && typeof c === 'object' && typeof c.password === 'string' &&
+    (c.username === undefined || typeof c.username === 'string') &&
+    (c.expiresAt === undefined || (typeof c.expiresAt === 'number' && Number.isFinite(c.expiresAt)));
+  if (!ok) {
+    const cause = new InvalidArgumentError('a credentials provider must resolve { username?: string, password: string, expiresAt?: epoch ms }');
+    throw new ConnectError('the credentials provider gave something that is not credentials', { cause });
+  }
+  return { username: c.username, password: c.password, expiresAt: c.expiresAt };
 }

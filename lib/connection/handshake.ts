@@ -7,16 +7,31 @@
  * back to RESP2: `AUTH`, `CLIENT SETNAME`, `SELECT`, again pipelined.
  */
 import { learnCommands } from '../commands/index.js';
-import { ConnectError, ConnectTimeoutError, NoPermError, ServerError, UnknownCommandError } from '../errors.js';
+import { AuthError, ConnectError, ConnectTimeoutError, NoPermError, ServerError, UnknownCommandError } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import type { TrackingSink } from './tracking.js';
+
+/** What a credentials provider resolves to: a password (a token), its user, and when it expires (epoch ms). */
+export interface Credentials {
+  username?: string;
+  password: string;
+  expiresAt?: number;
+}
+
+export type CredentialsProvider = () => Credentials | Promise<Credentials>;
 
 export interface HandshakeOptions {
   /** 3 (default) tries HELLO 3 and falls back to 2; 2 forces RESP2. */
   protocol: 2 | 3;
   username?: string;
   password?: string;
+  /**
+   * Rotating credentials: called for every new connection, before it opens
+   * (dial.ts), instead of a fixed username/password. A refusal of what it
+   * gave is then no configuration error: the next attempt asks it again.
+   */
+  credentials?: CredentialsProvider;
   clientName?: string;
   db: number;
   /** Ask the server for its modules' commands and learn their flags (the shared connection does). */
@@ -107,7 +122,13 @@ async function run(send: Send, opts: HandshakeOptions): Promise<HandshakeResult>
   // MODULE LIST rides in the same write; more round trips only when modules are loaded.
   const list = opts.discoverModules ? send(['MODULE', 'LIST']) : undefined;
   list?.catch(() => {}); // observed even if the greeting fails
-  const result = await greeting;
+  const result = await greeting.catch((err: unknown) => {
+    // A rotated-out token is no configuration error: reconnecting asks the provider again.
+    if (opts.credentials && err instanceof AuthError && !(err instanceof NoPermError)) {
+      throw new ConnectError('the server refused the credentials the provider gave; it will be asked again on the next attempt', { cause: err });
+    }
+    throw err;
+  });
   // After the greeting, which may have fallen back to RESP2's AUTH: READONLY needs it.
   if (opts.readOnly) await send(['READONLY']);
   if (opts.role) await confirmRole(send, opts.role, result);

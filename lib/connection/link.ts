@@ -33,6 +33,8 @@ export class Link {
   unflushed = 0;
   /** A flush is scheduled for the end of this turn of the event loop. */
   flushScheduled = false;
+  /** When to re-authenticate before the token expires (reauth.ts); cleared when the socket is dropped. */
+  reauth: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     readonly socket: net.Socket,
@@ -45,6 +47,7 @@ export class Link {
     const socket = this.socket;
     this.life?.closed();
     this.ready = false;
+    clearTimeout(this.reauth);
     socket.removeAllListeners('data');
     socket.removeAllListeners('close');
     socket.on('error', () => {}); // late errors of a socket we gave up on are expected

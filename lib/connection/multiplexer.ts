@@ -35,7 +35,8 @@ import { Link } from './link.js';
 import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
 import { PubSubRouting, isPubSubArray } from './pubsub-frames.js';
 import { describeEndpoint } from './socket.js';
-import { dial } from './dial.js';
+import { dial, dialedOptions, type Dialed } from './dial.js';
+import { scheduleReauth } from './reauth.js';
 import { isInvalidation } from './tracking.js';
 
 export type { Located, MultiplexerHooks, MultiplexerOptions, MultiplexerStats, ReconnectStrategy } from './options.js';
@@ -390,18 +391,15 @@ export class Multiplexer implements DecoderSink {
     this.life.connecting(this.attempt);
     const id = ++this.attemptId;
     const current = () => this.state === State.Connecting && this.attemptId === id;
-    const unlocated = (cause: ConnectError) => this.drainQueue((command) => new ConnectError(cause.message, { command, cause }));
+    const unlocated = (e: ConnectError) => this.drainQueue((command) => new ConnectError(e.message, { command, cause: e.cause ?? e }));
     dial(this.opts, { current, located: (node) => (this.node = node), unlocated }).then(
-      (dialed) => dialed && this.onSocket(dialed.socket, dialed.role),
+      (dialed) => dialed && this.onSocket(dialed),
       (err: Error) => current() && this.lose(err),
     );
   }
 
-  /**
-   * The server moved (Sentinel announced a new master): drop the connection
-   * now (written, unanswered commands settle per rule 2) and connect again at
-   * once where `locate` says. Nothing more is written to the old server. `keep`: a node it may stay on.
-   */
+  /** The server moved (Sentinel): drop the connection now (written, unanswered commands settle per rule 2), connect
+   *  again at once where `locate` says; nothing more is written to the old server. `keep`: a node it may stay on. */
   relocate(why: string, keep?: (node: string) => boolean): void {
     if (this.closed || (this.link?.ready && keep?.(this.node))) return;
     if (this.link !== undefined) this.lose(new ConnectionLostError(why, true, { node: this.node }));
@@ -411,7 +409,8 @@ export class Multiplexer implements DecoderSink {
     this.connect(); // a dial still under way is stale: connect() supersedes it
   }
 
-  private onSocket(socket: net.Socket, role: 'master' | 'replica' | undefined): void {
+  private onSocket(dialed: Dialed): void {
+    const socket = dialed.socket;
     const link = new Link(socket, this.life);
     this.link = link;
     this.decoder.reset();
@@ -427,7 +426,7 @@ export class Multiplexer implements DecoderSink {
     socket.on('close', () => this.lose(new ConnectionLostError('the connection closed', true, { node: this.node })));
     const send = (parts: Arg[]) =>
       new Promise<Reply>((resolve, reject) => this.sendInternal(link, parts, (err, value) => (err ? reject(err) : resolve(value!))));
-    handshake(send, role === undefined ? this.opts : { ...this.opts, role }, this.node).then(
+    handshake(send, dialedOptions(this.opts, dialed), this.node).then(
       (info) => {
         if (this.link !== link) return;
         this.protocol = info.protocol;
@@ -440,6 +439,7 @@ export class Multiplexer implements DecoderSink {
         this.lastError = undefined;
         this.state = State.Ready;
         this.health.start();
+        scheduleReauth(link, dialed.credentials, { provider: this.opts.credentials!, bound: this.opts.connectTimeout || 10_000, send, failed: (e) => this.hooks.error(e) });
         // The owner restores its state first (a pub/sub hub resubscribes), then what was queued while
         // disconnected is written, in order. Restoring commands go first: their deadlines are custom.
         for (const cmd of this.hooks.ready(info) ?? []) {

@@ -27,6 +27,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { commandInfo } from '../../commands/index.js';
 import { Command } from '../../connection/command.js';
+import type { CredentialsProvider } from '../../connection/handshake.js';
 import { Multiplexer, type MultiplexerHooks } from '../../connection/multiplexer.js';
 import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
 import {
@@ -62,6 +63,8 @@ export interface SentinelDiscoveryOptions {
   username?: string;
   /** The sentinels' own password (not the data nodes'). */
   password?: string;
+  /** The sentinels' own rotating credentials (instead of username/password), asked for every sentinel connection. */
+  credentials?: CredentialsProvider;
   /** TLS for sentinels whose endpoint has none of its own (and for learned ones). */
   tls?: ConnectionOptions;
   /** Bound of opening a connection to one sentinel, handshake included (ms, > 0). */
@@ -323,6 +326,7 @@ export class SentinelDiscovery {
         endpoint: sentinel,
         username: o.username,
         password: o.password,
+        credentials: o.credentials,
         protocol: 3,
         db: 0,
         discoverModules: false,
