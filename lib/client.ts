@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { ClientCache, type CacheStats } from './cache/client-cache.js';
 import { SUBSCRIBE, type CommandInfo } from './commands/index.js';
 import { keyPrefix, prefixKeys, type KeyPrefix } from './commands/prefix.js';
-import { AbortWatch } from './connection/abort.js';
+import { AbortWatch, abortError } from './connection/abort.js';
 import { Command, checkCommand, prepareCommand } from './connection/command.js';
 import { commandChannel, logTopology, traceSettled, tracingCommands, type CommandTraceContext } from './connection/diagnostics.js';
 import { ObservedCommand, type CallSite } from './connection/observed.js';
@@ -132,13 +132,13 @@ export class Database {
     this.index = index;
     this.#opts = opts;
     this.#prefix = opts.prefix === undefined ? undefined : keyPrefix(opts.prefix);
-    this.#settings = { index, decodeFlags: decodeFlagsOf(opts), maxArgumentBytes: core.options.maxArgumentBytes, prefix: this.#prefix };
     const signal = opts.signal;
     if (signal !== undefined) {
       let watch = core.aborts.get(signal);
       if (watch === undefined) core.aborts.set(signal, (watch = new AbortWatch(signal, (err, cmd) => core.reportUnobserved(cmd, err))));
       this.#abort = watch;
     }
+    this.#settings = { index, decodeFlags: decodeFlagsOf(opts), maxArgumentBytes: core.options.maxArgumentBytes, prefix: this.#prefix, abort: this.#abort };
     const def = core.options.connection.commandTimeout;
     this.#timeout = opts.timeout ?? def;
     this.#customTimeout = this.#timeout !== def;
@@ -324,6 +324,8 @@ export class Database {
    */
   watch<R>(keys: Arg[], fn: (conn: WatchConnection) => Promise<R> | R, options: WatchOptions = {}): Promise<R> {
     const topology = this.#core.topology;
+    // A fired signal: nothing is leased or sent (the commands fn sends later are refused one by one).
+    if (this.#abort?.signal.aborted) return Promise.reject(abortError('WATCH', false, undefined, this.#abort.signal.reason));
     return runWatch((prefixed) => topology.lease(prefixed), this.#settings, keys, fn, options, (err) => topology.moved?.(err));
   }
 }

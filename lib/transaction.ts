@@ -44,6 +44,8 @@ export interface HandleSettings {
   maxArgumentBytes: number;
   /** Prepended to every key (`with({ prefix })`). */
   prefix?: KeyPrefix;
+  /** The view's signal (abort.ts): settles a command instead of sending it once fired; true when it did. */
+  abort?: { refuse(cmd: Command): boolean };
 }
 
 interface MultiTarget extends HandleSettings {
@@ -276,13 +278,16 @@ export async function runWatch<R>(
       const conn: WatchConnection = {
         command(name, ...args) {
           const cmd = buildCommand(name, args, on);
-          lease.send(cmd);
+          if (on.abort === undefined || !on.abort.refuse(cmd)) lease.send(cmd);
           return new Pending(cmd);
         },
         reply(name, ...args) {
           try {
             // The promise exists before sending, so an immediate failure is observed, not reported.
-            return lease.reply(buildCommand(name, args, on));
+            const cmd = buildCommand(name, args, on);
+            const reply = cmd.toPromise();
+            if (on.abort === undefined || !on.abort.refuse(cmd)) lease.send(cmd);
+            return reply;
           } catch (err) {
             return Promise.reject(err);
           }

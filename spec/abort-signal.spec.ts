@@ -79,6 +79,21 @@ describe('AbortSignal', () => {
     expect(redis.stats().leased).toBe(1);
   });
 
+  it('watch: an aborted signal leases nothing; inside fn, commands after the abort are never sent', async () => {
+    const redis = env.client();
+    await expect(redis.db.with({ signal: AbortSignal.abort() }).watch(['abort:w'], () => 1)).rejects.toMatchObject({ name: 'AbortError', sent: false, command: 'WATCH' });
+    expect(redis.stats().leased).toBe(0);
+    const ac = new AbortController();
+    const result = await redis.db.with({ signal: ac.signal }).watch(['abort:w'], async (conn) => {
+      await conn.reply('SET', 'abort:w', 'before');
+      ac.abort();
+      const late = await conn.reply('SET', 'abort:w', 'after').catch((e: unknown) => e);
+      return late;
+    });
+    expect(result).toMatchObject({ name: 'AbortError', sent: false });
+    expect(await redis.db.reply('GET', 'abort:w')).toBe('before');
+  });
+
   it('a fire-and-forget command that is aborted is reported, never an unhandled rejection', async () => {
     const redis = env.client();
     const errors: unknown[] = [];

@@ -67,12 +67,12 @@ export class AbortWatch {
 export function abortCommand(cmd: Command, reason: unknown, report: ReportUnobserved): void {
   if (cmd.settled) return;
   if (cmd.abortHook !== undefined) cmd.abortHook(reason);
-  else failCommand(cmd, abortError(cmd, cmd.state === WRITTEN, undefined, reason), report);
+  else failCommand(cmd, abortError(cmd.info.name, cmd.state === WRITTEN, undefined, reason), report);
 }
 
-export function abortError(cmd: Command, sent: boolean, node: string | undefined, reason: unknown): AbortError {
+export function abortError(command: string, sent: boolean, node: string | undefined, reason: unknown): AbortError {
   const message = sent
     ? 'aborted by its signal after it was sent; it may have run (its reply is dropped)'
     : 'aborted by its signal before it was sent; it was never sent';
-  return new AbortError(message, sent, { command: cmd.info.name, node, cause: reason });
+  return new AbortError(message, sent, { command, node, cause: reason });
 }

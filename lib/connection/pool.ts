@@ -242,7 +242,7 @@ export class BlockingPool {
         finish();
         const sent = proxy.state !== QUEUED;
         const node = lease.mux.node;
-        this.fail(cmd, why === 'deadline' ? timeoutError(cmd, sent, node, undefined) : why === 'abort' ? abortError(cmd, sent, node, reason) : closedError(cmd, sent, node));
+        this.fail(cmd, why === 'deadline' ? timeoutError(cmd, sent, node, undefined) : why === 'abort' ? abortError(cmd.info.name, sent, node, reason) : closedError(cmd, sent, node));
         done(undefined);
         if (!sent) {
           lease.release(false); // never written: nothing to drain, it can never run
