@@ -82,8 +82,11 @@ interface ClientCore {
   reportUnobserved(cmd: Command, err: Error): void;
   /** The client-side cache, when configured. */
   readonly cache?: ClientCache;
-  /** The masters' cores, which db.scan() walks (cluster); undefined: this handle's own routing (a server, a node handle). */
-  masters?(): Promise<ClientCore[] | undefined>;
+  /**
+   * The masters db.scan() walks (cluster), each with how to find its slots'
+   * master after a failover; undefined: this handle's own routing (a server, a node handle).
+   */
+  masters?(): Promise<{ core: ClientCore; successor(): Promise<ClientCore | undefined> }[] | undefined>;
 }
 
 function refuse(info: CommandInfo): never {
@@ -255,7 +258,14 @@ export class Database {
     const opts = this.#opts;
     return keyScan(options, async () => {
       const masters = await core.masters?.();
-      return masters === undefined ? [this] : masters.map((c) => new Database(c, 0, opts));
+      if (masters === undefined) return [{ target: this }];
+      return masters.map((m) => ({
+        target: new Database(m.core, 0, opts),
+        successor: async () => {
+          const next = await m.successor();
+          return next === undefined ? undefined : new Database(next, 0, opts);
+        },
+      }));
     }, this.#prefix);
   }
 
@@ -395,7 +405,14 @@ export class Redis extends EventEmitter {
       masters: async () => {
         const nodes = await topology.masters();
         const cluster = topology.cluster;
-        return nodes === undefined || cluster === undefined ? undefined : nodes.map((n) => this.#nodeCore(cluster, n));
+        if (nodes === undefined || cluster === undefined) return undefined;
+        const map = cluster.map;
+        const slotOf = new Map<string, number>(); // one slot each master serves now: its successor will serve it
+        for (const r of map.ranges()) {
+          const m = map.masterFor(r.start);
+          if (m !== undefined && !slotOf.has(m.address)) slotOf.set(m.address, r.start);
+        }
+        return nodes.map((n) => ({ core: this.#nodeCore(cluster, n), successor: () => this.#successor(cluster, n, slotOf.get(n.address)) }));
       },
     };
     this.db = new Database(this.#core, resolved.connection.db);
@@ -435,6 +452,22 @@ export class Redis extends EventEmitter {
       return role === 'replica' ? [] : [{ address: path ?? `${host}:${port}`, role: 'master', db: this.db }];
     }
     return cluster.map.nodes(role).map((node: ClusterNode) => ({ address: node.address, role: node.role, db: new Database(this.#nodeCore(cluster, node), 0) }));
+  }
+
+  /**
+   * The master now serving `slot`, which `node` served, once the slot map says
+   * it changed (a failover: losing the node keeps the map refreshing), within
+   * the connect timeout; undefined if it does not change.
+   */
+  async #successor(cluster: Cluster, node: ClusterNode, slot: number | undefined): Promise<ClientCore | undefined> {
+    if (slot === undefined) return undefined;
+    const until = Date.now() + (this.#core.options.connection.connectTimeout || 10_000);
+    while (!this.#core.closed && Date.now() < until) {
+      const now = cluster.map.masterFor(slot);
+      if (now !== undefined && now.address !== node.address) return this.#nodeCore(cluster, now);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return undefined;
   }
 
   /** The core of a per-node handle: everything it sends goes to `node`. */

@@ -12,14 +12,16 @@
  *   constant memory. H/S/ZSCAN only repeat items while the server rehashes a
  *   large collection; they yield what the server sends unless `dedupe: true`.
  * - Cluster: `db.scan()` walks every master, one after the other (the slot map
- *   at the first page decides which); keyed scans go to the key's node.
+ *   at the first page decides which); a master lost mid-walk is walked again
+ *   from the start on its successor after a failover. Keyed scans go to the
+ *   key's node.
  * - `.pages()` yields the server's pages (arrays; empty pages skipped) for
  *   speed: one await per page instead of one per item.
  * - On a view with a key prefix (`db.with({ prefix })`), `db.scan()` matches
  *   only keys under the prefix (it is put in front of MATCH, glob characters
  *   escaped) and yields them without it, like every other call of the view.
  */
-import { InvalidArgumentError, ProtocolError } from './errors.js';
+import { ConnectionError, InvalidArgumentError, ProtocolError, TimeoutError } from './errors.js';
 import { boolean, checkObject, either, integer, nonEmptyString, schema } from './option-check.js';
 import type { KeyPrefix } from './commands/prefix.js';
 import type { Arg } from './resp/encoder.js';
@@ -48,6 +50,19 @@ export interface CollectionScanOptions {
 export interface ScanTarget {
   reply<T = any>(name: string, ...args: Arg[]): Promise<T>;
 }
+
+/** One node SCAN walks: a server, or a cluster master. */
+export interface ScanShard {
+  target: ScanTarget;
+  /**
+   * After a page failed for want of the node (lost, timed out): the master
+   * now serving its slots, when that changed (a failover), else undefined.
+   */
+  successor?(): Promise<ScanTarget | undefined>;
+}
+
+/** How many times one shard's walk starts over on a new master. */
+const MAX_RESTARTS = 3;
 
 const isBytes = (v: unknown) => v instanceof Uint8Array;
 const pattern = either('a string or a Buffer', [(v) => typeof v === 'string', () => {}], [isBytes, () => {}]);
@@ -108,7 +123,7 @@ function unprefixed(key: unknown, prefix: KeyPrefix): unknown {
  * `db.scan(options)`: every key of `targets()` (one target for a server, one
  * per master for a cluster), in pages. Options are checked at once.
  */
-export function keyScan(options: ScanOptions | undefined, targets: () => Promise<ScanTarget[]>, prefix: KeyPrefix | undefined): ScanIterator<any> {
+export function keyScan(options: ScanOptions | undefined, shards: () => Promise<ScanShard[]>, prefix: KeyPrefix | undefined): ScanIterator<any> {
   const opts = options ?? {};
   checkObject(opts, SCAN, '', { where: 'db.scan()' });
   const extra: Arg[] = [];
@@ -121,10 +136,25 @@ export function keyScan(options: ScanOptions | undefined, targets: () => Promise
   const dedupe = opts.dedupe !== false;
   return new ScanIterator(async function* () {
     const seen = dedupe ? new Set<string>() : undefined;
-    for (const target of await targets()) {
+    for (const shard of await shards()) {
+      let target = shard.target;
+      let restarts = 0;
       let cursor = '0';
       do {
-        const reply = await target.reply('SCAN', cursor, ...extra);
+        let reply: unknown;
+        for (;;) {
+          try {
+            reply = await target.reply('SCAN', cursor, ...extra);
+            break;
+          } catch (err) {
+            // The node is gone: if its slots have a new master (failover), walk that one from the
+            // start (its cursor means nothing there). Keys already yielded are skipped by dedupe.
+            const next = err instanceof ConnectionError || err instanceof TimeoutError ? await shard.successor?.() : undefined;
+            if (next === undefined || ++restarts > MAX_RESTARTS) throw err;
+            target = next;
+            cursor = '0';
+          }
+        }
         cursor = cursorOf(reply, 'SCAN');
         let keys = (reply as unknown[][])[1] ?? [];
         if (prefix !== undefined) keys = keys.map((k) => unprefixed(k, prefix));

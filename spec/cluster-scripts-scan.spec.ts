@@ -213,6 +213,24 @@ describe('SCAN iterators in a cluster', () => {
 });
 
 describe('after a failover', () => {
+  it('a master killed mid-scan: its shard is walked again on the promoted replica, every key yielded once', async () => {
+    const redis = client({ commandTimeout: 2000 });
+    await ready(redis);
+    await onEveryNode('FLUSHALL');
+    const keys = Array.from({ length: 600 }, (_, i) => `mid:${i}`);
+    await Promise.all(keys.map((k) => redis.db.reply('SET', k, '1')));
+    for (const m of cluster.masters()) await cluster.call(m.port, 'WAIT', 1, 2000);
+    const first = redis.nodes('master')[0]!; // db.scan() walks the masters in this order
+    const pages = redis.db.scan({ count: 20 }).pages()[Symbol.asyncIterator]();
+    const seen: string[] = [];
+    const head = await pages.next(); // a page of the first master: its cursor is now mid-walk
+    seen.push(...(head.value as string[]));
+    await cluster.failover(Number(first.address.split(':').pop()));
+    for (let r = await pages.next(); !r.done; r = await pages.next()) seen.push(...(r.value as string[]));
+    expect(seen.length).toBe(new Set(seen).size);
+    expect(seen.sort()).toEqual([...keys].sort());
+  }, 60_000);
+
   it('the promoted replica lacks nothing the caller can see: scripts run, SCAN walks the new master', async () => {
     const redis = client();
     await ready(redis);

@@ -3,7 +3,7 @@
  * early exit (INFO commandstats counts the SCANs), H/S/ZSCAN shapes, Buffers.
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, ScanIterator, type Database } from '../lib/index.js';
+import { ConnectionLostError, InvalidArgumentError, ScanIterator, ServerError, type Database } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
 
 const env = useRealServer();
@@ -45,11 +45,37 @@ describe('db.scan', () => {
     const fake = { reply: (async () => pages[i++ % 2]) as never };
     const { keyScan } = await import('../lib/scan.js'); // what db.scan() runs, on a target of our own
     const out: string[] = [];
-    for await (const k of keyScan({}, async () => [fake], undefined)) out.push(k);
+    for await (const k of keyScan({}, async () => [{ target: fake }], undefined)) out.push(k);
     expect(out).toEqual(['a', 'b', 'c']);
     const raw: string[] = [];
-    for await (const k of keyScan({ dedupe: false }, async () => [fake], undefined)) raw.push(k);
+    for await (const k of keyScan({ dedupe: false }, async () => [{ target: fake }], undefined)) raw.push(k);
     expect(raw).toEqual(['a', 'b', 'b', 'c']);
+  });
+
+  it('a node lost mid-walk is walked again from the start on its successor; keys already yielded are not repeated', async () => {
+    const { keyScan } = await import('../lib/scan.js');
+    const lost = new ConnectionLostError('the connection closed', true);
+    const dying = { reply: (async (_n: string, cursor: string) => {
+      if (cursor === '0') return ['7', ['a', 'b']];
+      throw lost;
+    }) as never };
+    const successor = { reply: (async (_n: string, cursor: string) => (cursor === '0' ? ['3', ['b', 'a']] : ['0', ['c']])) as never };
+    const out: string[] = [];
+    for await (const k of keyScan({}, async () => [{ target: dying, successor: async () => successor }], undefined)) out.push(k);
+    expect(out).toEqual(['a', 'b', 'c']);
+    // Without a successor (a single server, or no failover) the iteration rejects with the loss.
+    const failed = (async () => {
+      for await (const _ of keyScan({}, async () => [{ target: dying, successor: async () => undefined }], undefined)) { /* first page */ }
+    })();
+    await expect(failed).rejects.toBe(lost);
+    // A server error is not a lost node: no successor is asked.
+    let asked = 0;
+    const wrong = { reply: (async () => { throw new ServerError('ERR nope', 'ERR'); }) as never };
+    const refused = (async () => {
+      for await (const _ of keyScan({}, async () => [{ target: wrong, successor: async () => { asked++; return successor; } }], undefined)) { /* none */ }
+    })();
+    await expect(refused).rejects.toBeInstanceOf(ServerError);
+    expect(asked).toBe(0);
   });
 
   it('match, type and count reach the server', async () => {
