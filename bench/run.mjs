@@ -43,7 +43,7 @@ if (before) {
   process.env.REDMUX_BEFORE = path.resolve(before, 'index.js');
   if (!CLIENTS.includes('redmux-before')) CLIENTS.push('redmux-before');
 }
-const STANDALONE = ['get16x1', 'set16x1', 'get16x16', 'set16x16', 'get16x128', 'set16x128', 'get16x1024', 'set16x1024', 'get1024x128', 'get65536x128', 'burst100k', 'pubsub'];
+const STANDALONE = ['get16x1', 'set16x1', 'get16x16', 'set16x16', 'get16x128', 'set16x128', 'get16x1024', 'set16x1024', 'get1024x128', 'get65536x128', 'burst100k', 'pubsub', 'cachedget16x128'];
 const CLUSTER = ['cluster-get16x1', 'cluster-set16x1', 'cluster-get16x128', 'cluster-set16x128', 'cluster-burst100k', 'cluster-mget10x128'];
 const suite = flag('suite', 'all');
 const only = flag('only', '');

@@ -28,11 +28,15 @@ async function adapter(name) {
     case 'redmux':
     case 'redmux-before': {
       const { Redis } = await import(name === 'redmux' ? '../dist/index.js' : pathToFileURL(process.env.REDMUX_BEFORE).href);
-      const redis = cluster ? new Redis({ nodes: ports.map((p) => ({ host, port: p })) }) : new Redis({ host, port });
+      // cachedget scenarios: a client-side cache (the other scenarios run without one, as users do by default).
+      const cache = scenario.includes('cachedget') ? { cache: { maxEntries: 10_000 } } : {};
+      const redis = cluster ? new Redis({ nodes: ports.map((p) => ({ host, port: p })), ...cache }) : new Redis({ host, port, ...cache });
       const db = redis.db;
+      const cached = scenario.includes('cachedget') ? db.with({ cache: true }) : db;
       await db.reply('PING');
       return {
         get: (k) => db.reply('GET', k),
+        cachedGet: (k) => cached.reply('GET', k),
         set: (k, v) => db.reply('SET', k, v),
         mget: (keys) => db.reply('MGET', ...keys),
         // Fire-and-forget: no Promise is created until one is awaited.
@@ -197,7 +201,7 @@ async function main() {
   const value16 = 'v'.repeat(16);
   const name = scenario.replace(/^cluster-/, '');
   let result;
-  const m = /^(get|set|mget)(\d+)x(\d+)$/.exec(name);
+  const m = /^(get|set|mget|cachedget)(\d+)x(\d+)$/.exec(name);
   if (m) {
     const [, kind, sizeOrCount, conc] = m;
     // mget<N>: MGET of N keys of 16 B each, spread over the slots.
@@ -215,6 +219,12 @@ async function main() {
     let op;
     if (kind === 'get') op = (id, i) => a.get(keys[(id * 31 + i) % 1000]);
     else if (kind === 'set') op = (id, i) => a.set(keys[(id * 31 + i) % 1000], value);
+    else if (kind === 'cachedget') {
+      // 9 reads for 1 write, over 1000 keys: about 90% of reads find their entry (a write invalidates it).
+      // Clients without a client-side cache (the peers) run the same mix against the server.
+      const read = a.cachedGet ?? a.get;
+      op = (id, i) => (i % 10 === 9 ? a.set(keys[(id * 31 + i) % 1000], value) : read(keys[(id * 31 + i) % 1000]));
+    }
     else {
       const n = Number(sizeOrCount);
       const groups = Array.from({ length: 100 }, (_, g) => keys.slice(g * 10, g * 10 + n));

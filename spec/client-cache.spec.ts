@@ -199,8 +199,17 @@ describe('client-side cache', () => {
 
     const few = cachingClient({ maxEntries: 10 });
     const c2 = few.db.with({ cache: true });
+    await few.db.reply('PING');
     for (const k of keys.slice(0, 100)) await c2.reply('GET', k);
     expect(few.stats().cache!.entries).toBe(10);
+    // A recently read entry outlives older unread ones: keys 90..99 are cached; read 90, then cache one more.
+    await c2.reply('GET', keys[90]!);
+    await c2.reply('GET', keys[100]!);
+    const h = few.stats().cache!.hits;
+    await c2.reply('GET', keys[90]!);
+    expect(few.stats().cache!.hits).toBe(h + 1); // kept
+    await c2.reply('GET', keys[91]!);
+    expect(few.stats().cache!.hits).toBe(h + 1); // evicted in its place
   });
 
   it('ttl bounds how long an entry is served', async () => {

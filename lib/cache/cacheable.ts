@@ -56,22 +56,40 @@ export function keyName(key: Arg | Buffer): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8');
 }
 
+/** An argument as the cache files it, byte-exact: a Buffer by its bytes (latin1 keeps each byte), marked apart from strings. */
+export function argText(a: Arg): string {
+  if (typeof a === 'string') return wellFormed(a);
+  if (typeof a === 'number') return numberText(a);
+  if (typeof a === 'bigint') return a.toString();
+  return '\u0000' + Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('latin1');
+}
+
 /**
- * The entry name of a call: database, decoding, command and arguments, each
- * argument length-prefixed so no two calls share a name. Bytes-exact: a
- * Buffer argument is filed by its bytes (latin1 keeps each byte), marked apart
- * from strings.
+ * Entries are filed in two levels (store.ts): by their first argument (as
+ * the caller's string, usually the key, whose hash V8 keeps on the string),
+ * then by the rest: database, decoding, command and the other arguments,
+ * each length-prefixed so no two calls share a name. The rest of a
+ * one-argument call is an interned prefix: a hit allocates no string.
  */
-export function entryName(db: number, decodeFlags: number, name: string, args: ArrayLike<Arg>): string {
-  let s = `${db}/${decodeFlags}/${name}`;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    let text: string;
-    if (typeof a === 'string') text = wellFormed(a);
-    else if (typeof a === 'number') text = numberText(a);
-    else if (typeof a === 'bigint') text = a.toString();
-    else text = '\u0000' + Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('latin1');
-    s += `|${text.length}:${text}`;
+export class EntryNames {
+  /** db * 16 + decode flags -> command name -> interned prefix. */
+  readonly #prefixes = new Map<number, Map<string, string>>();
+
+  rest(db: number, decodeFlags: number, name: string, args: ArrayLike<Arg>): string {
+    const slot = db * 16 + decodeFlags;
+    let byName = this.#prefixes.get(slot);
+    if (byName === undefined) {
+      if (this.#prefixes.size >= 1024) this.#prefixes.clear(); // bounded, whatever databases callers name
+      this.#prefixes.set(slot, (byName = new Map()));
+    }
+    let prefix = byName.get(name);
+    if (prefix === undefined) byName.set(name, (prefix = `${db}/${decodeFlags}/${name}`));
+    if (args.length <= 1) return prefix;
+    let s = prefix;
+    for (let i = 1; i < args.length; i++) {
+      const text = argText(args[i]!);
+      s += `|${text.length}:${text}`;
+    }
+    return s;
   }
-  return s;
 }

@@ -30,7 +30,7 @@ import { Command, failCommand } from '../connection/command.js';
 import type { TrackingSink } from '../connection/tracking.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
-import { CACHEABLE, entryName, keyName } from './cacheable.js';
+import { CACHEABLE, EntryNames, argText, keyName } from './cacheable.js';
 import { copyReply, replySize } from './copy.js';
 import { Store, type CacheLimits } from './store.js';
 
@@ -68,7 +68,10 @@ class Fill extends Command {
   constructor(
     info: CommandInfo,
     from: Command,
-    readonly entry: string,
+    /** Its entry's names (store.ts), and both as one for the map of reads in flight. */
+    readonly first: string,
+    readonly rest: string,
+    readonly fillName: string,
     readonly keys: readonly string[],
     /** The cache's generation when it was issued. */
     readonly generation: number,
@@ -110,6 +113,7 @@ export class ClientCache implements TrackingSink {
   /** Nodes whose connection runs without tracking (RESP2, or CLIENT TRACKING refused): reads pass through meanwhile. */
   readonly #untracked = new Set<string>();
   readonly #positions: number[] = [];
+  readonly #names = new EntryNames();
   readonly #stats = { hits: 0, misses: 0, invalidations: 0 };
 
   constructor(
@@ -133,9 +137,12 @@ export class ClientCache implements TrackingSink {
       this.#stats.misses++;
       return false;
     }
-    const name = entryName(cmd.db, cmd.decodeFlags, info.name, cmd.args);
+    const args = cmd.args;
+    if (args.length === 0) return false; // the server will refuse it: nothing to cache
+    const first = argText(args[0]!);
+    const rest = this.#names.rest(cmd.db, cmd.decodeFlags, info.name, args);
     const now = Date.now();
-    const hit = this.#store.get(name, now);
+    const hit = this.#store.get(first, rest, now);
     if (hit !== undefined) {
       this.#stats.hits++;
       cmd.resolve(copyReply(hit.value));
@@ -143,6 +150,7 @@ export class ClientCache implements TrackingSink {
     }
     this.#stats.misses++;
     const until = timeout > 0 ? now + timeout : 0;
+    const name = `${rest}\u0002${first}`; // `rest` is self-delimiting (length-prefixed): one name per call
     const inFlight = this.#filling.get(name);
     if (inFlight !== undefined) {
       // Wait for it only if that cannot make this call wait past its own deadline, nor fail by one it did not have.
@@ -150,9 +158,9 @@ export class ClientCache implements TrackingSink {
       inFlight.waiters.push(cmd);
       return true;
     }
-    const keys = this.#keysOf(info, cmd.args);
+    const keys = this.#keysOf(info, args);
     if (keys === undefined) return false; // the server will refuse it (arity): nothing to cache
-    const fill = new Fill(info, cmd, name, keys, this.#generation, until, this);
+    const fill = new Fill(info, cmd, first, rest, name, keys, this.#generation, until, this);
     fill.waiters.push(cmd);
     this.#filling.set(name, fill);
     for (const k of keys) {
@@ -208,7 +216,7 @@ export class ClientCache implements TrackingSink {
     const waiters = fill.waiters;
     let shared = false;
     if (!fill.poisoned && fill.generation === this.#generation && this.#untracked.size === 0) {
-      shared = this.#store.set(fill.entry, value, fill.keys, replySize(value), Date.now());
+      shared = this.#store.set(fill.first, fill.rest, value, fill.keys, replySize(value), Date.now());
     }
     // A stored value is never handed out itself; otherwise the first waiter may take it.
     for (let i = 0; i < waiters.length; i++) waiters[i]!.resolve(shared || i > 0 ? copyReply(value) : value);
@@ -221,7 +229,7 @@ export class ClientCache implements TrackingSink {
   }
 
   #detach(fill: Fill): void {
-    if (this.#filling.get(fill.entry) === fill) this.#filling.delete(fill.entry);
+    if (this.#filling.get(fill.fillName) === fill) this.#filling.delete(fill.fillName);
     for (const k of fill.keys) {
       const set = this.#fillsByKey.get(k);
       if (set === undefined) continue;

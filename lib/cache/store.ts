@@ -1,8 +1,11 @@
 /**
- * The cache's memory: entries by name, least recently used first (a Map keeps
- * insertion order: a hit moves its entry to the end, eviction takes from the
- * front), an index from each key name to the entries that read it, and the
- * bounds (`maxEntries`, `maxBytes`, `ttl`).
+ * The cache's memory: entries filed in two levels (first argument, then the
+ * rest of the call: cacheable.ts EntryNames), an index from each key name to
+ * the entries that read it, and the bounds (`maxEntries`, `maxBytes`, `ttl`).
+ *
+ * Eviction is least recently used, approximated the CLOCK way: a hit only
+ * marks its entry as used (no reordering on the read path); eviction takes
+ * the oldest entry, giving a marked one a second chance at the back instead.
  */
 import type { Reply } from '../resp/types.js';
 
@@ -16,65 +19,71 @@ export interface CacheLimits {
 }
 
 export interface Entry {
-  readonly name: string;
+  readonly first: string;
+  readonly rest: string;
   readonly value: Reply;
   /** The key names it read (cacheable.ts keyName). */
   readonly keys: readonly string[];
   readonly bytes: number;
   /** Date.now() past which it is not served; 0 for never. */
   readonly expires: number;
+  /** Read since it was last passed over by eviction. */
+  used: boolean;
 }
 
-/** A per-entry cost beyond its name and value (the entry, its index slots): an estimate. */
-const ENTRY_OVERHEAD = 96;
+/** A per-entry cost beyond its names and value (the entry, its index slots): an estimate. */
+const ENTRY_OVERHEAD = 128;
 
-export function entryBytes(name: string, keys: readonly string[], valueBytes: number): number {
-  let n = ENTRY_OVERHEAD + name.length + valueBytes;
+export function entryBytes(first: string, rest: string, keys: readonly string[], valueBytes: number): number {
+  let n = ENTRY_OVERHEAD + first.length + rest.length + valueBytes;
   for (const k of keys) n += k.length;
   return n;
 }
 
 export class Store {
-  readonly #entries = new Map<string, Entry>();
+  /** first argument -> rest of the call -> entry. */
+  readonly #entries = new Map<string, Map<string, Entry>>();
+  /** Every entry, oldest first (eviction order). */
+  readonly #order = new Set<Entry>();
   readonly #byKey = new Map<string, Set<Entry>>();
   #bytes = 0;
 
   constructor(private readonly limits: CacheLimits) {}
 
   get size(): number {
-    return this.#entries.size;
+    return this.#order.size;
   }
 
   get bytes(): number {
     return this.#bytes;
   }
 
-  /** The live entry named `name`, made most recently used; undefined if absent or past its ttl. */
-  get(name: string, now: number): Entry | undefined {
-    const e = this.#entries.get(name);
+  /** The live entry for a call; undefined if absent or past its ttl. */
+  get(first: string, rest: string, now: number): Entry | undefined {
+    const e = this.#entries.get(first)?.get(rest);
     if (e === undefined) return undefined;
     if (e.expires !== 0 && now >= e.expires) {
       this.#remove(e);
       return undefined;
     }
-    this.#entries.delete(name);
-    this.#entries.set(name, e);
+    e.used = true;
     return e;
   }
 
-  /** Keep `value`, evicting the least recently used entries to stay within bounds. False if it alone is too large. */
-  set(name: string, value: Reply, keys: readonly string[], valueBytes: number, now: number): boolean {
-    const bytes = entryBytes(name, keys, valueBytes);
+  /** Keep `value`, evicting to stay within bounds. False if it alone is too large. */
+  set(first: string, rest: string, value: Reply, keys: readonly string[], valueBytes: number, now: number): boolean {
+    const bytes = entryBytes(first, rest, keys, valueBytes);
     const { maxEntries, maxBytes, ttl } = this.limits;
     if (bytes > maxBytes || maxEntries === 0) return false;
-    const old = this.#entries.get(name);
+    let byRest = this.#entries.get(first);
+    const old = byRest?.get(rest);
     if (old !== undefined) this.#remove(old);
-    while (this.#entries.size >= maxEntries || this.#bytes + bytes > maxBytes) {
-      const lru = this.#entries.values().next().value as Entry;
-      this.#remove(lru);
-    }
-    const e: Entry = { name, value, keys, bytes, expires: ttl > 0 ? now + ttl : 0 };
-    this.#entries.set(name, e);
+    while (this.#order.size >= maxEntries || this.#bytes + bytes > maxBytes) this.#evictOne();
+    const e: Entry = { first, rest, value, keys, bytes, expires: ttl > 0 ? now + ttl : 0, used: false };
+    byRest = this.#entries.get(first);
+    if (byRest === undefined) this.#entries.set(first, (byRest = new Map()));
+    byRest.set(rest, e);
+    this.#order.add(e);
     this.#bytes += bytes;
     for (const k of keys) {
       let set = this.#byKey.get(k);
@@ -98,16 +107,33 @@ export class Store {
 
   /** Drop everything; returns how many entries there were. */
   clear(): number {
-    const n = this.#entries.size;
+    const n = this.#order.size;
     this.#entries.clear();
+    this.#order.clear();
     this.#byKey.clear();
     this.#bytes = 0;
     return n;
   }
 
+  /** The oldest entry not read since it was last passed over. Terminates: a passed-over entry loses its mark. */
+  #evictOne(): void {
+    for (;;) {
+      const e = this.#order.values().next().value as Entry;
+      if (!e.used) {
+        this.#remove(e);
+        return;
+      }
+      e.used = false;
+      this.#order.delete(e);
+      this.#order.add(e);
+    }
+  }
+
   #remove(e: Entry): void {
-    if (this.#entries.get(e.name) !== e) return;
-    this.#entries.delete(e.name);
+    if (!this.#order.delete(e)) return;
+    const byRest = this.#entries.get(e.first);
+    byRest?.delete(e.rest);
+    if (byRest?.size === 0) this.#entries.delete(e.first);
     this.#bytes -= e.bytes;
     for (const k of e.keys) {
       const set = this.#byKey.get(k);
