@@ -76,4 +76,14 @@ describe('AbortSignal in a cluster', () => {
     await redis.db.reply('RPUSH', 'c:q', 'item');
     expect(await next).toEqual(['c:q', 'item']);
   });
+
+  it('a split command aborted while the slot map is still coming is never sent, not even in parts', async () => {
+    const redis = client();
+    const ac = new AbortController();
+    const keys = ['c:split:a', 'c:split:b', 'c:split:c', 'c:split:d'];
+    const mset = redis.db.with({ signal: ac.signal }).reply('MSET', ...keys.flatMap((k) => [k, 'x'])).catch((e: unknown) => e);
+    ac.abort();
+    expect(await mset).toMatchObject({ name: 'AbortError', sent: false });
+    expect(await redis.db.reply('EXISTS', ...keys)).toBe(0);
+  });
 });

@@ -118,6 +118,7 @@ export class Cluster implements Topology {
       const within = timeout > 0 ? timeout : this.opts.connectTimeout || 10_000;
       this.#mapped(within).then(
         () => {
+          if (cmd.settled) return; // given up while the map was coming (its signal fired): never sent, nor split
           try {
             this.send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true);
           } catch (err) {
