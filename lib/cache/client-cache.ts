@@ -32,6 +32,7 @@ import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import { CACHEABLE, EntryNames, argText, keyName } from './cacheable.js';
 import { copyReply, replySize } from './copy.js';
+import { addTo, removeFrom, valuesOf, type MultiMap } from './multimap.js';
 import { Store, type CacheLimits } from './store.js';
 
 export type { CacheLimits };
@@ -107,7 +108,7 @@ export class ClientCache implements TrackingSink {
   /** Reads in flight by entry name. */
   readonly #filling = new Map<string, Fill>();
   /** Reads in flight by key name, to poison them when a key is invalidated. */
-  readonly #fillsByKey = new Map<string, Set<Fill>>();
+  readonly #fillsByKey: MultiMap<Fill> = new Map();
   /** Bumped by every flush: a read issued before it is not stored. */
   #generation = 0;
   /** Nodes whose connection runs without tracking (RESP2, or CLIENT TRACKING refused): reads pass through meanwhile. */
@@ -163,11 +164,7 @@ export class ClientCache implements TrackingSink {
     const fill = new Fill(info, cmd, first, rest, name, keys, this.#generation, until, this);
     fill.waiters.push(cmd);
     this.#filling.set(name, fill);
-    for (const k of keys) {
-      let set = this.#fillsByKey.get(k);
-      if (set === undefined) this.#fillsByKey.set(k, (set = new Set()));
-      set.add(fill);
-    }
+    for (const k of keys) addTo(this.#fillsByKey, k, fill);
     target.send(fill, timeout, custom);
     return true;
   }
@@ -230,12 +227,7 @@ export class ClientCache implements TrackingSink {
 
   #detach(fill: Fill): void {
     if (this.#filling.get(fill.fillName) === fill) this.#filling.delete(fill.fillName);
-    for (const k of fill.keys) {
-      const set = this.#fillsByKey.get(k);
-      if (set === undefined) continue;
-      set.delete(fill);
-      if (set.size === 0) this.#fillsByKey.delete(k);
-    }
+    for (const k of fill.keys) removeFrom(this.#fillsByKey, k, fill);
   }
 
   /** Key names of a cacheable read; undefined when the arguments name none (the server will refuse them). */
@@ -249,13 +241,16 @@ export class ClientCache implements TrackingSink {
 
   #invalidateKey(key: string): void {
     this.#stats.invalidations += this.#store.invalidate(key);
-    const fills = this.#fillsByKey.get(key);
+    const fills = valuesOf(this.#fillsByKey, key);
     if (fills === undefined) return;
-    for (const f of [...fills]) {
-      f.poisoned = true;
-      this.#stats.invalidations++;
-      this.#detach(f); // later reads start their own
-    }
+    if (Array.isArray(fills)) for (const f of fills) this.#poison(f);
+    else this.#poison(fills);
+  }
+
+  #poison(fill: Fill): void {
+    fill.poisoned = true;
+    this.#stats.invalidations++;
+    this.#detach(fill); // later reads start their own
   }
 
   #flush(): void {

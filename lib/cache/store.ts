@@ -8,6 +8,7 @@
  * the oldest entry, giving a marked one a second chance at the back instead.
  */
 import type { Reply } from '../resp/types.js';
+import { addTo, removeFrom, valuesOf, type MultiMap } from './multimap.js';
 
 export interface CacheLimits {
   /** Most entries kept. */
@@ -45,7 +46,7 @@ export class Store {
   readonly #entries = new Map<string, Map<string, Entry>>();
   /** Every entry, oldest first (eviction order). */
   readonly #order = new Set<Entry>();
-  readonly #byKey = new Map<string, Set<Entry>>();
+  readonly #byKey: MultiMap<Entry> = new Map();
   #bytes = 0;
 
   constructor(private readonly limits: CacheLimits) {}
@@ -85,24 +86,20 @@ export class Store {
     byRest.set(rest, e);
     this.#order.add(e);
     this.#bytes += bytes;
-    for (const k of keys) {
-      let set = this.#byKey.get(k);
-      if (set === undefined) this.#byKey.set(k, (set = new Set()));
-      set.add(e);
-    }
+    for (const k of keys) addTo(this.#byKey, k, e);
     return true;
   }
 
   /** Drop every entry that read key `key`; returns how many. */
   invalidate(key: string): number {
-    const set = this.#byKey.get(key);
-    if (set === undefined) return 0;
-    let n = 0;
-    for (const e of [...set]) {
-      this.#remove(e);
-      n++;
+    const found = valuesOf(this.#byKey, key);
+    if (found === undefined) return 0;
+    if (!Array.isArray(found)) {
+      this.#remove(found);
+      return 1;
     }
-    return n;
+    for (const e of found) this.#remove(e);
+    return found.length;
   }
 
   /** Drop everything; returns how many entries there were. */
@@ -135,11 +132,6 @@ export class Store {
     byRest?.delete(e.rest);
     if (byRest?.size === 0) this.#entries.delete(e.first);
     this.#bytes -= e.bytes;
-    for (const k of e.keys) {
-      const set = this.#byKey.get(k);
-      if (set === undefined) continue;
-      set.delete(e);
-      if (set.size === 0) this.#byKey.delete(k);
-    }
+    for (const k of e.keys) removeFrom(this.#byKey, k, e);
   }
 }
