@@ -15,17 +15,19 @@ import { Pending } from './connection/pending.js';
 import { scriptCall } from './connection/script-command.js';
 import type { Script } from './script.js';
 import type { HandshakeResult } from './connection/handshake.js';
+import type { CommandArguments, Decoding, DefaultDecoding, Resolved, WithDecoding } from './commands/typed.js';
+import type { Listener } from './events.js';
 
 import { ClosedError, InvalidArgumentError } from './errors.js';
 import { checkCallOptions, checkDb, checkSubscriberOptions, resolveOptions, type RedisOptions, type ResolvedOptions } from './options.js';
 import type { Arg } from './resp/encoder.js';
-import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_SETS, type Reply } from './resp/types.js';
+import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_RESP3_SHAPES, DECODE_SETS, type Reply } from './resp/types.js';
 import type { RetryPolicy } from './retry.js';
 import { AutoTopology, type TopologyMode } from './topology/auto.js';
 import type { Cluster } from './topology/cluster/cluster.js';
 import type { ClusterNode } from './topology/cluster/slot-map.js';
-import type { Topology, TopologyStats } from './topology/standalone.js';
-import { runMulti, runWatch, type HandleSettings, type MultiBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
+import type { Topology, TopologyChange, TopologyStats } from './topology/standalone.js';
+import { runMulti, runWatch, type HandleSettings, type MultiBuilder, type MultiResult, type MultiTupleBuilder, type TransactionBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
 import { Subscriber, type SubscriberContext, type SubscriberOptions } from './subscriber.js';
 import { collectionScan, keyScan, type CollectionScanOptions, type ScanIterator, type ScanOptions } from './scan.js';
 
@@ -111,8 +113,16 @@ function decodeFlagsOf(o: CallOptions): number {
   return f;
 }
 
-/** A handle on one database. Cheap: `with()` makes a new view sharing the connection. */
-export class Database {
+/** Text as a handle decoding as `D` gives it: a string, or a Buffer with decode: 'buffer'. */
+type Text<D extends Decoding> = D['decode'] extends 'buffer' ? Buffer : string;
+
+/**
+ * A handle on one database. Cheap: `with()` makes a new view sharing the connection.
+ * `D` is how it decodes replies (its `decode` / `map` / `set` / `attributes`
+ * options), which the reply types follow: `with({ decode: 'buffer' })` makes
+ * `reply('GET', k)` a `Promise<Buffer | null>`.
+ */
+export class Database<D extends Decoding = DefaultDecoding> {
   /** The database index this handle talks to. */
   readonly index: number;
   readonly #core: ClientCore;
@@ -141,7 +151,8 @@ export class Database {
       if (watch === undefined) core.aborts.set(signal, (watch = new AbortWatch(signal, (err, cmd) => core.reportUnobserved(cmd, err))));
       this.#abort = watch;
     }
-    this.#settings = { index, decodeFlags: decodeFlagsOf(opts), maxArgumentBytes: core.options.maxArgumentBytes, prefix: this.#prefix, abort: this.#abort };
+    const shapes = core.options.resp3Shapes ? DECODE_RESP3_SHAPES : 0; // RESP2 replies in RESP3 shapes (resp2: 'resp3')
+    this.#settings = { index, decodeFlags: decodeFlagsOf(opts) | shapes, maxArgumentBytes: core.options.maxArgumentBytes, prefix: this.#prefix, abort: this.#abort };
     const def = core.options.connection.commandTimeout;
     this.#timeout = opts.timeout ?? def;
     this.#customTimeout = this.#timeout !== def;
@@ -151,12 +162,12 @@ export class Database {
   }
 
   /** A view of this database with other per-call options. */
-  with(opts: CallOptions): Database {
+  with<const O extends CallOptions>(opts: O): Database<WithDecoding<D, O>> {
     checkCallOptions(opts); // unknown keys and wrong types are refused here, naming the closest option
     if (opts.cache === true && this.#core.cache === undefined) {
       throw new InvalidArgumentError('db.with({ cache: true }) needs a client with a cache: new Redis({ cache: { maxEntries, maxBytes, ttl } })');
     }
-    return new Database(this.#core, this.index, { ...this.#opts, ...opts });
+    return new Database<WithDecoding<D, O>>(this.#core, this.index, { ...this.#opts, ...opts });
   }
 
   /**
@@ -165,14 +176,19 @@ export class Database {
    * (never an unhandled rejection). Throws `InvalidArgumentError` at once for
    * bad arguments; nothing is sent then.
    */
-  command<T = any>(name: string, ...args: Arg[]): Pending<T> {
-    return new Pending(this.#issue<T>(name, args, false));
+  command<T = never, N extends string = string, A extends CommandArguments<N> = CommandArguments<N>>(name: N, ...args: A): Pending<Resolved<NoInfer<T>, N, A, D>> {
+    return new Pending(this.#issue<Resolved<NoInfer<T>, N, A, D>>(name, args as readonly Arg[] as Arg[], false));
   }
 
-  /** Send a command and wait for its reply. Rejects (never throws) on bad arguments. */
-  reply<T = any>(name: string, ...args: Arg[]): Promise<T> {
+  /**
+   * Send a command and wait for its reply. Rejects (never throws) on bad arguments.
+   * Typed by name (any case): `reply('GET', key)` is a `Promise<string | null>`;
+   * a name the command table does not know is `Promise<unknown>` unless you
+   * name the type: `reply<MyType>('MODULE.CMD', ...)`.
+   */
+  reply<T = never, N extends string = string, A extends CommandArguments<N> = CommandArguments<N>>(name: N, ...args: A): Promise<Resolved<NoInfer<T>, N, A, D>> {
     try {
-      return this.#issue<T>(name, args, true).toPromise();
+      return this.#issue<Resolved<NoInfer<T>, N, A, D>>(name, args as readonly Arg[] as Arg[], true).toPromise();
     } catch (err) {
       return Promise.reject(err);
     }
@@ -238,7 +254,7 @@ export class Database {
    * server that answers NOSCRIPT gets `SCRIPT LOAD` and the call again, once,
    * on the same connection (see README "Scripts").
    */
-  run<T = any>(script: Script, keys?: readonly Arg[], args?: readonly Arg[]): Promise<T> {
+  run<T = unknown>(script: Script, keys?: readonly Arg[], args?: readonly Arg[]): Promise<T> {
     try {
       const on = this.#settings;
       const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
@@ -253,7 +269,7 @@ export class Database {
    * Every key, once (SCAN; every master of a cluster), as an async iterator;
    * `.pages()` gives the server's batches. See README "SCAN iterators".
    */
-  scan(options?: ScanOptions): ScanIterator<any> {
+  scan(options?: ScanOptions): ScanIterator<Text<D>> {
     const core = this.#core;
     const opts = this.#opts;
     return keyScan(options, async () => {
@@ -266,22 +282,22 @@ export class Database {
           return next === undefined ? undefined : new Database(next, 0, opts);
         },
       }));
-    }, this.#prefix);
+    }, this.#prefix) as ScanIterator<Text<D>>;
   }
 
   /** Every [field, value] of a hash (HSCAN), lazily. */
-  hscan(key: Arg, options?: CollectionScanOptions): ScanIterator<[any, any]> {
-    return collectionScan('HSCAN', key, options, this);
+  hscan(key: Arg, options?: CollectionScanOptions): ScanIterator<[Text<D>, Text<D>]> {
+    return collectionScan('HSCAN', key, options, this) as ScanIterator<[Text<D>, Text<D>]>;
   }
 
   /** Every member of a set (SSCAN), lazily. */
-  sscan(key: Arg, options?: CollectionScanOptions): ScanIterator<any> {
-    return collectionScan('SSCAN', key, options, this);
+  sscan(key: Arg, options?: CollectionScanOptions): ScanIterator<Text<D>> {
+    return collectionScan('SSCAN', key, options, this) as ScanIterator<Text<D>>;
   }
 
   /** Every [member, score] of a sorted set (ZSCAN), scores as numbers, lazily. */
-  zscan(key: Arg, options?: CollectionScanOptions): ScanIterator<[any, number]> {
-    return collectionScan('ZSCAN', key, options, this);
+  zscan(key: Arg, options?: CollectionScanOptions): ScanIterator<[Text<D>, number]> {
+    return collectionScan('ZSCAN', key, options, this) as ScanIterator<[Text<D>, number]>;
   }
 
   /**
@@ -289,8 +305,12 @@ export class Database {
    * Resolves with the array of replies (a failed command's slot holds its
    * `ServerError`), or null when a WATCH aborted it. The builder must be
    * synchronous: a builder that returns a promise is refused, nothing sent.
+   * A builder that returns an array of its handles (`(tx) => [tx.command(...),
+   * ...]`) gets their replies in that order, typed as a tuple.
    */
-  multi(build: MultiBuilder): Promise<any[] | null> {
+  multi<const H extends readonly PromiseLike<unknown>[]>(build: MultiTupleBuilder<D, H>): Promise<MultiResult<H> | null>;
+  multi(build: MultiBuilder<D>): Promise<Reply[] | null>;
+  multi(build: MultiBuilder<D> | MultiTupleBuilder<D, PromiseLike<unknown>[]>): Promise<unknown[] | null> {
     if (!tracingCommands()) return this.#multi(build, undefined);
     // Traced as one operation, MULTI, whose argumentCount is the number of commands in the block.
     const trace: CommandTraceContext = { command: 'MULTI', database: this.index, argumentCount: 0, node: undefined };
@@ -303,7 +323,7 @@ export class Database {
     return block;
   }
 
-  #multi(build: MultiBuilder, trace: CommandTraceContext | undefined): Promise<any[] | null> {
+  #multi(build: (tx: TransactionBuilder<Decoding>) => unknown, trace: CommandTraceContext | undefined): Promise<Reply[] | null> {
     try {
       if (this.#core.closed) throw new ClosedError();
       const abort = this.#abort;
@@ -332,12 +352,40 @@ export class Database {
    * and always UNWATCH and return the lease. Resolves with what `fn` returns
    * (`conn.multi` gives null when a watched key changed).
    */
-  watch<R>(keys: Arg[], fn: (conn: WatchConnection) => Promise<R> | R, options: WatchOptions = {}): Promise<R> {
+  watch<R>(keys: Arg[], fn: (conn: WatchConnection<D>) => Promise<R> | R, options: WatchOptions = {}): Promise<R> {
     const topology = this.#core.topology;
     // A fired signal: nothing is leased or sent (the commands fn sends later are refused one by one).
     if (this.#abort?.signal.aborted) return Promise.reject(abortError('WATCH', false, undefined, this.#abort.signal.reason));
     return runWatch((prefixed) => topology.lease(prefixed), this.#settings, keys, fn, options, (err) => topology.moved?.(err));
   }
+}
+
+/** What `Redis` emits: event name -> the listener's arguments. */
+export interface RedisEvents {
+  /** A connection finished its handshake (each reconnect too). */
+  ready: [info: HandshakeResult];
+  /** A connection failed; emitted only while someone listens (callers see failures through their commands). */
+  error: [err: Error];
+  reconnecting: [info: { attempt: number; delay: number; cause: Error }];
+  close: [none?: undefined];
+  /** A failed command nobody awaited. */
+  commandError: [err: Error, context: { command: string }];
+  /** A RESP3 push frame that is not pub/sub (tracking invalidations, ...). */
+  push: [frame: Reply[]];
+  /** Cluster: the slot map changed. */
+  topology: [change: TopologyChange];
+  /** The reply of an abandoned blocking command (an item a timed-out BLPOP popped). */
+  orphanedReply: [orphan: { command: string; value: Reply }];
+}
+
+export interface Redis {
+  on<K extends keyof RedisEvents>(event: K, listener: Listener<RedisEvents[K]>): this;
+  once<K extends keyof RedisEvents>(event: K, listener: Listener<RedisEvents[K]>): this;
+  off<K extends keyof RedisEvents>(event: K, listener: Listener<RedisEvents[K]>): this;
+  addListener<K extends keyof RedisEvents>(event: K, listener: Listener<RedisEvents[K]>): this;
+  removeListener<K extends keyof RedisEvents>(event: K, listener: Listener<RedisEvents[K]>): this;
+  prependListener<K extends keyof RedisEvents>(event: K, listener: Listener<RedisEvents[K]>): this;
+  prependOnceListener<K extends keyof RedisEvents>(event: K, listener: Listener<RedisEvents[K]>): this;
 }
 
 export class Redis extends EventEmitter {
@@ -418,7 +466,7 @@ export class Redis extends EventEmitter {
     this.db = new Database(this.#core, resolved.connection.db);
     this.#subscriberContext = {
       route: (kind, name) => topology.pubsub(kind, name),
-      command: (name, ...args) => this.db.reply(name, ...args),
+      command: (name, ...args) => this.db.reply<Reply>(name, ...args),
       db: resolved.connection.db,
       timeout: resolved.connection.commandTimeout,
       maxArgumentBytes: resolved.maxArgumentBytes,
@@ -494,7 +542,7 @@ export class Redis extends EventEmitter {
   subscriber(options: SubscriberOptions & { decode: 'buffer' }): Subscriber<Buffer>;
   subscriber(options?: SubscriberOptions & { decode?: 'utf8' }): Subscriber<string>;
   subscriber(options?: SubscriberOptions): Subscriber<string | Buffer>;
-  subscriber(options: SubscriberOptions = {}): Subscriber<any> {
+  subscriber(options: SubscriberOptions = {}): Subscriber<string | Buffer> {
     checkSubscriberOptions(options);
     if (this.#core.closed) throw new ClosedError();
     return new Subscriber(this.#subscriberContext, options);

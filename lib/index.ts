@@ -1,6 +1,7 @@
 /** redmux: the public surface. Everything else is internal. */
 export { Redis, Database, Pending } from './client.js';
-export type { CallOptions, RedisStats } from './client.js';
+export type { CallOptions, RedisStats, RedisEvents } from './client.js';
+export type { CommandArgs, CommandArguments, CommandName, CommandReply, Decoding, DefaultDecoding, Int, Key, Num, WithDecoding } from './commands/typed.js';
 export type { RedisOptions, ReconnectOptions, PoolOptions, ClusterOptions, SentinelOptions } from './options.js';
 export type { Credentials, CredentialsProvider } from './connection/handshake.js';
 export type { TopologyChange } from './topology/standalone.js';
@@ -11,8 +12,8 @@ export { ScanIterator } from './scan.js';
 export type { ScanOptions, CollectionScanOptions } from './scan.js';
 export type { RetryOptions } from './retry.js';
 export { Subscriber, SubscriberOverflowError, Keyspace } from './subscriber.js';
-export type { SubscriberOptions, Message, KeyspaceEvent, KeyspaceOptions } from './subscriber.js';
-export type { TransactionBuilder, WatchConnection, WatchOptions } from './transaction.js';
+export type { SubscriberOptions, SubscriberEvents, Message, KeyspaceEvent, KeyspaceOptions } from './subscriber.js';
+export type { TransactionBuilder, WatchConnection, WatchOptions, MultiBuilder, MultiTupleBuilder, MultiResult } from './transaction.js';
 export { Attributed } from './resp/types.js';
 export type { Reply, DecoderLimits } from './resp/types.js';
 export type { Arg } from './resp/encoder.js';

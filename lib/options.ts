@@ -124,6 +124,13 @@ export interface RedisOptions {
    */
   callSiteStacks?: boolean;
   /**
+   * What a RESP2 connection (`protocol: 2`, or a server without HELLO) hands
+   * over: 'raw' (default) the server's RESP2 replies (maps as flat arrays,
+   * doubles as strings); 'resp3' the RESP3 shapes the types describe, for the
+   * commands of the reply table (README, TypeScript).
+   */
+  resp2?: 'raw' | 'resp3';
+  /**
    * Cluster seeds: URLs (`redis://10.0.0.1:7000`) or `{ host, port }`; any one
    * reachable is enough. Other options (password, TLS, timeouts...) apply to
    * every node. A URL with several hosts (`redis://h1:7000,h2:7001`) is the same.
@@ -193,6 +200,8 @@ export interface ResolvedOptions {
   /** Largest single argument in bytes (see `RedisOptions.maxArgumentBytes`). */
   maxArgumentBytes: number;
   callSiteStacks: boolean;
+  /** RESP2 replies in RESP3 shapes (`resp2: 'resp3'`). */
+  resp3Shapes: boolean;
   /** 'auto' only when neither `nodes` nor `mode` decided it. */
   mode: 'auto' | 'standalone' | 'cluster';
   /** Cluster seeds (the configured endpoint when none were given). */
@@ -308,6 +317,7 @@ const REDIS: Schema = schema({
   blockingMargin: milliseconds,
   maxArgumentBytes: integer(0),
   callSiteStacks: boolean,
+  resp2: oneOf('raw', 'resp3'),
   nodes: seeds,
   mode: oneOf('auto', 'standalone', 'cluster'),
   cluster: nested(CLUSTER),
@@ -446,6 +456,7 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
     blockingMargin: o.blockingMargin ?? 2_000,
     maxArgumentBytes: o.maxArgumentBytes ?? DEFAULT_MAX_ARGUMENT_BYTES,
     callSiteStacks: o.callSiteStacks ?? false,
+    resp3Shapes: o.resp2 === 'resp3',
     ...topology,
     cache: o.cache && { maxEntries: o.cache.maxEntries ?? 10_000, maxBytes: o.cache.maxBytes ?? 64 * 1024 * 1024, ttl: o.cache.ttl ?? 0 },
     sentinel: sentinelOptions(o),

@@ -19,7 +19,7 @@ import {
   TryAgainError,
 } from './errors.js';
 
-type ErrorClass = abstract new (...args: any[]) => Error;
+type ErrorClass = abstract new (...args: never[]) => Error;
 
 export interface RetryOptions {
   /** Total tries including the first (default 3). */

@@ -48,7 +48,7 @@ export interface CollectionScanOptions {
 
 /** Where a scan sends its pages: a database handle (structural, so this file needs no client). */
 export interface ScanTarget {
-  reply<T = any>(name: string, ...args: Arg[]): Promise<T>;
+  reply(name: string, ...args: Arg[]): Promise<unknown>;
 }
 
 /** One node SCAN walks: a server, or a cluster master. */
@@ -123,7 +123,7 @@ function unprefixed(key: unknown, prefix: KeyPrefix): unknown {
  * `db.scan(options)`: every key of `targets()` (one target for a server, one
  * per master for a cluster), in pages. Options are checked at once.
  */
-export function keyScan(options: ScanOptions | undefined, shards: () => Promise<ScanShard[]>, prefix: KeyPrefix | undefined): ScanIterator<any> {
+export function keyScan(options: ScanOptions | undefined, shards: () => Promise<ScanShard[]>, prefix: KeyPrefix | undefined): ScanIterator<string | Buffer> {
   const opts = options ?? {};
   checkObject(opts, SCAN, '', { where: 'db.scan()' });
   const extra: Arg[] = [];
@@ -134,7 +134,7 @@ export function keyScan(options: ScanOptions | undefined, shards: () => Promise<
   if (opts.count !== undefined) extra.push('COUNT', opts.count);
   if (opts.type !== undefined) extra.push('TYPE', opts.type);
   const dedupe = opts.dedupe !== false;
-  return new ScanIterator(async function* () {
+  return new ScanIterator<string | Buffer>(async function* () {
     const seen = dedupe ? new Set<string>() : undefined;
     for (const shard of await shards()) {
       let target = shard.target;
@@ -156,8 +156,8 @@ export function keyScan(options: ScanOptions | undefined, shards: () => Promise<
           }
         }
         cursor = cursorOf(reply, 'SCAN');
-        let keys = (reply as unknown[][])[1] ?? [];
-        if (prefix !== undefined) keys = keys.map((k) => unprefixed(k, prefix));
+        let keys = (reply as (string | Buffer)[][])[1] ?? [];
+        if (prefix !== undefined) keys = keys.map((k) => unprefixed(k, prefix) as string | Buffer);
         if (seen !== undefined) {
           keys = keys.filter((k) => {
             const id = identity(k);
@@ -187,7 +187,7 @@ export function collectionScan(
   key: Arg,
   options: CollectionScanOptions | undefined,
   target: ScanTarget,
-): ScanIterator<any> {
+): ScanIterator<unknown> {
   const where = `db.${command.toLowerCase()}()`;
   if (typeof key !== 'string' && !(key instanceof Uint8Array)) throw new InvalidArgumentError(`${where}: the key must be a string or a Buffer`, { command });
   const opts = options ?? {};

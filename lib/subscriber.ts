@@ -16,6 +16,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ClosedError, InvalidArgumentError, MovedError } from './errors.js';
+import type { Listener } from './events.js';
 import { checkObject, schema, type Validator } from './option-check.js';
 import { CHANNEL, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
 import { BoundedIterator, SubscriberOverflowError } from './pubsub/iterator.js';
@@ -105,20 +106,24 @@ function raw(v: Reply | undefined): Buffer {
   return Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8');
 }
 
+/** What a `Subscriber` emits: event name -> the listener's arguments. */
+export interface SubscriberEvents<T extends string | Buffer = string> {
+  message: [message: Message<T>];
+  /** A listener threw, a subscription was dropped, or the connection failed (emitted while someone listens). */
+  error: [err: Error];
+  ready: [none?: undefined];
+  close: [none?: undefined];
+  reconnecting: [info: { attempt: number; delay: number; cause: Error }];
+}
+
 export interface Subscriber<T extends string | Buffer = string> {
-  on(event: 'message', listener: (message: Message<T>) => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
-  on(event: 'ready' | 'close', listener: () => void): this;
-  on(event: 'reconnecting', listener: (info: { attempt: number; delay: number; cause: Error }) => void): this;
-  once(event: 'message', listener: (message: Message<T>) => void): this;
-  once(event: 'error', listener: (err: Error) => void): this;
-  once(event: 'ready' | 'close', listener: () => void): this;
-  once(event: 'reconnecting', listener: (info: { attempt: number; delay: number; cause: Error }) => void): this;
-  off(event: 'message', listener: (message: Message<T>) => void): this;
-  // Any other name, or a listener of another shape (`new Promise((r) => sub.once('ready', r))`), as on any emitter.
-  on(event: string | symbol, listener: (...args: any[]) => void): this;
-  once(event: string | symbol, listener: (...args: any[]) => void): this;
-  off(event: string | symbol, listener: (...args: any[]) => void): this;
+  on<K extends keyof SubscriberEvents<T>>(event: K, listener: Listener<SubscriberEvents<T>[K]>): this;
+  once<K extends keyof SubscriberEvents<T>>(event: K, listener: Listener<SubscriberEvents<T>[K]>): this;
+  off<K extends keyof SubscriberEvents<T>>(event: K, listener: Listener<SubscriberEvents<T>[K]>): this;
+  addListener<K extends keyof SubscriberEvents<T>>(event: K, listener: Listener<SubscriberEvents<T>[K]>): this;
+  removeListener<K extends keyof SubscriberEvents<T>>(event: K, listener: Listener<SubscriberEvents<T>[K]>): this;
+  prependListener<K extends keyof SubscriberEvents<T>>(event: K, listener: Listener<SubscriberEvents<T>[K]>): this;
+  prependOnceListener<K extends keyof SubscriberEvents<T>>(event: K, listener: Listener<SubscriberEvents<T>[K]>): this;
 }
 
 export class Subscriber<T extends string | Buffer = string> extends EventEmitter implements AsyncIterable<Message<T>> {

@@ -14,27 +14,43 @@
  */
 import { commandInfo, SHAPE_ANY } from './commands/index.js';
 import { prefixed, prefixKeys, type KeyPrefix } from './commands/prefix.js';
+import type { CommandArguments, Decoding, DefaultDecoding, Resolved } from './commands/typed.js';
+import { resp2ToResp3 } from './commands/resp3-shapes.js';
 import { Command, InternalCommand, prepareCommand } from './connection/command.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
 import { AskError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
-import type { Reply } from './resp/types.js';
+import { DECODE_RESP3_SHAPES, type Reply } from './resp/types.js';
 import type { Script } from './script.js';
 import { isScript, scriptArgs, scriptCall } from './connection/script-command.js';
 
-export interface TransactionBuilder {
-  /** Queue a command in the block. The handle settles with this command's own reply once EXEC returns. */
-  command<T = any>(name: string, ...args: Arg[]): PromiseLike<T>;
+export interface TransactionBuilder<D extends Decoding = DefaultDecoding> {
+  /** Queue a command in the block. The handle settles with this command's own reply once EXEC returns. Typed like `db.reply`. */
+  command<T = never, N extends string = string, A extends CommandArguments<N> = CommandArguments<N>>(name: N, ...args: A): PromiseLike<Resolved<NoInfer<T>, N, A, D>>;
   /**
    * Queue a script call. Its first call in the block is sent as EVAL (EVAL_RO)
    * with the body, later ones as EVALSHA (EVALSHA_RO): see `run` in runMulti.
    */
-  run<T = any>(script: Script, keys?: readonly Arg[], args?: readonly Arg[]): PromiseLike<T>;
+  run<T = unknown>(script: Script, keys?: readonly Arg[], args?: readonly Arg[]): PromiseLike<T>;
 }
 
-/** Queues the block's commands, synchronously: the block is sent when it returns. */
-export type MultiBuilder = (tx: TransactionBuilder) => void;
+/**
+ * Queues the block's commands, synchronously: the block is sent when it
+ * returns (it may return one handle, or nothing). The block resolves with
+ * EXEC's replies (`Reply[]`).
+ */
+export type MultiBuilder<D extends Decoding = DefaultDecoding> = (tx: TransactionBuilder<D>) => PromiseLike<unknown> | void;
+
+/** A builder that returns an array of its handles: the block resolves with their replies, in that order (`MultiResult<H>`). */
+export type MultiTupleBuilder<D extends Decoding, H extends readonly PromiseLike<unknown>[]> = (tx: TransactionBuilder<D>) => H;
+
+/**
+ * What a block whose builder returned handles `H` resolves with: a tuple of
+ * their replies. A command that failed at run time holds its `ServerError`
+ * (Redis runs the rest of the block).
+ */
+export type MultiResult<H extends readonly PromiseLike<unknown>[]> = { -readonly [I in keyof H]: Awaited<H[I]> | ServerError };
 
 /** What every command of a transaction inherits from the handle it was made on. */
 export interface HandleSettings {
@@ -94,19 +110,23 @@ function buildCommand(name: string, args: Arg[], on: HandleSettings): Command {
 }
 
 /** Compile and send one MULTI/EXEC block; see the module comment for the result shape. */
-export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[] | null> {
+export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, target: MultiTarget): Promise<Reply[] | null> {
   const handles: Command[] = [];
   /** SHA1s of the scripts this block already sent with their body. */
   let scripts: Set<string> | undefined;
   let sealed = false;
-  const builder: TransactionBuilder = {
-    command(name, ...args) {
+  /** The builder's handles, in the order of `handles`: a builder that returns some gets theirs back in its order. */
+  const pendings: Pending<unknown>[] = [];
+  const builder = {
+    command(name: string, ...args: Arg[]) {
       if (sealed) {
         throw new InvalidArgumentError('this transaction was already sent (or refused): queue every command before the builder returns', { command: String(name) });
       }
       const handle = buildCommand(name, args, target);
       handles.push(handle);
-      return new Pending(handle);
+      const pending = new Pending(handle);
+      pendings.push(pending);
+      return pending;
     },
     // A script inside MULTI cannot be loaded on demand: the server checks it
     // only at EXEC, and a NOSCRIPT there fails that call while the rest of the
@@ -116,15 +136,15 @@ export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[
     // caches it, and EVALSHA for its later calls, which run after it within
     // the same atomic EXEC (measured: a 4 KB script called 5 times per block
     // runs 3-6x faster than with EVAL each time; scripts/measure-multi-script.mjs).
-    run(script, keys, args) {
+    run(script: Script, keys?: readonly Arg[], args?: readonly Arg[]) {
       if (!isScript(script)) throw new InvalidArgumentError('tx.run(script, keys, args): script must be a Script (new Script(lua))', { command: 'EVAL' });
       const first = !(scripts ??= new Set()).has(script.sha1);
       const call = first ? (script.readOnly ? 'EVAL_RO' : 'EVAL') : script.readOnly ? 'EVALSHA_RO' : 'EVALSHA';
-      const pending = builder.command(call, ...scriptArgs(first ? script.lua : script.sha1, keys, args, 'tx.run'));
+      const pending = builder.command<unknown>(call, ...scriptArgs(first ? script.lua : script.sha1, keys, args, 'tx.run'));
       scripts.add(script.sha1);
       return pending;
     },
-  };
+  } as TransactionBuilder<Decoding>;
   let returned: unknown;
   try {
     returned = build(builder);
@@ -148,9 +168,19 @@ export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[
     for (const h of handles) h.reject(err);
     return Promise.reject(err);
   }
+  /** Positions of the returned handles in the block, when the builder returned an array of them. */
+  let picks: number[] | undefined;
+  if (Array.isArray(returned)) {
+    picks = returned.map((p) => pendings.indexOf(p as Pending<unknown>));
+    if (picks.includes(-1)) {
+      const err = new InvalidArgumentError('the db.multi builder returned an array holding something that is not one of its own handles; return its tx.command(...) handles, or nothing. Nothing was sent', { command: 'MULTI' });
+      for (const h of handles) h.reject(err);
+      return Promise.reject(err);
+    }
+  }
   if (handles.length === 0) return Promise.resolve([]);
 
-  return new Promise<any[] | null>((resolve, reject) => {
+  return new Promise<Reply[] | null>((resolve, reject) => {
     // A block the server refused at queue time only because its slot moved
     // (every refusal a MOVED: a cluster resharding) ran nothing: the routing has
     // learnt the new owner from those replies, so the block is sent again whole.
@@ -207,13 +237,18 @@ export function runMulti(build: MultiBuilder, target: MultiTarget): Promise<any[
             return;
           }
           const replies = value as Reply[];
+          // EXEC's slots are not settled through a connection that knows its protocol:
+          // shaped here (a reply already in its RESP3 shape is left as it is).
+          if (target.decodeFlags & DECODE_RESP3_SHAPES) {
+            for (let i = 0; i < handles.length; i++) replies[i] = resp2ToResp3(handles[i]!.name, handles[i]!.args, replies[i] ?? null, handles[i]!.decodeFlags);
+          }
           for (let i = 0; i < handles.length; i++) {
             const r = replies[i] ?? null;
             // Run-time errors sit in their slot; the handle rejects with the same error.
             if (r instanceof ServerError) handles[i]!.reject(annotate(r, handles[i]!.info.name, undefined));
             else handles[i]!.resolve(r);
           }
-          resolve(replies);
+          resolve(picks === undefined ? replies : picks.map((i) => replies[i] ?? null));
         }, target.decodeFlags, target.index);
       group.push(exec);
       try {
@@ -234,13 +269,14 @@ export interface WatchOptions {
 }
 
 /** What `db.watch` hands its function: a connection of its own for the duration. */
-export interface WatchConnection {
-  reply<T = any>(name: string, ...args: Arg[]): Promise<T>;
-  command<T = any>(name: string, ...args: Arg[]): PromiseLike<T>;
+export interface WatchConnection<D extends Decoding = DefaultDecoding> {
+  reply<T = never, N extends string = string, A extends CommandArguments<N> = CommandArguments<N>>(name: N, ...args: A): Promise<Resolved<NoInfer<T>, N, A, D>>;
+  command<T = never, N extends string = string, A extends CommandArguments<N> = CommandArguments<N>>(name: N, ...args: A): PromiseLike<Resolved<NoInfer<T>, N, A, D>>;
   /** MULTI/EXEC on this connection; resolves null when a watched key changed. */
-  multi(build: MultiBuilder): Promise<any[] | null>;
+  multi<const H extends readonly PromiseLike<unknown>[]>(build: MultiTupleBuilder<D, H>): Promise<MultiResult<H> | null>;
+  multi(build: MultiBuilder<D>): Promise<Reply[] | null>;
   /** A script on this connection, like `db.run` (EVALSHA; NOSCRIPT loads it here). */
-  run<T = any>(script: Script, keys?: readonly Arg[], args?: readonly Arg[]): Promise<T>;
+  run<T = unknown>(script: Script, keys?: readonly Arg[], args?: readonly Arg[]): Promise<T>;
 }
 
 export async function runWatch<R>(
@@ -248,7 +284,7 @@ export async function runWatch<R>(
   acquire: (keys: Arg[]) => Promise<Lease>,
   on: HandleSettings,
   keys: Arg[],
-  fn: (conn: WatchConnection) => Promise<R> | R,
+  fn: (conn: WatchConnection<Decoding>) => Promise<R> | R,
   options: WatchOptions,
   /** The WATCH was answered MOVED (a cluster slot moved): tell the routing, which then leases on the new owner. */
   moved?: (err: MovedError) => void,
@@ -275,13 +311,13 @@ export async function runWatch<R>(
         attempt--;
         continue;
       }
-      const conn: WatchConnection = {
-        command(name, ...args) {
+      const conn = {
+        command(name: string, ...args: Arg[]) {
           const cmd = buildCommand(name, args, on);
           if (on.abort === undefined || !on.abort.refuse(cmd)) lease.send(cmd);
           return new Pending(cmd);
         },
-        reply(name, ...args) {
+        reply(name: string, ...args: Arg[]) {
           try {
             // The promise exists before sending, so an immediate failure is observed, not reported.
             const cmd = buildCommand(name, args, on);
@@ -301,12 +337,12 @@ export async function runWatch<R>(
             return Promise.reject(err);
           }
         },
-        async multi(build) {
+        async multi(build: (tx: TransactionBuilder<Decoding>) => unknown) {
           const result = await runMulti(build, { ...on, send: (cmds) => lease.sendGroup(cmds) });
           if (result === null) aborted = true;
           return result;
         },
-      };
+      } as unknown as WatchConnection<Decoding>;
       const result = await fn(conn);
       // UNWATCH both clears the watch and proves (FIFO) that every reply of fn's commands arrived.
       await lease.reply(new Command('UNWATCH', [], commandInfo('UNWATCH'), 0, on.index));

@@ -24,7 +24,7 @@ describe('blocking commands on the leased pool', () => {
     expect(order.slice(0, 20).every((e) => e === 'ping')).toBe(true);
     for (let i = 0; i < 3; i++) await db.reply('RPUSH', 'jobs', `job${i}`);
     const got = await Promise.all(blocked);
-    expect(got.map((g) => g[1]).sort()).toEqual(['job0', 'job1', 'job2']);
+    expect(got.map((g) => g![1]).sort()).toEqual(['job0', 'job1', 'job2']);
     expect(redis.stats().leased).toBeLessThanOrEqual(4);
   });
 

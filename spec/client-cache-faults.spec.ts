@@ -24,7 +24,7 @@ function direct(opts = {}): Redis {
   return r;
 }
 
-function once(redis: Redis, event: string): Promise<void> {
+function once(redis: Redis, event: Parameters<Redis['once']>[0]): Promise<void> {
   return new Promise((resolve) => redis.once(event, () => resolve()));
 }
 

@@ -165,7 +165,7 @@ describe('NODE_DEBUG=redmux', () => {
 describe('callSiteStacks', () => {
   async function failingCallFromHere(redis: Redis): Promise<Error> {
     await redis.db.reply('SET', 'diag:cs', 'x');
-    return redis.db.reply('LPUSH', 'diag:cs', 'y').catch((e: Error) => e);
+    return redis.db.reply('LPUSH', 'diag:cs', 'y').then(() => new Error('LPUSH on a string succeeded'), (e: Error) => e);
   }
 
   it('appends where the command was issued to its error when on; off by default', async () => {

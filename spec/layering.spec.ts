@@ -19,6 +19,7 @@ function files(dir: string): string[] {
 /** Layer of a file, by path relative to lib/. */
 function layer(rel: string): number {
   if (rel === 'errors.ts') return 0;
+  if (rel === 'events.ts') return 1; // types only
   if (rel.startsWith('resp/') || rel.startsWith('commands/') || rel === 'option-check.ts' || rel === 'script.ts') return 1;
   if (rel.startsWith('connection/')) return 2;
   // pub/sub hubs know connections, not routing: the topology owns one per node.

@@ -45,10 +45,10 @@ describe('db.scan', () => {
     const fake = { reply: (async () => pages[i++ % 2]) as never };
     const { keyScan } = await import('../lib/scan.js'); // what db.scan() runs, on a target of our own
     const out: string[] = [];
-    for await (const k of keyScan({}, async () => [{ target: fake }], undefined)) out.push(k);
+    for await (const k of keyScan({}, async () => [{ target: fake }], undefined)) out.push(k as string);
     expect(out).toEqual(['a', 'b', 'c']);
     const raw: string[] = [];
-    for await (const k of keyScan({ dedupe: false }, async () => [{ target: fake }], undefined)) raw.push(k);
+    for await (const k of keyScan({ dedupe: false }, async () => [{ target: fake }], undefined)) raw.push(k as string);
     expect(raw).toEqual(['a', 'b', 'b', 'c']);
   });
 

@@ -112,7 +112,7 @@ describe('db.run', () => {
     const db = env.client().db;
     const echo = new Script('return {KEYS[1], ARGV[1], ARGV[2]}');
     expect(await db.run(echo, ['k'], ['a', 7])).toEqual(['k', 'a', '7']);
-    const raw = await db.with({ decode: 'buffer' }).run(echo, ['k'], [Buffer.from([0xff, 0])]);
+    const raw = await db.with({ decode: 'buffer' }).run<Buffer[]>(echo, ['k'], [Buffer.from([0xff, 0])]);
     expect(raw[1]).toEqual(Buffer.from([0xff, 0]));
     expect(await db.run(new Script('return 1'))).toBe(1);
     await expect(db.run({ sha1: 'x' } as unknown as Script)).rejects.toBeInstanceOf(InvalidArgumentError);

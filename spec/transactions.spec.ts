@@ -8,7 +8,7 @@ const client = (opts: RedisOptions = {}) => env.client(opts);
 describe('db.multi', () => {
   it('compiles to MULTI ... EXEC and resolves with every reply; handles resolve too', async () => {
     const db = client().db;
-    let handle: PromiseLike<number> | undefined;
+    let handle: PromiseLike<number | bigint> | undefined; // INCR: a bigint past 2^53
     const [ok, count] = (await db.multi((tx) => {
       tx.command('SET', 'a', '1');
       handle = tx.command('INCR', 'a');

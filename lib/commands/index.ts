@@ -21,6 +21,7 @@ export * from './keys.js';
 export * from './tips.js';
 export { fitsShape, SHAPE_ANY } from './shapes.js';
 export { isKeyword } from './words.js';
+export { resp2ToResp3 } from './resp3-shapes.js';
 
 export interface CommandInfo {
   /** Upper-case name for messages (`GET`, `CLIENT KILL`). */

@@ -28,7 +28,7 @@ export interface RetryDecision {
   delayFor(attempt: number, err: Error): number;
 }
 
-export class Command<T = any> implements PromiseLike<T> {
+export class Command<T = unknown> implements PromiseLike<T> {
   state = QUEUED;
   /** Absolute deadline in ms (Date.now() clock); 0 for none. */
   deadline = 0;
@@ -63,7 +63,8 @@ export class Command<T = any> implements PromiseLike<T> {
   private result: unknown = undefined;
   private failed = false;
   private promise: Promise<T> | undefined = undefined;
-  private resolveFn: ((v: T) => void) | undefined = undefined;
+  // Not typed by T, so that a Command<number> is a Command<unknown> (only then/toPromise hand T out).
+  private resolveFn: ((v: unknown) => void) | undefined = undefined;
   private rejectFn: ((e: unknown) => void) | undefined = undefined;
 
   constructor(
@@ -91,7 +92,7 @@ export class Command<T = any> implements PromiseLike<T> {
     if (this.state === SETTLED) return false;
     this.state = SETTLED;
     this.result = value;
-    if (this.resolveFn) this.resolveFn(value as T);
+    if (this.resolveFn) this.resolveFn(value);
     return true;
   }
 
@@ -107,12 +108,12 @@ export class Command<T = any> implements PromiseLike<T> {
 
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     return this.toPromise().then(onFulfilled, onRejected);
   }
 
-  catch<R = never>(onRejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
     return this.toPromise().catch(onRejected);
   }
 
@@ -127,7 +128,7 @@ export class Command<T = any> implements PromiseLike<T> {
         this.promise = this.failed ? Promise.reject(this.result) : Promise.resolve(this.result as T);
       } else {
         this.promise = new Promise<T>((resolve, reject) => {
-          this.resolveFn = resolve;
+          this.resolveFn = resolve as (v: unknown) => void;
           this.rejectFn = reject;
         });
       }

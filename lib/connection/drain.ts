@@ -82,7 +82,7 @@ export async function drain(lease: Lease, blocked: Command, serverEnd: number, c
 }
 
 function unblock(id: number, ctx: DrainContext): Promise<Reply | Error> {
-  const cmd = new Command('CLIENT', ['UNBLOCK', id], commandInfo('CLIENT', 'UNBLOCK'), 0, -1);
+  const cmd = new Command<Reply>('CLIENT', ['UNBLOCK', id], commandInfo('CLIENT', 'UNBLOCK'), 0, -1);
   const answer = cmd.toPromise().then(
     (value: Reply) => value,
     (err: Error) => err,

@@ -78,7 +78,7 @@ export class Lease {
     this.mux.sendGroup(cmds);
   }
 
-  reply<T = any>(cmd: Command<T>): Promise<T> {
+  reply<T = unknown>(cmd: Command<T>): Promise<T> {
     const p = cmd.toPromise();
     this.mux.send(cmd);
     return p;

@@ -17,11 +17,11 @@
  */
 import type net from 'node:net';
 import Denque from 'denque';
-import { SHAPE_ANY, commandInfo, fitsShape } from '../commands/index.js';
+import { SHAPE_ANY, commandInfo, fitsShape, resp2ToResp3 } from '../commands/index.js';
 import { ClosedError, ConnectError, ConnectionLostError, ProtocolError, ReadOnlyError, RedisError, ReplyTimeoutError, ServerError, annotate, refusedBeforeRunning } from '../errors.js';
 import { Decoder } from '../resp/decoder.js';
 import { validateArgs, type Arg } from '../resp/encoder.js';
-import { Attributed, type DecoderSink, type Reply } from '../resp/types.js';
+import { Attributed, DECODE_RESP3_SHAPES, type DecoderSink, type Reply } from '../resp/types.js';
 import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN, failCommand } from './command.js';
 import { Deadlines, halfOpenError, timeoutError } from './deadlines.js';
 import { Lifecycle } from './diagnostics.js';
@@ -337,7 +337,7 @@ export class Multiplexer implements DecoderSink {
       if (value instanceof ReadOnlyError && link) link.recycling = true;
       // Refused before running: retried here per policy, reloaded (NOSCRIPT: script-command.ts), or redirected by the owner (MOVED / ASK).
       if (cmd.state !== SETTLED && !this.retryRefused(cmd, value) && !reloadScript(cmd, value, this.node, link, (group, timeout) => this.sendGroup(group, timeout, true)) && !this.hooks.redirect?.(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
-    } else if (!cmd.resolve(value) && cmd.onLateReply !== undefined) {
+    } else if (!cmd.resolve(this.protocol === 2 && cmd.decodeFlags & DECODE_RESP3_SHAPES ? resp2ToResp3(cmd.name, cmd.args, value, cmd.decodeFlags) : value) && cmd.onLateReply !== undefined) {
       cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
     }
     if (this.inflight.length === 0 && this.link === link) {

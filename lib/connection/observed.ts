@@ -20,7 +20,7 @@ export type CallSite = { stack?: string };
 /** Errors that already carry a call site (an error shared by several commands keeps the first). */
 const stamped = new WeakSet<Error>();
 
-export class ObservedCommand<T = any> extends Command<T> {
+export class ObservedCommand<T = unknown> extends Command<T> {
   private issuing = true;
   private early: { error: Error | undefined } | undefined = undefined;
 

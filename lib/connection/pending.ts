@@ -21,12 +21,12 @@ export class Pending<T = unknown> implements PromiseLike<T> {
 
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+    onRejected?: ((reason: Error) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     return this.#entry.toPromise().then(onFulfilled, onRejected);
   }
 
-  catch<R = never>(onRejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+  catch<R = never>(onRejected?: ((reason: Error) => R | PromiseLike<R>) | null): Promise<T | R> {
     return this.#entry.toPromise().catch(onRejected);
   }
 

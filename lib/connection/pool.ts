@@ -228,7 +228,7 @@ export class BlockingPool {
    */
   private attempt(lease: Lease, cmd: Command, own: number | undefined, deadline: number): Promise<Error | undefined> {
     return new Promise((done) => {
-      const proxy = new Command(cmd.name, cmd.args, cmd.info, cmd.decodeFlags, cmd.db);
+      const proxy = new Command<Reply>(cmd.name, cmd.args, cmd.info, cmd.decodeFlags, cmd.db);
       let timer: NodeJS.Timeout | undefined;
       let abandoned = false;
       const finish = () => {
@@ -265,9 +265,10 @@ export class BlockingPool {
           cmd.resolve(value);
           done(undefined);
         },
-        (err: Error) => {
+        (reason: unknown) => {
           if (abandoned) return;
           finish();
+          const err = reason as Error;
           if (err instanceof ServerError) {
             lease.release(!(err instanceof ReadOnlyError)); // a lease on a replica is not reused
             if (refusedBeforeRunning(err)) done(err); // LOADING, BUSY, ...: it never ran

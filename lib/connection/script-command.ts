@@ -21,7 +21,7 @@ import { Command, InternalCommand, QUEUED } from './command.js';
 
 const SCRIPT_LOAD = commandInfo('SCRIPT', 'LOAD');
 
-export class ScriptCommand<T = any> extends Command<T> {
+export class ScriptCommand<T = unknown> extends Command<T> {
   /** The connection (a multiplexer's socket state) that last loaded the script for this call after a NOSCRIPT. */
   loadedOn: object | undefined = undefined;
 

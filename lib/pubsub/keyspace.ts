@@ -10,6 +10,7 @@
  * async iterable (each iterator with its own bounded buffer, as a
  * subscriber's), closed with `close()` or with its subscriber.
  */
+import type { Listener } from '../events.js';
 import { EventEmitter } from 'node:events';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
@@ -86,17 +87,21 @@ export interface KeyspaceSettings {
   dropOldest: boolean;
 }
 
+/** What a `Keyspace` emits: event name -> the listener's arguments. */
+export interface KeyspaceEvents<T extends string | Buffer = string> {
+  event: [event: KeyspaceEvent<T>];
+  error: [err: Error];
+  close: [none?: undefined];
+}
+
 export interface Keyspace<T extends string | Buffer = string> {
-  on(event: 'event', listener: (event: KeyspaceEvent<T>) => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
-  on(event: 'close', listener: () => void): this;
-  once(event: 'event', listener: (event: KeyspaceEvent<T>) => void): this;
-  once(event: 'error', listener: (err: Error) => void): this;
-  once(event: 'close', listener: () => void): this;
-  off(event: 'event', listener: (event: KeyspaceEvent<T>) => void): this;
-  on(event: string | symbol, listener: (...args: any[]) => void): this;
-  once(event: string | symbol, listener: (...args: any[]) => void): this;
-  off(event: string | symbol, listener: (...args: any[]) => void): this;
+  on<K extends keyof KeyspaceEvents<T>>(event: K, listener: Listener<KeyspaceEvents<T>[K]>): this;
+  once<K extends keyof KeyspaceEvents<T>>(event: K, listener: Listener<KeyspaceEvents<T>[K]>): this;
+  off<K extends keyof KeyspaceEvents<T>>(event: K, listener: Listener<KeyspaceEvents<T>[K]>): this;
+  addListener<K extends keyof KeyspaceEvents<T>>(event: K, listener: Listener<KeyspaceEvents<T>[K]>): this;
+  removeListener<K extends keyof KeyspaceEvents<T>>(event: K, listener: Listener<KeyspaceEvents<T>[K]>): this;
+  prependListener<K extends keyof KeyspaceEvents<T>>(event: K, listener: Listener<KeyspaceEvents<T>[K]>): this;
+  prependOnceListener<K extends keyof KeyspaceEvents<T>>(event: K, listener: Listener<KeyspaceEvents<T>[K]>): this;
 }
 
 export class Keyspace<T extends string | Buffer = string> extends EventEmitter implements AsyncIterable<KeyspaceEvent<T>> {

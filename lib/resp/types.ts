@@ -39,6 +39,8 @@ export const DECODE_MAPS = 2;
 export const DECODE_SETS = 4;
 /** Keep attribute frames (wrap values in `Attributed`). */
 export const DECODE_ATTRIBUTES = 8;
+/** Not the decoder's: on a RESP2 connection, hand replies over in their RESP3 shapes (commands/resp3-shapes.ts). */
+export const DECODE_RESP3_SHAPES = 16;
 
 /**
  * What the server may send; past any bound the decoder throws `ProtocolError`

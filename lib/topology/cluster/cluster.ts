@@ -484,7 +484,7 @@ export class Cluster implements Topology {
     const unit = this.#unit(host, port, false);
     const timeout = Math.min(this.opts.commandTimeout || 2000, 2000);
     const call = (parts: string[]): Promise<Reply> => {
-      const cmd = new Command(parts[0]!, parts.slice(1), commandInfo(parts[0]!, parts[1]), 0, -1);
+      const cmd = new Command<Reply>(parts[0]!, parts.slice(1), commandInfo(parts[0]!, parts[1]), 0, -1);
       const p = cmd.toPromise();
       unit.send(cmd, timeout, true);
       return p;

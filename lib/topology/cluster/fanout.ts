@@ -24,7 +24,7 @@ function child(parent: Command, args: Arg[]): Command {
 
 function settled(node: string, part: Command): Promise<NodeReply> {
   return part.toPromise().then(
-    (value: Reply) => ({ node, value }),
+    (value) => ({ node, value: value as Reply }),
     (error: Error) => ({ node, error }),
   );
 }
