@@ -61,7 +61,7 @@ describe('db.scan', () => {
     }) as never };
     const successor = { reply: (async (_n: string, cursor: string) => (cursor === '0' ? ['3', ['b', 'a']] : ['0', ['c']])) as never };
     const out: string[] = [];
-    for await (const k of keyScan({}, async () => [{ target: dying, successor: async () => successor }], undefined)) out.push(k);
+    for await (const k of keyScan({}, async () => [{ target: dying, successor: async () => successor }], undefined)) out.push(k as string);
     expect(out).toEqual(['a', 'b', 'c']);
     // Without a successor (a single server, or no failover) the iteration rejects with the loss.
     const failed = (async () => {
