@@ -259,7 +259,9 @@ export class Database<D extends Decoding = DefaultDecoding> {
       const on = this.#settings;
       const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
       if (this.#prefix !== undefined) prefixKeys(cmd.info, cmd.args as Arg[], this.#prefix); // scriptCall made the array
-      return this.#dispatch(cmd, true).toPromise();
+      if (!tracingCommands()) return this.#dispatch(cmd, true).toPromise();
+      cmd.trace = { command: cmd.info.name, database: on.index, argumentCount: cmd.args.length, node: undefined };
+      return this.#traced(cmd.trace, () => this.#dispatch(cmd, true).toPromise());
     } catch (err) {
       return Promise.reject(err);
     }
@@ -314,13 +316,18 @@ export class Database<D extends Decoding = DefaultDecoding> {
     if (!tracingCommands()) return this.#multi(build, undefined);
     // Traced as one operation, MULTI, whose argumentCount is the number of commands in the block.
     const trace: CommandTraceContext = { command: 'MULTI', database: this.index, argumentCount: 0, node: undefined };
-    const block = commandChannel.start.runStores(trace, this.#multi, this, build, trace);
+    return this.#traced(trace, () => this.#multi(build, trace));
+  }
+
+  /** Trace an operation whose promise the caller gets anyway (observing it changes nothing for them). */
+  #traced<R>(trace: CommandTraceContext, issue: () => Promise<R>): Promise<R> {
+    const result = commandChannel.start.runStores(trace, issue);
     commandChannel.end.publish(trace);
-    block.then(
+    result.then(
       () => traceSettled(trace, undefined),
       (err: Error) => traceSettled(trace, err),
     );
-    return block;
+    return result;
   }
 
   #multi(build: (tx: TransactionBuilder<Decoding>) => unknown, trace: CommandTraceContext | undefined): Promise<Reply[] | null> {

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis, ServerError } from '../lib/index.js';
+import { Redis, Script, ServerError } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 
@@ -75,6 +75,14 @@ describe('redmux:command', () => {
     });
     expect(events.filter(([k]) => k === 'error')).toHaveLength(1);
     expect(reported).toHaveLength(1);
+  });
+
+  it('db.run traces its EVALSHA (the NOSCRIPT reload is part of it)', async () => {
+    const redis = env.client();
+    const script = new Script('return redis.call("SET", KEYS[1], ARGV[1])');
+    const events = await traced(() => redis.db.run(script, ['diag:script-key'], ['diag:script-value']));
+    expect(events.map(([k]) => k)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+    expect(events[3]![1]).toEqual({ command: 'EVALSHA', database: 0, argumentCount: 4, node: `127.0.0.1:${env.server.port}` });
   });
 
   it('a transaction is one MULTI operation whose argumentCount is its number of commands', async () => {
