@@ -6,6 +6,7 @@ import type tls from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
 import type { CacheLimits } from './cache/client-cache.js';
 import type { CredentialsProvider } from './connection/handshake.js';
+import { endpointType } from './connection/maintenance.js';
 import type { MultiplexerOptions, ReconnectStrategy } from './connection/multiplexer.js';
 import type { Endpoint } from './connection/socket.js';
 import {
@@ -157,6 +158,17 @@ export interface RedisOptions {
   sentinel?: SentinelOptions;
   /** With `sentinel`: talk to the master (default) or to a healthy replica (reads). */
   role?: 'master' | 'replica';
+  /** Maintenance notifications (MOVING, MIGRATING, FAILING_OVER, ...) of servers that send them. See README. */
+  maintenance?: MaintenanceOptions;
+}
+
+export interface MaintenanceOptions {
+  /** 'auto' (default): asked for on every RESP3 connection, used when the server accepts; 'off': never asked for. */
+  notifications?: 'auto' | 'off';
+  /** Extra ms every deadline gets during a maintenance (MIGRATING / FAILING_OVER / MOVING) (default 10000). */
+  relaxedTimeout?: number;
+  /** `moving-endpoint-type` (default: from the host and TLS: internal/external, ip/fqdn). */
+  endpointType?: 'internal-ip' | 'internal-fqdn' | 'external-ip' | 'external-fqdn' | 'none';
 }
 
 export interface CacheOptions {
@@ -282,6 +294,12 @@ const seeds: Validator = (v, name) => {
 
 const tlsOption = either('a boolean or an object (tls.connect options)', [(v) => typeof v === 'boolean', accept], [isPlainObject, accept]);
 
+const MAINTENANCE = schema({
+  notifications: oneOf('auto', 'off'),
+  relaxedTimeout: milliseconds,
+  endpointType: oneOf('internal-ip', 'internal-fqdn', 'external-ip', 'external-fqdn', 'none'),
+});
+
 const SENTINEL = schema({ name: nonEmptyString, nodes: seeds, username: string, password: string, tls: tlsOption, credentials: func });
 
 const REDIS: Schema = schema({
@@ -324,6 +342,7 @@ const REDIS: Schema = schema({
   cache: nested(CACHE),
   sentinel: nested(SENTINEL, { hints: { sentinels: 'nodes', masterName: 'name', sentinelPassword: 'password', sentinelUsername: 'username' } }),
   role: oneOf('master', 'replica'),
+  maintenance: nested(MAINTENANCE),
 });
 
 /** Options of other clients (node-redis, ioredis) and what to use here instead. */
@@ -431,6 +450,7 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
       username: o.username,
       password: o.password,
       credentials: o.credentials,
+      ...maintenanceOptions(o, tlsOpts),
       clientName: o.clientName,
       protocol: o.protocol ?? 3,
       db: o.db ?? 0,
@@ -461,6 +481,13 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
     cache: o.cache && { maxEntries: o.cache.maxEntries ?? 10_000, maxBytes: o.cache.maxBytes ?? 64 * 1024 * 1024, ttl: o.cache.ttl ?? 0 },
     sentinel: sentinelOptions(o),
   };
+}
+
+/** Maintenance notifications: asked for on RESP3 connections unless turned off. */
+function maintenanceOptions(o: RedisOptions, tlsOpts: tls.ConnectionOptions | undefined): Pick<MultiplexerOptions, 'maintenance' | 'relaxedTimeout'> {
+  const m = o.maintenance ?? {};
+  if (m.notifications === 'off' || o.protocol === 2) return {};
+  return { maintenance: m.endpointType ?? endpointType(o.host ?? '127.0.0.1', tlsOpts !== undefined), relaxedTimeout: m.relaxedTimeout ?? 10_000 };
 }
 
 /** The `sentinel` and `role` options, checked against the others. */

@@ -205,10 +205,11 @@ describe('connections that die or go silent', () => {
       { password: 'pw', clientName: 'legacy', db: 2 },
     );
     expect(await redis.db.reply('PING')).toBe('PONG');
-    // HELLO fails; SELECT and MODULE LIST were pipelined behind it; then the RESP2 handshake.
-    expect(server.received.map((c) => c[0])).toEqual(['HELLO', 'SELECT', 'MODULE', 'AUTH', 'CLIENT', 'SELECT', 'PING']);
-    expect(server.received[3]).toEqual(['AUTH', 'pw']);
-    expect(server.received[4]).toEqual(['CLIENT', 'SETNAME', 'legacy']);
+    // HELLO fails; SELECT, CLIENT MAINT_NOTIFICATIONS and MODULE LIST were pipelined behind it; then the RESP2 handshake.
+    expect(server.received.map((c) => c[0])).toEqual(['HELLO', 'SELECT', 'CLIENT', 'MODULE', 'AUTH', 'CLIENT', 'SELECT', 'PING']);
+    expect(server.received[2]!.slice(0, 3)).toEqual(['CLIENT', 'MAINT_NOTIFICATIONS', 'ON']);
+    expect(server.received[4]).toEqual(['AUTH', 'pw']);
+    expect(server.received[5]).toEqual(['CLIENT', 'SETNAME', 'legacy']);
   });
 });
 

@@ -30,6 +30,8 @@ export class Deadlines {
   /** When the armed timer fires (valid while `timer` is set). */
   private timerAt = 0;
   private readonly custom = new Set<Command>();
+  /** Extra ms every deadline is given while the server says it is under maintenance (maintenance.ts). */
+  private slack = 0;
 
   constructor(
     private readonly inflight: Fifo,
@@ -59,6 +61,12 @@ export class Deadlines {
     if (cmd.customDeadline) this.custom.delete(cmd);
   }
 
+  /** Give every deadline `ms` more (0: back to the deadlines as set), for those set before and after. */
+  relax(ms: number): void {
+    this.slack = ms;
+    if (this.timer !== undefined) this.arm(Date.now()); // a sweep re-arms for the deadlines as they now are
+  }
+
   stop(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -74,7 +82,7 @@ export class Deadlines {
 
   private sweep(): void {
     this.timer = undefined;
-    const now = Date.now();
+    const now = Date.now() - this.slack; // relaxed: a deadline passes `slack` ms later
     let next = Infinity;
     const scan = (q: Fifo, sent: boolean) => {
       for (let i = 0; i < q.length; i++) {
@@ -106,7 +114,7 @@ export class Deadlines {
       }
       next = Math.min(next, head.deadline + this.staleGrace + 1);
     }
-    if (next !== Infinity) this.arm(next);
+    if (next !== Infinity) this.arm(next + this.slack);
   }
 }
 

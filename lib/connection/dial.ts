@@ -53,8 +53,8 @@ export async function dial(opts: MultiplexerOptions, hooks: DialHooks): Promise<
     if (!hooks.current()) return undefined;
     endpoint = located.endpoint;
     role = located.role;
-    hooks.located(describeEndpoint(endpoint));
   }
+  hooks.located(describeEndpoint(endpoint));
   if (opts.credentials !== undefined) {
     try {
       credentials = { ...(await askProvider(opts.credentials, opts.connectTimeout || 10_000)), fetchedAt: Date.now() };

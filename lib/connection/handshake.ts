@@ -44,6 +44,11 @@ export interface HandshakeOptions {
    */
   tracking?: TrackingSink;
   /**
+   * Ask for maintenance notifications (RESP3 only): `CLIENT MAINT_NOTIFICATIONS
+   * ON moving-endpoint-type <this>`, pipelined with HELLO; a refusal is no error.
+   */
+  maintenance?: string;
+  /**
    * Confirm with `ROLE` that the server is what we were told it is (Sentinel
    * discovery): a mismatch fails the handshake with a `ConnectError`, so the
    * connection is dropped and its owner asks again where to connect.
@@ -57,6 +62,8 @@ export interface HandshakeResult {
   server?: Record<string, Reply>;
   /** Key tracking is on (asked for with `tracking`, and the server agreed: RESP3 and allowed by ACL). */
   tracking?: boolean;
+  /** The server agreed to send maintenance notifications (asked for with `maintenance`). */
+  maintenance?: boolean;
 }
 
 /** Sends one internal command; the promise settles with its reply or error. */
@@ -167,14 +174,18 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
     const select = opts.db !== 0 ? settle(send(['SELECT', opts.db])) : undefined;
     // Pipelined too: on a server without RESP3 it fails (tracking needs RESP3 here), and is not needed.
     const track = opts.tracking ? settle(send(['CLIENT', 'TRACKING', 'ON'])) : undefined;
+    // Maintenance notifications (maintenance.ts): servers that do not know them refuse, and stay silent.
+    const maint = opts.maintenance ? settle(send(['CLIENT', 'MAINT_NOTIFICATIONS', 'ON', 'moving-endpoint-type', opts.maintenance])) : undefined;
     const h = await helloReply;
     const s = select ? await select : undefined;
     const t = track ? await track : undefined;
+    const m = maint ? await maint : undefined;
     if (h.ok) {
       if (s && !s.ok) throw s.error;
       // Refused (an ACL without CLIENT): the cache passes reads through on this connection.
       const result: HandshakeResult = { protocol: 3, server: h.value as Record<string, Reply> };
       if (t) result.tracking = t.ok;
+      if (m) result.maintenance = m.ok;
       return result;
     }
     if (!isNoHello(h.error)) throw h.error;

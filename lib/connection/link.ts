@@ -29,6 +29,8 @@ export class Link {
   blocked = false;
   /** READONLY seen: write nothing more, and reconnect once the in-flight replies are in. */
   recycling = false;
+  /** A planned move (MOVING, maintenance.ts): once the in-flight replies are in, reconnect at once, for this reason. */
+  handover: string | undefined = undefined;
   /** How many entries at the tail of the in-flight FIFO are encoded but not yet written. */
   unflushed = 0;
   /** A flush is scheduled for the end of this turn of the event loop. */
@@ -41,6 +43,32 @@ export class Link {
     /** Told when the socket is dropped (diagnostics.ts). */
     private readonly life?: { closed(): void },
   ) {}
+
+  /** Hand every encoded chunk to the socket (corked when several); returns the bytes written. */
+  writeOut(): number {
+    const socket = this.socket;
+    const chunks = this.encoder.take();
+    this.unflushed = 0;
+    if (chunks.length === 1) {
+      socket.write(chunks[0]!);
+      return chunks[0]!.length;
+    }
+    let bytes = 0;
+    socket.cork();
+    for (const c of chunks) {
+      bytes += c.length;
+      socket.write(c);
+    }
+    socket.uncork();
+    return bytes;
+  }
+
+  /** A planned move: write nothing more here; the owner reconnects once the in-flight replies are in. */
+  handOver(why: string): true {
+    this.recycling = true;
+    this.handover = why;
+    return true;
+  }
 
   /** Detach and close the socket: gracefully (FIN after pending writes) or at once. */
   drop(graceful: boolean): void {

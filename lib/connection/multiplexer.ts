@@ -37,6 +37,7 @@ import { PubSubRouting, isPubSubArray } from './pubsub-frames.js';
 import { describeEndpoint } from './socket.js';
 import { dial, dialedOptions, type Dialed } from './dial.js';
 import { scheduleReauth } from './reauth.js';
+import { Maintenance } from './maintenance.js';
 import { isInvalidation } from './tracking.js';
 
 export type { Located, MultiplexerHooks, MultiplexerOptions, MultiplexerStats, ReconnectStrategy } from './options.js';
@@ -84,6 +85,8 @@ export class Multiplexer implements DecoderSink {
     new ReplyTimeoutError('the transaction timed out before it was sent; it was never sent', false, { command: c.info.name, node: this.node });
   /** A pub/sub connection's confirmations and frames (pubsub-frames.ts); undefined on others. */
   private readonly pubsub: PubSubRouting | undefined;
+  /** Maintenance notifications (maintenance.ts), when asked for. */
+  private readonly maint: Maintenance | undefined;
   /** diagnostics_channel events and NODE_DEBUG=redmux lines for this connection (diagnostics.ts). */
   private readonly life = new Lifecycle(this);
 
@@ -98,6 +101,8 @@ export class Multiplexer implements DecoderSink {
       expire: (cmd, sent) => this.expire(cmd, sent),
       stale: () => this.lose(halfOpenError(this.node, opts.staleReplyGrace)),
     }, opts.staleReplyGrace);
+    const handOver = (why: string) => this.link?.ready && this.link.handOver(why) && this.inflight.length === 0 && this.relocate(why);
+    if (opts.maintenance) this.maint = new Maintenance({ relax: (ms) => this.deadlines.relax(ms), handOver }, opts.relaxedTimeout ?? 10_000, opts.endpoint.tls);
     this.health = new HealthCheck(opts.pingInterval ?? 0, {
       bytesIn: () => this.stats.bytesIn,
       ping: (timeout, dead) => {
@@ -230,20 +235,7 @@ export class Multiplexer implements DecoderSink {
     link.flushScheduled = false;
     if (this.link !== link || link.unflushed === 0) return;
     const socket = link.socket;
-    const chunks = link.encoder.take();
-    link.unflushed = 0;
-    let bytes = 0;
-    if (chunks.length === 1) {
-      bytes = chunks[0]!.length;
-      socket.write(chunks[0]!);
-    } else {
-      socket.cork();
-      for (const c of chunks) {
-        bytes += c.length;
-        socket.write(c);
-      }
-      socket.uncork();
-    }
+    const bytes = link.writeOut();
     this.stats.writes++;
     this.stats.bytesOut += bytes;
     if (socket.writableNeedDrain && !link.blocked) {
@@ -341,7 +333,8 @@ export class Multiplexer implements DecoderSink {
       cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
     }
     if (this.inflight.length === 0 && this.link === link) {
-      if (link?.recycling) this.lose(new ConnectionLostError('the server answered READONLY: reconnecting to find the master', false, { node: this.node }));
+      if (link?.handover !== undefined) this.relocate(link.handover);
+      else if (link?.recycling) this.lose(new ConnectionLostError('the server answered READONLY: reconnecting to find the master', false, { node: this.node }));
       else if (this.closing) this.maybeFinishClose();
     }
   }
@@ -370,7 +363,7 @@ export class Multiplexer implements DecoderSink {
     else if (this.opts.tracking !== undefined && isInvalidation(frame)) this.opts.tracking.invalidate(frame[1] as Reply[] | null); // client-side cache
     // This connection never subscribes: a pub/sub frame here means the stream is not what we think.
     else if (isPubSubArray(frame)) throw new ProtocolError('an unsolicited pub/sub frame on a shared connection', { node: this.node });
-    else this.hooks.push(frame);
+    else if (!this.maint?.push(frame)) this.hooks.push(frame);
   }
 
   /** Reject a command; a failure nobody observes is reported, never lost. */
@@ -392,7 +385,8 @@ export class Multiplexer implements DecoderSink {
     const id = ++this.attemptId;
     const current = () => this.state === State.Connecting && this.attemptId === id;
     const unlocated = (e: ConnectError) => this.drainQueue((command) => new ConnectError(e.message, { command, cause: e.cause ?? e }));
-    dial(this.opts, { current, located: (node) => (this.node = node), unlocated }).then(
+    const moved = this.maint?.endpoint(); // a MOVING's new endpoint, for its grace period
+    dial(moved ? { ...this.opts, endpoint: moved } : this.opts, { current, located: (node) => (this.node = node), unlocated }).then(
       (dialed) => dialed && this.onSocket(dialed),
       (err: Error) => current() && this.lose(err),
     );
@@ -439,6 +433,7 @@ export class Multiplexer implements DecoderSink {
         this.lastError = undefined;
         this.state = State.Ready;
         this.health.start();
+        this.maint?.connected();
         scheduleReauth(link, dialed.credentials, { provider: this.opts.credentials!, bound: this.opts.connectTimeout || 10_000, send, failed: (e) => this.hooks.error(e) });
         // The owner restores its state first (a pub/sub hub resubscribes), then what was queued while
         // disconnected is written, in order. Restoring commands go first: their deadlines are custom.
@@ -591,6 +586,7 @@ export class Multiplexer implements DecoderSink {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.health.stop();
+    this.maint?.stop();
     this.retrying.cancelAll((cmd) =>
       this.fail(cmd, new ClosedError('the connection closed while the command waited to be retried; it was not sent again', { command: cmd.info.name, node: this.node })),
     );

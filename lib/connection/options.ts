@@ -55,6 +55,8 @@ export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
   pushFlags?: number;
   /** Send a PING after this many ms without hearing from the server (0 = never). */
   pingInterval?: number;
+  /** With `maintenance`: extra ms every deadline gets while the server says it is under maintenance (default 10000). */
+  relaxedTimeout?: number;
 }
 
 export interface MultiplexerHooks {
