@@ -2,7 +2,8 @@
 export { Redis, Database, Pending } from './client.js';
 export type { CallOptions, RedisStats, RedisEvents } from './client.js';
 export type { CommandArgs, CommandArguments, CommandName, CommandReply, Decoding, DefaultDecoding, Int, Key, Num, WithDecoding } from './commands/typed.js';
-export type { RedisOptions, ReconnectOptions, PoolOptions, ClusterOptions, SentinelOptions, MaintenanceOptions } from './options.js';
+export type { RedisOptions, ReconnectOptions, PoolOptions, ClusterOptions, SentinelOptions, MaintenanceOptions, CacheOptions } from './options.js';
+export type { CacheStats } from './cache/client-cache.js';
 export type { Credentials, CredentialsProvider } from './connection/handshake.js';
 export type { TopologyChange } from './topology/standalone.js';
 export { RetryPolicy } from './retry.js';
