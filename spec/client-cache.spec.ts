@@ -249,6 +249,14 @@ describe('client-side cache', () => {
     await redis.db.reply('PING');
     expect(await c0.reply('GET', k1)).toBe('a2');
     expect(await c0.reply('GET', k2)).toBe('b');
+    // A string that looks like a Buffer's filing is not one: different bytes, different entries.
+    await redis.db.reply('SET', Buffer.from('\u0000a'), 'string-bytes');
+    await redis.db.reply('SET', Buffer.from('a'), 'buffer-bytes');
+    expect(await c0.reply('GET', Buffer.from('a'))).toBe('buffer-bytes');
+    expect(await c0.reply('GET', '\u0000a')).toBe('string-bytes');
+    expect(await c0.reply('GET', '\u0001\u0000a')).toBe(null);
+    expect(await c0.reply('HMGET', 'cc:none', 'a|1:b')).toEqual([null]);
+    expect(await c0.reply('HMGET', 'cc:none', 'a', 'b')).toEqual([null, null]);
     // A write in database 1 invalidates the name everywhere (tracking knows key names, not databases): never stale.
     await other.database(1).reply('SET', 'cc:db', 'uno');
     await redis.db.reply('PING');

@@ -56,9 +56,16 @@ export function keyName(key: Arg | Buffer): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8');
 }
 
-/** An argument as the cache files it, byte-exact: a Buffer by its bytes (latin1 keeps each byte), marked apart from strings. */
+/**
+ * An argument as the cache files it, byte-exact: a Buffer by its bytes
+ * (latin1 keeps each byte) after a \u0000 mark; a string that itself starts
+ * with \u0000 or \u0001 after a \u0001 mark, so it never reads as a Buffer's.
+ */
 export function argText(a: Arg): string {
-  if (typeof a === 'string') return wellFormed(a);
+  if (typeof a === 'string') {
+    const c = a.charCodeAt(0);
+    return c === 0 || c === 1 ? '\u0001' + wellFormed(a) : wellFormed(a);
+  }
   if (typeof a === 'number') return numberText(a);
   if (typeof a === 'bigint') return a.toString();
   return '\u0000' + Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('latin1');
