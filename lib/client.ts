@@ -225,7 +225,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
     let site: CallSite | undefined;
     if (this.#core.options.callSiteStacks) {
       site = {};
-      Error.captureStackTrace(site, observe ? Database.prototype.reply : Database.prototype.command);
+      Error.captureStackTrace(site, observe ? (Database.prototype.reply as Function) : (Database.prototype.command as Function)); // as Function: relating the two typed signatures is slow to compile
     }
     const trace = tracing ? { command: info.name, database: on.index, argumentCount: args.length, node: undefined } : undefined;
     return new ObservedCommand<T>(name, args, info, on.decodeFlags, on.index, trace, site);
@@ -305,13 +305,14 @@ export class Database<D extends Decoding = DefaultDecoding> {
   /**
    * One MULTI ... EXEC block, written contiguously on the shared connection.
    * Resolves with the array of replies (a failed command's slot holds its
-   * `ServerError`), or null when a WATCH aborted it. The builder must be
+   * `ServerError`); never null here, since nothing can WATCH on the shared
+   * connection (`conn.multi` in `db.watch` can be null). The builder must be
    * synchronous: a builder that returns a promise is refused, nothing sent.
    * A builder that returns an array of its handles (`(tx) => [tx.command(...),
    * ...]`) gets their replies in that order, typed as a tuple.
    */
-  multi<const H extends readonly PromiseLike<unknown>[]>(build: MultiTupleBuilder<D, H>): Promise<MultiResult<H> | null>;
-  multi(build: MultiBuilder<D>): Promise<Reply[] | null>;
+  multi<const H extends readonly PromiseLike<unknown>[]>(build: MultiTupleBuilder<D, H>): Promise<MultiResult<H>>;
+  multi(build: MultiBuilder<D>): Promise<Reply[]>;
   multi(build: MultiBuilder<D> | MultiTupleBuilder<D, PromiseLike<unknown>[]>): Promise<unknown[] | null> {
     if (!tracingCommands()) return this.#multi(build, undefined);
     // Traced as one operation, MULTI, whose argumentCount is the number of commands in the block.

@@ -144,7 +144,7 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
       scripts.add(script.sha1);
       return pending;
     },
-  } as TransactionBuilder<Decoding>;
+  } as unknown as TransactionBuilder<Decoding>;
   let returned: unknown;
   try {
     returned = build(builder);

@@ -27,8 +27,9 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function compile(files: string[]): string[] {
+function compile(files: string[], extra: ts.CompilerOptions = {}): string[] {
   const options: ts.CompilerOptions = {
+    ...extra,
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     target: ts.ScriptTarget.ES2022,
@@ -77,6 +78,26 @@ describe('the typed surface', () => {
       return file;
     });
     expect(compile(files)).toEqual([]);
+  }, 60_000);
+
+  it("the README's js examples type-check as JavaScript against the declarations (checkJs, strict)", () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    // Examples whose plain JavaScript cannot satisfy a type the API declares on purpose, each with why.
+    const untyped: [string, string][] = [
+      ['redis.stats().cache', 'stats().cache is undefined for a client without a cache; TypeScript needs `!` there'],
+      ["tracingChannel('redmux:command')", "node:diagnostics_channel types a channel's context as object"],
+      ['@opentelemetry/', 'needs the OpenTelemetry SDK installed'],
+    ];
+    const files = blocks
+      .filter((code) => !untyped.some(([marker]) => code.includes(marker)))
+      .map((code, i) => {
+        const file = path.join(dir, `readme-js-${i}.js`);
+        writeFileSync(file, `${code}\nexport {};\n`);
+        return file;
+      });
+    expect(files.length).toBeGreaterThanOrEqual(blocks.length - untyped.length);
+    expect(compile(files, { allowJs: true, checkJs: true })).toEqual([]);
   }, 60_000);
 
   it('no `any` in the shipped declarations (ESM and CommonJS)', () => {

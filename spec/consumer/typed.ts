@@ -94,15 +94,20 @@ export async function transactions(redis: Redis): Promise<void> {
     tx.command('SET', 'a', '1');
     tx.command('INCR', 'a');
   });
-  same<typeof all, import('redmux').Reply[] | null>(true);
+  same<typeof all, import('redmux').Reply[]>(true); // never null: nothing WATCHes on the shared connection
   const typed = await db.multi((tx) => [tx.command('GET', 'a'), tx.command('INCR', 'n')]);
-  same<typeof typed, [string | null | ServerError, number | bigint | ServerError] | null>(true);
+  same<typeof typed, [string | null | ServerError, number | bigint | ServerError]>(true);
+  const [ok, count] = await db.multi((tx) => {
+    tx.command('SET', 'a', '1');
+    tx.command('INCR', 'a');
+  });
+  void [ok, count];
   const watched = await db.watch(['counter'], async (conn) => {
     const cur = await conn.reply('GET', 'counter');
     same<typeof cur, string | null>(true);
     return conn.multi((tx) => tx.command('SET', 'counter', Number(cur) + 1));
   });
-  void watched;
+  same<typeof watched, import('redmux').Reply[] | null>(true); // null when the watched key changed
 }
 
 export function events(redis: Redis): void {
