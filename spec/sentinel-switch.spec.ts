@@ -138,6 +138,18 @@ describe('a switch announced by the sentinel', () => {
     expect(await next).toEqual(['q', 'job']);
   });
 
+  it('a switch announced while the watch connection was down is caught up when it comes back', async () => {
+    const { fake, redis } = await setup(a.port);
+    await redis.db.reply('PING');
+    await until(() => fake.server.received.some((c) => c[0] === 'SUBSCRIBE'));
+    // The sentinel restarts (every connection to it cut) and names C meanwhile; no event reaches the client.
+    fake.master = c.port;
+    for (const socket of fake.server.sockets) socket.destroy();
+    await until(async () => (await portOf(redis).catch(() => 0)) === c.port);
+    await redis.db.reply('SET', 'caught-up', '1');
+    expect(await direct.c.db.reply('GET', 'caught-up')).toBe('1');
+  });
+
   it('a switch to where the client already is costs nothing: no connection is dropped', async () => {
     const { fake, redis } = await setup(a.port);
     await redis.db.reply('PING');

@@ -50,6 +50,8 @@ export class Sentinel implements Topology {
   private watchTurn = -1;
   private watching: Endpoint | undefined;
   private closed = false;
+  /** How many times the watch connection was (re)subscribed. */
+  private watchReady = 0;
   private resubscribeTimer: NodeJS.Timeout | undefined;
 
   constructor(connection: MultiplexerOptions, pool: PoolSettings, hooks: TopologyHooks, settings: SentinelSettings) {
@@ -82,6 +84,8 @@ export class Sentinel implements Topology {
       username: settings.username,
       password: settings.password,
       credentials: settings.credentials,
+      tracking: undefined, // the data nodes' client-side cache has nothing to do with a sentinel
+      maintenance: undefined,
       clientName: undefined,
       db: 0,
       reconnect: watchReconnect,
@@ -92,7 +96,9 @@ export class Sentinel implements Topology {
     this.watcher = {
       buffers: false,
       deliver: (_kind, frame) => this.event(text(frame[1]), text(frame[2])),
-      connection: () => {},
+      connection: (event) => {
+        if (event === 'ready' && this.watchReady++ > 0) this.missed();
+      },
       dropped: () => this.subscribe(),
     };
     this.subscribe();
@@ -147,6 +153,24 @@ export class Sentinel implements Topology {
       this.discovery.forget();
       this.unit.relocate(`sentinel sees the replica ${down} down; moving to a healthy one`, (node) => node !== down);
     }
+  }
+
+  /**
+   * The watch connection came back (on this or another sentinel): a switch
+   * announced while it was down was missed. Ask again, and move every
+   * connection that is not on the master named now.
+   */
+  private missed(): void {
+    if (this.closed || this.settings.role !== 'master') return;
+    this.discovery.forget();
+    if (this.watching) this.discovery.prefer(this.watching);
+    this.discovery.discover('master').then(
+      (found) => {
+        const to = describeEndpoint(found.endpoint);
+        if (!this.closed) this.unit.relocate(`the sentinels name ${to} as the master now (a switch announced while we were not listening)`, (node) => node === to);
+      },
+      () => {}, // no sentinel answers: the connections find out by themselves (loss, READONLY, ROLE)
+    );
   }
 
   send(cmd: Command, timeout: number, custom: boolean): void {
