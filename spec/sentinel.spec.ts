@@ -8,7 +8,7 @@
  * failovers are in sentinel-failover.spec.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectError, InvalidArgumentError, Redis, type RedisOptions } from '../lib/index.js';
+import { ConnectError, InvalidArgumentError, ReadOnlyError, Redis, type RedisOptions } from '../lib/index.js';
 import { startSentinels, type RedisSentinels } from './support/redis-sentinel.js';
 import { freePort } from './support/redis-server.js';
 
@@ -66,6 +66,15 @@ describe('Sentinel routing', () => {
     }
     // Spread across clients: twelve clients over two equally fresh replicas all picking the same one has odds 1/2048.
     expect(seen.size).toBe(2);
+  });
+
+  it("role 'replica': a write fails with ReadOnlyError at once, without reconnecting or retrying (READONLY is expected there)", async () => {
+    const redis = client({ role: 'replica' });
+    await redis.db.reply('PING');
+    const err = await redis.db.reply('SET', 'sentinel:ro', '1').catch((e: Error) => e);
+    expect(err).toBeInstanceOf(ReadOnlyError);
+    expect(redis.stats()).toMatchObject({ connectionLost: 0, reconnects: 0, commands: 2 });
+    expect(await redis.db.reply('ROLE').then((r) => r[0])).toBe('slave');
   });
 
   it('databases, multi, watch, the blocking pool and subscribers work on the master', async () => {

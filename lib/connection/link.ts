@@ -29,6 +29,8 @@ export class Link {
   blocked = false;
   /** READONLY seen: write nothing more, and reconnect once the in-flight replies are in. */
   recycling = false;
+  /** Connected to a replica on purpose (Sentinel role 'replica'): READONLY is an answer, not a failover. */
+  replica = false;
   /** A planned move (MOVING, maintenance.ts): once the in-flight replies are in, reconnect at once, for this reason. */
   handover: string | undefined = undefined;
   /** How many entries at the tail of the in-flight FIFO are encoded but not yet written. */

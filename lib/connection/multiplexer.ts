@@ -325,10 +325,11 @@ export class Multiplexer implements DecoderSink {
     }
     const link = this.link;
     if (value instanceof ServerError) {
-      // A replica refusing a write: we are not talking to the master any more (failover).
-      if (value instanceof ReadOnlyError && link) link.recycling = true;
+      // A replica refusing a write: not the master any more (failover), unless a replica on purpose (Sentinel role 'replica').
+      const expected = value instanceof ReadOnlyError && link?.replica === true;
+      if (value instanceof ReadOnlyError && link && !expected) link.recycling = true;
       // Refused before running: retried here per policy, reloaded (NOSCRIPT: script-command.ts), or redirected by the owner (MOVED / ASK).
-      if (cmd.state !== SETTLED && !this.retryRefused(cmd, value) && !reloadScript(cmd, value, this.node, link, (group, timeout) => this.sendGroup(group, timeout, true)) && !this.hooks.redirect?.(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
+      if (cmd.state !== SETTLED && (expected || !this.retryRefused(cmd, value)) && !reloadScript(cmd, value, this.node, link, (group, timeout) => this.sendGroup(group, timeout, true)) && !this.hooks.redirect?.(cmd, value)) this.fail(cmd, annotate(value, cmd.info.name, this.node));
     } else if (!cmd.resolve(this.protocol === 2 && cmd.decodeFlags & DECODE_RESP3_SHAPES ? resp2ToResp3(cmd.name, cmd.args, value, cmd.decodeFlags) : value) && cmd.onLateReply !== undefined) {
       cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
     }
@@ -406,6 +407,7 @@ export class Multiplexer implements DecoderSink {
   private onSocket(dialed: Dialed): void {
     const socket = dialed.socket;
     const link = new Link(socket, this.life);
+    link.replica = dialed.role === 'replica';
     this.link = link;
     this.decoder.reset();
     socket.on('data', (chunk: Buffer) => {
