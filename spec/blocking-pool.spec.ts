@@ -71,6 +71,18 @@ describe('blocking commands on the leased pool', () => {
     expect(await blocked).toBeInstanceOf(ClosedError);
   });
 
+  it('close() right after a blocking command is issued settles it (never sent) and resolves', async () => {
+    for (const size of [1, 8]) {
+      const redis = new Redis(env.server.url, { blockingPool: { size } });
+      await redis.db.reply('PING');
+      const blocked = redis.db.reply('BLPOP', 'close:at-once', 0).catch((e) => e);
+      const closed = redis.close().then(() => 'closed');
+      const first = await Promise.race([closed, new Promise((r) => setTimeout(() => r('still open after 5 s'), 5000))]);
+      expect(first).toBe('closed');
+      expect(await blocked).toBeInstanceOf(ClosedError);
+    }
+  });
+
   it('reads the server timeout of each blocking command', () => {
     expect(blockingTimeoutMs('BLPOP', ['a', 'b', 1.5])).toBe(1500);
     expect(blockingTimeoutMs('BLMOVE', ['a', 'b', 'LEFT', 'RIGHT', '0'])).toBe(0);

@@ -194,8 +194,11 @@ export class BlockingPool {
       let lease: Lease;
       try {
         lease = await this.acquire(Math.min(this.settings.maxWait, deadline - Date.now()));
-        if (cmd.settled) {
-          lease.release(true); // aborted while waiting for the lease (or the backoff): never sent
+        if (cmd.settled || this.closed) {
+          // Aborted while waiting for the lease (or the backoff), or close() came first and
+          // found nothing to abandon yet: it is never sent (it could block the close forever).
+          if (!cmd.settled) this.fail(cmd, closedError(cmd, false, lease.mux.node));
+          lease.release(!this.closed);
           return;
         }
       } catch (err) {
