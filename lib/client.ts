@@ -197,7 +197,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
   #issue<T>(name: string, args: Arg[], observe: boolean): Command<T> {
     const on = this.#settings;
     const tracing = tracingCommands();
-    const cmd = tracing || this.#core.options.callSiteStacks ? this.#observed<T>(name, args, observe, tracing) : prepareCommand<T>(name, args, on.decodeFlags, on.index, refuse, on.maxArgumentBytes);
+    const cmd = tracing || this.#abort !== undefined || this.#core.options.callSiteStacks ? this.#observed<T>(name, args, observe, tracing) : prepareCommand<T>(name, args, on.decodeFlags, on.index, refuse, on.maxArgumentBytes);
     if (this.#prefix !== undefined) prefixKeys(cmd.info, args, this.#prefix); // `args` is our rest array
     return this.#dispatch(cmd, observe, tracing);
   }
@@ -228,7 +228,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
       Error.captureStackTrace(site, observe ? (Database.prototype.reply as Function) : (Database.prototype.command as Function)); // as Function: relating the two typed signatures is slow to compile
     }
     const trace = tracing ? { command: info.name, database: on.index, argumentCount: args.length, node: undefined } : undefined;
-    return new ObservedCommand<T>(name, args, info, on.decodeFlags, on.index, trace, site);
+    return new ObservedCommand<T>(name, args, info, on.decodeFlags, on.index, trace, site, this.#abort);
   }
 
   /** Route a command (or settle it now: the signal fired already, the client is closed). */
@@ -346,6 +346,10 @@ export class Database<D extends Decoding = DefaultDecoding> {
             exec.trace = trace; // routing names the node on it
           }
           // The block settles through its EXEC: aborting that gives the whole block up.
+          if (abort !== undefined && !exec.settled) {
+            const done = () => abort.settled(exec); // an internal command: its promise is ours alone
+            exec.toPromise().then(done, done);
+          }
           if (abort === undefined || !abort.refuse(exec)) this.#core.topology.sendGroup(cmds, this.#timeout, this.#customTimeout, via);
           else for (const c of cmds) c.reject(new ClosedError('the transaction was aborted before it was sent'));
         },

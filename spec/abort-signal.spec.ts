@@ -106,7 +106,7 @@ describe('AbortSignal', () => {
     expect(errors[0]).toBeInstanceOf(AbortError);
   });
 
-  it('100k commands and 1000 views on one signal add one abort listener, no warning', async () => {
+  it('100k commands and 1000 views on one signal add one abort listener while in flight, none after; no warning', async () => {
     const redis = env.client();
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
@@ -117,21 +117,38 @@ describe('AbortSignal', () => {
       for (let round = 0; round < 10; round++) {
         const batch: Promise<unknown>[] = [];
         for (let i = 0; i < 10_000; i++) batch.push(db.reply('INCR', 'abort:many'));
-        await Promise.all(batch);
+        expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+        const tx = db.multi((t) => t.command('INCR', 'abort:many'));
+        await Promise.all([...batch, tx]);
       }
-      for (let i = 0; i < 1000; i++) await redis.db.with({ signal: ac.signal }).reply('PING');
+      const views = Array.from({ length: 1000 }, () => redis.db.with({ signal: ac.signal }).reply('PING'));
       expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
       // A second client keeps its own listener (its commands are its own).
       const other = env.track(new Redis(env.server.url));
-      await other.db.with({ signal: ac.signal }).reply('PING');
+      const fromOther = other.db.with({ signal: ac.signal }).reply('PING');
       expect(getEventListeners(ac.signal, 'abort')).toHaveLength(2);
+      await Promise.all([...views, fromOther]);
       await new Promise((r) => setImmediate(r));
+      // Everything settled: no listener is left to keep either client alive.
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
       expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
-      expect(await redis.db.reply('GET', 'abort:many')).toBe('100000');
+      expect(await redis.db.reply('GET', 'abort:many')).toBe('100010');
       ac.abort(); // everything settled already: nothing to reject
     } finally {
       process.off('warning', onWarning);
     }
+  });
+
+  it('a long-lived signal keeps no listener for clients that were closed', async () => {
+    const ac = new AbortController();
+    for (let i = 0; i < 20; i++) {
+      const redis = new Redis(env.server.url);
+      await redis.db.with({ signal: ac.signal }).reply('PING');
+      const blocked = redis.db.with({ signal: ac.signal }).reply('BLPOP', 'abort:never-pushed', 0).catch((e: unknown) => e);
+      await redis.close(); // the blocked command is given up with ClosedError
+      expect(await blocked).toMatchObject({ name: 'ClosedError' });
+    }
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 
   it('a signal that fires mid-stream rejects exactly the commands not yet answered', async () => {

@@ -8,11 +8,14 @@
  * blocking command on a leased connection is handed to its pool, which drains
  * the lease (CLIENT UNBLOCK, or waiting) before it is used again.
  *
- * One `abort` listener per signal and client, not per command: 100k commands
- * on one signal add one listener (EventTarget warns past 10), and a call
- * without a signal does no work at all. The commands a watch holds are pruned
- * of settled ones as the set grows, so a long-lived signal holds at most about
- * twice its live commands.
+ * One `abort` listener per signal and client while it has commands in
+ * flight, not one per command: 100k commands on one signal add one listener
+ * (EventTarget warns past 10), and a call without a signal does no work at
+ * all. The listener is removed when the last of them settles (commands of a
+ * signal view report their settlement: observed.ts), so a long-lived signal
+ * never keeps a closed client, or settled commands, alive. Commands that
+ * cannot report (a transaction's parts inside `watch()`) are pruned as the set
+ * grows, so it holds at most about twice its live commands.
  */
 import { AbortError } from '../errors.js';
 import { WRITTEN, failCommand, type Command } from './command.js';
@@ -26,6 +29,7 @@ export class AbortWatch {
   private readonly live = new Set<Command>();
   private pruneAt = PRUNE_FLOOR;
   private listening = false;
+  private readonly onAbort = () => this.fire();
 
   constructor(
     readonly signal: AbortSignal,
@@ -43,19 +47,32 @@ export class AbortWatch {
     }
     if (!this.listening) {
       this.listening = true;
-      this.signal.addEventListener('abort', () => this.fire(), { once: true });
+      this.signal.addEventListener('abort', this.onAbort, { once: true });
     }
     this.live.add(cmd);
     if (this.live.size >= this.pruneAt) this.prune();
     return false;
   }
 
+  /** `cmd` settled: forget it; the last one removes the listener. */
+  settled(cmd: Command): void {
+    if (this.live.delete(cmd) && this.live.size === 0) this.detach();
+  }
+
   private prune(): void {
     for (const cmd of this.live) if (cmd.settled) this.live.delete(cmd);
     this.pruneAt = Math.max(PRUNE_FLOOR, this.live.size * 2);
+    if (this.live.size === 0) this.detach();
+  }
+
+  private detach(): void {
+    if (!this.listening) return;
+    this.listening = false;
+    this.signal.removeEventListener('abort', this.onAbort);
   }
 
   private fire(): void {
+    this.listening = false; // a once listener: gone now
     const reason = this.signal.reason;
     const cmds = [...this.live];
     this.live.clear();

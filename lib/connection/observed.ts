@@ -1,8 +1,9 @@
 /**
  * A command somebody watches: traced on `redmux:command` (diagnostics.ts),
- * and/or carrying its caller's stack (`callSiteStacks`). The client makes
- * one only when a tracer listens or the option is on, so a plain `Command`
- * (and its settle path) stays untouched otherwise: off costs nothing.
+ * carrying its caller's stack (`callSiteStacks`), and/or given up by a
+ * signal (abort.ts, told when it settles). The client makes one only when a
+ * tracer listens, the option is on or the view has a signal, so a plain
+ * `Command` (and its settle path) stays untouched otherwise: off costs nothing.
  *
  * TracingChannel order is kept even for a command that settles while it is
  * being issued (already aborted, client closed): start, end, then
@@ -11,6 +12,7 @@
 import type { CommandInfo } from '../commands/index.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
+import type { AbortWatch } from './abort.js';
 import { Command, SETTLED } from './command.js';
 import { traceSettled, type CommandTraceContext } from './diagnostics.js';
 
@@ -32,6 +34,8 @@ export class ObservedCommand<T = unknown> extends Command<T> {
     db: number,
     trace: CommandTraceContext | undefined,
     private readonly site: CallSite | undefined,
+    /** The view's signal watch: told when this settles, so its listener goes when nothing is left. */
+    private readonly watch: AbortWatch | undefined,
   ) {
     super(name, args, info, decodeFlags, db);
     this.trace = trace;
@@ -39,6 +43,7 @@ export class ObservedCommand<T = unknown> extends Command<T> {
 
   override resolve(value: Reply): boolean {
     if (!super.resolve(value)) return false;
+    this.watch?.settled(this);
     this.traced(undefined);
     return true;
   }
@@ -47,6 +52,7 @@ export class ObservedCommand<T = unknown> extends Command<T> {
     if (this.state === SETTLED) return false;
     if (this.site !== undefined) appendCallSite(err, this.site);
     super.reject(err);
+    this.watch?.settled(this);
     this.traced(err);
     return true;
   }
