@@ -138,6 +138,26 @@ describe('a switch announced by the sentinel', () => {
     expect(await next).toEqual(['q', 'job']);
   });
 
+  it('a WATCH transaction under way at the switch fails with ConnectionLostError: its EXEC never reaches the old master', async () => {
+    const { fake, redis } = await setup(a.port);
+    await direct.a.db.reply('SET', 'wcount', '5');
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const tx = redis.db.watch(['wcount'], async (conn) => {
+      const cur = Number(await conn.reply('GET', 'wcount'));
+      await gate; // the switch happens here
+      return conn.multi((t) => t.command('SET', 'wcount', cur + 1));
+    });
+    await until(async () => /watching_clients:1|connected_clients:[3-9]/.test(await direct.a.db.reply('INFO', 'clients')));
+    fake.switchTo(c.port);
+    await until(async () => (await portOf(redis)) === c.port);
+    release();
+    const err = await tx.catch((e: Error) => e);
+    expect(err).toBeInstanceOf(ConnectionLostError);
+    expect(await direct.a.db.reply('GET', 'wcount')).toBe('5');
+    expect(await direct.c.db.reply('GET', 'wcount')).toBeNull();
+  });
+
   it('a switch announced while the watch connection was down is caught up when it comes back', async () => {
     const { fake, redis } = await setup(a.port);
     await redis.db.reply('PING');

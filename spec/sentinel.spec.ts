@@ -166,6 +166,22 @@ describe('Sentinel routing', () => {
   });
 });
 
+describe('a sentinel process that dies', () => {
+  it('is skipped: a new client asks the next one; the first comes back', async () => {
+    const first = sentinels.sentinelPorts[0]!;
+    await sentinels.killSentinel(first);
+    try {
+      const t0 = Date.now();
+      const redis = client();
+      expect(await redis.db.reply('PING')).toBe('PONG');
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(await portOf(redis)).toBe(masterPort());
+    } finally {
+      await sentinels.restartSentinel(first);
+    }
+  });
+});
+
 describe('Sentinel options', () => {
   const nodes = ['redis://127.0.0.1:26999'];
   it.each([

@@ -75,6 +75,8 @@ export class Multiplexer implements DecoderSink {
   private lastError: Error | undefined;
   /** The server refused this configuration for good (database out of range, wrong password): no reconnect. */
   private fatal: ConnectError | undefined;
+  /** Why reconnecting gave up (a lease never reconnects): later commands are told that, not "closed". */
+  private gaveUp: Error | undefined;
   private readonly deadlines: Deadlines;
   private closeWaiters: (() => void)[] = [];
   /** close() was called: new commands are refused, queued and in-flight ones finish. */
@@ -153,10 +155,8 @@ export class Multiplexer implements DecoderSink {
   }
 
   /**
-   * Send commands that must stay contiguous on the wire (MULTI ... EXEC). The
-   * group is one unit: only its last command carries the deadline; if that
-   * passes while the group is still queued, the whole group is dropped unsent,
-   * and once its first command is written, all of them are written together.
+   * Send commands that must stay contiguous on the wire (MULTI ... EXEC), as one unit: only its last command carries
+   * the deadline; if that passes while queued, the group is dropped unsent; once one is written, all are.
    */
   sendGroup(cmds: Command[], timeout = this.opts.commandTimeout, custom = false): void {
     cmds[0]!.groupSize = cmds.length;
@@ -188,6 +188,7 @@ export class Multiplexer implements DecoderSink {
     const ctx = { command: name, node: this.node };
     let refusal: Error | undefined;
     if (this.fatal) refusal = new ConnectError(this.fatal.message, { ...ctx, cause: this.fatal.cause });
+    else if (this.gaveUp && !this.closing) refusal = new ConnectionLostError('the connection was lost and reconnecting is over; it was not sent', false, { ...ctx, cause: this.gaveUp });
     else if (this.closing || this.state === State.Closed) refusal = new ClosedError('the client is closed', ctx);
     else if (!this.opts.offlineQueue && !this.link?.ready) {
       refusal = new ConnectionLostError('not connected and the offline queue is off; it was not sent', false, { ...ctx, cause: this.lastError });
@@ -503,6 +504,7 @@ export class Multiplexer implements DecoderSink {
     this.life.lost(cause, this.attempt, delay);
     if (delay < 0) {
       this.state = State.Closed;
+      this.gaveUp = cause;
       const fatal = this.fatal;
       this.drainQueue((command) =>
         fatal
