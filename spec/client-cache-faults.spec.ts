@@ -5,7 +5,7 @@
  * passed through, never a stale hit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from '../lib/index.js';
+import { Redis, ReplyTimeoutError, ServerError } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 
@@ -87,6 +87,42 @@ describe('client-side cache faults', () => {
     expect(await cached.reply('GET', 'ccf:acl')).toBe('2');
     expect(await calls(admin, 'GET')).toBe(before + 3);
     expect(redis.stats().cache).toMatchObject({ hits: 0, entries: 0 });
+  });
+
+  it('a caller never waits for a shared read past its own deadline, nor fails by one it did not have', async () => {
+    const { redis, proxy } = await env.through(CACHE);
+    const cached = redis.db.with({ cache: true });
+    await redis.db.reply('SET', 'ccf:dl', 'v');
+    proxy.stall();
+    const slow = cached.with({ timeout: 3000 }).reply('GET', 'ccf:dl');
+    const t0 = Date.now();
+    // A shorter deadline: it does not wait behind the read in flight (which could take 3 s), it reads on its own.
+    await expect(cached.with({ timeout: 150 }).reply('GET', 'ccf:dl')).rejects.toBeInstanceOf(ReplyTimeoutError);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    // No deadline at all: it must not inherit the 3 s one either.
+    const patient = cached.with({ timeout: 0 }).reply('GET', 'ccf:dl');
+    // A longer deadline: it shares the read in flight.
+    const sharing = cached.with({ timeout: 5000 }).reply('GET', 'ccf:dl');
+    proxy.resume();
+    expect(await slow).toBe('v');
+    expect(await sharing).toBe('v');
+    expect(await patient).toBe('v');
+  });
+
+  it('a failed shared read reports each fire-and-forget caller once, and rejects each awaiting one', async () => {
+    const { redis } = await env.through(CACHE);
+    const cached = redis.db.with({ cache: true });
+    await redis.db.reply('RPUSH', 'ccf:list', 'x');
+    const reported: Error[] = [];
+    redis.on('commandError', (err: Error) => reported.push(err));
+    cached.command('GET', 'ccf:list'); // WRONGTYPE, nobody awaits
+    cached.command('GET', 'ccf:list'); // shares the same read
+    const awaited = cached.reply('GET', 'ccf:list');
+    await expect(awaited).rejects.toBeInstanceOf(ServerError);
+    await redis.db.reply('PING');
+    expect(reported.length).toBe(2);
+    expect(reported.every((e) => e instanceof ServerError)).toBe(true);
+    expect(redis.stats().cache!.entries).toBe(0); // errors are not cached
   });
 
   describe('a server without RESP3 (HELLO renamed away: the handshake falls back to RESP2)', () => {
