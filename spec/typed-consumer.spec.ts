@@ -7,6 +7,7 @@
  *
  * Uses the built `dist/` (`npm run build`), like spec/commonjs.spec.ts.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,6 +100,16 @@ describe('the typed surface', () => {
     expect(files.length).toBeGreaterThanOrEqual(blocks.length - untyped.length);
     expect(compile(files, { allowJs: true, checkJs: true })).toEqual([]);
   }, 60_000);
+
+  it('the committed argument types are what scripts/gen-types.mjs makes from the installed server', async () => {
+    const { code, out } = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(process.execPath, [path.join(root, 'scripts/gen-types.mjs'), '--check'], { cwd: root, timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      );
+    });
+    expect(out).toMatch(/is what this server generates/);
+    expect(code).toBe(0);
+  }, 40_000);
 
   it('no `any` in the shipped declarations (ESM and CommonJS)', () => {
     const found: string[] = [];
