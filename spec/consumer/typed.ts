@@ -86,6 +86,13 @@ export async function views(redis: Redis): Promise<void> {
   same<typeof still, Buffer | null>(true);
   const back: Database = redis.db.with({ decode: 'utf8' });
   void back;
+  const attributed = await redis.db.with({ attributes: true }).reply('GET', 'k');
+  same<typeof attributed, import('redmux').Reply>(true); // a value may come wrapped in Attributed
+  const keys: string[] = [];
+  for await (const key of redis.db.scan({ match: 'user:*' })) keys.push(key);
+  for await (const [field, value] of raw.hscan('h')) same<typeof field | typeof value, Buffer>(true);
+  // @ts-expect-error a buffer view's SCAN gives Buffers
+  for await (const key of raw.scan()) keys.push(key);
 }
 
 export async function transactions(redis: Redis): Promise<void> {
@@ -126,4 +133,9 @@ export function events(redis: Redis): void {
   bin.on('message', ({ message }) => same<typeof message, Buffer>(true));
   // @ts-expect-error no such event
   sub.on('mesage', () => {});
+  void sub.keyspace('user:*').then((ks) => {
+    ks.on('event', ({ key, event }) => void [key.length, event.length]);
+    // @ts-expect-error a Keyspace emits 'event', not 'message'
+    ks.on('message', () => {});
+  });
 }
