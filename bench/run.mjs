@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.mjs';
 import { startCluster } from './cluster.mjs';
-import { renderTables } from './table.mjs';
+import { renderTables, renderTargets } from './table.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -245,6 +245,7 @@ const serverLimits = {
 };
 const report = { machine, date: new Date().toISOString(), command: `node bench/run.mjs ${args.join(' ')}`.trim(), clients: CLIENTS, serverLimits, summary, best, runs: results, limits };
 console.log(renderTables(report, 'text'));
+console.log(`\nAgainst the targets (redmux / best peer):\n${renderTargets(report)}`);
 mkdirSync(outDir, { recursive: true });
 writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 2));
 const written = ['latest.json'];

@@ -59,6 +59,25 @@ function mdTables({ machine, summary, clients, best = {} }) {
   return out.join('\n');
 }
 
+/** The issue targets against a run, as Markdown bullets (redmux / best peer, with the peer). */
+export function renderTargets(report) {
+  const { summary, best = {} } = report;
+  const b = (s) => (best[s] ? `${fmt(best[s].ratio, 2)}x (${best[s].peer})` : '-');
+  const m = (s) => summary[s]?.redmux ?? {};
+  const tail = (s) => (m(s).p50 ? `${fmt(m(s).p99 / m(s).p50, 1)}x (${fmt(m(s).p50, 2)} / ${fmt(m(s).p99, 2)} ms)` : '-');
+  const notLowest = Object.entries(summary)
+    .filter(([, row]) => row.redmux && Object.entries(row).some(([c, x]) => !c.startsWith('redmux') && x.cpuUsPerOp <= row.redmux.cpuUsPerOp))
+    .map(([s, row]) => {
+      const [peer, x] = Object.entries(row).filter(([c]) => !c.startsWith('redmux')).reduce((a, c) => (c[1].cpuUsPerOp < a[1].cpuUsPerOp ? c : a));
+      return `${s} (redmux ${fmt(row.redmux.cpuUsPerOp, 1)}, ${peer} ${fmt(x.cpuUsPerOp, 1)})`;
+    });
+  return [
+    `- Cluster (issue 11; ≥ 1.5x at 128 callers and on the burst, ≥ 1.0x with one caller): 128 callers GET ${b('cluster-get16x128')}, SET ${b('cluster-set16x128')}; burst ${b('cluster-burst100k')}; one caller GET ${b('cluster-get16x1')}, SET ${b('cluster-set16x1')}; MGET of 10 keys across slots ${b('cluster-mget10x128')}.`,
+    `- Standalone (issue 15): 128 callers GET ${b('get16x128')}, SET ${b('set16x128')} (target 1.5x); 1024 callers GET ${b('get16x1024')}, SET ${b('set16x1024')} (target 3x) at ${pct(m('get16x1024').serverShare)} of redis-benchmark -P 16 (target 80%); burst ${b('burst100k')} (target 2x); one caller GET ${b('get16x1')}, SET ${b('set16x1')} and 64 KiB ${b('get65536x128')} (target 1.1x); p99 / p50 at 128 callers ${tail('get16x128')} (target 2.5x).`,
+    `- Node CPU µs per op lower than every peer's: ${notLowest.length === 0 ? 'in every scenario' : `in every scenario but ${notLowest.join(', ')}`}.`,
+  ].join('\n');
+}
+
 export function renderTables(report, format = 'md') {
   const clients = report.clients ?? ['redmux', 'ioredis', 'ioredis-auto', 'node-redis', 'node-redis-timeout'];
   return format === 'text' ? textTables({ ...report, clients }) : mdTables({ ...report, clients });
@@ -66,5 +85,7 @@ export function renderTables(report, format = 'md') {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const file = process.argv[2] ?? new URL('./results/latest.json', import.meta.url);
-  console.log(renderTables(JSON.parse(readFileSync(file, 'utf8')), 'md'));
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  console.log(renderTables(report, 'md'));
+  console.log(`\n${renderTargets(report)}`);
 }
