@@ -27,6 +27,7 @@ import { AutoTopology, type TopologyMode } from './topology/auto.js';
 import type { Cluster } from './topology/cluster/cluster.js';
 import type { ClusterNode } from './topology/cluster/slot-map.js';
 import type { Topology, TopologyChange, TopologyStats } from './topology/standalone.js';
+import type { FailoverEvent } from './topology/failover/endpoints.js';
 import { runMulti, runWatch, type HandleSettings, type MultiBuilder, type MultiResult, type MultiTupleBuilder, type TransactionBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
 import { Subscriber, type SubscriberContext, type SubscriberOptions } from './subscriber.js';
 import { collectionScan, keyScan, type CollectionScanOptions, type ScanIterator, type ScanOptions } from './scan.js';
@@ -386,6 +387,8 @@ export interface RedisEvents {
   push: [frame: Reply[]];
   /** Cluster: the slot map changed. */
   topology: [change: TopologyChange];
+  /** Endpoint failover: the client switched endpoints (`endpoints` option). */
+  failover: [event: FailoverEvent];
   /** The reply of an abandoned blocking command (an item a timed-out BLPOP popped). */
   orphanedReply: [orphan: { command: string; value: Reply }];
 }
@@ -449,6 +452,7 @@ export class Redis extends EventEmitter {
         logTopology(change);
         emit('topology', change);
       },
+      failover: (event) => emit('failover', event),
       orphan: (command, value) => {
         this.#orphanedReplies++;
         emit('orphanedReply', { command, value });
@@ -507,6 +511,8 @@ export class Redis extends EventEmitter {
     const cluster = this.#topology.cluster;
     const sentinel = this.#topology.sentinel;
     if (sentinel !== undefined) return role !== undefined && role !== sentinel.role ? [] : [{ address: sentinel.node, role: sentinel.role, db: this.db }];
+    const failover = this.#topology.failover;
+    if (failover !== undefined) return role === 'replica' || failover.current === undefined ? [] : [{ address: failover.current, role: 'master', db: this.db }];
     if (cluster === undefined) {
       const { host, port, path } = this.#core.options.connection.endpoint;
       return role === 'replica' ? [] : [{ address: path ?? `${host}:${port}`, role: 'master', db: this.db }];

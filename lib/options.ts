@@ -6,7 +6,8 @@ import type tls from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
 import type { CacheLimits } from './cache/client-cache.js';
 import type { CredentialsProvider } from './connection/handshake.js';
-import { endpointType } from './connection/maintenance.js';
+import type { FailoverSettings } from './topology/failover/endpoints.js';
+import { failoverOptions, maintenanceOptions, sentinelOptions } from './topology/ha-options.js';
 import type { MultiplexerOptions, ReconnectStrategy } from './connection/multiplexer.js';
 import type { Endpoint } from './connection/socket.js';
 import {
@@ -18,6 +19,7 @@ import {
   integer,
   isPlainObject,
   milliseconds,
+  MAX_TIMER_MS,
   nested,
   nonEmptyString,
   oneOf,
@@ -160,6 +162,28 @@ export interface RedisOptions {
   role?: 'master' | 'replica';
   /** Maintenance notifications (MOVING, MIGRATING, FAILING_OVER, ...) of servers that send them. See README. */
   maintenance?: MaintenanceOptions;
+  /**
+   * Endpoint failover (active-active): equivalent servers, URLs or
+   * `{ host, port, weight? }`; every connection goes to the available one of
+   * highest weight (default weight: 1 for the first, lower for the next ones,
+   * in order). See README "Endpoint failover".
+   */
+  endpoints?: (string | { host: string; port: number; weight?: number })[];
+  /** Circuit breakers and health checks of `endpoints`. */
+  failover?: FailoverOptions;
+}
+
+export interface FailoverOptions {
+  /** Failed health checks within `failureWindow` that open an endpoint's breaker (default 3). */
+  failureThreshold?: number;
+  /** ms (default 10000). */
+  failureWindow?: number;
+  /** ms an open breaker waits before a health check may close it again (default 5000). */
+  gracePeriod?: number;
+  /** ms between health checks, a PING per endpoint (default 1000). */
+  healthCheckInterval?: number;
+  /** ms a health check PING may take (default 1000). */
+  healthCheckTimeout?: number;
 }
 
 export interface MaintenanceOptions {
@@ -223,6 +247,8 @@ export interface ResolvedOptions {
   cache?: CacheLimits;
   /** Sentinel discovery, when the `sentinel` option was given. */
   sentinel?: SentinelSettings;
+  /** Endpoint failover, when the `endpoints` option was given. */
+  failover?: FailoverSettings;
 }
 
 /** The `sentinel` option, normalised (see lib/topology/sentinel/sentinel.ts). */
@@ -300,6 +326,28 @@ const MAINTENANCE = schema({
   endpointType: oneOf('internal-ip', 'internal-fqdn', 'external-ip', 'external-fqdn', 'none'),
 });
 
+const FAILOVER = schema({
+  failureThreshold: integer(1),
+  failureWindow: milliseconds,
+  gracePeriod: milliseconds,
+  healthCheckInterval: integer(1, MAX_TIMER_MS),
+  healthCheckTimeout: integer(1, MAX_TIMER_MS),
+});
+
+/** An endpoint: a URL or `{ host, port, weight? }`. */
+const endpoint: Validator = (v, name) => {
+  if (isPlainObject(v) && typeof v.weight === 'number') {
+    if (!(v.weight > 0 && Number.isFinite(v.weight))) throw new InvalidArgumentError(`option ${name}.weight must be a positive number`);
+    const { weight: _weight, ...rest } = v;
+    return seed(rest, name);
+  }
+  return seed(v, name);
+};
+const endpointList: Validator = (v, name) => {
+  if (!Array.isArray(v) || v.length === 0) throw new InvalidArgumentError(`option ${name} must be a non-empty array of URLs or { host, port, weight? }`);
+  v.forEach((e, i) => endpoint(e, `${name}[${i}]`));
+};
+
 const SENTINEL = schema({ name: nonEmptyString, nodes: seeds, username: string, password: string, tls: tlsOption, credentials: func });
 
 const REDIS: Schema = schema({
@@ -343,6 +391,8 @@ const REDIS: Schema = schema({
   sentinel: nested(SENTINEL, { hints: { sentinels: 'nodes', masterName: 'name', sentinelPassword: 'password', sentinelUsername: 'username' } }),
   role: oneOf('master', 'replica'),
   maintenance: nested(MAINTENANCE),
+  endpoints: endpointList,
+  failover: nested(FAILOVER),
 });
 
 /** Options of other clients (node-redis, ioredis) and what to use here instead. */
@@ -480,38 +530,8 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
     ...topology,
     cache: o.cache && { maxEntries: o.cache.maxEntries ?? 10_000, maxBytes: o.cache.maxBytes ?? 64 * 1024 * 1024, ttl: o.cache.ttl ?? 0 },
     sentinel: sentinelOptions(o),
+    failover: failoverOptions(o, tlsOpts),
   };
-}
-
-/** Maintenance notifications: asked for on RESP3 connections unless turned off. */
-function maintenanceOptions(o: RedisOptions, tlsOpts: tls.ConnectionOptions | undefined): Pick<MultiplexerOptions, 'maintenance' | 'relaxedTimeout'> {
-  const m = o.maintenance ?? {};
-  if (m.notifications === 'off' || o.protocol === 2) return {};
-  return { maintenance: m.endpointType ?? endpointType(o.host ?? '127.0.0.1', tlsOpts !== undefined), relaxedTimeout: m.relaxedTimeout ?? 10_000 };
-}
-
-/** The `sentinel` and `role` options, checked against the others. */
-function sentinelOptions(o: RedisOptions): SentinelSettings | undefined {
-  const s = o.sentinel;
-  if (s === undefined) {
-    if (o.role !== undefined) throw new InvalidArgumentError("option role needs the sentinel option (a cluster's replicas are read with cluster.readFrom)");
-    return undefined;
-  }
-  if (s.name === undefined || s.nodes === undefined) throw new InvalidArgumentError('option sentinel needs name (the monitored master) and nodes (the sentinels)');
-  if (o.nodes !== undefined || o.mode === 'cluster') throw new InvalidArgumentError('sentinel and cluster exclude each other: the sentinels name one master (drop nodes / mode)');
-  if (o.mode === 'standalone') throw new InvalidArgumentError("sentinel and mode 'standalone' exclude each other: drop mode");
-  if (o.path !== undefined) throw new InvalidArgumentError('sentinel discovery finds TCP addresses: drop the path option');
-  const sentinelTls = s.tls === true ? {} : s.tls === false ? undefined : s.tls;
-  const nodes = s.nodes.map((n) => {
-    if (typeof n !== 'string') return { host: n.host, port: n.port };
-    const u = parseUrl(n);
-    if (u.tls && !sentinelTls) throw new InvalidArgumentError('a rediss:// sentinel needs TLS to every sentinel: set sentinel.tls (never a silent downgrade to plaintext)');
-    return { host: u.host ?? '127.0.0.1', port: u.port ?? 26379 };
-  });
-  if (s.credentials !== undefined && (s.username !== undefined || s.password !== undefined)) {
-    throw new InvalidArgumentError('sentinel.credentials replaces sentinel.username/password: give one or the other');
-  }
-  return { name: s.name, nodes, username: s.username, password: s.password, credentials: s.credentials, tls: sentinelTls, role: o.role ?? 'master' };
 }
 
 /** Which routing, and the cluster's seeds and settings. */

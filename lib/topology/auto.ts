@@ -14,9 +14,10 @@ import type { AskError, ServerError } from '../errors.js';
 import { Cluster } from './cluster/cluster.js';
 import type { ClusterNode } from './cluster/slot-map.js';
 import { Sentinel } from './sentinel/sentinel.js';
+import { EndpointFailover } from './failover/endpoints.js';
 import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from './standalone.js';
 
-export type TopologyMode = 'standalone' | 'cluster' | 'sentinel';
+export type TopologyMode = 'standalone' | 'cluster' | 'sentinel' | 'failover';
 
 export class AutoTopology implements Topology {
   #current: Topology;
@@ -40,6 +41,12 @@ export class AutoTopology implements Topology {
     };
     let decide: () => void = () => {};
     this.#decided = new Promise<void>((resolve) => (decide = resolve));
+    if (resolved.failover !== undefined) {
+      this.#current = new EndpointFailover(resolved.connection, pool, hooks, resolved.failover);
+      this.#mode = 'failover'; // known from the options
+      decide();
+      return;
+    }
     if (resolved.sentinel !== undefined) {
       this.#current = new Sentinel(resolved.connection, pool, hooks, resolved.sentinel);
       this.#mode = 'sentinel'; // known from the options: the routing does not depend on what the server says
@@ -104,6 +111,11 @@ export class AutoTopology implements Topology {
   /** The Sentinel routing, when this client follows a master (or replica) through its sentinels. */
   get sentinel(): Sentinel | undefined {
     return this.#current instanceof Sentinel ? this.#current : undefined;
+  }
+
+  /** The endpoint-failover routing, when the `endpoints` option was given. */
+  get failover(): EndpointFailover | undefined {
+    return this.#current instanceof EndpointFailover ? this.#current : undefined;
   }
 
   /** The routing in use (a `Standalone` for one server). */

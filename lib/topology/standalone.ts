@@ -11,6 +11,7 @@ import { Multiplexer, type MultiplexerHooks, type MultiplexerOptions, type Multi
 import { BlockingPool, type Lease, type PoolHooks, type PoolSettings } from '../connection/pool.js';
 import { Hub, type Kind, type PubSubStats } from '../pubsub/hub.js';
 import type { Arg } from '../resp/encoder.js';
+import type { FailoverEvent } from './failover/endpoints.js';
 import { ClosedError, type AskError, type MovedError, type ServerError } from '../errors.js';
 
 export interface TopologyStats extends MultiplexerStats {
@@ -56,6 +57,8 @@ export type TopologyHooks = MultiplexerHooks &
   Pick<PoolHooks, 'orphan'> & {
     /** The slot map changed (cluster): a failover, a resharding, a node added or gone. */
     topology?(change: TopologyChange): void;
+    /** Endpoint failover switched endpoints (failover/endpoints.ts). */
+    failover?(event: FailoverEvent): void;
     /** A shard subscription was answered MOVED (cluster): routing learns the slot's owner. */
     moved?(err: MovedError): void;
   };
