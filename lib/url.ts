@@ -25,7 +25,7 @@ export interface UrlOptions {
 }
 
 /** Query options the URL understands (`name` is an alias of `clientName`). */
-const QUERY_OPTIONS = ['db', 'protocol', 'clientName', 'name', 'connectTimeout', 'commandTimeout', 'username', 'password'];
+export const QUERY_OPTIONS = ['db', 'protocol', 'clientName', 'name', 'connectTimeout', 'commandTimeout', 'username', 'password'];
 
 function integer(value: string, what: string): number {
   const n = Number(value);
