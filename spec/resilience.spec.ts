@@ -219,6 +219,21 @@ describe('fault injection through a proxy', () => {
     expect(await redis.db.reply('EXISTS', 'fi:q-over', 'fi:big')).toBe(0);
   });
 
+  it('the byte bound counts only what waits: a queue filled and drained again and again keeps taking commands', async () => {
+    const redis = await through({ maxQueuedBytes: 2000, commandTimeout: 3000 });
+    for (let round = 0; round < 8; round++) {
+      proxy.refuse(true);
+      proxy.cutAll();
+      await sleep(20);
+      // About 1,400 bytes: under the bound only if the previous rounds' bytes were given back.
+      const queued = Array.from({ length: 3 }, (_, i) => redis.db.reply('SET', `fi:round${i}`, 'v'.repeat(400)));
+      expect(redis.stats().queued).toBe(3);
+      proxy.refuse(false);
+      expect(await Promise.all(queued)).toEqual(['OK', 'OK', 'OK']);
+      expect(redis.stats().queuedBytes).toBe(0);
+    }
+  });
+
   it('offlineQueue: false fails fast while disconnected, with nothing sent', async () => {
     const redis = await through({ offlineQueue: false });
     proxy.refuse(true);
