@@ -8,9 +8,16 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { AbortError, Redis } from '../lib/index.js';
+import { useProxiedServer } from './support/proxied-server.js';
 import { useRealServer } from './support/real-server.js';
 
 const env = useRealServer();
+const faults = useProxiedServer();
+
+/** Poll `check` until it holds (bounded: the test's own timeout). */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 5));
+}
 
 const settle = <T>(p: PromiseLike<T>) => Promise.resolve(p).then((value) => ({ value, error: undefined }), (error: unknown) => ({ value: undefined, error }));
 
@@ -166,5 +173,41 @@ describe('AbortSignal', () => {
       else expect(r.error).toBeInstanceOf(AbortError);
     }
     expect(await redis.db.reply('GET', 'abort:mid')).toBe('v');
+  });
+});
+
+describe('AbortSignal after a lost connection', () => {
+  it('a command written, lost with its connection and waiting to be resent reports sent: true (it may have run)', async () => {
+    const { redis, proxy } = await faults.through();
+    const ac = new AbortController();
+    proxy.stall();
+    let settled = false;
+    const get = settle(redis.db.with({ signal: ac.signal }).reply('GET', 'abort:lost')).finally(() => (settled = true));
+    await until(() => proxy.held > 0); // written: its bytes reached the proxy
+    const reconnecting = new Promise((r) => redis.once('reconnecting', r));
+    proxy.cutAll();
+    await reconnecting;
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false); // a read: queued to be sent again on the next connection (whose handshake is stalled)
+    ac.abort();
+    expect((await get).error).toMatchObject({ name: 'AbortError', sent: true, command: 'GET' });
+  });
+
+  it('a blocking command lost with its lease and waiting for a new one reports sent: true', async () => {
+    const { redis, proxy } = await faults.through({ blockingPool: { size: 1 } });
+    const admin = faults.track(new Redis(faults.server.url));
+    const ac = new AbortController();
+    let settled = false;
+    const read = settle(redis.db.with({ signal: ac.signal }).reply('XREAD', 'BLOCK', 0, 'STREAMS', 'abort:stream', '$')).finally(() => (settled = true));
+    await until(async () => String(await admin.db.reply('CLIENT', 'LIST')).includes('cmd=xread'));
+    proxy.stall();
+    const accepted = proxy.accepted;
+    proxy.cutAll();
+    // The shared connection reconnects, and the pool resends the read (read-only: rule 2 allows it) on a new lease.
+    await until(() => proxy.accepted >= accepted + 2);
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    ac.abort();
+    expect((await read).error).toMatchObject({ name: 'AbortError', sent: true, command: 'XREAD' });
   });
 });

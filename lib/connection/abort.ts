@@ -84,7 +84,18 @@ export class AbortWatch {
 export function abortCommand(cmd: Command, reason: unknown, report: ReportUnobserved): void {
   if (cmd.settled) return;
   if (cmd.abortHook !== undefined) cmd.abortHook(reason);
-  else failCommand(cmd, abortError(cmd.info.name, cmd.state === WRITTEN, undefined, reason), report);
+  else failCommand(cmd, abortError(cmd.info.name, wasSent(cmd), undefined, reason), report);
+}
+
+/**
+ * Whether `cmd` may have reached a server: written now, or written on a
+ * connection that was lost and waiting to be sent again (`attempts` counts
+ * the writes that may have run; a redirection or a reload takes its write
+ * back, command.ts). Such a command may have run, so its AbortError says
+ * `sent`, although it sits unwritten in a queue.
+ */
+export function wasSent(cmd: Command): boolean {
+  return cmd.state === WRITTEN || cmd.attempts > 0;
 }
 
 export function abortError(command: string, sent: boolean, node: string | undefined, reason: unknown): AbortError {

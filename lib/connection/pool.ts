@@ -243,11 +243,13 @@ export class BlockingPool {
         if (abandoned || proxy.settled) return; // the reply is in: it goes to the caller
         abandoned = true;
         finish();
-        const sent = proxy.state !== QUEUED;
+        const written = proxy.state !== QUEUED;
+        // Written here, or on a lease lost before this try (counted on `cmd`): it may have run.
+        const sent = written || cmd.attempts > 0;
         const node = lease.mux.node;
         this.fail(cmd, why === 'deadline' ? timeoutError(cmd, sent, node, undefined) : why === 'abort' ? abortError(cmd.info.name, sent, node, reason) : closedError(cmd, sent, node));
         done(undefined);
-        if (!sent) {
+        if (!written) {
           lease.release(false); // never written: nothing to drain, it can never run
           return;
         }
@@ -271,6 +273,9 @@ export class BlockingPool {
         (reason: unknown) => {
           if (abandoned) return;
           finish();
+          // The caller's command counts its leases' writes, as a shared connection counts its own
+          // (command.ts): one that may have run says `sent` if it is aborted while it waits for the next try.
+          if (proxy.attempts > 0) cmd.attempts++;
           const err = reason as Error;
           if (err instanceof ServerError) {
             lease.release(!(err instanceof ReadOnlyError)); // a lease on a replica is not reused

@@ -87,6 +87,11 @@ export class FaultProxy {
     this.stalled = true;
   }
 
+  /** Chunks held by a stall so far (bytes that reached the proxy and went no further). */
+  get held(): number {
+    return this.stalledChunks.length;
+  }
+
   /** Forward again, releasing what was held. */
   resume(): void {
     this.stalled = false;
