@@ -86,4 +86,54 @@ describe('AbortSignal in a cluster', () => {
     expect(await mset).toMatchObject({ name: 'AbortError', sent: false });
     expect(await redis.db.reply('EXISTS', ...keys)).toBe(0);
   });
+
+  /** `count` keys owned by the master on `port`, each in a slot of its own. */
+  async function keysOn(port: number, count: number, tag: string): Promise<string[]> {
+    const keys: string[] = [];
+    const slots = new Set<number>();
+    for (let i = 0; keys.length < count; i++) {
+      const key = `c:${tag}:${i}`;
+      const slot = keySlot(key);
+      if (slots.has(slot) || (await cluster.ownerOf(slot)) !== port) continue;
+      slots.add(slot);
+      keys.push(key);
+    }
+    return keys;
+  }
+
+  it('a split or fanned-out command aborted after its parts were written reports sent: true (they may have run)', async () => {
+    const redis = client();
+    const [a, b, c] = cluster.masters().map((m) => m.port);
+    const keys = [...(await keysOn(a!, 2, 'w')), ...(await keysOn(b!, 2, 'w')), ...(await keysOn(c!, 2, 'w'))];
+    await redis.db.reply('MGET', ...keys); // every master's connection is up: parts are written as they are issued
+    const ac = new AbortController();
+    const db = redis.db.with({ signal: ac.signal });
+    const mset = db.reply('MSET', ...keys.flatMap((k) => [k, 'v'])).catch((e: unknown) => e);
+    const dbsize = db.reply('DBSIZE').catch((e: unknown) => e);
+    ac.abort(); // before any reply can arrive
+    expect(await mset).toMatchObject({ name: 'AbortError', sent: true, command: 'MSET' });
+    expect(await dbsize).toMatchObject({ name: 'AbortError', sent: true, command: 'DBSIZE' });
+    expect(await redis.db.reply('EXISTS', ...keys)).toBe(keys.length); // it ran: written parts may run
+    await redis.db.reply('DEL', ...keys);
+  });
+
+  it('a split command aborted before any part was written reports sent: false, and no part is ever sent', async () => {
+    const [, b, c] = cluster.masters().map((m) => m.port);
+    // A slow reconnect: the parts wait, unwritten, for their nodes' connections.
+    const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000, reconnect: { baseDelay: 1000, maxDelay: 1000 } });
+    redis.on('error', () => {});
+    clients.push(redis);
+    const keys = [...(await keysOn(b!, 2, 'q')), ...(await keysOn(c!, 2, 'q'))];
+    await redis.db.reply('MGET', ...keys);
+    let lost = 0;
+    const bothLost = new Promise<void>((resolve) => redis.on('reconnecting', () => ++lost === 2 && resolve()));
+    await Promise.all([b, c].map((port) => cluster.call(port!, 'CLIENT', 'KILL', 'TYPE', 'normal')));
+    await bothLost;
+    const ac = new AbortController();
+    const mset = redis.db.with({ signal: ac.signal }).reply('MSET', ...keys.flatMap((k) => [k, 'x'])).catch((e: unknown) => e);
+    ac.abort(); // its parts wait for their connections to come back
+    expect(await mset).toMatchObject({ name: 'AbortError', sent: false, command: 'MSET' });
+    // Sent after the parts on the same connections: had any part been sent, its keys would exist.
+    expect(await redis.db.reply('EXISTS', ...keys)).toBe(0);
+  });
 });

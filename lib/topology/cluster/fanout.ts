@@ -5,9 +5,15 @@
  * once every part has, with the replies combined per its response policy or
  * merged in the caller's key order. Where to send each part is the router's
  * business (`send`); this file only builds, joins and settles.
+ *
+ * The caller's signal gives up the call and its parts together: a part never
+ * written is never sent, a written one keeps its FIFO slot (abort.ts), and
+ * the caller's AbortError says `sent` when any part was written (the call
+ * may have run in part).
  */
 import { keySlot } from '../../commands/slot.js';
 import { RESPONSE_DEFAULT, RESPONSE_POLICY } from '../../commands/tips.js';
+import { abortCommand, abortError, wasSent } from '../../connection/abort.js';
 import { Command } from '../../connection/command.js';
 import type { Arg } from '../../resp/encoder.js';
 import type { Reply } from '../../resp/types.js';
@@ -22,6 +28,18 @@ function child(parent: Command, args: Arg[]): Command {
   return part;
 }
 
+/** An aborted part's failure is the caller's AbortError's business: the part itself is awaited (settled), never reported. */
+const ignore = () => {};
+
+/** Give `cmd`'s parts up with it when its signal fires (it is only ever aborted through this hook). */
+function abortWithParts(cmd: Command, parts: readonly Command[], fail: (err: Error) => void): void {
+  cmd.abortHook = (reason) => {
+    const sent = parts.some(wasSent); // before the abort settles them
+    for (const part of parts) abortCommand(part, reason, ignore);
+    fail(abortError(cmd.info.name, sent, undefined, reason));
+  };
+}
+
 function settled(node: string, part: Command): Promise<NodeReply> {
   return part.toPromise().then(
     (value) => ({ node, value: value as Reply }),
@@ -33,6 +51,7 @@ function settled(node: string, part: Command): Promise<NodeReply> {
 export function fanOut(cmd: Command, nodes: readonly string[], send: (node: string, part: Command) => void, fail: (err: Error) => void): void {
   const parts = nodes.map((node) => ({ node, part: child(cmd, cmd.args as Arg[]) }));
   const replies = parts.map(({ node, part }) => settled(node, part));
+  abortWithParts(cmd, parts.map(({ part }) => part), fail);
   for (const { node, part } of parts) send(node, part);
   void Promise.all(replies).then((all) => {
     try {
@@ -55,6 +74,7 @@ export function splitCall(cmd: Command, send: (slot: number, part: Command) => v
   const head = (cmd.args as Arg[]).slice(0, first);
   const parts = slots.map((s) => child(cmd, [...head, ...s.args]));
   const replies = parts.map((part, i) => settled(`slot ${slots[i]!.slot}`, part));
+  abortWithParts(cmd, parts, fail);
   parts.forEach((part, i) => send(slots[i]!.slot, part));
   const keys = slots.reduce((n, s) => n + s.keyOrdinals.length, 0);
   void Promise.all(replies).then((all) => {
