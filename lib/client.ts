@@ -144,8 +144,9 @@ export class Database<D extends Decoding = DefaultDecoding> {
   constructor(core: ClientCore, index: number, opts: CallOptions = {}) {
     this.#core = core;
     this.index = index;
-    this.#opts = opts;
     this.#prefix = opts.prefix === undefined ? undefined : keyPrefix(opts.prefix);
+    // Views made from this one start from its copy of a binary prefix, never from the caller's buffer again.
+    this.#opts = this.#prefix !== undefined && this.#prefix.text === undefined ? { ...opts, prefix: this.#prefix.bytes } : opts;
     const signal = opts.signal;
     if (signal !== undefined) {
       let watch = core.aborts.get(signal);

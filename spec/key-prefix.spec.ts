@@ -63,6 +63,37 @@ describe('key prefixes', () => {
     expect(hex).toContain(Buffer.from([0xc3, 0x28, 0x37]).toString('hex'));
   });
 
+  it("a Buffer prefix is copied: changing the caller's buffer later changes no key", async () => {
+    const redis = env.client();
+    const prefix = Buffer.from('t1:');
+    const view = redis.db.with({ prefix });
+    const chained = view.with({ timeout: 1000 }); // made after the change below: still the prefix as given
+    prefix.write('t2:');
+    const later = view.with({ timeout: 2000 });
+    await view.reply('SET', 'a', '1');
+    await chained.reply('SET', 'b', '2');
+    await later.reply('SET', 'c', '3');
+    expect(await redis.db.reply('MGET', 't1:a', 't1:b', 't1:c')).toEqual(['1', '2', '3']);
+    expect(await redis.db.reply('EXISTS', 't2:a', 't2:b', 't2:c')).toBe(0);
+  });
+
+  it('number keys get the prefix on the text the encoder sends for them unprefixed (inf, -0, 1e+21, ...)', async () => {
+    const redis = env.client();
+    const numbers = [Infinity, -Infinity, -0, 0, 1e21, -1e-7, 0.1, 2 ** 53, 2 ** 53 + 2, -5, 123456789012345680000, 10n ** 30n];
+    const raw = redis.database(3);
+    const prefixed = redis.database(4).with({ prefix: 'n:' });
+    for (const n of numbers) {
+      await raw.reply('SET', n, 'v');
+      await prefixed.reply('SET', n, 'v');
+    }
+    const plain = ((await raw.reply('KEYS', '*')) as string[]).sort();
+    const withPrefix = ((await redis.database(4).reply('KEYS', '*')) as string[]).sort();
+    expect(plain).toContain('inf');
+    expect(withPrefix).toEqual(plain.map((k) => `n:${k}`).sort());
+    await raw.reply('FLUSHDB');
+    await redis.database(4).reply('FLUSHDB');
+  });
+
   it('multi and watch honour the prefix', async () => {
     const redis = env.client();
     const app = redis.db.with({ prefix: 'tx:' });

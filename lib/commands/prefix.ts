@@ -12,6 +12,7 @@
  * tenant's keys.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { numberText } from '../resp/encoder.js';
 import { commandKeys, keysProblem, type KeyedInfo } from './keys.js';
 
 /** A prefix as given, and its bytes for Buffer keys (made once per view). */
@@ -22,8 +23,9 @@ export interface KeyPrefix {
 
 export function keyPrefix(prefix: string | Uint8Array): KeyPrefix {
   if (typeof prefix === 'string') return { text: prefix, bytes: Buffer.from(prefix, 'utf8') };
-  // A binary prefix: string keys become Buffers (the prefix may not be valid UTF-8).
-  return { text: undefined, bytes: Buffer.from(prefix.buffer, prefix.byteOffset, prefix.byteLength) };
+  // A binary prefix: string keys become Buffers (the prefix may not be valid UTF-8). A copy: the
+  // caller may reuse its buffer, and a view on it would change every key this view writes from then on.
+  return { text: undefined, bytes: Buffer.from(prefix) };
 }
 
 /** Reused for key positions: never escapes. */
@@ -44,9 +46,9 @@ export function prefixKeys(info: KeyedInfo, args: unknown[], prefix: KeyPrefix):
   }
 }
 
-/** One key with the prefix. */
+/** One key with the prefix; a number key is prefixed on the text the encoder would send for it. */
 export function prefixed(key: unknown, prefix: KeyPrefix): string | Buffer {
   if (key instanceof Uint8Array) return Buffer.concat([prefix.bytes, key]);
-  const text = typeof key === 'string' ? key : String(key);
+  const text = typeof key === 'string' ? key : typeof key === 'number' ? numberText(key) : String(key);
   return prefix.text !== undefined ? prefix.text + text : Buffer.concat([prefix.bytes, Buffer.from(text, 'utf8')]);
 }

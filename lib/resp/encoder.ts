@@ -230,8 +230,7 @@ export class Encoder {
       this.writeDecimal(n);
       return;
     }
-    // Redis parses floats with strtold, which accepts "inf" but not "Infinity".
-    this.writeAscii(n === Infinity ? 'inf' : n === -Infinity ? '-inf' : String(n));
+    this.writeAscii(numberText(n));
   }
 
   private writeBytes(b: Uint8Array): void {
@@ -252,6 +251,16 @@ export class Encoder {
     this.buf.writeUInt16LE(CRLF, this.pos);
     this.pos += 2;
   }
+}
+
+/**
+ * The text a number argument is sent as (key prefixes use it too, so that a
+ * prefixed number key is the prefix plus what the key alone would be). What
+ * `String(n)` says (`-0` is `0`, `1e+21`), except the infinities: Redis
+ * parses floats with strtold, which accepts "inf" but not "Infinity".
+ */
+export function numberText(n: number): string {
+  return n === Infinity ? 'inf' : n === -Infinity ? '-inf' : String(n);
 }
 
 /** Encode one command into a single Buffer (tests, handshake, tools). */
