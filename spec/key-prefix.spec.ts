@@ -83,8 +83,8 @@ describe('key prefixes', () => {
     const raw = redis.database(3);
     const prefixed = redis.database(4).with({ prefix: 'n:' });
     for (const n of numbers) {
-      await raw.reply('SET', n, 'v');
-      await prefixed.reply('SET', n, 'v');
+      await raw.reply<'OK'>('SET', n, 'v'); // number keys: the types want text, the wire takes them
+      await prefixed.reply<'OK'>('SET', n, 'v');
     }
     const plain = ((await raw.reply('KEYS', '*')) as string[]).sort();
     const withPrefix = ((await redis.database(4).reply('KEYS', '*')) as string[]).sort();
