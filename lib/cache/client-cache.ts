@@ -17,6 +17,10 @@
  *    reply may then predate a write we were told about;
  *  - everything is dropped when a connection is lost or (re)made, and on a
  *    null invalidation (FLUSHALL / FLUSHDB);
+ *  - in a cluster, the entries of a slot whose owner changed (a MOVED, an
+ *    ASK, a new slot map) are dropped: the new owner never tracked them for
+ *    us, and the old one may never invalidate them (a cached miss: there was
+ *    no key there to delete when the slot moved);
  *  - a write sent by this client drops the entries of its keys at once: the
  *    server sends our own invalidation only after the write's reply, and a
  *    read issued right after `await`ing the write must not see the old value;
@@ -26,6 +30,7 @@
  * wait for it when their deadline allows, else they read on their own.
  */
 import { commandKeys, READONLY, type CommandInfo } from '../commands/index.js';
+import { keySlot } from '../commands/slot.js';
 import { Command, failCommand } from '../connection/command.js';
 import type { TrackingSink } from '../connection/tracking.js';
 import type { Arg } from '../resp/encoder.js';
@@ -56,6 +61,9 @@ export interface FillTarget {
   send(cmd: Command, timeout: number, custom: boolean): void;
 }
 
+/** Up to this many slots moved at once are dropped one by one; more flush the whole cache. */
+const MOVED_SLOTS_ONE_BY_ONE = 64;
+
 /** Commands that change every key of a database at once. FLUSHALL / FLUSHDB also send a null invalidation; SWAPDB does not. */
 const FLUSHES: ReadonlySet<string> = new Set(['FLUSHALL', 'FLUSHDB', 'SWAPDB']);
 
@@ -74,6 +82,8 @@ class Fill extends Command {
     readonly rest: string,
     readonly fillName: string,
     readonly keys: readonly string[],
+    /** Their hash slots. */
+    readonly slots: readonly number[],
     /** The cache's generation when it was issued. */
     readonly generation: number,
     /** Absolute deadline (Date.now() clock) it was sent with; 0 for none. */
@@ -159,9 +169,16 @@ export class ClientCache implements TrackingSink {
       inFlight.waiters.push(cmd);
       return true;
     }
-    const keys = this.#keysOf(info, args);
-    if (keys === undefined) return false; // the server will refuse it (arity): nothing to cache
-    const fill = new Fill(info, cmd, first, rest, name, keys, this.#generation, until, this);
+    const n = commandKeys(info, args, this.#positions);
+    if (n <= 0) return false; // the server will refuse it (arity): nothing to cache
+    const keys = new Array<string>(n);
+    const slots = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const key = args[this.#positions[i]!]!;
+      keys[i] = keyName(key);
+      slots[i] = keySlot(key);
+    }
+    const fill = new Fill(info, cmd, first, rest, name, keys, slots, this.#generation, until, this);
     fill.waiters.push(cmd);
     this.#filling.set(name, fill);
     for (const k of keys) addTo(this.#fillsByKey, k, fill);
@@ -205,6 +222,18 @@ export class ClientCache implements TrackingSink {
     for (const k of keys) this.#invalidateKey(typeof k === 'string' ? k : Buffer.isBuffer(k) ? k.toString('utf8') : String(k));
   }
 
+  slotsMoved(slots: readonly number[]): void {
+    if (slots.length > MOVED_SLOTS_ONE_BY_ONE) {
+      this.#flush(); // a new slot map that moves many (the first one, a failover): cheaper as a whole
+      return;
+    }
+    for (const slot of slots) this.#stats.invalidations += this.#store.invalidateSlot(slot);
+    // Reads in flight that an old owner may answer after we learned of the move: not kept.
+    for (const fill of [...this.#filling.values()]) {
+      if (fill.slots.some((s) => slots.includes(s))) this.#poison(fill);
+    }
+  }
+
   // ---- fills ----
 
   /** @internal a fill's reply arrived. */
@@ -213,7 +242,7 @@ export class ClientCache implements TrackingSink {
     const waiters = fill.waiters;
     let shared = false;
     if (!fill.poisoned && fill.generation === this.#generation && this.#untracked.size === 0) {
-      shared = this.#store.set(fill.first, fill.rest, value, fill.keys, replySize(value), Date.now());
+      shared = this.#store.set(fill.first, fill.rest, value, fill.keys, fill.slots, replySize(value), Date.now());
     }
     // A stored value is never handed out itself; otherwise the first waiter may take it.
     for (let i = 0; i < waiters.length; i++) waiters[i]!.resolve(shared || i > 0 ? copyReply(value) : value);
@@ -228,15 +257,6 @@ export class ClientCache implements TrackingSink {
   #detach(fill: Fill): void {
     if (this.#filling.get(fill.fillName) === fill) this.#filling.delete(fill.fillName);
     for (const k of fill.keys) removeFrom(this.#fillsByKey, k, fill);
-  }
-
-  /** Key names of a cacheable read; undefined when the arguments name none (the server will refuse them). */
-  #keysOf(info: CommandInfo, args: ArrayLike<Arg>): string[] | undefined {
-    const n = commandKeys(info, args, this.#positions);
-    if (n <= 0) return undefined;
-    const keys = new Array<string>(n);
-    for (let i = 0; i < n; i++) keys[i] = keyName(args[this.#positions[i]!]!);
-    return keys;
   }
 
   #invalidateKey(key: string): void {

@@ -1,7 +1,8 @@
 /**
  * The cache's memory: entries filed in two levels (first argument, then the
- * rest of the call: cacheable.ts EntryNames), an index from each key name to
- * the entries that read it, and the bounds (`maxEntries`, `maxBytes`, `ttl`).
+ * rest of the call: cacheable.ts EntryNames), an index from each key name and
+ * from each cluster hash slot to the entries that read it, and the bounds
+ * (`maxEntries`, `maxBytes`, `ttl`).
  *
  * Eviction is least recently used, approximated the CLOCK way: a hit only
  * marks its entry as used (no reordering on the read path); eviction takes
@@ -25,6 +26,8 @@ export interface Entry {
   readonly value: Reply;
   /** The key names it read (cacheable.ts keyName). */
   readonly keys: readonly string[];
+  /** The hash slots of those keys, from their exact bytes (a cluster drops a slot's entries when it moves). */
+  readonly slots: readonly number[];
   readonly bytes: number;
   /** Date.now() past which it is not served; 0 for never. */
   readonly expires: number;
@@ -47,6 +50,7 @@ export class Store {
   /** Every entry, oldest first (eviction order). */
   readonly #order = new Set<Entry>();
   readonly #byKey: MultiMap<Entry> = new Map();
+  readonly #bySlot: MultiMap<Entry, number> = new Map();
   #bytes = 0;
 
   constructor(private readonly limits: CacheLimits) {}
@@ -72,7 +76,7 @@ export class Store {
   }
 
   /** Keep `value`, evicting to stay within bounds. False if it alone is too large. */
-  set(first: string, rest: string, value: Reply, keys: readonly string[], valueBytes: number, now: number): boolean {
+  set(first: string, rest: string, value: Reply, keys: readonly string[], slots: readonly number[], valueBytes: number, now: number): boolean {
     const bytes = entryBytes(first, rest, keys, valueBytes);
     const { maxEntries, maxBytes, ttl } = this.limits;
     if (bytes > maxBytes || maxEntries === 0) return false;
@@ -80,19 +84,28 @@ export class Store {
     const old = byRest?.get(rest);
     if (old !== undefined) this.#remove(old);
     while (this.#order.size >= maxEntries || this.#bytes + bytes > maxBytes) this.#evictOne();
-    const e: Entry = { first, rest, value, keys, bytes, expires: ttl > 0 ? now + ttl : 0, used: false };
+    const e: Entry = { first, rest, value, keys, slots, bytes, expires: ttl > 0 ? now + ttl : 0, used: false };
     byRest = this.#entries.get(first);
     if (byRest === undefined) this.#entries.set(first, (byRest = new Map()));
     byRest.set(rest, e);
     this.#order.add(e);
     this.#bytes += bytes;
     for (const k of keys) addTo(this.#byKey, k, e);
+    for (const s of slots) addTo(this.#bySlot, s, e);
     return true;
   }
 
   /** Drop every entry that read key `key`; returns how many. */
   invalidate(key: string): number {
-    const found = valuesOf(this.#byKey, key);
+    return this.#drop(valuesOf(this.#byKey, key));
+  }
+
+  /** Drop every entry that read a key of hash slot `slot`; returns how many. */
+  invalidateSlot(slot: number): number {
+    return this.#drop(valuesOf(this.#bySlot, slot));
+  }
+
+  #drop(found: Entry | Entry[] | undefined): number {
     if (found === undefined) return 0;
     if (!Array.isArray(found)) {
       this.#remove(found);
@@ -108,6 +121,7 @@ export class Store {
     this.#entries.clear();
     this.#order.clear();
     this.#byKey.clear();
+    this.#bySlot.clear();
     this.#bytes = 0;
     return n;
   }
@@ -133,5 +147,6 @@ export class Store {
     if (byRest?.size === 0) this.#entries.delete(e.first);
     this.#bytes -= e.bytes;
     for (const k of e.keys) removeFrom(this.#byKey, k, e);
+    for (const s of e.slots) removeFrom(this.#bySlot, s, e);
   }
 }

@@ -19,6 +19,13 @@ export interface TrackingSink {
   lost(node: string): void;
   /** An `invalidate` push: the keys written (strings or Buffers, per the push decoding), or null for "everything" (FLUSHALL, FLUSHDB). */
   invalidate(keys: Reply[] | null): void;
+  /**
+   * Cluster routing: these hash slots have another owner now (a MOVED, an
+   * ASK, a new slot map). The new owner never tracked what this client read
+   * from the old one, and the old one may never invalidate it (a key that did
+   * not exist there is not deleted by the migration).
+   */
+  slotsMoved(slots: readonly number[]): void;
 }
 
 /** Whether a push frame is a tracking invalidation: `>2 invalidate <keys | null>`. */

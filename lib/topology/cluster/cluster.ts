@@ -291,7 +291,7 @@ export class Cluster implements Topology {
       this.#refresher.soon();
       return;
     }
-    this.#map = this.#map.withMoved(target.slot, target.host, target.port);
+    this.#moveSlot(target.slot, target.host, target.port);
     this.#refresher.soon();
   }
 
@@ -343,10 +343,10 @@ export class Cluster implements Topology {
     const target = redirectTarget(err.serverMessage, replyingHost);
     if (target === undefined) return false;
     if (moved) {
-      this.#map = this.#map.withMoved(target.slot, target.host, target.port);
+      this.#moveSlot(target.slot, target.host, target.port);
       this.#refresher.soon();
       if (replyingPort > 0) this.#fence(target.slot, replyingHost, replyingPort);
-    }
+    } else this.opts.tracking?.slotsMoved([target.slot]); // ASK: the slot is migrating; keys we read at the source may be written at the target
     // Parts of a transaction: the block fails whole (EXECABORT) or is re-sent whole; the map is fixed for it.
     if (cmd instanceof InternalCommand || cmd.pinned || this.#closed) return false;
     // ASK to a blocking command would need ASKING on its lease, not on the shared connection.
@@ -368,6 +368,13 @@ export class Cluster implements Topology {
     else if (moved) unit.send(cmd, left, true);
     else unit.sendGroup([asking(), cmd], remainingTime(cmd), true);
     return true;
+  }
+
+  /** A MOVED: the slot map says so at once, and the client-side cache drops what the old owner answered for that slot. */
+  #moveSlot(slot: number, host: string, port: number): void {
+    const map = this.#map.withMoved(slot, host, port);
+    if (map !== this.#map) this.opts.tracking?.slotsMoved([slot]);
+    this.#map = map;
   }
 
   /**
@@ -501,8 +508,9 @@ export class Cluster implements Topology {
   #apply(map: SlotMap): void {
     if (this.#closed) return;
     if (map.coveredSlots === 0) throw new ConnectError('the cluster serves no slot (is it a cluster?)');
-    const changed = !map.equals(this.#map);
+    const before = this.#map, changed = !map.equals(before);
     this.#map = map;
+    if (changed) this.opts.tracking?.slotsMoved(map.slotsMovedFrom(before)); // the client-side cache drops what old owners answered
     if (!this.#ready) {
       this.#ready = true;
       for (const done of this.#waiting) done();

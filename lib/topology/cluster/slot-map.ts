@@ -256,6 +256,15 @@ export class SlotMap {
     return this === other || this.fingerprint === other.fingerprint;
   }
 
+  /** Slots whose master is another node than in `before` (a migration, a failover, the first map). */
+  slotsMovedFrom(before: SlotMap): number[] {
+    const moved: number[] = [];
+    for (let slot = 0; slot < SLOT_COUNT; slot++) {
+      if (this.masterFor(slot)?.address !== before.masterFor(slot)?.address) moved.push(slot);
+    }
+    return moved;
+  }
+
   /**
    * The map after `MOVED slot host:port`, applied at once (a full refresh
    * follows later): the slot now belongs to the shard whose master is at that

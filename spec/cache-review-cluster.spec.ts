@@ -1,0 +1,150 @@
+/**
+ * Client-side cache on a Redis Cluster, after an adversarial review (issue
+ * 13): a cached miss (GET -> null, EXISTS -> 0) read from a slot's old owner
+ * is never invalidated by the new owner (it never tracked it for us, and the
+ * old one deletes nothing), so entries of a slot whose owner changed must go
+ * when the client learns it: a MOVED, an ASK (the slot is being migrated), or
+ * a slot map refresh. Also FLUSHALL on one node by another client.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keySlot } from '../lib/commands/slot.js';
+import { Redis, type RedisOptions } from '../lib/index.js';
+import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+
+let cluster: RedisCluster;
+const clients: Redis[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster();
+}, 60_000);
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+function client(cache = true, opts: RedisOptions = {}): Redis {
+  const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000, ...(cache ? { cache: { maxEntries: 10_000 } } : {}), ...opts });
+  redis.on('error', () => {});
+  clients.push(redis);
+  return redis;
+}
+
+/**
+ * A caching client with its connection to every master up: a node's first
+ * connection flushes the cache (as every connection does), which would hide
+ * what these specs look for.
+ */
+async function readerClient(opts: RedisOptions = {}): Promise<Redis> {
+  const redis = client(true, opts);
+  await redis.db.reply('DBSIZE'); // every master
+  return redis;
+}
+
+/** A master other than the one serving `slot`. */
+async function otherMaster(slot: number): Promise<number> {
+  const from = await cluster.ownerOf(slot);
+  return cluster.masters().find((m) => m.port !== from)!.port;
+}
+
+describe('cache review: cached misses of a slot that moves', () => {
+  it('MOVED: after the round trip that meets the move, the write on the new owner is seen', async () => {
+    const reader = await readerClient();
+    const writer = client(false);
+    const cached = reader.db.with({ cache: true });
+    const key = 'ccrc:moved';
+    const sibling = '{ccrc:moved}:other'; // same slot, read only through the cache
+    expect(keySlot(sibling)).toBe(keySlot(key));
+    await reader.db.reply('EXISTS', key); // the node's connection is up: what is read from now on is kept
+    expect(await cached.reply('GET', key)).toBe(null);
+    expect(await cached.reply('EXISTS', key)).toBe(0);
+    expect(await cached.reply('GET', sibling)).toBe(null);
+    expect(await cached.reply('GET', key)).toBe(null);
+    expect(await cached.reply('EXISTS', key)).toBe(0);
+    expect(await cached.reply('GET', sibling)).toBe(null);
+    expect(reader.stats().cache!.hits).toBe(3); // the misses are cached
+    const elsewhere = 'ccrc:stays'; // another slot: its entry outlives the move
+    expect(keySlot(elsewhere)).not.toBe(keySlot(key));
+    await writer.db.reply('SET', elsewhere, 'kept');
+    expect(await cached.reply('GET', elsewhere)).toBe('kept');
+    await cluster.moveSlot(keySlot(key), await otherMaster(keySlot(key)));
+    await writer.db.reply('SET', key, 'now'); // on the new owner (after a MOVED)
+    await writer.db.reply('SET', sibling, 'too');
+    await reader.db.reply('EXISTS', key); // the reader's round trip for that slot: MOVED, then the new owner
+    expect(await cached.reply('GET', key)).toBe('now');
+    expect(await cached.reply('EXISTS', key)).toBe(1);
+    expect(await cached.reply('GET', sibling)).toBe('too');
+    const hits = reader.stats().cache!.hits;
+    expect(await cached.reply('GET', elsewhere)).toBe('kept');
+    expect(reader.stats().cache!.hits).toBe(hits + 1); // only the moved slot's entries went
+    // The new owner tracks what it answered: its invalidations reach us.
+    await writer.db.reply('SET', key, 'later');
+    await reader.db.reply('EXISTS', key);
+    expect(await cached.reply('GET', key)).toBe('later');
+  });
+
+  it('ASK: while the slot migrates, a key written at the importing node is seen after the reader meets the ASK', async () => {
+    const reader = await readerClient();
+    const writer = client(false);
+    const cached = reader.db.with({ cache: true });
+    const key = 'ccrc:asked';
+    const slot = keySlot(key);
+    await reader.db.reply('EXISTS', key);
+    expect(await cached.reply('GET', key)).toBe(null);
+    expect(await cached.reply('GET', key)).toBe(null);
+    expect(reader.stats().cache!.hits).toBe(1);
+    const move = await cluster.moveSlot(slot, await otherMaster(slot), { stopAt: 'migrating' });
+    try {
+      await writer.db.reply('SET', key, 'imported'); // the source has no such key: ASK, written at the target
+      await reader.db.reply('EXISTS', key); // ASK for the reader too
+      expect(await cached.reply('GET', key)).toBe('imported');
+    } finally {
+      await move.finish();
+    }
+    await reader.db.reply('EXISTS', key);
+    expect(await cached.reply('GET', key)).toBe('imported');
+    await writer.db.reply('SET', key, 'after');
+    await reader.db.reply('EXISTS', key);
+    expect(await cached.reply('GET', key)).toBe('after');
+  });
+
+  it('a slot map refresh that moves a slot drops its entries even without a MOVED', async () => {
+    const reader = await readerClient({ cluster: { refreshInterval: 100 } });
+    const writer = client(false);
+    const cached = reader.db.with({ cache: true });
+    const key = 'ccrc:refreshed';
+    const slot = keySlot(key);
+    const from = await cluster.ownerOf(slot);
+    const to = await otherMaster(slot);
+    await reader.db.reply('EXISTS', key);
+    expect(await cached.reply('GET', key)).toBe(null);
+    expect(await cached.reply('GET', key)).toBe(null);
+    expect(reader.stats().cache!.hits).toBe(1);
+    await cluster.moveSlot(slot, to);
+    await new Promise((r) => setTimeout(r, 500)); // several periodic refreshes: the reader's map has the new owner
+    await writer.db.reply('SET', key, 'fresh');
+    const oldOwner = () => Object.entries(reader.stats().nodes!).find(([address]) => address.endsWith(`:${from}`))?.[1].commands ?? 0;
+    const before = oldOwner();
+    await reader.db.reply('EXISTS', key); // a round trip for that slot
+    expect(oldOwner()).toBe(before); // it went straight to the new owner: no MOVED was involved
+    expect(await cached.reply('GET', key)).toBe('fresh');
+  });
+
+  it('FLUSHALL on one node by another client: every entry goes (a null invalidation)', async () => {
+    const reader = await readerClient();
+    const cached = reader.db.with({ cache: true });
+    const writer = client(false);
+    const keys = Array.from({ length: 12 }, (_, i) => `ccrc:fl:${i}`);
+    await Promise.all(keys.map((k) => writer.db.reply('SET', k, 'v')));
+    expect(await Promise.all(keys.map((k) => cached.reply('GET', k)))).toEqual(keys.map(() => 'v'));
+    expect(await Promise.all(keys.map((k) => cached.reply('GET', k)))).toEqual(keys.map(() => 'v'));
+    expect(reader.stats().cache).toMatchObject({ hits: 12, entries: 12 });
+    const node = await cluster.ownerOf(keySlot(keys[0]!));
+    await cluster.call(node, 'FLUSHALL');
+    await reader.db.reply('EXISTS', keys[0]!); // a round trip to that node
+    expect(reader.stats().cache!.entries).toBe(0); // every node's entries: a null invalidation does not say which keys
+    expect(await cached.reply('GET', keys[0]!)).toBe(null);
+    expect(await Promise.all(keys.map((k) => cached.reply('EXISTS', k)))).toEqual(await Promise.all(keys.map((k) => writer.db.reply('EXISTS', k))));
+  });
+});
