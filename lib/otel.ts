@@ -18,11 +18,13 @@
  * `db.operation.name`, `db.namespace` (the database index), `server.address`
  * and `server.port` (the node it was routed to, when it is one node), and on
  * failure `error.type` (the error class) and an ERROR status. Never an
- * argument or a reply.
+ * argument or a reply. A command a cluster splits or fans out has no server
+ * attributes; each of its parts is a child span with its node's.
  *
  * Metrics: `db.client.operation.duration` (histogram, seconds, same
- * attributes as the spans) and `db.client.connection.count` (up-down counter
- * of open connections, by `server.address` / `server.port`).
+ * attributes as the spans; one per command the caller issued, not per part)
+ * and `db.client.connection.count` (up-down counter of open connections, by
+ * `server.address` / `server.port`).
  */
 import {
   context,
@@ -94,7 +96,10 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
         'db.operation.name': ctx.command,
         'db.namespace': String(ctx.database),
       };
-      const span = tracer.startSpan(ctx.command, { kind: SpanKind.CLIENT, attributes }, context.active());
+      // A part of a split or fanned-out command is a child of its caller's command's span.
+      const parent = ctx.parent === undefined ? undefined : spans.get(ctx.parent);
+      const active = parent === undefined ? context.active() : trace.setSpan(context.active(), parent.span);
+      const span = tracer.startSpan(ctx.command, { kind: SpanKind.CLIENT, attributes }, active);
       spans.set(ctx, { span, start: performance.now() });
     },
     asyncEnd(ctx: CommandTraceContext) {
@@ -115,7 +120,8 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
       }
       span.setAttributes(attributes);
       span.end();
-      duration.record((performance.now() - entry.start) / 1000, attributes);
+      // The operation is the caller's command: its parts would count it again.
+      if (ctx.parent === undefined) duration.record((performance.now() - entry.start) / 1000, attributes);
     },
   };
   commandChannel.subscribe(handlers as never);

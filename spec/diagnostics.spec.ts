@@ -8,8 +8,10 @@ import { execFile } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keySlot } from '../lib/commands/slot.js';
 import { Redis, Script, ServerError } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { startCluster, type RedisCluster } from './support/redis-cluster.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 
 const env = useRealServer();
@@ -96,6 +98,51 @@ describe('redmux:command', () => {
     );
     expect(events.map(([k]) => k)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
     expect(events[3]![1]).toEqual({ command: 'MULTI', database: 0, argumentCount: 3, node: `127.0.0.1:${env.server.port}` });
+  });
+});
+
+describe('redmux:command in a cluster', () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  const parentOf = (ctx: Record<string, unknown>) => ctx.parent as Record<string, unknown> | undefined;
+
+  it("a split command is one trace with no node; each part is a trace nested in it, with its node and its own argument count", async () => {
+    const redis = env.track(new Redis({ nodes: [...cluster.urls] }));
+    const keys = Array.from({ length: 12 }, (_, i) => `diag:split:${i}`);
+    await redis.db.reply('MSET', ...keys.flatMap((k) => [k, 'value-secret']));
+    const events = await traced(() => redis.db.reply('MGET', ...keys));
+    const caller = events.filter(([, ctx]) => parentOf(ctx) === undefined);
+    expect(caller.map(([k]) => k)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+    expect(caller[3]![1]).toEqual({ command: 'MGET', database: 0, argumentCount: keys.length, node: undefined });
+    const parts = events.filter(([k, ctx]) => k === 'asyncEnd' && parentOf(ctx) !== undefined).map(([, ctx]) => ctx);
+    // One part per slot: the node each names is the owner of its slot.
+    const slots = new Set(keys.map((k) => keySlot(k)));
+    expect(parts).toHaveLength(slots.size);
+    const owners = new Set(await Promise.all([...slots].map(async (slot) => `127.0.0.1:${await cluster.ownerOf(slot)}`)));
+    expect(new Set(parts.map((p) => p.node))).toEqual(owners);
+    expect(parts.reduce((n, p) => n + (p.argumentCount as number), 0)).toBe(keys.length);
+    for (const p of parts) expect(p).toMatchObject({ command: 'MGET', database: 0, parent: { command: 'MGET', argumentCount: keys.length } });
+    // Nested: every part starts while the caller's command is issued and settles before it does.
+    const kinds = events.map(([k, ctx]) => `${parentOf(ctx) === undefined ? 'caller' : 'part'}:${k}`);
+    expect(kinds[0]).toBe('caller:start');
+    expect(kinds.indexOf('caller:end')).toBe(1 + 2 * slots.size);
+    expect(kinds.slice(-2)).toEqual(['caller:asyncStart', 'caller:asyncEnd']);
+    expect(JSON.stringify(events.map(([k, ctx]) => [k, { ...ctx, parent: undefined }]))).not.toMatch(/secret/);
+  });
+
+  it('a fanned-out command (DBSIZE) has a part per master, each naming its master', async () => {
+    const redis = env.track(new Redis({ nodes: [...cluster.urls] }));
+    await redis.db.reply('PING');
+    const events = await traced(() => redis.db.reply('DBSIZE'));
+    const parts = events.filter(([k, ctx]) => k === 'asyncEnd' && parentOf(ctx) !== undefined).map(([, ctx]) => ctx.node);
+    expect(new Set(parts)).toEqual(new Set(cluster.masters().map((m) => `127.0.0.1:${m.port}`)));
+    expect(parts).toHaveLength(cluster.masters().length);
   });
 });
 

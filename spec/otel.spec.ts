@@ -8,9 +8,11 @@ import path from 'node:path';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from '../lib/index.js';
 import { instrument, type Instrumentation } from '../lib/otel.js';
 import { useRealServer } from './support/real-server.js';
+import { startCluster, type RedisCluster } from './support/redis-cluster.js';
 
 const env = useRealServer();
 
@@ -99,5 +101,39 @@ describe('redmux/otel', () => {
       ),
     );
     expect(out.trim()).toBe('ok');
+  });
+});
+
+describe('redmux/otel in a cluster', () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("a split command is one span without a server; its parts are child spans with their node's; one duration point", async () => {
+    const { spans, metric } = setup();
+    const redis = env.track(new Redis({ nodes: [...cluster.urls] }));
+    await redis.db.reply('PING');
+    spans.reset();
+    const keys = Array.from({ length: 12 }, (_, i) => `otel:split:${i}`);
+    await redis.db.reply('MGET', ...keys);
+    const done = spans.getFinishedSpans();
+    const caller = done.filter((s) => s.parentSpanContext === undefined);
+    expect(caller).toHaveLength(1);
+    expect(caller[0]!.attributes).toEqual({ 'db.system.name': 'redis', 'db.operation.name': 'MGET', 'db.namespace': '0' });
+    const parts = done.filter((s) => s.parentSpanContext !== undefined);
+    expect(parts.length).toBeGreaterThan(1);
+    const ports = new Set(cluster.masters().map((m) => m.port));
+    for (const part of parts) {
+      expect(part.name).toBe('MGET');
+      expect(part.parentSpanContext!.spanId).toBe(caller[0]!.spanContext().spanId);
+      expect(part.attributes['server.address']).toBe('127.0.0.1');
+      expect(ports.has(part.attributes['server.port'] as number)).toBe(true);
+    }
+    const points = (await metric('db.client.operation.duration'))!.dataPoints.filter((p) => p.attributes['db.operation.name'] === 'MGET');
+    expect(points.reduce((n, p) => n + (p.value as { count: number }).count, 0)).toBe(1);
   });
 });

@@ -27,8 +27,21 @@ export interface CommandTraceContext {
   readonly database: number;
   /** How many arguments it has (not counting the name); for `MULTI`, how many commands. */
   readonly argumentCount: number;
-  /** `host:port` (or socket path) of the node it was routed to; set once routed, before it settles. */
+  /**
+   * `host:port` (or socket path) of the node it was routed to; set once
+   * routed, before it settles. Undefined for a command a cluster splits by
+   * slot (MGET, DEL, ... over several slots) or fans out (DBSIZE, KEYS, ...):
+   * each of its parts is then traced on its own, with its node.
+   */
   node: string | undefined;
+  /**
+   * On a part of a split or fanned-out command: the caller's command's
+   * context. The caller's command is one trace (its `node` undefined); each
+   * part is a trace nested in it (started while the caller's command is
+   * issued, settled before it) with its own node and argument count.
+   * Undefined on every command a caller issued.
+   */
+  readonly parent?: CommandTraceContext;
   /** Set when it failed (published on `error` too). */
   error?: Error;
 }

@@ -15,17 +15,46 @@ import { keySlot } from '../../commands/slot.js';
 import { RESPONSE_DEFAULT, RESPONSE_POLICY } from '../../commands/tips.js';
 import { abortCommand, abortError, wasSent } from '../../connection/abort.js';
 import { Command } from '../../connection/command.js';
+import { commandChannel } from '../../connection/diagnostics.js';
+import { ObservedCommand } from '../../connection/observed.js';
 import type { Arg } from '../../resp/encoder.js';
 import type { Reply } from '../../resp/types.js';
 import { combineReplies, type NodeReply } from './response-policy.js';
 import { mergeByKey, splitBySlot } from './split.js';
 
-/** A part of a fanned-out or split command: the parent's options, its own arguments. */
+/**
+ * A part of a fanned-out or split command: the parent's options, its own
+ * arguments. When someone traces the parent, the part is traced too, as a
+ * command of its own nested in the parent's trace (`parent` on its context):
+ * the parent went to several nodes, each part to one, which its context names.
+ */
 function child(parent: Command, args: Arg[]): Command {
-  const part = new Command(parent.name, args, parent.info, parent.decodeFlags, parent.db);
+  const trace = parent.trace;
+  const part =
+    trace === undefined
+      ? new Command(parent.name, args, parent.info, parent.decodeFlags, parent.db)
+      : new ObservedCommand(parent.name, args, parent.info, parent.decodeFlags, parent.db, {
+          command: trace.command,
+          database: trace.database,
+          argumentCount: args.length,
+          node: undefined,
+          parent: trace,
+        }, undefined, undefined);
   part.retry = parent.retry;
   part.idempotent = parent.idempotent;
   return part;
+}
+
+/** Hand `part` to the routing (`send`); a traced part publishes start and end around it, as the client does for a command. */
+function issue(part: Command, send: () => void): void {
+  const trace = part.trace;
+  if (trace === undefined) return send();
+  try {
+    commandChannel.start.runStores(trace, send);
+  } finally {
+    commandChannel.end.publish(trace);
+    (part as ObservedCommand).issued();
+  }
 }
 
 /** An aborted part's failure is the caller's AbortError's business: the part itself is awaited (settled), never reported. */
@@ -52,7 +81,7 @@ export function fanOut(cmd: Command, nodes: readonly string[], send: (node: stri
   const parts = nodes.map((node) => ({ node, part: child(cmd, cmd.args as Arg[]) }));
   const replies = parts.map(({ node, part }) => settled(node, part));
   abortWithParts(cmd, parts.map(({ part }) => part), fail);
-  for (const { node, part } of parts) send(node, part);
+  for (const { node, part } of parts) issue(part, () => send(node, part));
   void Promise.all(replies).then((all) => {
     try {
       cmd.resolve(combineReplies(cmd.info.tips, all, cmd.info.name));
@@ -75,7 +104,7 @@ export function splitCall(cmd: Command, send: (slot: number, part: Command) => v
   const parts = slots.map((s) => child(cmd, [...head, ...s.args]));
   const replies = parts.map((part, i) => settled(`slot ${slots[i]!.slot}`, part));
   abortWithParts(cmd, parts, fail);
-  parts.forEach((part, i) => send(slots[i]!.slot, part));
+  parts.forEach((part, i) => issue(part, () => send(slots[i]!.slot, part)));
   const keys = slots.reduce((n, s) => n + s.keyOrdinals.length, 0);
   void Promise.all(replies).then((all) => {
     const failed = all.findIndex((r) => r.error !== undefined);
