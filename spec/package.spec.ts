@@ -1,6 +1,7 @@
 /**
  * What `npm pack` ships (run after `npm run build`, like the CommonJS spec):
- * both builds with their types, the otel entry point, LICENSE and README;
+ * both builds with their types, the otel entry point (with typesVersions for
+ * the old module resolution), LICENSE and README;
  * never the specs, benchmarks or scripts; every `exports` target present; and
  * every source map pointing at a source that ships with it.
  */
@@ -41,6 +42,10 @@ describe('the npm package', () => {
       expect(files.has(f), f).toBe(true);
     }
     for (const t of targets(pkg.exports)) expect(files.has(t.replace(/^\.\//, '')), t).toBe(true);
+    // The old resolution (moduleResolution: node10) reads no `exports`: every subpath needs typesVersions (typed-consumer.spec.ts compiles one).
+    const subpaths = Object.keys(pkg.exports).filter((k) => k !== '.' && !k.endsWith('.json')).map((k) => k.replace(/^\.\//, ''));
+    expect(Object.keys(pkg.typesVersions['*']).sort()).toEqual(subpaths.sort());
+    for (const t of targets(pkg.typesVersions)) expect(files.has(t.replace(/^\.\//, '')), t).toBe(true);
     expect(files.has(pkg.main.replace(/^\.\//, ''))).toBe(true);
     expect(files.has(pkg.types.replace(/^\.\//, ''))).toBe(true);
   });

@@ -30,9 +30,9 @@ afterAll(() => {
 
 function compile(files: string[], extra: ts.CompilerOptions = {}): string[] {
   const options: ts.CompilerOptions = {
-    ...extra,
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    ...extra,
     target: ts.ScriptTarget.ES2022,
     strict: true,
     noEmit: true,
@@ -67,6 +67,12 @@ describe('the typed surface', () => {
     const broken = path.join(dir, 'broken.ts');
     writeFileSync(broken, "import { Redis } from 'redmux';\nconst db = new Redis().db;\n// @ts-expect-error\nvoid db.reply('GET', 'k');\n");
     expect(compile([broken]).join('\n')).toMatch(/Unused '@ts-expect-error' directive/);
+  }, 60_000);
+
+  it("a consumer on the old resolution (moduleResolution: node10, CommonJS) finds the types of 'redmux' and 'redmux/otel'", () => {
+    const consumer = path.join(dir, 'node10.ts');
+    writeFileSync(consumer, readFileSync(path.join(root, 'spec/consumer/node10.ts'), 'utf8'));
+    expect(compile([consumer], { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 })).toEqual([]);
   }, 60_000);
 
   it("the README's ts examples compile with --strict", () => {
