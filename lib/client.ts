@@ -19,7 +19,7 @@ import type { CommandArguments, Decoding, DefaultDecoding, Resolved, WithDecodin
 import type { Listener } from './events.js';
 
 import { ClosedError, InvalidArgumentError } from './errors.js';
-import { checkCallOptions, checkDb, checkSubscriberOptions, resolveOptions, type RedisOptions, type ResolvedOptions } from './options.js';
+import { checkCallOptions, checkDb, checkSubscriberOptions, resolveOptions, type CacheOptions, type RedisOptionsWith, type ResolvedOptions } from './options.js';
 import type { Arg } from './resp/encoder.js';
 import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_RESP3_SHAPES, DECODE_SETS, type Reply } from './resp/types.js';
 import type { RetryPolicy } from './retry.js';
@@ -74,6 +74,9 @@ export interface RedisStats extends TopologyStats {
   /** The client-side cache's counters, when `cache` is configured. */
   cache?: CacheStats;
 }
+
+/** `stats()` of a client: with `cache` for sure when it was made with a cache (`new Redis({ cache: {...} })`). */
+export type StatsOf<C> = [C] extends [CacheOptions] ? RedisStats & { cache: CacheStats } : RedisStats;
 
 interface ClientCore {
   readonly topology: Topology;
@@ -394,7 +397,7 @@ export interface RedisEvents {
   orphanedReply: [orphan: { command: string; value: Reply }];
 }
 
-export interface Redis {
+export interface Redis<Cache extends CacheOptions | undefined = CacheOptions | undefined> {
   on<K extends keyof RedisEvents>(event: K, listener: Listener<RedisEvents[K]>): this;
   once<K extends keyof RedisEvents>(event: K, listener: Listener<RedisEvents[K]>): this;
   off<K extends keyof RedisEvents>(event: K, listener: Listener<RedisEvents[K]>): this;
@@ -404,7 +407,8 @@ export interface Redis {
   prependOnceListener<K extends keyof RedisEvents>(event: K, listener: Listener<RedisEvents[K]>): this;
 }
 
-export class Redis extends EventEmitter {
+/** `Cache`: the `cache` option it was made with (inferred; undefined for none, or unknown by default). */
+export class Redis<Cache extends CacheOptions | undefined = CacheOptions | undefined> extends EventEmitter {
   readonly #core: ClientCore;
   /** Handle on the configured database. */
   readonly db: Database;
@@ -415,7 +419,7 @@ export class Redis extends EventEmitter {
   readonly #topology: AutoTopology;
   #closing: Promise<void> | undefined;
 
-  constructor(urlOrOptions?: string | RedisOptions, options?: RedisOptions) {
+  constructor(urlOrOptions?: string | RedisOptionsWith<Cache>, options?: RedisOptionsWith<Cache>) {
     super();
     const resolved = resolveOptions(urlOrOptions, options);
     // Events are emitted from inside the connection's machinery (a socket's
@@ -567,10 +571,10 @@ export class Redis extends EventEmitter {
     return new Subscriber(this.#subscriberContext, options);
   }
 
-  stats(): RedisStats {
+  stats(): StatsOf<Cache> {
     const s: RedisStats = { ...this.#core.topology.stats(), commandErrors: this.#commandErrors, orphanedReplies: this.#orphanedReplies };
     if (this.#core.cache !== undefined) s.cache = this.#core.cache.stats();
-    return s;
+    return s as StatsOf<Cache>; // a client made with a cache has one (the constructor)
   }
 
   /** Graceful: refuse new commands, let every in-flight one settle, then close all connections. */

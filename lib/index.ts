@@ -1,9 +1,19 @@
 /** redmux: the public surface. Everything else is internal. */
 export { Redis, Database, Pending } from './client.js';
-export type { CallOptions, RedisStats, RedisEvents } from './client.js';
+export type { CallOptions, RedisStats, RedisEvents, StatsOf } from './client.js';
 export type { CommandArgs, CommandArguments, CommandName, CommandReply, Decoding, DefaultDecoding, Int, Key, Num, WithDecoding } from './commands/typed.js';
-export type { RedisOptions, ReconnectOptions, PoolOptions, ClusterOptions, SentinelOptions, MaintenanceOptions, FailoverOptions, CacheOptions } from './options.js';
+export type { RedisOptions, RedisOptionsWith, ReconnectOptions, PoolOptions, ClusterOptions, SentinelOptions, MaintenanceOptions, FailoverOptions, CacheOptions } from './options.js';
 export type { CacheStats } from './cache/client-cache.js';
+export type {
+  CommandTraceContext,
+  CommandTracingChannel,
+  ConnectionEvent,
+  ConnectEvent,
+  ReadyEvent,
+  ConnectionLostEvent,
+  ReconnectingEvent,
+  DiagnosticsEvents,
+} from './connection/diagnostics.js';
 export type { Credentials, CredentialsProvider } from './connection/handshake.js';
 export type { TopologyChange } from './topology/standalone.js';
 export type { FailoverEvent, BreakerState } from './topology/failover/endpoints.js';

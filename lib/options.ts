@@ -195,6 +195,15 @@ export interface MaintenanceOptions {
   endpointType?: 'internal-ip' | 'internal-fqdn' | 'external-ip' | 'external-fqdn' | 'none';
 }
 
+/**
+ * `RedisOptions` whose `cache` is `C`, for `new Redis(...)` to infer it: a
+ * client made with a cache has its counters in `stats().cache` for sure.
+ */
+export type RedisOptionsWith<C extends CacheOptions | undefined> = Omit<RedisOptions, 'cache'> & {
+  /** Client-side caching over RESP3 key tracking (see `RedisOptions.cache`). */
+  cache?: C;
+};
+
 export interface CacheOptions {
   /** Most entries kept (default 10000); the least recently used go first. */
   maxEntries?: number;

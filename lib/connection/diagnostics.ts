@@ -15,7 +15,7 @@
  * Nobody listening costs nothing: every publisher checks `hasSubscribers`
  * (and debuglog's `enabled`) before building a context.
  */
-import dc from 'node:diagnostics_channel';
+import dc, { type TracingChannel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 import type { HandshakeResult } from './handshake.js';
 
@@ -46,6 +46,14 @@ export interface CommandTraceContext {
   error?: Error;
 }
 
+/**
+ * The `redmux:command` TracingChannel with its context typed. Node types
+ * every channel's context as `object`; a subscriber names this type instead:
+ * `dc.tracingChannel<unknown, CommandTraceContext>('redmux:command')`, or in
+ * JavaScript a JSDoc `@type {import('redmux').CommandTracingChannel}`.
+ */
+export type CommandTracingChannel = TracingChannel<unknown, CommandTraceContext>;
+
 /** Every connection event's context. */
 export interface ConnectionEvent {
   /** `host:port` or socket path. */
@@ -54,16 +62,55 @@ export interface ConnectionEvent {
   readonly connection: number;
 }
 
-export const commandChannel = dc.tracingChannel<unknown, CommandTraceContext>('redmux:command');
-/** A socket is being opened: `{ node, connection, attempt }` (attempt 0 is the first). */
+/** `redmux:connect`: a socket is being opened. */
+export interface ConnectEvent extends ConnectionEvent {
+  /** 0 for the first attempt, then the reconnect attempt's number. */
+  readonly attempt: number;
+}
+
+/** `redmux:ready`: the handshake is done. */
+export interface ReadyEvent extends ConnectionEvent {
+  readonly protocol: 2 | 3;
+  readonly database: number;
+}
+
+/** `redmux:connection-lost`: the connection ended, or could not open. */
+export interface ConnectionLostEvent extends ConnectionEvent {
+  readonly cause: Error;
+  /** Whether it had finished its handshake (false: it could not connect). */
+  readonly wasReady: boolean;
+}
+
+/** `redmux:reconnecting`: the next attempt comes in `delay` ms. */
+export interface ReconnectingEvent extends ConnectionEvent {
+  readonly attempt: number;
+  readonly delay: number;
+  readonly cause: Error;
+}
+
+/**
+ * What each of redmux's plain channels publishes, by name (`redmux:close`
+ * has the bare `ConnectionEvent`). Node types a message as `unknown`: a
+ * subscriber names the type, e.g. `message as DiagnosticsEvents['redmux:ready']`.
+ */
+export interface DiagnosticsEvents {
+  'redmux:connect': ConnectEvent;
+  'redmux:ready': ReadyEvent;
+  'redmux:connection-lost': ConnectionLostEvent;
+  'redmux:reconnecting': ReconnectingEvent;
+  'redmux:close': ConnectionEvent;
+}
+
+export const commandChannel: CommandTracingChannel = dc.tracingChannel<unknown, CommandTraceContext>('redmux:command');
+/** A socket is being opened: ConnectEvent. */
 export const connectChannel = dc.channel('redmux:connect');
-/** The handshake is done: `{ node, connection, protocol, database }`. */
+/** The handshake is done: ReadyEvent. */
 export const readyChannel = dc.channel('redmux:ready');
-/** The connection ended or could not open: `{ node, connection, cause, wasReady }`. */
+/** The connection ended or could not open: ConnectionLostEvent. */
 export const connectionLostChannel = dc.channel('redmux:connection-lost');
-/** A reconnect is scheduled: `{ node, connection, attempt, delay, cause }`. */
+/** A reconnect is scheduled: ReconnectingEvent. */
 export const reconnectingChannel = dc.channel('redmux:reconnecting');
-/** A socket was closed (by us: close, disconnect, or after a loss): `{ node, connection }`. */
+/** A socket was closed (by us: close, disconnect, or after a loss): ConnectionEvent. */
 export const closeChannel = dc.channel('redmux:close');
 
 const log = debuglog('redmux');
@@ -99,14 +146,14 @@ export class Lifecycle {
 
   connecting(attempt: number): void {
     const node = this.owner.node;
-    if (connectChannel.hasSubscribers) connectChannel.publish({ node, connection: this.id, attempt });
+    if (connectChannel.hasSubscribers) connectChannel.publish({ node, connection: this.id, attempt } satisfies ConnectEvent);
     if (log.enabled) log('%s #%d: connecting (attempt %d)', node, this.id, attempt);
   }
 
   ready(info: HandshakeResult, database: number): void {
     this.wasReady = true;
     const node = this.owner.node;
-    if (readyChannel.hasSubscribers) readyChannel.publish({ node, connection: this.id, protocol: info.protocol, database });
+    if (readyChannel.hasSubscribers) readyChannel.publish({ node, connection: this.id, protocol: info.protocol, database } satisfies ReadyEvent);
     if (log.enabled) {
       const version = info.server?.version;
       log('%s #%d: ready (RESP%d, database %d%s)', node, this.id, info.protocol, database, typeof version === 'string' ? `, server ${version}` : '');
@@ -118,8 +165,8 @@ export class Lifecycle {
     const node = this.owner.node;
     const wasReady = this.wasReady;
     this.wasReady = false;
-    if (connectionLostChannel.hasSubscribers) connectionLostChannel.publish({ node, connection: this.id, cause, wasReady });
-    if (delay >= 0 && reconnectingChannel.hasSubscribers) reconnectingChannel.publish({ node, connection: this.id, attempt, delay, cause });
+    if (connectionLostChannel.hasSubscribers) connectionLostChannel.publish({ node, connection: this.id, cause, wasReady } satisfies ConnectionLostEvent);
+    if (delay >= 0 && reconnectingChannel.hasSubscribers) reconnectingChannel.publish({ node, connection: this.id, attempt, delay, cause } satisfies ReconnectingEvent);
     if (log.enabled) {
       log('%s #%d: %s: %s', node, this.id, wasReady ? 'connection lost' : 'could not connect', describe(cause));
       log('%s #%d: %s', node, this.id, delay >= 0 ? `reconnecting in ${delay} ms (attempt ${attempt})` : 'not reconnecting');
@@ -129,7 +176,7 @@ export class Lifecycle {
   /** We closed the socket (close, disconnect, or dropping a lost one). */
   closed(): void {
     const node = this.owner.node;
-    if (closeChannel.hasSubscribers) closeChannel.publish({ node, connection: this.id });
+    if (closeChannel.hasSubscribers) closeChannel.publish({ node, connection: this.id } satisfies ConnectionEvent);
     if (log.enabled) log('%s #%d: closed', node, this.id);
   }
 }

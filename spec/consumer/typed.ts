@@ -1,6 +1,6 @@
 // A TypeScript consumer of the packed types, checked by spec/typed-consumer.spec.ts
 // with `tsc --strict`: every line must compile, every `@ts-expect-error` must stay an error.
-import { Redis, ServerError, type Database, type Message } from 'redmux';
+import { Redis, ServerError, type CacheOptions, type CacheStats, type Database, type Message } from 'redmux';
 
 /** True when X and Y are the same type (`any` is equal to nothing else). */
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
@@ -138,4 +138,23 @@ export function events(redis: Redis): void {
     // @ts-expect-error a Keyspace emits 'event', not 'message'
     ks.on('message', () => {});
   });
+}
+
+export function stats(): void {
+  // A client made with a cache has its counters for sure; others may have none.
+  const cached = new Redis('redis://127.0.0.1:6379', { cache: { maxEntries: 10 } });
+  const counters = cached.stats().cache;
+  same<typeof counters, CacheStats>(true);
+  const plain = new Redis('redis://127.0.0.1:6379');
+  // @ts-expect-error without a cache, stats().cache may be undefined
+  void plain.stats().cache.hits;
+  const maybe = plain.stats().cache;
+  same<typeof maybe, CacheStats | undefined>(true);
+  const any: Redis = cached; // a client with a cache is a Redis
+  const explicit: Redis<CacheOptions> = cached;
+  void [any, explicit];
+  // @ts-expect-error a misspelt option is still refused with a cache
+  void new Redis({ cache: {}, comandTimeout: 5 });
+  // @ts-expect-error and without one
+  void new Redis('redis://127.0.0.1:6379', { comandTimeout: 5 });
 }
