@@ -25,16 +25,15 @@ import type { HandshakeResult } from '../../connection/handshake.js';
 import type { MultiplexerOptions } from '../../connection/multiplexer.js';
 import type { Lease, PoolSettings } from '../../connection/pool.js';
 import type { Endpoint } from '../../connection/socket.js';
-import { AskError, ClosedError, ClusterDownError, ClusterRedirectError, ConnectError, MovedError, TryAgainError, ServerError, UnknownCommandError, annotate } from '../../errors.js';
+import { AskError, ClosedError, ClusterDownError, ClusterRedirectError, ConnectError, MovedError, TryAgainError, ServerError, annotate } from '../../errors.js';
 import { SHARD, type Hub, type Kind } from '../../pubsub/hub.js';
 import type { Arg } from '../../resp/encoder.js';
-import type { Reply } from '../../resp/types.js';
 import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from '../standalone.js';
 import { Refresher } from './refresher.js';
 import { crossSlot, routeOf, singleSlot, TO_ALL_NODES, TO_ALL_SHARDS, TO_SLOT, TO_SPLIT } from './route.js';
 import { SlotMap, type ClusterNode } from './slot-map.js';
 import { fanOut, splitCall } from './fanout.js';
-import { slotMapFromShards, slotMapFromSlots } from './topology-reply.js';
+import { querySlotMap } from './map-query.js';
 import { READONLY } from '../../commands/flags.js';
 import { asking, redirectTarget } from './redirect.js';
 import { sumStats } from './stats.js';
@@ -51,8 +50,6 @@ export interface ClusterSettings {
   maxRedirects: number;
 }
 
-/** How many nodes are asked for the slot map at once. */
-const QUERY_FANOUT = 3;
 /** Backoff of TRYAGAIN / CLUSTERDOWN resends: doubling from this, capped. */
 const TRY_AGAIN_BASE = 10;
 const TRY_AGAIN_MAX = 500;
@@ -66,6 +63,9 @@ function remainingTime(cmd: Command): number {
 
 export class Cluster implements Topology {
   #map = SlotMap.EMPTY;
+  /** The master unit of each shard of `#masterUnitsOf` (a cache of #unit for #forSlot). */
+  #masterUnits: (Standalone | undefined)[] = [];
+  #masterUnitsOf: SlotMap | undefined;
   /** Per-node units by address (`host:port`; `host:port/ro` for replica connections in READONLY mode). */
   readonly #units = new Map<string, Standalone>();
   readonly #refresher: Refresher<SlotMap>;
@@ -224,8 +224,18 @@ export class Cluster implements Topology {
         if (!unit.down) return unit;
       }
     }
-    const master = this.#map.masterFor(slot);
-    return master ? this.#unit(master.host, master.port, false) : this.#anyMaster();
+    // Per shard, the master's unit is looked up once per slot map, not once per command
+    // (the "host:port" key of #unit cost a string per command).
+    const map = this.#map;
+    if (this.#masterUnitsOf !== map) {
+      this.#masterUnitsOf = map;
+      this.#masterUnits = [];
+    }
+    const shard = map.shardIndex(slot);
+    const known = this.#masterUnits[shard];
+    if (known !== undefined && !known.closed) return known;
+    const master = map.masterFor(slot);
+    return master ? (this.#masterUnits[shard] = this.#unit(master.host, master.port, false)) : this.#anyMaster();
   }
 
   #anyMaster(): Standalone {
@@ -461,48 +471,10 @@ export class Cluster implements Topology {
 
   // ------------------------------------------------------------------ topology refresh
 
-  /** Ask known masters, then the seeds, for the slot map; the first answer wins. */
-  async #query(): Promise<SlotMap> {
-    const candidates = new Map<string, { host: string; port: number }>();
-    const masters = [...this.#map.nodes('master')];
-    for (let i = masters.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [masters[i], masters[j]] = [masters[j]!, masters[i]!];
-    }
-    for (const n of [...masters, ...this.settings.seeds]) candidates.set(`${n.host}:${n.port}`, n);
-    const failures: string[] = [];
-    let lastError: Error | undefined;
-    // A few at a time, first answer wins: a dead seed costs no more than a live one's round trip.
-    const all = [...candidates.values()];
-    for (let i = 0; i < all.length && !this.#closed; i += QUERY_FANOUT) {
-      const batch = all.slice(i, i + QUERY_FANOUT);
-      try {
-        return await Promise.any(batch.map(({ host, port }) => this.#ask(host, port)));
-      } catch (err) {
-        const errors = err instanceof AggregateError ? (err.errors as Error[]) : [err as Error];
-        errors.forEach((e, j) => failures.push(`${batch[j]!.host}:${batch[j]!.port}: ${e.message}`));
-        lastError = errors[errors.length - 1];
-      }
-    }
-    throw new ConnectError(`no cluster node answered CLUSTER SHARDS or CLUSTER SLOTS (${failures.join('; ')})`, { cause: lastError });
-  }
-
-  async #ask(host: string, port: number): Promise<SlotMap> {
-    const unit = this.#unit(host, port, false);
-    const timeout = Math.min(this.opts.commandTimeout || 2000, 2000);
-    const call = (parts: string[]): Promise<Reply> => {
-      const cmd = new Command<Reply>(parts[0]!, parts.slice(1), commandInfo(parts[0]!, parts[1]), 0, -1);
-      const p = cmd.toPromise();
-      unit.send(cmd, timeout, true);
-      return p;
-    };
-    const opts = { from: host, tls: this.opts.endpoint.tls !== undefined };
-    try {
-      return slotMapFromShards(await call(['CLUSTER', 'SHARDS']), opts);
-    } catch (err) {
-      if (!(err instanceof UnknownCommandError)) throw err;
-      return slotMapFromSlots(await call(['CLUSTER', 'SLOTS']), opts); // Redis < 7
-    }
+  #query(): Promise<SlotMap> {
+    const opts = this.opts;
+    const unit = (host: string, port: number) => this.#unit(host, port, false);
+    return querySlotMap({ known: this.#map, seeds: this.settings.seeds, unit, commandTimeout: opts.commandTimeout, tls: opts.endpoint.tls !== undefined, closed: () => this.#closed });
   }
 
   #apply(map: SlotMap): void {
