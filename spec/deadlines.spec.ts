@@ -94,4 +94,17 @@ describe('deadlines', () => {
     expect(b).toBeGreaterThanOrEqual(145);
     expect(b).toBeLessThan(150 + LATE);
   });
+
+  it('a command written, lost with its connection and timing out while it waits to be resent says sent: true', async () => {
+    const { redis, proxy } = await env.through({ commandTimeout: 300 });
+    proxy.stall(); // nothing comes back, and the reconnect's handshake never finishes
+    const outcome = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+    const byDefault = outcome(redis.db.reply('GET', 'deadline:lost'));
+    const perCall = outcome(redis.db.with({ timeout: 400 }).reply('GET', 'deadline:lost'));
+    while (proxy.held < 1) await new Promise((r) => setTimeout(r, 5)); // written: their bytes reached the proxy
+    proxy.cutAll(); // reads: queued to be sent again on the next connection
+    // They may have run before the loss: never "it was never sent".
+    expect(await byDefault).toMatchObject({ name: 'ReplyTimeoutError', sent: true });
+    expect(await perCall).toMatchObject({ name: 'ReplyTimeoutError', sent: true });
+  });
 });

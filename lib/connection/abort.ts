@@ -18,7 +18,7 @@
  * grows, so it holds at most about twice its live commands.
  */
 import { AbortError } from '../errors.js';
-import { WRITTEN, failCommand, type Command } from './command.js';
+import { failCommand, wasSent, type Command } from './command.js';
 
 /** Smallest set size at which settled commands are pruned. */
 const PRUNE_FLOOR = 64;
@@ -85,17 +85,6 @@ export function abortCommand(cmd: Command, reason: unknown, report: ReportUnobse
   if (cmd.settled) return;
   if (cmd.abortHook !== undefined) cmd.abortHook(reason);
   else failCommand(cmd, abortError(cmd.info.name, wasSent(cmd), undefined, reason), report);
-}
-
-/**
- * Whether `cmd` may have reached a server: written now, or written on a
- * connection that was lost and waiting to be sent again (`attempts` counts
- * the writes that may have run; a redirection or a reload takes its write
- * back, command.ts). Such a command may have run, so its AbortError says
- * `sent`, although it sits unwritten in a queue.
- */
-export function wasSent(cmd: Command): boolean {
-  return cmd.state === WRITTEN || cmd.attempts > 0;
 }
 
 export function abortError(command: string, sent: boolean, node: string | undefined, reason: unknown): AbortError {

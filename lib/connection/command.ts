@@ -181,6 +181,17 @@ export function failCommand(cmd: Command, err: Error, report: (err: Error, cmd: 
   }
 }
 
+/**
+ * Whether `cmd` may have reached a server: written now, or written on a
+ * connection that was lost and waiting to be sent again (`attempts` counts
+ * the writes that may have run; a redirection or a reload takes its write
+ * back). Such a command may have run, so an abort or a deadline says `sent`,
+ * although it sits unwritten in a queue.
+ */
+export function wasSent(cmd: Command): boolean {
+  return cmd.state === WRITTEN || cmd.attempts > 0;
+}
+
 /** Commands a caller may never send on a shared or leased connection: they change state we own. */
 export const REFUSED = CONNECTION_STATE | SUBSCRIBE;
 

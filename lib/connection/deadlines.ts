@@ -9,7 +9,7 @@
  * (custom) deadlines can be out of order: they live in a small set scanned whole.
  */
 import { ConnectionLostError, ReplyTimeoutError } from '../errors.js';
-import { SETTLED, WRITTEN, type Command } from './command.js';
+import { SETTLED, wasSent, type Command } from './command.js';
 
 /** What the sweep needs of a FIFO. */
 interface Fifo {
@@ -92,7 +92,7 @@ export class Deadlines {
           next = Math.min(next, cmd.deadline);
           return;
         }
-        this.events.expire(cmd, sent);
+        this.events.expire(cmd, sent || wasSent(cmd)); // queued again after a loss: it may have run
       }
     };
     scan(this.inflight, true);
@@ -101,7 +101,7 @@ export class Deadlines {
       if (cmd.state === SETTLED) this.custom.delete(cmd);
       else if (cmd.deadline <= now) {
         this.custom.delete(cmd);
-        this.events.expire(cmd, cmd.state === WRITTEN);
+        this.events.expire(cmd, wasSent(cmd));
       } else next = Math.min(next, cmd.deadline);
     }
     // A timed-out command keeps its FIFO slot until its reply; if that reply is

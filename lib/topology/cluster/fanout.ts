@@ -13,8 +13,8 @@
  */
 import { keySlot } from '../../commands/slot.js';
 import { RESPONSE_DEFAULT, RESPONSE_POLICY } from '../../commands/tips.js';
-import { abortCommand, abortError, wasSent } from '../../connection/abort.js';
-import { Command } from '../../connection/command.js';
+import { abortCommand, abortError } from '../../connection/abort.js';
+import { Command, wasSent } from '../../connection/command.js';
 import { commandChannel } from '../../connection/diagnostics.js';
 import { ObservedCommand } from '../../connection/observed.js';
 import type { Arg } from '../../resp/encoder.js';
