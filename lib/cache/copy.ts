@@ -34,15 +34,24 @@ export function copyReply(v: Reply): Reply {
 /** Fixed cost counted for every value (object headers, pointers): an estimate, not a measure. */
 const OVERHEAD = 16;
 
+/** A character V8 cannot keep in one byte: a string with one takes two bytes a character. */
+const TWO_BYTE = /[^\u0000-\u00ff]/;
+/** Shorter strings are counted one byte a character: what the test would add is below the estimate's own error. */
+const TWO_BYTE_CHECKED_FROM = 64;
+
+function stringSize(s: string): number {
+  return OVERHEAD + (s.length >= TWO_BYTE_CHECKED_FROM && TWO_BYTE.test(s) ? 2 * s.length : s.length);
+}
+
 /** An estimate of the memory a reply holds, in bytes: what `maxBytes` bounds. */
 export function replySize(v: Reply): number {
-  if (v === null || typeof v !== 'object') return typeof v === 'string' ? OVERHEAD + v.length : OVERHEAD;
+  if (v === null || typeof v !== 'object') return typeof v === 'string' ? stringSize(v) : OVERHEAD;
   if (Buffer.isBuffer(v)) return OVERHEAD + v.length;
   let n = OVERHEAD;
   if (Array.isArray(v)) for (const x of v) n += replySize(x);
   else if (v instanceof Map) for (const [k, x] of v as Map<Reply, Reply>) n += replySize(k) + replySize(x);
   else if (v instanceof Set) for (const x of v as Set<Reply>) n += replySize(x);
   else if (v instanceof Attributed) n += replySize(v.value) + replySize(v.attributes);
-  else if (!(v instanceof Error)) for (const k of Object.keys(v)) n += OVERHEAD + k.length + replySize((v as Record<string, Reply>)[k]!);
+  else if (!(v instanceof Error)) for (const k of Object.keys(v)) n += stringSize(k) + replySize((v as Record<string, Reply>)[k]!);
   return n;
 }
