@@ -147,4 +147,21 @@ describe('cache review: cached misses of a slot that moves', () => {
     expect(await cached.reply('GET', keys[0]!)).toBe(null);
     expect(await Promise.all(keys.map((k) => cached.reply('EXISTS', k)))).toEqual(await Promise.all(keys.map((k) => writer.db.reply('EXISTS', k))));
   });
+
+  it('a cached MGET split over slots, aborted after its parts were written: sent: true, and the nodes stay paired', async () => {
+    const reader = await readerClient();
+    const writer = client(false);
+    const keys = ['{ccrc:a}:x', '{ccrc:b}:x', '{ccrc:c}:x'];
+    expect(new Set(await Promise.all(keys.map((k) => cluster.ownerOf(keySlot(k))))).size).toBeGreaterThan(1);
+    await Promise.all(keys.map((k) => writer.db.reply('SET', k, k)));
+    const slow = await cluster.ownerOf(keySlot(keys[0]!));
+    await cluster.call(slow, 'CLIENT', 'PAUSE', 300, 'ALL'); // the node holds every client's commands for 300 ms
+    const ac = new AbortController();
+    const read = reader.db.with({ cache: true, signal: ac.signal }).reply('MGET', ...keys).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 20)); // its parts are written
+    ac.abort();
+    expect(await read).toMatchObject({ name: 'AbortError', sent: true, command: 'MGET' });
+    expect(await reader.db.reply('GET', keys[0]!)).toBe(keys[0]); // answered after the pause, after the aborted part's reply
+    expect(await reader.db.with({ cache: true }).reply('MGET', ...keys)).toEqual(keys);
+  });
 });

@@ -27,11 +27,18 @@
  *  - `ttl` bounds how long any entry is served, should invalidations stop.
  *
  * Concurrent misses of one entry share one request (a `Fill`): later callers
- * wait for it when their deadline allows, else they read on their own.
+ * wait for it when their deadline allows, else they read on their own. A
+ * caller is bound by its own deadline and signal, never by another's: when a
+ * fill times out, callers with more time left read again; when one gives up
+ * (its signal), the others keep waiting, and a fill every caller gave up
+ * before it was written is never sent.
  */
 import { commandKeys, READONLY, type CommandInfo } from '../commands/index.js';
 import { keySlot } from '../commands/slot.js';
+import { abortCommand, abortError, wasSent } from '../connection/abort.js';
 import { Command, failCommand } from '../connection/command.js';
+import { ObservedCommand } from '../connection/observed.js';
+import { ReplyTimeoutError } from '../errors.js';
 import type { TrackingSink } from '../connection/tracking.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
@@ -88,6 +95,8 @@ class Fill extends Command {
     readonly generation: number,
     /** Absolute deadline (Date.now() clock) it was sent with; 0 for none. */
     readonly until: number,
+    /** Where it was sent (waiters it fails by a deadline they did not have are sent there again). */
+    readonly target: FillTarget,
     private readonly cache: ClientCache,
   ) {
     super(from.name, from.args, info, from.decodeFlags, from.db);
@@ -142,31 +151,36 @@ export class ClientCache implements TrackingSink {
    * tracking off, or its deadline is shorter than the read in flight).
    */
   read(cmd: Command, target: FillTarget, timeout: number, custom: boolean): boolean {
-    const info = cmd.info;
-    if (!CACHEABLE.has(info.name)) return false;
+    if (!CACHEABLE.has(cmd.info.name)) return false;
     if (this.#untracked.size > 0) {
       this.#stats.misses++;
       return false;
     }
+    if (cmd.args.length === 0) return false; // the server will refuse it: nothing to cache
+    const now = Date.now();
+    return this.#take(cmd, target, timeout > 0 ? now + timeout : 0, timeout, custom, now, true);
+  }
+
+  /** Answer `cmd` from an entry, or make it wait for a fill (joined or new): read(), and a read given back by a fill. */
+  #take(cmd: Command, target: FillTarget, until: number, timeout: number, custom: boolean, now: number, counted: boolean): boolean {
+    const info = cmd.info;
     const args = cmd.args;
-    if (args.length === 0) return false; // the server will refuse it: nothing to cache
     const first = argText(args[0]!);
     const rest = this.#names.rest(cmd.db, cmd.decodeFlags, info.name, args);
-    const now = Date.now();
     const hit = this.#store.get(first, rest, now);
     if (hit !== undefined) {
-      this.#stats.hits++;
+      if (counted) this.#stats.hits++;
       cmd.resolve(copyReply(hit.value));
       return true;
     }
-    this.#stats.misses++;
-    const until = timeout > 0 ? now + timeout : 0;
+    if (counted) this.#stats.misses++;
     const name = `${rest}\u0002${first}`; // `rest` is self-delimiting (length-prefixed): one name per call
     const inFlight = this.#filling.get(name);
     if (inFlight !== undefined) {
-      // Wait for it only if that cannot make this call wait past its own deadline, nor fail by one it did not have.
+      // Wait for it only if that cannot make this call wait past its own deadline. A later deadline may wait
+      // for an earlier one: should that fill time out, this call is given a read of its own (failed()).
       if (until === 0 ? inFlight.until !== 0 : inFlight.until === 0 || inFlight.until > until) return false;
-      inFlight.waiters.push(cmd);
+      this.#wait(inFlight, cmd, until);
       return true;
     }
     const n = commandKeys(info, args, this.#positions);
@@ -178,12 +192,46 @@ export class ClientCache implements TrackingSink {
       keys[i] = keyName(key);
       slots[i] = keySlot(key);
     }
-    const fill = new Fill(info, cmd, first, rest, name, keys, slots, this.#generation, until, this);
-    fill.waiters.push(cmd);
+    const fill = new Fill(info, cmd, first, rest, name, keys, slots, this.#generation, until, target, this);
+    this.#wait(fill, cmd, until);
     this.#filling.set(name, fill);
     for (const k of keys) addTo(this.#fillsByKey, k, fill);
-    target.send(fill, timeout, custom);
+    try {
+      target.send(fill, timeout, custom);
+    } catch (err) {
+      this.#detach(fill); // refused before anyone could join: no later caller may wait for it
+      throw err;
+    }
     return true;
+  }
+
+  /** `cmd` waits for `fill` until its own deadline `until`; a signal that gives it up goes through #abandon. */
+  #wait(fill: Fill, cmd: Command, until: number): void {
+    cmd.deadline = until; // never sent itself: its deadline, kept for a read of its own should the fill time out
+    fill.waiters.push(cmd);
+    if (cmd instanceof ObservedCommand) cmd.abortHook = (reason) => this.#abandon(fill, cmd, reason);
+  }
+
+  /**
+   * A waiter's signal fired. The last waiter of a fill not yet written takes
+   * the fill with it, so a read nobody waits for is never sent (a split one
+   * takes its parts: fanout.ts); its AbortError is the fill's, which knows
+   * whether it was sent. Otherwise the fill goes on (its reply may still be
+   * kept) and the waiter alone is released, `sent` when the fill was written
+   * (a fill split over slots cannot tell before it settles: it is sent at once
+   * unless its nodes are down, so `sent` it is).
+   */
+  #abandon(fill: Fill, cmd: Command, reason: unknown): void {
+    const waiters = fill.waiters;
+    const i = waiters.indexOf(cmd);
+    if (i < 0) return; // settled meanwhile (abortCommand checks that first)
+    if (waiters.length === 1 && !wasSent(fill)) {
+      abortCommand(fill, reason, this.report); // its failure reaches this last waiter (failed())
+      return;
+    }
+    waiters.splice(i, 1);
+    const sent = wasSent(fill) || fill.abortHook !== undefined;
+    failCommand(cmd, abortError(cmd.info.name, sent, undefined, reason), this.report);
   }
 
   /** Any other command of the client, before it is sent: a write drops the entries of its keys now. */
@@ -248,10 +296,47 @@ export class ClientCache implements TrackingSink {
     for (let i = 0; i < waiters.length; i++) waiters[i]!.resolve(shared || i > 0 ? copyReply(value) : value);
   }
 
-  /** @internal a fill failed (error reply, timeout, lost connection): so do its waiters. */
+  /**
+   * @internal a fill failed (error reply, timeout, lost connection): so do
+   * its waiters, except those a timeout of the fill's deadline does not
+   * concern (they joined with a later one): each is given back to the cache
+   * with the time it has left (an entry since, another fill, or a new one),
+   * in deadline order so that the earliest makes the new fill and the others
+   * may join it. Every waiter still settles once, by its own deadline.
+   */
   failed(fill: Fill, err: Error): void {
     this.#detach(fill);
-    for (const w of fill.waiters) failCommand(w, err, this.report);
+    const waiters = fill.waiters;
+    const until = fill.until;
+    if (!(err instanceof ReplyTimeoutError) || until === 0) {
+      for (const w of waiters) failCommand(w, err, this.report);
+      return;
+    }
+    const later: Command[] = [];
+    for (const w of waiters) {
+      if (w.deadline > until) later.push(w);
+      else failCommand(w, err, this.report);
+    }
+    later.sort((a, b) => a.deadline - b.deadline);
+    for (const w of later) this.#again(w, fill.target, err);
+  }
+
+  /** A waiter whose fill timed out before its own deadline: read again with the time it has left. */
+  #again(cmd: Command, target: FillTarget, err: Error): void {
+    const now = Date.now();
+    const left = cmd.deadline - now;
+    if (left <= 0) {
+      failCommand(cmd, err, this.report);
+      return;
+    }
+    try {
+      if (this.#untracked.size > 0 || !this.#take(cmd, target, cmd.deadline, left, true, now, false)) {
+        if (cmd.abortHook !== undefined) cmd.abortHook = undefined; // sent itself now: an abort settles it the plain way
+        target.send(cmd, left, true);
+      }
+    } catch (refused) {
+      failCommand(cmd, refused as Error, this.report); // the routing refused it (it had taken it the first time)
+    }
   }
 
   #detach(fill: Fill): void {
