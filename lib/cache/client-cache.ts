@@ -35,8 +35,8 @@
  */
 import { commandKeys, READONLY, type CommandInfo } from '../commands/index.js';
 import { keySlot } from '../commands/slot.js';
-import { abortCommand, abortError, wasSent } from '../connection/abort.js';
-import { Command, failCommand } from '../connection/command.js';
+import { abortCommand, abortError } from '../connection/abort.js';
+import { Command, failCommand, wasSent } from '../connection/command.js';
 import { ObservedCommand } from '../connection/observed.js';
 import { ReplyTimeoutError } from '../errors.js';
 import type { TrackingSink } from '../connection/tracking.js';
