@@ -243,6 +243,81 @@ describe('RESP decoder: every type, whole and split at every byte', () => {
   });
 });
 
+describe('RESP decoder: large bulk strings cut by a read are collected once, in place', () => {
+  /** Feed `wire` in chunks of `size` bytes. */
+  const feedIn = (wire: Buffer, size: number, flags = 0, limits = {}) => {
+    const { d, out } = decoderFor(flags, limits);
+    for (let i = 0; i < wire.length; i += size) d.feed(wire.subarray(i, i + size));
+    return { d, out };
+  };
+  const SIZES = [1, 3, 1000, 4095, 4096, 65536, 1 << 30];
+  // Multi-byte UTF-8 throughout, so cuts fall inside characters too.
+  const text = (n: number) => 'é€x'.repeat(Math.ceil(n / 6)).slice(0, n);
+
+  it('strings, buffers, errors and verbatim strings, at top level and inside aggregates, whatever the cuts', () => {
+    const body = text(30_000);
+    const bytes = Buffer.from(body, 'utf8');
+    const wire = Buffer.concat([
+      Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n'),
+      Buffer.from(`*3\r\n:1\r\n$${bytes.length}\r\n`), bytes, Buffer.from('\r\n+tail\r\n'),
+      Buffer.from(`!${bytes.length + 4}\r\nERR `), bytes, Buffer.from('\r\n'),
+      Buffer.from(`=${bytes.length + 4}\r\ntxt:`), bytes, Buffer.from('\r\n'),
+      Buffer.from('$4096\r\n'), Buffer.alloc(4096, 'y'), Buffer.from('\r\n:7\r\n'),
+    ]);
+    for (const size of SIZES) {
+      const { d, out } = feedIn(wire, size);
+      expect(out.replies).toHaveLength(6);
+      expect(out.replies[0]).toBe(body);
+      expect(out.replies[1]).toEqual([1, body, 'tail']);
+      expect(out.replies[2]).toBeInstanceOf(ServerError);
+      expect((out.replies[2] as ServerError).code).toBe('ERR');
+      expect(out.replies[3]).toBe(body);
+      expect(out.replies[4]).toBe('y'.repeat(4096));
+      expect(out.replies[5]).toBe(7);
+      expect(d.idle).toBe(true);
+      const buffers = feedIn(wire, size, DECODE_BUFFERS).out.replies;
+      expect(buffers[0]).toEqual(bytes);
+      expect(buffers[3]).toEqual(bytes);
+    }
+  });
+
+  it('a Buffer reply is its own memory: decoding the next one leaves it as it was', () => {
+    const a = Buffer.alloc(50_000, 'a');
+    const b = Buffer.alloc(50_000, 'b');
+    const wire = Buffer.concat([Buffer.from('$50000\r\n'), a, Buffer.from('\r\n$50000\r\n'), b, Buffer.from('\r\n')]);
+    for (const size of [1000, 65536]) {
+      const { out } = feedIn(wire, size, DECODE_BUFFERS);
+      expect(out.replies).toEqual([a, b]);
+      (out.replies[1] as Buffer).fill(0);
+      expect(out.replies[0]).toEqual(a);
+    }
+  });
+
+  it('its bytes count toward its reply: maxReplyBytes holds exactly across the cut', () => {
+    const reply = Buffer.concat([Buffer.from('*2\r\n$5000\r\n'), Buffer.alloc(5000, 'z'), Buffer.from('\r\n:1\r\n')]);
+    for (const size of SIZES) {
+      expect(feedIn(reply, size, 0, { maxReplyBytes: reply.length }).out.replies).toHaveLength(1);
+      expect(() => feedIn(reply, size, 0, { maxReplyBytes: reply.length - 1 })).toThrow(/longer than/);
+    }
+  });
+
+  it('a large bulk string not followed by CRLF is a ProtocolError however it is cut', () => {
+    const wire = Buffer.concat([Buffer.from('$5000\r\n'), Buffer.alloc(5000, 'z'), Buffer.from('XX+OK\r\n')]);
+    for (const size of SIZES) expect(() => feedIn(wire, size)).toThrow(/not followed by CRLF/);
+  });
+
+  it('a header announcing a huge string costs no memory before its bytes arrive', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const decoders = Array.from({ length: 5 }, () => {
+      const { d } = decoderFor();
+      d.feed(Buffer.from(`$${100 * 1024 * 1024}\r\nxx`));
+      return d;
+    });
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+    expect(decoders.every((d) => !d.idle)).toBe(true);
+  });
+});
+
 describe('RESP decoder: hostile input is a ProtocolError, and bounded', () => {
   const bad = (wire: string | Buffer, limits = {}) => {
     const { d } = decoderFor(0, limits);

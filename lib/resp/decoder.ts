@@ -60,6 +60,29 @@ interface Frame {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Bulk strings from this length on are collected in their own buffer when a read cuts them (bigStart). */
+const BIG_BULK = 4096;
+/**
+ * ... up to this length: the buffer is allocated when the header arrives, so a
+ * server announcing a huge string gets no more than this before sending it
+ * (longer ones are kept part by part as they arrive, then joined).
+ */
+const BIG_BULK_MAX = 1024 * 1024;
+/** Largest scratch buffer a decoder keeps for text; longer strings get a buffer of their own. */
+const SCRATCH_MAX = 512 * 1024;
+
+/** A large bulk string being collected across reads. */
+interface BigBulk {
+  /** Its type byte: $ (36), ! (33) or = (61). */
+  type: number;
+  /** Its body and CRLF, `filled` bytes of it received. */
+  target: Buffer;
+  filled: number;
+  /** Its bytes on the wire, header included (counted toward its reply's limit). */
+  bytes: number;
+  flags: number;
+}
+
 type FastBuffer = Buffer & {
   utf8Slice(start: number, end: number): string;
   latin1Slice(start: number, end: number): string;
@@ -76,6 +99,15 @@ export class Decoder {
   /** A bulk string that did not fit in the bytes received: parts so far and bytes needed. */
   private parts: Buffer[] = [];
   private partsLength = 0;
+  /**
+   * A large bulk string (or error, or verbatim string) cut by the end of a
+   * read: its bytes (and CRLF) are copied here as they arrive, once, instead
+   * of keeping the cut and joining it with the whole next read (which copied
+   * most bytes of a 64 KiB reply twice). See BigBulk.
+   */
+  private big: BigBulk | undefined = undefined;
+  /** Reused as the target of large strings decoded to text (never handed out), up to SCRATCH_MAX bytes. */
+  private scratch: Buffer = EMPTY;
   private need = 0;
   private failed: ProtocolError | undefined;
   /*
@@ -104,7 +136,7 @@ export class Decoder {
 
   /** True when no partial frame is buffered (the stream is at a reply boundary). */
   get idle(): boolean {
-    return this.stack.length === 0 && this.off >= this.buf.length && this.partsLength === 0;
+    return this.stack.length === 0 && this.off >= this.buf.length && this.partsLength === 0 && this.big === undefined;
   }
 
   /** Drop all partial state (after the connection was replaced). */
@@ -119,12 +151,21 @@ export class Decoder {
     this.parts = [];
     this.partsLength = 0;
     this.need = 0;
+    this.big = undefined;
     this.failed = undefined;
   }
 
   feed(chunk: Buffer): void {
     if (this.failed) throw this.failed;
-    if (this.partsLength > 0) {
+    let from = 0;
+    const big = this.big;
+    if (big !== undefined) {
+      from = Math.min(big.target.length - big.filled, chunk.length);
+      chunk.copy(big.target, big.filled, 0, from);
+      big.filled += from;
+      if (big.filled < big.target.length) return;
+      this.big = undefined;
+    } else if (this.partsLength > 0) {
       this.parts.push(chunk);
       this.partsLength += chunk.length;
       if (this.partsLength < this.need) return;
@@ -134,8 +175,9 @@ export class Decoder {
       this.need = 0;
     }
     this.buf = chunk as FastBuffer;
-    this.off = 0;
+    this.off = from;
     try {
+      if (big !== undefined) this.bigDone(big);
       this.run();
     } catch (err) {
       if (err instanceof ProtocolError) this.failed = err;
@@ -263,6 +305,44 @@ export class Decoder {
     return buf.utf8Slice(start, end);
   }
 
+  /** The bulk whose header is at `start` and body at `next` goes past this read: collect it in its own buffer. */
+  private bigStart(type: number, start: number, next: number, len: number, flags: number): void {
+    // Its bytes count toward the reply it belongs to; fail now if they cannot fit.
+    if (this.inReply) this.carry(start, next + len + 2 - start);
+    // Text is decoded from a reused scratch buffer; a Buffer reply gets its own (handed out as is, never copied again).
+    const text = type !== 36 || !(flags & DECODE_BUFFERS);
+    let target: Buffer;
+    if (text && len + 2 <= SCRATCH_MAX) {
+      if (this.scratch.length < len + 2) this.scratch = Buffer.allocUnsafe(Math.max(len + 2, Math.min(SCRATCH_MAX, this.scratch.length * 2)));
+      target = this.scratch.subarray(0, len + 2);
+    } else target = Buffer.allocUnsafe(len + 2);
+    const have = this.buf.length - next;
+    this.buf.copy(target, 0, next);
+    this.big = { type, target, filled: have, bytes: next + len + 2 - start, flags };
+    this.buf = EMPTY as FastBuffer;
+    this.off = 0;
+  }
+
+  /** The bulk collected by bigStart is complete (and `off` is past it): deliver it like any other. */
+  private bigDone(big: BigBulk): void {
+    const t = big.target as FastBuffer;
+    const len = t.length - 2;
+    if (t[len] !== 13 || t[len + 1] !== 10) this.fail('bulk string not followed by CRLF');
+    if (this.inReply) {
+      this.replyBytes += big.bytes;
+      this.replyFrom = this.off;
+    }
+    const top = this.stack.length === 0 && this.topAttribute === undefined;
+    let value: Reply;
+    if (big.type === 33) value = serverErrorFrom(t.utf8Slice(0, len), top);
+    else if (big.type === 61) {
+      if (len < 4 || t[3] !== 58) this.fail('verbatim string without format');
+      value = big.flags & DECODE_BUFFERS ? Buffer.from(t.subarray(4, len)) : t.utf8Slice(4, len);
+    } else value = big.flags & DECODE_BUFFERS ? t.subarray(0, len) : t.utf8Slice(0, len);
+    if (top) this.sink.onReply(value);
+    else this.emit(value);
+  }
+
   private run(): void {
     const limits = this.limits;
     for (;;) {
@@ -318,7 +398,8 @@ export class Decoder {
           const end = next + len;
           if (end + 2 - start > this.maxReplyBytes) this.tooLong();
           if (end + 2 > buf.length) {
-            this.keep(start, end + 2 - start);
+            if (len >= BIG_BULK && len <= BIG_BULK_MAX) this.bigStart(type, start, next, len, flags);
+            else this.keep(start, end + 2 - start);
             return;
           }
           if (buf[end] !== 13 || buf[end + 1] !== 10) this.fail('bulk string not followed by CRLF');
