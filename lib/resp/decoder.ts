@@ -26,13 +26,14 @@ import {
   Attributed,
   DECODE_ATTRIBUTES,
   DECODE_BUFFERS,
-  DECODE_MAPS,
   DECODE_SETS,
   DEFAULT_LIMITS,
   type DecoderLimits,
   type DecoderSink,
   type Reply,
 } from './types.js';
+import { buildMap } from './maps.js';
+import { BIG_BULK, BIG_BULK_MAX, BulkCollector, bulkValue, type BigBulk } from './big-bulk.js';
 
 const enum Kind {
   Array,
@@ -60,28 +61,6 @@ interface Frame {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Bulk strings from this length on are collected in their own buffer when a read cuts them (bigStart). */
-const BIG_BULK = 4096;
-/**
- * ... up to this length: the buffer is allocated when the header arrives, so a
- * server announcing a huge string gets no more than this before sending it
- * (longer ones are kept part by part as they arrive, then joined).
- */
-const BIG_BULK_MAX = 1024 * 1024;
-/** Largest scratch buffer a decoder keeps for text; longer strings get a buffer of their own. */
-const SCRATCH_MAX = 512 * 1024;
-
-/** A large bulk string being collected across reads. */
-interface BigBulk {
-  /** Its type byte: $ (36), ! (33) or = (61). */
-  type: number;
-  /** Its body and CRLF, `filled` bytes of it received. */
-  target: Buffer;
-  filled: number;
-  /** Its bytes on the wire, header included (counted toward its reply's limit). */
-  bytes: number;
-  flags: number;
-}
 
 type FastBuffer = Buffer & {
   utf8Slice(start: number, end: number): string;
@@ -106,8 +85,7 @@ export class Decoder {
    * most bytes of a 64 KiB reply twice). See BigBulk.
    */
   private big: BigBulk | undefined = undefined;
-  /** Reused as the target of large strings decoded to text (never handed out), up to SCRATCH_MAX bytes. */
-  private scratch: Buffer = EMPTY;
+  private readonly collector = new BulkCollector();
   private need = 0;
   private failed: ProtocolError | undefined;
   /*
@@ -160,10 +138,8 @@ export class Decoder {
     let from = 0;
     const big = this.big;
     if (big !== undefined) {
-      from = Math.min(big.target.length - big.filled, chunk.length);
-      chunk.copy(big.target, big.filled, 0, from);
-      big.filled += from;
-      if (big.filled < big.target.length) return;
+      from = big.fill(chunk);
+      if (!big.complete) return;
       this.big = undefined;
     } else if (this.partsLength > 0) {
       this.parts.push(chunk);
@@ -309,36 +285,19 @@ export class Decoder {
   private bigStart(type: number, start: number, next: number, len: number, flags: number): void {
     // Its bytes count toward the reply it belongs to; fail now if they cannot fit.
     if (this.inReply) this.carry(start, next + len + 2 - start);
-    // Text is decoded from a reused scratch buffer; a Buffer reply gets its own (handed out as is, never copied again).
-    const text = type !== 36 || !(flags & DECODE_BUFFERS);
-    let target: Buffer;
-    if (text && len + 2 <= SCRATCH_MAX) {
-      if (this.scratch.length < len + 2) this.scratch = Buffer.allocUnsafe(Math.max(len + 2, Math.min(SCRATCH_MAX, this.scratch.length * 2)));
-      target = this.scratch.subarray(0, len + 2);
-    } else target = Buffer.allocUnsafe(len + 2);
-    const have = this.buf.length - next;
-    this.buf.copy(target, 0, next);
-    this.big = { type, target, filled: have, bytes: next + len + 2 - start, flags };
+    this.big = this.collector.start(type, this.buf.subarray(next), len, next + len + 2 - start, flags);
     this.buf = EMPTY as FastBuffer;
     this.off = 0;
   }
 
-  /** The bulk collected by bigStart is complete (and `off` is past it): deliver it like any other. */
+  /** The bulk collected by bigStart is complete (and \`off\` is past it): deliver it like any other. */
   private bigDone(big: BigBulk): void {
-    const t = big.target as FastBuffer;
-    const len = t.length - 2;
-    if (t[len] !== 13 || t[len + 1] !== 10) this.fail('bulk string not followed by CRLF');
     if (this.inReply) {
       this.replyBytes += big.bytes;
       this.replyFrom = this.off;
     }
     const top = this.stack.length === 0 && this.topAttribute === undefined;
-    let value: Reply;
-    if (big.type === 33) value = serverErrorFrom(t.utf8Slice(0, len), top);
-    else if (big.type === 61) {
-      if (len < 4 || t[3] !== 58) this.fail('verbatim string without format');
-      value = big.flags & DECODE_BUFFERS ? Buffer.from(t.subarray(4, len)) : t.utf8Slice(4, len);
-    } else value = big.flags & DECODE_BUFFERS ? t.subarray(0, len) : t.utf8Slice(0, len);
+    const value = bulkValue(big, top);
     if (top) this.sink.onReply(value);
     else this.emit(value);
   }
@@ -612,28 +571,4 @@ export class Decoder {
  */
 function peek(stack: Frame[]): Frame | undefined {
   return stack.length === 0 ? undefined : stack[stack.length - 1];
-}
-
-/**
- * Build a map value: a null-prototype object by default (no prototype
- * pollution), or a `Map` with `DECODE_MAPS`, or when a key is an aggregate
- * (see the header comment: an object key can only be a string).
- */
-function buildMap(items: Reply[], flags: number): Reply {
-  if (flags & DECODE_MAPS) return toMap(items);
-  const obj: { [key: string]: Reply } = Object.create(null);
-  for (let i = 0; i + 1 < items.length; i += 2) {
-    const k = items[i]!;
-    if (typeof k === 'string') obj[k] = items[i + 1]!;
-    else if (Buffer.isBuffer(k)) obj[k.toString('utf8')] = items[i + 1]!;
-    else if (k === null || typeof k !== 'object') obj[String(k)] = items[i + 1]!;
-    else return toMap(items);
-  }
-  return obj;
-}
-
-function toMap(items: Reply[]): Map<Reply, Reply> {
-  const map = new Map<Reply, Reply>();
-  for (let i = 0; i + 1 < items.length; i += 2) map.set(items[i]!, items[i + 1]!);
-  return map;
 }
