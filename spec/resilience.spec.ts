@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectError, ConnectionLostError, OfflineQueueFullError, ProtocolError, Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
+import { ClosedError, ConnectError, ConnectionLostError, OfflineQueueFullError, ProtocolError, Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
 import { FaultProxy } from './support/fault-proxy.js';
 import { destroyRedis, freePort, startRedis, type RedisServer } from './support/redis-server.js';
 
@@ -232,6 +232,33 @@ describe('fault injection through a proxy', () => {
       expect(await Promise.all(queued)).toEqual(['OK', 'OK', 'OK']);
       expect(redis.stats().queuedBytes).toBe(0);
     }
+  });
+
+  it('a read written, lost and then abandoned (reconnecting gives up) says it may have run', async () => {
+    const redis = await through({ reconnect: { baseDelay: 5, maxDelay: 5, maxAttempts: 2 }, commandTimeout: 5000 });
+    proxy.stall(); // the GET is written; its bytes go no further
+    const read = redis.db.reply('GET', 'fi:abandoned').catch((e) => e);
+    await sleep(30);
+    proxy.refuse(true);
+    proxy.cutAll(); // lost: a read is kept to be resent, then reconnecting gives up
+    const err = await read;
+    expect(err).toBeInstanceOf(ConnectionLostError);
+    expect(err.maybeExecuted).toBe(true);
+    expect(err.message).not.toMatch(/not sent|never sent/);
+  });
+
+  it('a read written, lost and waiting to be resent when the client is disconnected is not said to be unsent', async () => {
+    const redis = await through({ commandTimeout: 5000 });
+    proxy.stall();
+    const read = redis.db.reply('GET', 'fi:abandoned').catch((e) => e);
+    await sleep(30);
+    proxy.refuse(true);
+    proxy.cutAll();
+    await sleep(30); // waiting to reconnect, the read queued to be resent
+    redis.disconnect();
+    const err = await read;
+    expect(err).toBeInstanceOf(ClosedError);
+    expect(err.message).not.toMatch(/not sent|never sent|before the command was sent/);
   });
 
   it('offlineQueue: false fails fast while disconnected, with nothing sent', async () => {

@@ -192,6 +192,11 @@ export function wasSent(cmd: Command): boolean {
   return cmd.state === WRITTEN || cmd.attempts > 0;
 }
 
+/** How an error message ends for a command given up before it was (sent again). */
+export function notSent(sent: boolean): string {
+  return sent ? 'it was written on a connection that was lost and may have run; it was not resent' : 'the command was not sent';
+}
+
 /** Commands a caller may never send on a shared or leased connection: they change state we own. */
 export const REFUSED = CONNECTION_STATE | SUBSCRIBE;
 

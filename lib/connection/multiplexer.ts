@@ -15,14 +15,13 @@
  *  4. every command settles exactly once, within its deadline;
  *  5. queues are bounded.
  */
-import type net from 'node:net';
 import Denque from 'denque';
 import { SHAPE_ANY, commandInfo, fitsShape, resp2ToResp3 } from '../commands/index.js';
 import { ClosedError, ConnectError, ConnectionLostError, ProtocolError, ReadOnlyError, RedisError, ReplyTimeoutError, ServerError, annotate, refusedBeforeRunning } from '../errors.js';
 import { Decoder } from '../resp/decoder.js';
 import { validateArgs, type Arg } from '../resp/encoder.js';
 import { Attributed, DECODE_RESP3_SHAPES, type DecoderSink, type Reply } from '../resp/types.js';
-import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN, failCommand } from './command.js';
+import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN, failCommand, notSent, wasSent } from './command.js';
 import { Deadlines, halfOpenError, timeoutError } from './deadlines.js';
 import { Lifecycle } from './diagnostics.js';
 import { sortLost } from './loss.js';
@@ -485,17 +484,17 @@ export class Multiplexer implements DecoderSink {
     for (let i = requeue.length - 1; i >= 0; i--) this.queue.unshift(requeue[i]!);
     if (this.state === State.Closed) {
       // A listener called disconnect() while the lost commands were being settled.
-      this.drainQueue((command) => new ClosedError('the client was disconnected before the command was sent', { command, node: this.node, cause }));
+      this.drainQueue((command, sent) => new ClosedError(`the client was disconnected; ${notSent(sent)}`, { command, node: this.node, cause }));
       this.retrying.cancelAll((cmd) => this.fail(cmd, new ClosedError('the client was disconnected before the command was sent again', { command: cmd.info.name, node: this.node, cause })));
       return;
     }
     if (wasClosing) {
-      this.drainQueue((command) => new ClosedError('the client closed while the connection was down', { command, node: this.node, cause }));
+      this.drainQueue((command, sent) => new ClosedError(`the client closed while the connection was down; ${notSent(sent)}`, { command, node: this.node, cause }));
       this.finishClose();
       return;
     }
     if (!this.opts.offlineQueue) {
-      this.drainQueue((command) => new ConnectionLostError('the connection was lost and the offline queue is off; the command was not sent', false, { command, node: this.node, cause }));
+      this.drainQueue((command, sent) => new ConnectionLostError(`the connection was lost and the offline queue is off; ${notSent(sent)}`, sent, { command, node: this.node, cause }));
     }
     this.state = State.Waiting;
     this.lastError = cause;
@@ -506,12 +505,12 @@ export class Multiplexer implements DecoderSink {
       this.state = State.Closed;
       this.gaveUp = cause;
       const fatal = this.fatal;
-      this.drainQueue((command) =>
-        fatal
+      this.drainQueue((command, sent) =>
+        fatal && !sent
           ? new ConnectError(fatal.message, { command, node: this.node, cause: fatal.cause })
-          : cause instanceof ConnectError
+          : cause instanceof ConnectError && !sent
             ? new ConnectError('could not connect and reconnecting is over; the command was not sent', { command, node: this.node, cause })
-            : new ConnectionLostError('reconnecting gave up; the command was not sent', false, { command, node: this.node, cause }),
+            : new ConnectionLostError(`reconnecting gave up; ${notSent(sent)}`, sent, { command, node: this.node, cause }),
       );
       this.stopTimers();
       this.hooks.error(cause);
@@ -527,11 +526,11 @@ export class Multiplexer implements DecoderSink {
     this.hooks.reconnecting({ attempt: this.attempt, delay, cause });
   }
 
-  /** Settle every queued (never written) command with an error made for it. */
-  private drainQueue(make: (command: string) => Error): void {
+  /** Settle every queued command with an error made for it (`sent`: written on a lost connection, it may have run). */
+  private drainQueue(make: (command: string, sent: boolean) => Error): void {
     while (this.queue.length > 0) {
       const cmd = this.queue.shift()!;
-      if (cmd.state !== SETTLED) this.fail(cmd, make(cmd.info.name));
+      if (cmd.state !== SETTLED) this.fail(cmd, make(cmd.info.name, wasSent(cmd)));
     }
   }
 
@@ -544,7 +543,7 @@ export class Multiplexer implements DecoderSink {
       this.closing = true;
       if (this.state === State.Waiting) {
         // Between reconnect attempts: what is queued can no longer be sent.
-        this.drainQueue((command) => new ClosedError('the client closed while disconnected; the command was never sent', { command, node: this.node }));
+        this.drainQueue((command, sent) => new ClosedError(`the client closed while disconnected; ${notSent(sent)}`, { command, node: this.node }));
         this.finishClose();
         return;
       }
@@ -581,7 +580,7 @@ export class Multiplexer implements DecoderSink {
       if (cmd.state !== SETTLED) this.fail(cmd, new ClosedError('the client was disconnected; the command may have run', { command: cmd.info.name, node: this.node }));
     }
     this.inflight.clear();
-    this.drainQueue((command) => new ClosedError('the client was disconnected before the command was sent', { command, node: this.node }));
+    this.drainQueue((command, sent) => new ClosedError(`the client was disconnected; ${notSent(sent)}`, { command, node: this.node }));
     this.hooks.close();
     for (const w of this.closeWaiters.splice(0)) w();
   }
