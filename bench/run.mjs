@@ -9,6 +9,13 @@
 //   npm run bench -- --reps 5 --duration 2000 --only get16x128,cluster-burst100k
 //   npm run bench -- --suite cluster   # or standalone
 //   npm run bench -- --before ../old-checkout/dist   # adds 'redmux-before': the ratio is the change
+//   npm run bench -- --only scriptget16x128,scriptincr1x128,scan100k,scan100k-nodedupe,scan100k-pages --out /tmp/x
+//
+// Scripts (scriptget16x128, scriptincr1x128): a read-only and a read-write Lua
+// script at 128 callers, as each client defines scripts. SCAN (scan100k,
+// -nodedupe, -pages): full iterations over 100k keys with COUNT 1000 through
+// each client's iterator, the keys loaded by this script before each scan
+// scenario of each repetition; ops/s are keys/s.
 //
 // Every measurement runs in a fresh process; within a repetition the clients
 // take turns scenario by scenario, in an order rotated every repetition, so a
@@ -43,12 +50,18 @@ if (before) {
   process.env.REDMUX_BEFORE = path.resolve(before, 'index.js');
   if (!CLIENTS.includes('redmux-before')) CLIENTS.push('redmux-before');
 }
-const STANDALONE = ['get16x1', 'set16x1', 'get16x16', 'set16x16', 'get16x128', 'set16x128', 'get16x1024', 'set16x1024', 'get1024x128', 'get65536x128', 'burst100k', 'pubsub', 'cachedget16x128'];
+const STANDALONE = [
+  'get16x1', 'set16x1', 'get16x16', 'set16x16', 'get16x128', 'set16x128', 'get16x1024', 'set16x1024', 'get1024x128', 'get65536x128', 'burst100k', 'pubsub', 'cachedget16x128',
+  'scriptget16x128', 'scriptincr1x128', 'scan100k', 'scan100k-nodedupe', 'scan100k-pages',
+];
 const CLUSTER = ['cluster-get16x1', 'cluster-set16x1', 'cluster-get16x128', 'cluster-set16x128', 'cluster-burst100k', 'cluster-mget10x128'];
 const suite = flag('suite', 'all');
 const only = flag('only', '');
 const SCENARIOS = only ? only.split(',') : [...(suite === 'cluster' ? [] : STANDALONE), ...(suite === 'standalone' ? [] : CLUSTER)];
 const isCluster = (s) => s.startsWith('cluster-');
+const isScan = (s) => /^scan100k/.test(s);
+// The keys a scan scenario walks (the worker checks it sees each of them).
+const SCAN_KEYS = 100_000;
 
 // GLIDE ships its Rust core as a native binary per platform (an optional
 // dependency): where it does not load, say why and go on without it.
@@ -137,6 +150,25 @@ function serverLimit(port, cluster) {
   });
 }
 
+/**
+ * The keyspace of the scan scenarios: FLUSHALL, then exactly SCAN_KEYS keys
+ * (`scan:<i>`, 1-byte values), written as one pipeline by `redis-cli --pipe`
+ * so that no client under test pays for it. Then wait for the server's
+ * incremental rehash to end (a SCAN during a rehash may return keys twice,
+ * which would favour whoever runs first): DBSIZE, and a pause covering
+ * several of its active-rehash cycles (10 per second).
+ */
+async function loadScanKeys(port) {
+  const bulk = (s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
+  const parts = ['*1\r\n$8\r\nFLUSHALL\r\n'];
+  for (let i = 0; i < SCAN_KEYS; i++) parts.push(`*3\r\n$3\r\nSET\r\n${bulk(`scan:${i}`)}$1\r\nv\r\n`);
+  const out = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--pipe'], { input: parts.join(''), encoding: 'utf8' });
+  if (!/errors: 0, replies: \d+/.test(out)) throw new Error(`redis-cli --pipe: ${out.trim()}`);
+  const size = Number(execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'DBSIZE'], { encoding: 'utf8' }).trim());
+  if (size !== SCAN_KEYS) throw new Error(`loading the scan keys: DBSIZE is ${size}, not ${SCAN_KEYS}`);
+  await new Promise((r) => setTimeout(r, 500));
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -180,6 +212,8 @@ try {
     }
     for (const scenario of SCENARIOS) {
       const target = isCluster(scenario) ? `cluster:${cluster.ports.join(',')}` : String(server.port);
+      // Loaded before each scan scenario of each repetition: the scenarios before it left keys of their own.
+      if (isScan(scenario)) await loadScanKeys(server.port);
       // Rotate the order each repetition so no client always goes first.
       const order = CLIENTS.map((_, i) => CLIENTS[(i + rep) % CLIENTS.length]);
       for (const client of order) {
@@ -253,7 +287,8 @@ for (const [name, scenarios] of [
   ['standalone', STANDALONE],
   ['cluster', CLUSTER],
 ]) {
-  if (!SCENARIOS.some((s) => scenarios.includes(s))) continue;
+  // The charts plot GET 16 B by callers: none without one of those rows.
+  if (!SCENARIOS.some((s) => scenarios.includes(s) && /^(cluster-)?get16x\d+$/.test(s))) continue;
   writeFileSync(path.join(outDir, `${name}.svg`), renderChart(report, name));
   written.push(`${name}.svg`);
 }

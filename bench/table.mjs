@@ -14,6 +14,7 @@ const comparableToServer = (scenario) => /^(cluster-)?get16x\d+$/.test(scenario)
 function textTables({ machine, summary, clients, serverLimits, best = {} }) {
   const lines = [`redmux benchmark (${machine})`];
   lines.push('burst100k: p50/p99 are the ms per burst of 100k GETs; pubsub: messages received per second.');
+  if (Object.keys(summary).some((s) => s.startsWith('scan100k'))) lines.push('scan100k*: ops/s are keys/s, p50/p99 the ms per full iteration over 100k keys (SCAN COUNT 1000), cpu us per key.');
   lines.push(`redis-benchmark -P 16 GET 16 B: ${k(serverLimits?.standalone)} ops/s standalone, ${k(serverLimits?.cluster)} ops/s cluster (median).`);
   for (const [scenario, row] of Object.entries(summary)) {
     lines.push(`\n${scenario}${best[scenario] ? `  (redmux / best peer: ${fmt(best[scenario].ratio, 2)}x, ${best[scenario].peer})` : ''}`);
@@ -71,9 +72,16 @@ export function renderTargets(report) {
       const [peer, x] = Object.entries(row).filter(([c]) => !c.startsWith('redmux')).reduce((a, c) => (c[1].cpuUsPerOp < a[1].cpuUsPerOp ? c : a));
       return `${s} (redmux ${fmt(row.redmux.cpuUsPerOp, 1)}, ${peer} ${fmt(x.cpuUsPerOp, 1)})`;
     });
+  // Issue 13 sets no target for scripts and SCAN: the ratios, when the run has those rows.
+  const issue13 = ['scriptget16x128', 'scriptincr1x128', 'scan100k', 'scan100k-nodedupe', 'scan100k-pages'].some((s) => summary[s])
+    ? [
+        `- Scripts and SCAN (issue 13): \`db.run\` at 128 callers, read-only script ${b('scriptget16x128')}, read-write ${b('scriptincr1x128')}; SCAN of 100k keys (COUNT 1000) \`db.scan()\` ${b('scan100k')}, \`dedupe: false\` ${b('scan100k-nodedupe')}, \`.pages()\` ${b('scan100k-pages')}.`,
+      ]
+    : [];
   return [
     `- Cluster (issue 11; ≥ 1.5x at 128 callers and on the burst, ≥ 1.0x with one caller): 128 callers GET ${b('cluster-get16x128')}, SET ${b('cluster-set16x128')}; burst ${b('cluster-burst100k')}; one caller GET ${b('cluster-get16x1')}, SET ${b('cluster-set16x1')}; MGET of 10 keys across slots ${b('cluster-mget10x128')}.`,
     `- Standalone (issue 15): 128 callers GET ${b('get16x128')}, SET ${b('set16x128')} (target 1.5x); 1024 callers GET ${b('get16x1024')}, SET ${b('set16x1024')} (target 3x) at ${pct(m('get16x1024').serverShare)} of redis-benchmark -P 16 (target 80%); burst ${b('burst100k')} (target 2x); one caller GET ${b('get16x1')}, SET ${b('set16x1')} and 64 KiB ${b('get65536x128')} (target 1.1x); p99 / p50 at 128 callers ${tail('get16x128')} (target 2.5x).`,
+    ...issue13,
     `- Node CPU µs per op lower than every peer's: ${notLowest.length === 0 ? 'in every scenario' : `in every scenario but ${notLowest.join(', ')}`}.`,
   ].join('\n');
 }

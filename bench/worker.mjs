@@ -16,8 +16,25 @@ const WARMUP_MS = Math.min(300, durationMs / 4);
 // comparable to redmux's default deadline (10 s).
 const TIMEOUT_MS = 10_000;
 
+// Lua bodies of the script scenarios, the same for every client: a read-only
+// one (sent as EVALSHA_RO where the client knows it is read-only) and a
+// read-write one.
+const GET_LUA = "return redis.call('GET', KEYS[1])";
+const INCR_LUA = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
+// SCAN scenarios: the COUNT every client sends, and how many keys run.mjs loaded.
+const SCAN_COUNT = 1000;
+const SCAN_KEYS = 100_000;
+
 /**
- * Each adapter: { get(key), set(key, value), mget(keys), burstGet(key), publish(ch, msg), subscribe(ch, onMessage), close() }.
+ * Each adapter: { get(key), set(key, value), mget(keys), burstGet(key), publish(ch, msg), subscribe(ch, onMessage),
+ * scriptGet(key), scriptIncr(key, by), scanAll(visit), close() }.
+ * scriptGet / scriptIncr run GET_LUA / INCR_LUA the way each client's users
+ * define a script (redmux `db.run(script, keys, args)`, ioredis
+ * `defineCommand`, node-redis `scripts` + `defineScript`, GLIDE `invokeScript`).
+ * scanAll(visit) walks every key once with SCAN COUNT 1000 through the
+ * client's own iterator (redmux `db.scan()`, ioredis `scanStream`, node-redis
+ * `scanIterator`, GLIDE a cursor loop over `scan()`), calling visit(key) for
+ * each key, and resolves at the end of the iteration.
  * mget(keys) is one MGET where the client splits a cross-slot MGET itself
  * (redmux, node-redis 6, GLIDE); for a cluster client that refuses it with
  * CROSSSLOT (ioredis, iovalkey), what its users write instead: one GET per
@@ -27,15 +44,29 @@ async function adapter(name) {
   switch (name) {
     case 'redmux':
     case 'redmux-before': {
-      const { Redis } = await import(name === 'redmux' ? '../dist/index.js' : pathToFileURL(process.env.REDMUX_BEFORE).href);
+      const { Redis, Script } = await import(name === 'redmux' ? '../dist/index.js' : pathToFileURL(process.env.REDMUX_BEFORE).href);
       // cachedget scenarios: a client-side cache (the other scenarios run without one, as users do by default).
       const cache = scenario.includes('cachedget') ? { cache: { maxEntries: 10_000 } } : {};
       const redis = cluster ? new Redis({ nodes: ports.map((p) => ({ host, port: p })), ...cache }) : new Redis({ host, port, ...cache });
       const db = redis.db;
       const cached = scenario.includes('cachedget') ? db.with({ cache: true }) : db;
       await db.reply('PING');
+      const getScript = new Script(GET_LUA, { readOnly: true });
+      const incrScript = new Script(INCR_LUA);
+      // scan100k: the default (single keys, duplicates removed); -nodedupe: single keys as the server
+      // sends them; -pages: the batch form, as the server sends them.
+      const scanVariant = scenario.replace(/^scan100k-?/, '');
       return {
         get: (k) => db.reply('GET', k),
+        scriptGet: (k) => db.run(getScript, [k]),
+        scriptIncr: (k, by) => db.run(incrScript, [k], [by]),
+        async scanAll(visit) {
+          if (scanVariant === 'pages') {
+            for await (const page of db.scan({ count: SCAN_COUNT, dedupe: false }).pages()) for (const k of page) visit(k);
+          } else {
+            for await (const k of db.scan({ count: SCAN_COUNT, ...(scanVariant === 'nodedupe' ? { dedupe: false } : {}) })) visit(k);
+          }
+        },
         cachedGet: (k) => cached.reply('GET', k),
         set: (k, v) => db.reply('SET', k, v),
         mget: (keys) => db.reply('MGET', ...keys),
@@ -67,9 +98,23 @@ async function adapter(name) {
         : new IORedis(opts);
       if (cluster) await new Promise((res, rej) => (r.once('ready', res), r.once('error', rej)));
       await r.ping();
+      r.defineCommand('benchGet', { numberOfKeys: 1, lua: GET_LUA, readOnly: true });
+      r.defineCommand('benchIncr', { numberOfKeys: 1, lua: INCR_LUA });
       let sub;
       return {
         get: (k) => r.get(k),
+        scriptGet: (k) => r.benchGet(k),
+        scriptIncr: (k, by) => r.benchIncr(k, by),
+        // The documented form: 'data' events, one array of keys per SCAN page.
+        scanAll: (visit) =>
+          new Promise((resolve, reject) => {
+            const stream = r.scanStream({ count: SCAN_COUNT });
+            stream.on('data', (keys) => {
+              for (const k of keys) visit(k);
+            });
+            stream.on('end', resolve);
+            stream.on('error', reject);
+          }),
         set: (k, v) => r.set(k, v),
         mget: cluster ? (keys) => Promise.all(keys.map((k) => r.get(k))) : (keys) => r.mget(keys),
         burstGet: (k) => r.get(k),
@@ -87,19 +132,30 @@ async function adapter(name) {
     }
     case 'node-redis':
     case 'node-redis-timeout': {
-      const { createClient, createCluster } = await import('redis');
+      const { createClient, createCluster, defineScript } = await import('redis');
       // node-redis 6 has a 5 s per-command timeout on by default (one
       // AbortSignal.timeout per command): 'node-redis' turns it off,
       // 'node-redis-timeout' sets it to redmux's default deadline.
       const commandOptions = { timeout: name === 'node-redis-timeout' ? TIMEOUT_MS : 0 };
+      // Scripts as node-redis defines them: IS_READ_ONLY sends EVALSHA_RO.
+      const scripts = {
+        benchGet: defineScript({ SCRIPT: GET_LUA, NUMBER_OF_KEYS: 1, IS_READ_ONLY: true, parseCommand: (parser, key) => parser.pushKey(key) }),
+        benchIncr: defineScript({ SCRIPT: INCR_LUA, NUMBER_OF_KEYS: 1, parseCommand: (parser, key, by) => (parser.pushKey(key), parser.push(by)) }),
+      };
       const base = cluster
-        ? createCluster({ rootNodes: ports.map((p) => ({ socket: { host, port: p } })), commandOptions })
-        : createClient({ socket: { port, host }, commandOptions });
+        ? createCluster({ rootNodes: ports.map((p) => ({ socket: { host, port: p } })), commandOptions, scripts })
+        : createClient({ socket: { port, host }, commandOptions, scripts });
       await base.connect();
       const c = base;
       let sub;
       return {
         get: (k) => c.get(k),
+        scriptGet: (k) => c.benchGet(k),
+        scriptIncr: (k, by) => c.benchIncr(k, by),
+        // scanIterator yields one array of keys per SCAN page (node-redis 5 and 6).
+        async scanAll(visit) {
+          for await (const keys of c.scanIterator({ COUNT: SCAN_COUNT })) for (const k of keys) visit(k);
+        },
         set: (k, v) => c.set(k, v),
         // node-redis 6 splits a cross-slot MGET by its request policy.
         mget: (keys) => c.mGet(keys),
@@ -132,9 +188,23 @@ async function adapter(name) {
         ...extra,
       });
       const c = await Client.createClient(config());
+      const getScript = new glide.Script(GET_LUA);
+      const incrScript = new glide.Script(INCR_LUA);
       let sub;
       return {
         get: (k) => c.get(k),
+        // GLIDE has no read-only flavour of invokeScript: EVALSHA for both.
+        scriptGet: (k) => c.invokeScript(getScript, { keys: [k] }),
+        scriptIncr: (k, by) => c.invokeScript(incrScript, { keys: [k], args: [by] }),
+        // GLIDE's standalone client has no SCAN iterator: the cursor loop its docs show.
+        async scanAll(visit) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await c.scan(cursor, { count: SCAN_COUNT });
+            for (const k of keys) visit(k);
+            cursor = String(next);
+          } while (cursor !== '0');
+        },
         set: (k, v) => c.set(k, v),
         mget: (keys) => c.mget(keys),
         burstGet: (k) => c.get(k),
@@ -231,6 +301,44 @@ async function main() {
       op = (id, i) => a.mget(groups[(id * 7 + i) % 100]);
     }
     result = await closedLoop(op, Number(conc));
+  } else if (/^script(get|incr)(\d+)x(\d+)$/.test(name)) {
+    // scriptget16x128: a read-only script GETs a 16 B value; scriptincr1x128: a read-write script INCRBY 1.
+    const [, kind, n, conc] = /^script(get|incr)(\d+)x(\d+)$/.exec(name);
+    const keys = Array.from({ length: 1000 }, (_, i) => (kind === 'get' ? `bench:${n}:${i}` : `bench:counter:${i}`));
+    const value = 'x'.repeat(Number(n));
+    if (kind === 'get') await Promise.all(keys.map((k) => a.set(k, value)));
+    else await Promise.all(keys.map((k) => a.set(k, '0')));
+    // Check one reply of each first (the first call also loads the script if the server lacks it).
+    const text = (v) => (Buffer.isBuffer(v) ? v.toString() : String(v));
+    if (kind === 'get' && text(await a.scriptGet(keys[1])) !== value) throw new Error(`${clientName}: the GET script returned something else than the value set`);
+    if (kind === 'incr' && Number(await a.scriptIncr(keys[1], n)) !== Number(n)) throw new Error(`${clientName}: the INCRBY script returned something else than ${n}`);
+    const op = kind === 'get' ? (id, i) => a.scriptGet(keys[(id * 31 + i) % 1000]) : (id, i) => a.scriptIncr(keys[(id * 31 + i) % 1000], n);
+    result = await closedLoop(op, Number(conc));
+  } else if (/^scan100k(-nodedupe|-pages)?$/.test(name)) {
+    // run.mjs loaded exactly SCAN_KEYS keys before this scenario. A first
+    // iteration (not measured, also the warm-up) checks that every key comes
+    // at least once; then whole iterations repeat for the duration. ops are
+    // keys, p50/p99 the ms per full iteration.
+    const distinct = new Set();
+    let seen = 0;
+    await a.scanAll((k) => (seen++, distinct.add(Buffer.isBuffer(k) ? k.toString() : k)));
+    if (distinct.size !== SCAN_KEYS) throw new Error(`${clientName}: SCAN yielded ${distinct.size} distinct keys, not ${SCAN_KEYS} (is the server loaded?)`);
+    if (name === 'scan100k' && clientName.startsWith('redmux') && seen !== SCAN_KEYS) throw new Error(`${clientName}: db.scan() yielded a key twice`);
+    const runs = [];
+    const deadline = performance.now() + durationMs;
+    let ops = 0;
+    const visit = () => ops++;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    do {
+      const ti = performance.now();
+      await a.scanAll(visit);
+      runs.push(performance.now() - ti);
+    } while (performance.now() < deadline);
+    const cpu = process.cpuUsage(cpu0);
+    const seconds = (performance.now() - t0) / 1000;
+    runs.sort((x, y) => x - y);
+    result = { ops, seconds, cpuUs: cpu.user + cpu.system, p50: percentile(runs, 50), p99: percentile(runs, 99) };
   } else if (name === 'burst100k') {
     // In a cluster the burst is spread over 1000 keys (so over every master); standalone, one key.
     const keys = cluster ? Array.from({ length: 1000 }, (_, i) => `bench:burst:${i}`) : ['bench:burst'];
