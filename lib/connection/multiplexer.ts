@@ -191,7 +191,7 @@ export class Multiplexer implements DecoderSink {
     else if (this.closing || this.state === State.Closed) refusal = new ClosedError('the client is closed', ctx);
     else if (!this.opts.offlineQueue && !this.link?.ready) {
       refusal = new ConnectionLostError('not connected and the offline queue is off; it was not sent', false, { ...ctx, cause: this.lastError });
-    } else refusal = this.queue.refusal(cmds, this.opts, ctx);
+    } else refusal = this.queue.refusal(cmds, this.opts, ctx, this.neverSent);
     if (refusal) {
       for (const c of cmds) this.fail(c, refusal);
       return;

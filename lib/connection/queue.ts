@@ -21,6 +21,8 @@ export class CommandQueue {
   private readonly items = new Denque<Command>();
   /** Approximate bytes of the queued commands. */
   bytes = 0;
+  /** Refusal checks over a bound since the last compaction. */
+  private checksSinceCompaction = Infinity;
 
   get length(): number {
     return this.items.length;
@@ -73,7 +75,15 @@ export class CommandQueue {
    * Why `cmds` may not join the queue (past `maxQueued` commands or
    * `maxQueuedBytes` approximate bytes), or undefined when they may.
    */
-  refusal(cmds: readonly Command[], limits: { maxQueued: number; maxQueuedBytes: number }, ctx: ErrorContext): Error | undefined {
+  refusal(cmds: readonly Command[], limits: { maxQueued: number; maxQueuedBytes: number }, ctx: ErrorContext, expired: (cmd: Command) => Error): Error | undefined {
+    const over = () => this.length + cmds.length > limits.maxQueued || this.bytes + cmds.reduce((n, c) => n + approximateBytes(c), 0) > limits.maxQueuedBytes;
+    // Commands given up while queued (deadline, abort) stay in place until written or compacted out:
+    // over a bound, compact first. At most once per length/8 refusals, so a flood against a queue
+    // of live commands costs O(1) amortised per call, not a scan each.
+    if (over() && ++this.checksSinceCompaction * 8 >= this.length) {
+      this.checksSinceCompaction = 0;
+      this.compact(expired);
+    }
     if (this.length + cmds.length > limits.maxQueued) {
       return new OfflineQueueFullError(`${this.length} commands already wait to be written; it was not sent`, ctx);
     }
@@ -81,6 +91,13 @@ export class CommandQueue {
       return new OfflineQueueFullError(`about ${this.bytes} bytes already wait to be written; it was not sent`, ctx);
     }
     return undefined;
+  }
+
+  /** Drop settled commands (and groups whose deadline passed: `expired` settles their members), keeping the rest in order. */
+  private compact(expired: (cmd: Command) => Error): void {
+    const kept: Command[] = [];
+    while (this.items.length > 0) for (const c of this.shiftUnit(expired)) kept.push(c);
+    for (const c of kept) this.push(c);
   }
 
   /** Take out every command matching `pred`, keeping the others in order. */
