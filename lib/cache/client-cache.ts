@@ -27,13 +27,14 @@
  *  - `ttl` bounds how long any entry is served, should invalidations stop.
  *
  * Concurrent misses of one entry share one request (a `Fill`): later callers
- * wait for it when their deadline allows, else they read on their own. A
+ * wait for it when their deadline allows and it follows their retry rules
+ * (sameResendRules), else they read on their own. A
  * caller is bound by its own deadline and signal, never by another's: when a
  * fill times out, callers with more time left read again; when one gives up
  * (its signal), the others keep waiting, and a fill every caller gave up
  * before it was written is never sent.
  */
-import { commandKeys, READONLY, type CommandInfo } from '../commands/index.js';
+import { commandKeys, READONLY, RESENDABLE, type CommandInfo } from '../commands/index.js';
 import { keySlot } from '../commands/slot.js';
 import { abortCommand, abortError } from '../connection/abort.js';
 import { Command, failCommand, wasSent } from '../connection/command.js';
@@ -73,6 +74,18 @@ const MOVED_SLOTS_ONE_BY_ONE = 64;
 
 /** Commands that change every key of a database at once. FLUSHALL / FLUSHDB also send a null invalidation; SWAPDB does not. */
 const FLUSHES: ReadonlySet<string> = new Set(['FLUSHALL', 'FLUSHDB', 'SWAPDB']);
+
+/**
+ * Whether a fill started by one caller is resent after a lost connection by
+ * the rules `cmd` asked for: the same retry policy (by identity: views that do
+ * not set one share the client's), and, for a read the command table does not
+ * deem safe to send twice, the same `idempotent` (loss.ts resendDelay). A
+ * caller that joined a fill with other rules would be failed where its own
+ * policy retries, or answered by a resend its policy refused.
+ */
+function sameResendRules(fill: Command, cmd: Command): boolean {
+  return fill.retry === cmd.retry && ((cmd.info.flags & RESENDABLE) !== 0 || fill.idempotent === cmd.idempotent);
+}
 
 /** The one server request behind concurrent misses of an entry. */
 class Fill extends Command {
@@ -180,6 +193,8 @@ export class ClientCache implements TrackingSink {
       // Wait for it only if that cannot make this call wait past its own deadline. A later deadline may wait
       // for an earlier one: should that fill time out, this call is given a read of its own (failed()).
       if (until === 0 ? inFlight.until !== 0 : inFlight.until === 0 || inFlight.until > until) return false;
+      // Nor if the fill would be resent (or not) after a lost connection by another rule than this call's own.
+      if (!sameResendRules(inFlight, cmd)) return false;
       this.#wait(inFlight, cmd, until);
       return true;
     }
