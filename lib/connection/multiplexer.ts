@@ -31,6 +31,7 @@ import { reloadScript } from './script-command.js';
 import { CommandQueue } from './queue.js';
 import { handshake } from './handshake.js';
 import { Link } from './link.js';
+import { selectDatabase, type SelectHost } from './select.js';
 import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
 import { PubSubRouting, isPubSubArray } from './pubsub-frames.js';
 import { describeEndpoint } from './socket.js';
@@ -84,6 +85,15 @@ export class Multiplexer implements DecoderSink {
   /** For the members of a group whose deadline passed while it was queued. */
   private readonly neverSent = (c: Command) =>
     new ReplyTimeoutError('the transaction timed out before it was sent; it was never sent', false, { command: c.info.name, node: this.node });
+  /** What switching databases in the stream needs of the connection (select.ts). */
+  private readonly selects: SelectHost = {
+    node: () => this.node,
+    current: (link) => this.link === link,
+    sendInternal: (link, parts, done) => this.sendInternal(link, parts, done),
+    lose: (cause) => this.lose(cause),
+    refuse: (db, err) => this.queue.removeWhere((c) => c.db === db).forEach((c) => this.fail(c, annotate(new ServerError(err.serverMessage, err.code), c.info.name, this.node))),
+    pump: () => this.pump(),
+  };
   /** A pub/sub connection's confirmations and frames (pubsub-frames.ts); undefined on others. */
   private readonly pubsub: PubSubRouting | undefined;
   /** Maintenance notifications (maintenance.ts), when asked for. */
@@ -257,46 +267,13 @@ export class Multiplexer implements DecoderSink {
         const cmd = queue.peekFront()!;
         // The database is settled here, at write time, on the socket the command goes to.
         if (cmd.state !== SETTLED && cmd.db >= 0 && cmd.db !== link.db) {
-          this.select(link, cmd.db);
+          selectDatabase(this.selects, link, cmd.db);
           continue;
         }
         for (const c of queue.shiftUnit(this.neverSent)) this.write(link, c); // nothing if it timed out while queued
       }
     }
     if (this.closing) this.maybeFinishClose();
-  }
-
-  /**
-   * Switch `link` to `db`. A database this socket has selected before is
-   * switched inline; an unknown one is probed first and the queue waits for
-   * the answer, so a failing SELECT (index out of range) can never let later
-   * commands run in the wrong database.
-   */
-  private select(link: Link, db: number): void {
-    const previous = link.db;
-    link.db = db; // what the stream selects from here on, if the server agrees
-    if (link.knownDbs.has(db)) {
-      this.sendInternal(link, ['SELECT', db], (err) => {
-        if (err instanceof ServerError && this.link === link) {
-          this.lose(new ProtocolError(`inline SELECT ${db} failed after succeeding before`, { node: this.node, cause: err }));
-        }
-      });
-      return;
-    }
-    link.probing = true;
-    this.sendInternal(link, ['SELECT', db], (err) => {
-      link.probing = false;
-      if (this.link !== link) return; // lost: the next socket selects for itself
-      if (err === undefined) link.knownDbs.add(db);
-      else if (err instanceof ServerError) {
-        // The server stays in its previous database; reject what was queued for this one.
-        link.db = previous;
-        for (const c of this.queue.removeWhere((c) => c.db === db)) {
-          this.fail(c, annotate(new ServerError(err.serverMessage, err.code), c.info.name, this.node));
-        }
-      }
-      this.pump();
-    });
   }
 
   // ------------------------------------------------------------------ replies
