@@ -213,12 +213,19 @@ export class Database<D extends Decoding = DefaultDecoding> {
     if (observe) cmd.toPromise();
     cmd.retry = this.#retry;
     if (this.#opts.idempotent) cmd.idempotent = true;
-    if (!tracing) this.#route(cmd, observe);
-    else {
-      const trace = cmd.trace!;
-      commandChannel.start.runStores(trace, this.#route, this, cmd, observe);
-      commandChannel.end.publish(trace);
-      (cmd as ObservedCommand<T>).issued();
+    try {
+      if (!tracing) this.#route(cmd, observe);
+      else commandChannel.start.runStores(cmd.trace!, this.#route, this, cmd, observe);
+    } catch (err) {
+      // Refused by routing (CrossSlotError...), never sent: settled so its signal and trace let go; command() throws.
+      cmd.reject(err as Error);
+      this.#abort?.settled(cmd); // a plain Command (db.run) does not tell the watch itself
+      if (!observe) throw err;
+    } finally {
+      if (tracing) {
+        commandChannel.end.publish(cmd.trace!);
+        (cmd as ObservedCommand<T>).issued();
+      }
     }
     return cmd;
   }
@@ -236,22 +243,18 @@ export class Database<D extends Decoding = DefaultDecoding> {
     return new ObservedCommand<T>(name, args, info, on.decodeFlags, on.index, trace, site, this.#abort);
   }
 
-  /** Route a command (or settle it now: the signal fired already, the client is closed). */
+  /** Route a command, or settle it now (its signal fired, the client is closed); a caching view's cacheable read may be
+   *  answered locally, a write drops its keys' cached entries first. Throws what routing refuses (#dispatch settles it). */
   #route(cmd: Command, observe: boolean): void {
     if (this.#abort !== undefined && this.#abort.refuse(cmd)) return; // the signal already fired: never sent
-    if (this.#core.closed) {
+    const { topology, closed } = this.#core, cache = this.#cache;
+    if (closed) {
       const err = new ClosedError('the client is closed', { command: cmd.info.name });
       if (cmd.reject(err) && !observe) this.#core.reportUnobserved(cmd, err);
-    } else if (this.#cache === undefined) this.#core.topology.send(cmd, this.#timeout, this.#customTimeout);
-    else this.#cachedSend(this.#cache, cmd);
-  }
-
-  /** A client with a cache: a caching view's cacheable read may be answered locally; a write drops its keys' entries first. */
-  #cachedSend(cache: ClientCache, cmd: Command): void {
-    const topology = this.#core.topology;
-    if (this.#cached && cache.read(cmd, topology, this.#timeout, this.#customTimeout)) return;
-    cache.written(cmd);
-    topology.send(cmd, this.#timeout, this.#customTimeout);
+    } else if (cache === undefined || !this.#cached || !cache.read(cmd, topology, this.#timeout, this.#customTimeout)) {
+      cache?.written(cmd);
+      topology.send(cmd, this.#timeout, this.#customTimeout);
+    }
   }
 
   /**

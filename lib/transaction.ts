@@ -254,7 +254,9 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
       try {
         target.send(group, via);
       } catch (err) {
-        // Routing refused the block (cross-slot): nothing sent.
+        // Routing refused the block (cross-slot): nothing sent. Its EXEC settles too (what the block settles
+        // through, and what a signal view watches: it must let the block go), then anything it left.
+        exec.reject(err as Error);
         for (const h of handles) h.reject(err as Error);
         reject(err);
       }

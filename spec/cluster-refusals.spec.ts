@@ -1,0 +1,134 @@
+/**
+ * Against a real Redis Cluster: a command that routing refuses synchronously
+ * (CrossSlotError) settles once, at once, and lets go of everything that
+ * watched it (its signal, its trace); and a command of several parts (split
+ * by slot, fanned out) whose parts fail differently tells the caller whether
+ * any part may have run. (From adversarial review 2.)
+ */
+import dc from 'node:diagnostics_channel';
+import { getEventListeners } from 'node:events';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keySlot } from '../lib/commands/slot.js';
+import { CrossSlotError, Redis, type RedisOptions } from '../lib/index.js';
+import type { CommandTraceContext } from '../lib/connection/diagnostics.js';
+import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+
+let cluster: RedisCluster;
+const clients: Redis[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster();
+}, 60_000);
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+function client(opts: RedisOptions = {}): Redis {
+  const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000, ...opts });
+  redis.on('error', () => {});
+  clients.push(redis);
+  return redis;
+}
+
+/** Two keys in different slots. */
+const A = 'refusal:a';
+const B = 'refusal:b';
+
+/** What fails later than it should: unhandled rejections and 'commandError's while `fn` runs and 50 ms after. */
+async function lateFailures(redis: Redis, fn: () => Promise<void>): Promise<{ unhandled: unknown[]; reported: Error[] }> {
+  const unhandled: unknown[] = [];
+  const reported: Error[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  const onReported = (err: Error) => reported.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  redis.on('commandError', onReported);
+  try {
+    await fn();
+    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    redis.off('commandError', onReported);
+  }
+  return { unhandled, reported };
+}
+
+describe('cluster: a command refused by routing (CrossSlotError) on a signal view', () => {
+  it('reply() rejects once and command() throws; the signal keeps no listener, and a later abort settles nothing again', async () => {
+    expect(keySlot(A)).not.toBe(keySlot(B));
+    const redis = client();
+    await redis.db.reply('PING');
+    const ac = new AbortController();
+    const late = await lateFailures(redis, async () => {
+      const db = redis.db.with({ signal: ac.signal });
+      await expect(db.reply('RENAME', A, B)).rejects.toBeInstanceOf(CrossSlotError);
+      expect(() => db.command('RENAME', A, B)).toThrow(CrossSlotError);
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0); // nothing left to give up
+      ac.abort(); // the refused commands were never sent: nothing may settle again
+    });
+    expect(late).toEqual({ unhandled: [], reported: [] });
+  });
+
+  it('db.multi with a cross-slot block rejects with CrossSlotError and the signal lets the block go', async () => {
+    const redis = client();
+    await redis.db.reply('PING');
+    const ac = new AbortController();
+    const late = await lateFailures(redis, async () => {
+      const db = redis.db.with({ signal: ac.signal });
+      await expect(
+        db.multi((tx) => {
+          tx.command('SET', A, '1');
+          tx.command('SET', B, '2');
+        }),
+      ).rejects.toBeInstanceOf(CrossSlotError);
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+      ac.abort();
+    });
+    expect(late).toEqual({ unhandled: [], reported: [] });
+  });
+
+  it('on a caching view too (a client with a cache): settled, the signal keeps no listener', async () => {
+    const redis = client({ cache: { maxEntries: 100 } });
+    await redis.db.reply('PING');
+    const ac = new AbortController();
+    const late = await lateFailures(redis, async () => {
+      const db = redis.db.with({ cache: true, signal: ac.signal });
+      await expect(db.reply('RENAME', A, B)).rejects.toBeInstanceOf(CrossSlotError);
+      expect(() => db.command('RENAME', A, B)).toThrow(CrossSlotError);
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+      ac.abort();
+    });
+    expect(late).toEqual({ unhandled: [], reported: [] });
+    expect(await redis.db.with({ cache: true }).reply('GET', A)).toBe(null); // the cache still serves
+  });
+});
+
+describe('cluster: a traced command refused by routing', () => {
+  it('publishes start, end, error, asyncStart, asyncEnd (its trace is closed), from reply() and from command()', async () => {
+    const redis = client();
+    await redis.db.reply('PING');
+    const events: string[] = [];
+    const mine = (ctx: CommandTraceContext) => ctx.command === 'RENAME';
+    const handlers = {
+      start: (ctx: CommandTraceContext) => mine(ctx) && events.push('start'),
+      end: (ctx: CommandTraceContext) => mine(ctx) && events.push('end'),
+      asyncStart: (ctx: CommandTraceContext) => mine(ctx) && events.push('asyncStart'),
+      asyncEnd: (ctx: CommandTraceContext) => mine(ctx) && events.push('asyncEnd'),
+      error: (ctx: CommandTraceContext) => mine(ctx) && events.push('error'),
+    };
+    const channel = dc.tracingChannel<unknown, CommandTraceContext>('redmux:command');
+    channel.subscribe(handlers as never);
+    const closed = ['start', 'end', 'error', 'asyncStart', 'asyncEnd'];
+    try {
+      await expect(redis.db.reply('RENAME', A, B)).rejects.toBeInstanceOf(CrossSlotError);
+      // A span opened on start is closed only by end/asyncEnd: without them redmux/otel keeps it forever.
+      expect(events.splice(0)).toEqual(closed);
+      expect(() => redis.db.command('RENAME', A, B)).toThrow(CrossSlotError);
+      expect(events.splice(0)).toEqual(closed);
+    } finally {
+      channel.unsubscribe(handlers as never);
+    }
+  });
+});
