@@ -132,3 +132,79 @@ describe('cluster: a traced command refused by routing', () => {
     }
   });
 });
+
+describe('cluster: a command of several parts, one never written (its node reconnecting)', () => {
+  /** A key owned by the master on `port`. */
+  async function keyOn(port: number, tag: string): Promise<string> {
+    for (let i = 0; ; i++) {
+      const key = `refusal:${tag}:${i}`;
+      if ((await cluster.ownerOf(keySlot(key))) === port) return key;
+    }
+  }
+
+  /** A client whose connection to `down` is lost and reconnects slowly; `paused` (if given) takes commands but answers after 1 s. */
+  async function stalled(down: number, paused?: number): Promise<Redis> {
+    // A slow reconnect: a part for `down` waits, unwritten, for its node's connection.
+    const redis = client({ reconnect: { baseDelay: 3000, maxDelay: 3000 } });
+    await redis.db.reply('PING');
+    const lost = new Promise<void>((resolve) => redis.once('reconnecting', () => resolve()));
+    await cluster.call(down, 'CLIENT', 'KILL', 'TYPE', 'normal');
+    await lost;
+    // The other node takes the command but answers only after the caller's deadline.
+    if (paused !== undefined) await cluster.call(paused, 'CLIENT', 'PAUSE', 1000, 'ALL');
+    return redis;
+  }
+
+  type Failure = { name: string; sent?: boolean; partial?: { keysDone: number; keys: number } };
+
+  it('split (MSET): the caller is told sent: true when a part was written and ran, whatever the slot order', async () => {
+    const [down, paused] = cluster.masters().map((m) => m.port);
+    const first = await keyOn(down!, 'down'); // the first key: its part is parts[0]
+    const second = await keyOn(paused!, 'paused');
+    await cluster.call(down!, 'DEL', first);
+    await cluster.call(paused!, 'DEL', second);
+    const redis = await stalled(down!, paused!);
+    const err = (await redis.db
+      .with({ timeout: 300 })
+      .reply('MSET', first, 'x', second, 'y')
+      .catch((e: unknown) => e)) as Failure;
+    await new Promise((r) => setTimeout(r, 1200)); // the pause is over: the written part ran
+    expect(await cluster.call(paused!, 'GET', second)).toBe('y');
+    expect(err.name).toBe('ReplyTimeoutError');
+    // The part for `second` was written (and ran): the caller must not read "never sent, nothing done".
+    expect(err.sent).toBe(true);
+    expect(err.partial).toEqual({ keysDone: 0, keys: 2 }); // no part is known to be done
+  });
+
+  it('split (MSET): one part done, the other never sent: sent: true (the call ran in part), partial says which', async () => {
+    const [down, up] = cluster.masters().map((m) => m.port);
+    const first = await keyOn(down!, 'down');
+    const second = await keyOn(up!, 'up');
+    await cluster.call(up!, 'DEL', second);
+    const redis = await stalled(down!);
+    const err = (await redis.db
+      .with({ timeout: 300 })
+      .reply('MSET', first, 'x', second, 'y')
+      .catch((e: unknown) => e)) as Failure & { cause?: Failure };
+    expect(await cluster.call(up!, 'GET', second)).toBe('y');
+    expect(err.name).toBe('ReplyTimeoutError');
+    expect(err.sent).toBe(true);
+    expect(err.cause).toMatchObject({ name: 'ReplyTimeoutError', sent: false }); // the part that never left
+    expect(err.partial).toEqual({ keysDone: 1, keys: 2 });
+  });
+
+  it('fanned out (DBSIZE to every master): sent: true when the first node never got it and another did', async () => {
+    const probe = client();
+    await probe.db.reply('PING');
+    // The client's own order of masters: the fan-out's first part goes to `down`.
+    const [down, paused] = probe.nodes('master').map((n) => Number(n.address.slice(n.address.lastIndexOf(':') + 1)));
+    const redis = await stalled(down!, paused!);
+    const err = (await redis.db
+      .with({ timeout: 300 })
+      .reply('DBSIZE')
+      .catch((e: unknown) => e)) as Failure;
+    await new Promise((r) => setTimeout(r, 1200)); // let the pause end before the next test
+    expect(err.name).toBe('ReplyTimeoutError');
+    expect(err.sent).toBe(true);
+  });
+});

@@ -17,9 +17,10 @@ import { abortCommand, abortError } from '../../connection/abort.js';
 import { Command, wasSent } from '../../connection/command.js';
 import { commandChannel } from '../../connection/diagnostics.js';
 import { ObservedCommand } from '../../connection/observed.js';
+import { ConnectionLostError, ReplyTimeoutError } from '../../errors.js';
 import type { Arg } from '../../resp/encoder.js';
 import type { Reply } from '../../resp/types.js';
-import { combineReplies, type NodeReply } from './response-policy.js';
+import { combineReplies, decidingError, type NodeReply } from './response-policy.js';
 import { mergeByKey, splitBySlot } from './split.js';
 
 /**
@@ -76,17 +77,33 @@ function settled(node: string, part: Command): Promise<NodeReply> {
   );
 }
 
+/**
+ * A part's error as the caller's: "not sent" (a timeout or a loss before the
+ * part was written) only if no part was written; else another part may have
+ * run, and the caller is told so (the part's error is the cause).
+ */
+function callersError(cmd: Command, parts: readonly Command[], err: Error): Error {
+  if (!parts.some(wasSent)) return err;
+  const ctx = { command: cmd.info.name, cause: err };
+  const also = 'one of its parts was not sent, another was and may have run';
+  if (err instanceof ReplyTimeoutError && !err.sent) return new ReplyTimeoutError(`no reply before the deadline; ${also}`, true, ctx);
+  if (err instanceof ConnectionLostError && !err.maybeExecuted) return new ConnectionLostError(`the connection was lost; ${also}`, true, ctx);
+  return err;
+}
+
 /** Send `cmd` to each of `nodes` (by address) and settle it with the replies combined per its response policy. */
 export function fanOut(cmd: Command, nodes: readonly string[], send: (node: string, part: Command) => void, fail: (err: Error) => void): void {
   const parts = nodes.map((node) => ({ node, part: child(cmd, cmd.args as Arg[]) }));
   const replies = parts.map(({ node, part }) => settled(node, part));
-  abortWithParts(cmd, parts.map(({ part }) => part), fail);
+  const commands = parts.map(({ part }) => part);
+  abortWithParts(cmd, commands, fail);
   for (const { node, part } of parts) issue(part, () => send(node, part));
   void Promise.all(replies).then((all) => {
     try {
       cmd.resolve(combineReplies(cmd.info.tips, all, cmd.info.name));
     } catch (err) {
-      fail(err as Error);
+      // A part's error (the deciding one), or the combination's own (replies that cannot be aggregated).
+      fail(all.some((r) => r.error === err) ? callersError(cmd, commands, err as Error) : (err as Error));
     }
   });
 }
@@ -94,8 +111,11 @@ export function fanOut(cmd: Command, nodes: readonly string[], send: (node: stri
 /**
  * MGET, MSET, DEL, ... over several slots: one part per slot, in parallel,
  * merged in the caller's order. When a part fails, the call fails with that
- * part's error, and `err.partial = { keysDone, keys }` says how many of the
- * keys the other parts covered (for writes: may have been written).
+ * part's error (of several, one that may have run: `decidingError`; "not
+ * sent" only when no part was: `callersError`), and
+ * `err.partial = { keysDone, keys }` says how many of the keys the parts that
+ * succeeded covered (for writes: written; a part that failed after it was
+ * written may have been too).
  */
 export function splitCall(cmd: Command, send: (slot: number, part: Command) => void, fail: (err: Error) => void): void {
   const first = Math.max(0, cmd.info.firstKey - 1);
@@ -107,10 +127,10 @@ export function splitCall(cmd: Command, send: (slot: number, part: Command) => v
   parts.forEach((part, i) => issue(part, () => send(slots[i]!.slot, part)));
   const keys = slots.reduce((n, s) => n + s.keyOrdinals.length, 0);
   void Promise.all(replies).then((all) => {
-    const failed = all.findIndex((r) => r.error !== undefined);
-    if (failed >= 0) {
+    const failed = decidingError(all);
+    if (failed !== undefined) {
       const keysDone = slots.filter((_, i) => all[i]!.error === undefined).reduce((n, s) => n + s.keyOrdinals.length, 0);
-      const err = all[failed]!.error!;
+      const err = callersError(cmd, parts, failed);
       (err as Error & { partial?: unknown }).partial = { keysDone, keys };
       fail(err);
       return;

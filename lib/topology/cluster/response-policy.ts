@@ -3,7 +3,7 @@
  * command's `response_policy` tip (Redis 7 command tips). Pure: no IO.
  *
  *  - one_succeeded: the first reply that is not an error (SCRIPT KILL: only
- *    one node runs the script); every node failing is the first error.
+ *    one node runs the script); every node failing is their deciding error.
  *  - all_succeeded: every node must succeed (CONFIG SET, SCRIPT FLUSH, PING);
  *    the first reply stands for all.
  *  - agg_logical_and / agg_logical_or: integer 0/1 replies (or arrays of them,
@@ -14,7 +14,8 @@
  *    sets united; scalars must agree, else the per-node replies are returned
  *    as an object keyed by node (what `special` commands such as INFO get).
  * For every aggregating policy one failing node fails the whole call: a sum
- * without one shard's part would be a wrong answer, not a partial one.
+ * without one shard's part would be a wrong answer, not a partial one. Of
+ * several failures, one that may have run decides (`decidingError`).
  */
 import {
   RESPONSE_AGG_LOGICAL_AND,
@@ -45,10 +46,9 @@ export function combineReplies(tips: number, replies: readonly NodeReply[], comm
   if (policy === RESPONSE_ONE_SUCCEEDED) {
     const ok = replies.find((r) => r.error === undefined);
     if (ok) return ok.value!;
-    throw replies[0]!.error;
   }
-  const failed = replies.find((r) => r.error !== undefined);
-  if (failed) throw failed.error;
+  const failed = decidingError(replies);
+  if (failed) throw failed;
   const values = replies.map((r) => r.value!);
   switch (policy) {
     case RESPONSE_ALL_SUCCEEDED:
@@ -73,6 +73,24 @@ export function combineReplies(tips: number, replies: readonly NodeReply[], comm
     default:
       return merge(replies);
   }
+}
+
+/**
+ * The error that decides a call of several parts, when some failed: the first
+ * one that may have run (written, then timed out or lost: `sent` /
+ * `maybeExecuted`), else the first. A part that never left (its node was
+ * reconnecting) must not make the caller believe nothing ran while another
+ * part may have.
+ */
+export function decidingError(replies: readonly NodeReply[]): Error | undefined {
+  let first: Error | undefined;
+  for (const { error } of replies) {
+    if (error === undefined) continue;
+    const flags = error as { sent?: unknown; maybeExecuted?: unknown };
+    if (flags.sent === true || flags.maybeExecuted === true) return error;
+    first ??= error;
+  }
+  return first;
 }
 
 function truthy(v: Reply): boolean {
