@@ -346,7 +346,23 @@ export class Cluster implements Topology {
 
   // ------------------------------------------------------------------ redirects
 
+  /**
+   * The redirect hook. A connection calls it while it settles a reply, the
+   * command already out of its FIFO: it must not throw (the command would
+   * never settle, and the connection would be dropped as out of step). What
+   * goes wrong while following a redirection settles the command with it.
+   */
   #redirect(cmd: Command, err: ServerError, replyingHost: string, replyingPort = 0): boolean {
+    try {
+      return this.#follow(cmd, err, replyingHost, replyingPort);
+    } catch (thrown) {
+      this.#fail(cmd, thrown as Error);
+      return true;
+    }
+  }
+
+  /** MOVED / ASK: send `cmd` again where the node says; TRYAGAIN / CLUSTERDOWN: later. False: not a redirection it follows. */
+  #follow(cmd: Command, err: ServerError, replyingHost: string, replyingPort: number): boolean {
     if (err instanceof ClusterDownError || err instanceof TryAgainError) return this.#later(cmd, err);
     const moved = err instanceof MovedError;
     if (!moved && !(err instanceof AskError)) return false;
