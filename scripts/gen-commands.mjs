@@ -42,14 +42,10 @@
 //     resendable although unflagged: they change the connection's state).
 // Commands unknown to the table are never resendable unless the connected
 // server reports them `readonly` (lib/commands/index.ts, learnCommands).
-import { spawn } from 'node:child_process';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Decoder } from '../dist/resp/decoder.js';
-import { encodeCommand } from '../dist/resp/encoder.js';
+import { withPrivateServer } from './private-server.mjs';
 import * as F from '../dist/commands/flags.js';
 import * as K from '../dist/commands/keys.js';
 import * as T from '../dist/commands/tips.js';
@@ -149,36 +145,6 @@ function resendable(bits, flags, acl) {
   return true;
 }
 
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** Send HELLO 3 and one command on a fresh connection; resolve with the command's reply. */
-async function command(port, parts) {
-  const socket = net.connect(port, '127.0.0.1');
-  return new Promise((resolve, reject) => {
-    const replies = [];
-    const decoder = new Decoder({
-      replyFlags: () => 0,
-      onPush() {},
-      onReply(value) {
-        replies.push(value);
-        if (replies.length === 2) {
-          socket.end();
-          resolve(value);
-        }
-      },
-    });
-    socket.on('data', (chunk) => decoder.feed(chunk));
-    socket.on('error', reject);
-    socket.write(Buffer.concat([encodeCommand(['HELLO', '3']), encodeCommand(parts)]));
-  });
-}
-
 function row(info) {
   const [name, , flags, first, last, step, acl = []] = info;
   const serverFlags = flags.map(String);
@@ -209,19 +175,9 @@ function describeSpec([flags, begin, a, b, c, keyword]) {
   return `${names.join(' ')}: ${bs}, ${fk}`;
 }
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'redmux-gen-'));
-const port = await freePort();
-const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-try {
-  let reply;
-  for (let i = 0; i < 50 && !reply; i++) {
-    try {
-      reply = await command(port, ['COMMAND']);
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const version = await command(port, ['INFO', 'server']);
+await withPrivateServer(async (command) => {
+  const reply = await command(['COMMAND']);
+  const version = await command(['INFO', 'server']);
   const rows = [];
   const walk = (info) => {
     const [name, data, subs, serverFlags, specs, tips] = row(info);
@@ -276,7 +232,4 @@ try {
   const absentTips = Object.keys(TIP_OVERRIDES).filter((n) => !names.has(n));
   if (absentTips.length > 0) console.log(`tip overrides for commands this server does not know: ${absentTips.join(' ')}`);
   console.log(`wrote ${rows.length} commands (${keyed.length} with key specs, ${tipped.length} with tips) from redis ${redisVersion}`);
-} finally {
-  server.kill();
-  rmSync(dir, { recursive: true, force: true });
-}
+});

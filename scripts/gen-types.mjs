@@ -23,46 +23,12 @@
 //
 // Reply types are not here: lib/commands/reply-table.ts, written by hand and
 // checked against a real server by spec/typed-replies.spec.ts.
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Decoder } from '../dist/resp/decoder.js';
-import { encodeCommand } from '../dist/resp/encoder.js';
+import { withPrivateServer } from './private-server.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** Send HELLO 3 and one command on a fresh connection; resolve with the command's reply. */
-async function command(port, parts) {
-  const socket = net.connect(port, '127.0.0.1');
-  return new Promise((resolve, reject) => {
-    const replies = [];
-    const decoder = new Decoder({
-      replyFlags: () => 0,
-      onPush() {},
-      onReply(value) {
-        replies.push(value);
-        if (replies.length === 2) {
-          socket.end();
-          resolve(value);
-        }
-      },
-    });
-    socket.on('data', (chunk) => decoder.feed(chunk));
-    socket.on('error', reject);
-    socket.write(Buffer.concat([encodeCommand(['HELLO', '3']), encodeCommand(parts)]));
-  });
-}
 
 /** A token as a literal type, in upper and lower case (the server ignores case). */
 function tok(token) {
@@ -193,26 +159,16 @@ function tuple(args, arity, lead = []) {
   return out([only === 'args' ? 'args' : `${only}s`, union(rest)]);
 }
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'redmux-gen-'));
-const port = await freePort();
-const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-try {
-  let docs;
-  for (let i = 0; i < 50 && !docs; i++) {
-    try {
-      docs = await command(port, ['COMMAND', 'DOCS']);
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+await withPrivateServer(async (command) => {
+  const docs = await command(['COMMAND', 'DOCS']);
   // Arities from COMMAND: name (subcommands as container|sub) -> arity.
   const arities = new Map();
   const walk = (info) => {
     arities.set(String(info[0]), Number(info[1]));
     for (const sub of info[9] ?? []) walk(sub);
   };
-  for (const info of await command(port, ['COMMAND'])) walk(info);
-  const version = /redis_version:(\S+)/.exec(await command(port, ['INFO', 'server']))?.[1] ?? 'unknown';
+  for (const info of await command(['COMMAND'])) walk(info);
+  const version = /redis_version:(\S+)/.exec(await command(['INFO', 'server']))?.[1] ?? 'unknown';
   const lines = [];
   let subs = 0;
   for (const name of Object.keys(docs).sort()) {
@@ -246,7 +202,4 @@ try {
     process.exitCode = same ? 0 : 1;
   } else writeFileSync(target, text);
   console.log(`argument types of ${lines.length} commands and ${subs} subcommands from redis ${version}`);
-} finally {
-  server.kill();
-  rmSync(dir, { recursive: true, force: true });
-}
+});
