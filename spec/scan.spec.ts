@@ -230,3 +230,121 @@ describe('db.hscan / sscan / zscan', () => {
     }
   });
 });
+
+/** A target of our own that answers `pages` in turn (cursor of each, items), counting requests and their cursors. */
+function scripted(pages: [string, unknown[]][]) {
+  const cursors: string[] = [];
+  let i = 0;
+  const target = {
+    reply: (async (_name: string, ...args: unknown[]) => {
+      cursors.push(String(args.find((a) => typeof a === 'string' && /^\d+$/.test(a))));
+      await new Promise((r) => setImmediate(r)); // a round trip: timers may run meanwhile
+      const page = pages[Math.min(i++, pages.length - 1)]!;
+      return [page[0], [...page[1]]];
+    }) as never,
+  };
+  return { target, cursors };
+}
+
+/** Let pending callbacks and a few timer turns run. */
+const settleDown = () => new Promise((r) => setTimeout(r, 20));
+
+describe('the iterator protocol (next / return, by hand)', () => {
+  it('return() mid-page ends the iteration at once: no further SCAN (real server)', async () => {
+    const db = env.client().db;
+    await db.reply('FLUSHALL');
+    await fill(db, 'r:', 2000);
+    await db.reply('CONFIG', 'RESETSTAT');
+    const it = db.scan({ count: 100 })[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.done).toBe(false);
+    expect(await scanCalls(db)).toBe(1); // one page, not yet exhausted
+    expect(await it.return!()).toEqual({ value: undefined, done: true });
+    expect(await it.next()).toEqual({ value: undefined, done: true }); // the rest of the page is gone too
+    await settleDown();
+    expect(await scanCalls(db)).toBe(1);
+  });
+
+  it('return() while a walk skips empty pages (MATCH finds nothing) stops asking at once', async () => {
+    const { keyScan } = await import('../lib/scan.js');
+    const { target, cursors } = scripted([['1', []]]); // an endless run of empty pages
+    const it = keyScan({}, async () => [{ target }], undefined)[Symbol.asyncIterator]();
+    const pending = it.next();
+    await settleDown();
+    await it.return!();
+    const asked = cursors.length;
+    expect(asked).toBeGreaterThan(1);
+    expect(await pending).toEqual({ value: undefined, done: true });
+    await settleDown();
+    expect(cursors.length).toBeLessThanOrEqual(asked + 1); // at most the request already in flight
+    const pages = keyScan({}, async () => [{ target }], undefined).pages();
+    const pendingPage = pages.next();
+    await settleDown();
+    await pages.return!();
+    const asked2 = cursors.length;
+    expect(await pendingPage).toEqual({ value: undefined, done: true });
+    await settleDown();
+    expect(cursors.length).toBeLessThanOrEqual(asked2 + 1);
+  });
+
+  it('next() called again before the last one settled: one request per page, items in call order', async () => {
+    const { keyScan } = await import('../lib/scan.js');
+    const { target, cursors } = scripted([['4', ['a']], ['9', []], ['7', ['b', 'c']], ['0', ['d']]]);
+    const it = keyScan({}, async () => [{ target }], undefined)[Symbol.asyncIterator]();
+    const all = await Promise.all([it.next(), it.next(), it.next(), it.next(), it.next(), it.next()]);
+    expect(all.map((r) => r.value)).toEqual(['a', 'b', 'c', 'd', undefined, undefined]);
+    expect(all.map((r) => r.done)).toEqual([false, false, false, false, true, true]);
+    expect(cursors).toEqual(['0', '4', '9', '7']); // each cursor asked once, in order
+    const again = scripted([['4', ['a']], ['0', ['b', 'c']]]);
+    const pages = keyScan({}, async () => [{ target: again.target }], undefined).pages();
+    const got = await Promise.all([pages.next(), pages.next(), pages.next()]);
+    expect(got.map((r) => r.value)).toEqual([['a'], ['b', 'c'], undefined]);
+    expect(again.cursors).toEqual(['0', '4']);
+  });
+
+  it('a failed page ends the iteration: the caller that asked gets the error, later calls the end, nothing more is sent', async () => {
+    const { keyScan } = await import('../lib/scan.js');
+    let asked = 0;
+    const failing = { reply: (async (_n: string, cursor: string) => {
+      asked++;
+      if (cursor === '0') return ['5', ['a']];
+      throw new ServerError('ERR broken', 'ERR');
+    }) as never };
+    const it = keyScan({}, async () => [{ target: failing }], undefined)[Symbol.asyncIterator]();
+    expect(await it.next()).toEqual({ value: 'a', done: false });
+    const [failed, after] = await Promise.allSettled([it.next(), it.next()]);
+    expect(failed).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/broken/) } });
+    expect(after).toEqual({ status: 'fulfilled', value: { value: undefined, done: true } });
+    expect(await it.next()).toEqual({ value: undefined, done: true });
+    expect(asked).toBe(2);
+  });
+
+  it('dedupe: true removes repeated fields / members of H/S/ZSCAN; the reply arrays are not changed', async () => {
+    const { collectionScan } = await import('../lib/scan.js');
+    const hPages: [string, unknown[]][] = [['3', ['f1', 'v1', 'f2', 'v2']], ['0', ['f2', 'v2', 'f3', 'v3']]];
+    const h = scripted(hPages);
+    const pairs: unknown[] = [];
+    for await (const p of collectionScan('HSCAN', 'h', { dedupe: true }, h.target)) pairs.push(p);
+    expect(pairs).toEqual([['f1', 'v1'], ['f2', 'v2'], ['f3', 'v3']]);
+    const z = scripted([['3', ['m', '1.5', 'n', 'inf']], ['0', ['m', '1.5']]]);
+    const scores: unknown[] = [];
+    for await (const p of collectionScan('ZSCAN', 'z', { dedupe: true }, z.target)) scores.push(p);
+    expect(scores).toEqual([['m', 1.5], ['n', Infinity]]);
+    const sPages: [string, unknown[]][] = [['3', ['a', 'b']], ['0', ['b', 'c', 'a', 'd']]];
+    const members: unknown[] = [];
+    const sscan = collectionScan('SSCAN', 's', { dedupe: true }, scripted(sPages).target);
+    for await (const m of sscan) members.push(m);
+    expect(members).toEqual(['a', 'b', 'c', 'd']);
+    const raw: unknown[] = [];
+    for await (const m of collectionScan('SSCAN', 's', {}, scripted(sPages).target)) raw.push(m);
+    expect(raw).toEqual(['a', 'b', 'b', 'c', 'a', 'd']); // the default for collections: what the server sends
+    // keyScan's dedupe leaves the reply it got alone (a target may hand the same array out again)
+    const page = ['x', 'y', 'x'];
+    const shared = { reply: (async () => ['0', page]) as never };
+    const { keyScan } = await import('../lib/scan.js');
+    const keys: unknown[] = [];
+    for await (const k of keyScan({}, async () => [{ target: shared }], undefined)) keys.push(k);
+    expect(keys).toEqual(['x', 'y']);
+    expect(page).toEqual(['x', 'y', 'x']);
+  });
+});
