@@ -21,12 +21,11 @@
 import { commandInfo } from '../../commands/index.js';
 import { Command } from '../../connection/command.js';
 import { Multiplexer, type Located, type MultiplexerOptions } from '../../connection/multiplexer.js';
-import type { Lease, PoolSettings } from '../../connection/pool.js';
+import type { PoolSettings } from '../../connection/pool.js';
 import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
 import { ConnectError } from '../../errors.js';
-import type { Hub, Kind } from '../../pubsub/hub.js';
-import type { Arg } from '../../resp/encoder.js';
-import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from '../standalone.js';
+import { OneUnitTopology } from '../one-unit.js';
+import { Standalone, type TopologyHooks } from '../standalone.js';
 
 export interface FailoverSettings {
   endpoints: (Endpoint & { weight: number })[];
@@ -80,8 +79,8 @@ class Breaker {
 
 const PING = commandInfo('PING');
 
-export class EndpointFailover implements Topology {
-  private readonly unit: Standalone;
+export class EndpointFailover extends OneUnitTopology {
+  protected readonly unit: Standalone;
   private readonly breakers: Breaker[];
   private readonly checkers: Multiplexer[];
   private readonly timer: NodeJS.Timeout;
@@ -94,6 +93,7 @@ export class EndpointFailover implements Topology {
     private readonly hooks: TopologyHooks,
     private readonly s: FailoverSettings,
   ) {
+    super();
     this.breakers = s.endpoints.map(() => new Breaker(s));
     this.active = this.best();
     const locate = (): Promise<Located> => {
@@ -160,22 +160,6 @@ export class EndpointFailover implements Topology {
     if (to !== undefined) this.unit.relocate(`endpoint failover: ${from ?? 'none'} -> ${to}`, (node) => node === to);
   }
 
-  send(cmd: Command, timeout: number, custom: boolean): void {
-    this.unit.send(cmd, timeout, custom);
-  }
-
-  sendGroup(cmds: Command[], timeout: number, custom: boolean): void {
-    this.unit.sendGroup(cmds, timeout, custom);
-  }
-
-  lease(keys?: readonly Arg[]): Promise<Lease> {
-    return this.unit.lease(keys);
-  }
-
-  pubsub(kind: Kind, name: Buffer): Hub {
-    return this.unit.pubsub(kind, name);
-  }
-
   async close(): Promise<void> {
     this.stop();
     await Promise.all([this.unit.close(), ...this.checkers.map((m) => m.close())]);
@@ -190,9 +174,5 @@ export class EndpointFailover implements Topology {
   private stop(): void {
     this.closed = true;
     clearInterval(this.timer);
-  }
-
-  stats(): TopologyStats {
-    return this.unit.stats();
   }
 }

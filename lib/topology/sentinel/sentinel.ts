@@ -18,15 +18,14 @@
  *   may yet lose it when it resyncs from the new one); nothing is written to
  *   it once the switch is known; what was never written goes to the new one.
  */
-import type { Command } from '../../connection/command.js';
 import type { Located, MultiplexerOptions } from '../../connection/multiplexer.js';
-import type { Lease, PoolSettings } from '../../connection/pool.js';
+import type { PoolSettings } from '../../connection/pool.js';
 import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
-import { CHANNEL, Hub, type Kind, type Member } from '../../pubsub/hub.js';
-import type { Arg } from '../../resp/encoder.js';
+import { CHANNEL, Hub, type Member } from '../../pubsub/hub.js';
 import type { Reply } from '../../resp/types.js';
 import type { SentinelSettings } from '../../options.js';
-import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from '../standalone.js';
+import { OneUnitTopology } from '../one-unit.js';
+import { Standalone, type TopologyHooks } from '../standalone.js';
 import { SentinelDiscovery } from './discovery.js';
 
 
@@ -40,9 +39,9 @@ function text(v: Reply | undefined): string {
   return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : '';
 }
 
-export class Sentinel implements Topology {
+export class Sentinel extends OneUnitTopology {
   readonly discovery: SentinelDiscovery;
-  private readonly unit: Standalone;
+  protected readonly unit: Standalone;
   private readonly watch: Hub;
   private readonly watcher: Member;
   private readonly settings: SentinelSettings;
@@ -55,6 +54,7 @@ export class Sentinel implements Topology {
   private resubscribeTimer: NodeJS.Timeout | undefined;
 
   constructor(connection: MultiplexerOptions, pool: PoolSettings, hooks: TopologyHooks, settings: SentinelSettings) {
+    super();
     this.settings = settings;
     const bound = connection.connectTimeout || 10_000;
     this.discovery = new SentinelDiscovery({
@@ -173,22 +173,6 @@ export class Sentinel implements Topology {
     );
   }
 
-  send(cmd: Command, timeout: number, custom: boolean): void {
-    this.unit.send(cmd, timeout, custom);
-  }
-
-  sendGroup(cmds: Command[], timeout: number, custom: boolean): void {
-    this.unit.sendGroup(cmds, timeout, custom);
-  }
-
-  lease(keys?: readonly Arg[]): Promise<Lease> {
-    return this.unit.lease(keys);
-  }
-
-  pubsub(kind: Kind, name: Buffer): Hub {
-    return this.unit.pubsub(kind, name);
-  }
-
   async close(): Promise<void> {
     this.stop();
     await Promise.all([this.unit.close(), this.watch.close()]);
@@ -205,9 +189,5 @@ export class Sentinel implements Topology {
   private stop(): void {
     this.closed = true;
     if (this.resubscribeTimer !== undefined) clearTimeout(this.resubscribeTimer);
-  }
-
-  stats(): TopologyStats {
-    return this.unit.stats();
   }
 }
