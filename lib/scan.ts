@@ -3,8 +3,8 @@
  *
  * - Lazy: a page is asked for only when the consumer has taken every item of
  *   the previous one; breaking out of `for await` (the iterator's return())
- *   ends the iteration at once, even while a run of empty pages (MATCH, TYPE)
- *   is being skipped, and no further SCAN is sent.
+ *   ends the iteration and no further SCAN is sent, also when return() comes
+ *   while a next() waits (even in a run of empty pages: MATCH, TYPE).
  * - SCAN may return a key more than once within one iteration (the server's
  *   guarantee is "at least once" for keys present throughout). `db.scan()`
  *   removes those duplicates by default, remembering every key it yielded: a
@@ -158,6 +158,12 @@ class ItemIterator<T> implements AsyncIterableIterator<T> {
     return Promise.resolve(DONE);
   }
 
+  /** As an async generator does (`yield*` delegates to it): ends the iteration, rejects with `err`. */
+  throw(err?: unknown): Promise<IteratorResult<T, undefined>> {
+    this.#end();
+    return Promise.reject(err);
+  }
+
   [Symbol.asyncIterator](): this {
     return this;
   }
@@ -207,6 +213,11 @@ class PageIterator<T> implements AsyncIterableIterator<T[]> {
   return(): Promise<IteratorResult<T[], undefined>> {
     this.#end();
     return Promise.resolve(DONE);
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<T[], undefined>> {
+    this.#end();
+    return Promise.reject(err);
   }
 
   [Symbol.asyncIterator](): this {

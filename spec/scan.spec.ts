@@ -287,6 +287,30 @@ describe('the iterator protocol (next / return, by hand)', () => {
     expect(cursors.length).toBeLessThanOrEqual(asked2 + 1);
   });
 
+  it('throw() ends the iteration like an async generator would (yield* delegates to it): rejects, nothing more is sent', async () => {
+    const { keyScan } = await import('../lib/scan.js');
+    const { target, cursors } = scripted([['4', ['a', 'b']], ['0', ['c']]]);
+    const it = keyScan({}, async () => [{ target }], undefined)[Symbol.asyncIterator]();
+    expect(await it.next()).toEqual({ value: 'a', done: false });
+    const reason = new Error('consumer gave up');
+    await expect(it.throw!(reason)).rejects.toBe(reason);
+    expect(await it.next()).toEqual({ value: undefined, done: true });
+    const pages = keyScan({}, async () => [{ target }], undefined).pages();
+    await expect(pages.throw!(reason)).rejects.toBe(reason);
+    expect(await pages.next()).toEqual({ value: undefined, done: true });
+    expect(cursors).toEqual(['0']);
+    // Delegation: an outer generator that stops early takes the scan with it.
+    const walk = scripted([['4', ['a', 'b']], ['0', ['c']]]);
+    async function* firstOnly() {
+      yield* keyScan({}, async () => [{ target: walk.target }], undefined);
+    }
+    for await (const k of firstOnly()) {
+      expect(k).toBe('a');
+      break;
+    }
+    expect(walk.cursors).toEqual(['0']);
+  });
+
   it('next() called again before the last one settled: one request per page, items in call order', async () => {
     const { keyScan } = await import('../lib/scan.js');
     const { target, cursors } = scripted([['4', ['a']], ['9', []], ['7', ['b', 'c']], ['0', ['d']]]);
