@@ -318,6 +318,77 @@ describe('RESP decoder: large bulk strings cut by a read are collected once, in 
   });
 });
 
+describe('RESP decoder: pause and resume at reply boundaries (the reader stops to let callers write)', () => {
+  /** A decoder whose sink pauses after every `every` replies. */
+  const pausing = (every: number, flags = 0) => {
+    const out: Reply[] = [];
+    const pushes: Reply[][] = [];
+    let n = 0;
+    const d: Decoder = new Decoder({
+      replyFlags: () => flags,
+      onReply: (v) => {
+        out.push(v);
+        if (++n % every === 0) d.pause();
+      },
+      onPush: (v) => pushes.push(v),
+    });
+    return { d, out, pushes };
+  };
+
+  it('stops after the reply that asked, keeps the rest, and resume() goes on in order', () => {
+    const { d, out } = pausing(2);
+    expect(d.feed(Buffer.from('+a\r\n+b\r\n+c\r\n+d\r\n+e\r\n'))).toBe(true);
+    expect(out).toEqual(['a', 'b']);
+    expect(d.idle).toBe(false);
+    expect(d.resume()).toBe(true);
+    expect(out).toEqual(['a', 'b', 'c', 'd']);
+    expect(d.resume()).toBe(false);
+    expect(out).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(d.idle).toBe(true);
+    expect(d.resume()).toBe(false); // not paused: nothing to do
+  });
+
+  it('a pause when the bytes end anyway is no stop; a cut reply after a pause is completed by the next feed', () => {
+    const { d, out } = pausing(1);
+    expect(d.feed(Buffer.from('+a\r\n'))).toBe(false);
+    expect(d.feed(Buffer.from('+b\r\n*2\r\n:1'))).toBe(true);
+    expect(out).toEqual(['a', 'b']);
+    expect(d.resume()).toBe(false); // the array is cut: kept for the next read
+    expect(d.feed(Buffer.from('\r\n:2\r\n'))).toBe(false);
+    expect(out).toEqual(['a', 'b', [1, 2]]);
+  });
+
+  it('pushes and replies keep their order across stops, and any split of a mixed stream gives what an unpaused decoder gives', () => {
+    const pieces = ['+OK\r\n', ':123\r\n', '$3\r\nabc\r\n', '*2\r\n$1\r\nx\r\n:5\r\n', '>2\r\n+invalidate\r\n*1\r\n$1\r\nk\r\n', '%1\r\n+k\r\n#t\r\n'];
+    let wire = '';
+    for (let i = 0; i < 400; i++) wire += pieces[i % pieces.length];
+    const bytes = Buffer.from(wire);
+    const plain = decoderFor();
+    plain.d.feed(bytes);
+    for (const every of [1, 3, 32]) {
+      for (const size of [1, 5, 64, bytes.length]) {
+        const p = pausing(every);
+        for (let i = 0; i < bytes.length; i += size) {
+          if (p.d.feed(bytes.subarray(i, i + size))) while (p.d.resume());
+        }
+        expect(p.out).toEqual(plain.out.replies);
+        expect(p.pushes).toEqual(plain.out.pushes);
+        expect(p.d.idle).toBe(true);
+      }
+    }
+  });
+
+  it('reset() forgets a pause (a lost connection never resumes into the next one)', () => {
+    const { d, out } = pausing(1);
+    expect(d.feed(Buffer.from('+a\r\n+b\r\n'))).toBe(true);
+    d.reset();
+    expect(d.resume()).toBe(false);
+    expect(d.idle).toBe(true);
+    expect(d.feed(Buffer.from('+c\r\n'))).toBe(false);
+    expect(out).toEqual(['a', 'c']);
+  });
+});
+
 describe('RESP decoder: hostile input is a ProtocolError, and bounded', () => {
   const bad = (wire: string | Buffer, limits = {}) => {
     const { d } = decoderFor(0, limits);

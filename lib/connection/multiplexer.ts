@@ -31,6 +31,7 @@ import { reloadScript } from './script-command.js';
 import { CommandQueue } from './queue.js';
 import { handshake } from './handshake.js';
 import { Link } from './link.js';
+import { Reader } from './reader.js';
 import { selectDatabase, type SelectHost } from './select.js';
 import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
 import { PubSubRouting, isPubSubArray } from './pubsub-frames.js';
@@ -58,6 +59,8 @@ export class Multiplexer implements DecoderSink {
   /** The current socket and its state; undefined while there is none (or it is being given up). */
   private link: Link | undefined;
   private readonly decoder: Decoder;
+  /** Feeds the current socket's bytes to the decoder (reader.ts). */
+  private reader: Reader | undefined;
   /** Written (or encoded, awaiting flush) commands of the current link, oldest first. */
   private readonly inflight = new Denque<Command>();
   /** Commands not yet encoded: offline, behind a probe SELECT, or behind a full socket. */
@@ -285,6 +288,7 @@ export class Multiplexer implements DecoderSink {
   }
 
   onReply(value: Reply): void {
+    this.reader!.replied();
     if (this.pubsub?.reply(value, this.protocol)) return; // RESP2 pub/sub frames are arrays
     this.settleHead(value);
   }
@@ -387,13 +391,15 @@ export class Multiplexer implements DecoderSink {
     link.replica = dialed.role === 'replica';
     this.link = link;
     this.decoder.reset();
+    const reader = (this.reader = new Reader(this.decoder, {
+      current: () => this.link === link,
+      inFlight: () => this.inflight.length,
+      flush: () => this.flush(link),
+      failed: (err) => this.lose(err instanceof RedisError ? err : new ProtocolError(String(err), { node: this.node, cause: err })),
+    }));
     socket.on('data', (chunk: Buffer) => {
       this.stats.bytesIn += chunk.length;
-      try {
-        this.decoder.feed(chunk);
-      } catch (err) {
-        this.lose(err instanceof RedisError ? err : new ProtocolError(String(err), { node: this.node, cause: err }));
-      }
+      reader.data(chunk);
     });
     socket.on('error', (err) => this.lose(new ConnectionLostError(`connection error: ${(err as NodeJS.ErrnoException).code ?? err.message}`, true, { node: this.node, cause: err })));
     socket.on('close', () => this.lose(new ConnectionLostError('the connection closed', true, { node: this.node })));

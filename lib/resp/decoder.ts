@@ -33,6 +33,7 @@ import {
   type Reply,
 } from './types.js';
 import { buildMap } from './maps.js';
+import { parseInteger, parseLength } from './numbers.js';
 import { BIG_BULK, BIG_BULK_MAX, BulkCollector, bulkValue, type BigBulk } from './big-bulk.js';
 
 const enum Kind {
@@ -88,6 +89,10 @@ export class Decoder {
   private readonly collector = new BulkCollector();
   private need = 0;
   private failed: ProtocolError | undefined;
+  /** The sink asked to stop at the next reply boundary (pause()). */
+  private pauseRequested = false;
+  /** Stopped at a reply boundary with bytes left in \`buf\`: resume() goes on. */
+  private paused = false;
   /*
    * Per-reply accounting, for replies that open a frame (aggregates, streamed
    * strings, a top-level attribute with its value); a plain top-level scalar is
@@ -131,20 +136,40 @@ export class Decoder {
     this.need = 0;
     this.big = undefined;
     this.failed = undefined;
+    this.pauseRequested = false;
+    this.paused = false;
   }
 
-  feed(chunk: Buffer): void {
+  /**
+   * Stop after the reply being delivered (call it from the sink's onReply):
+   * feed() or resume() then returns true, keeping the rest of the bytes for
+   * resume(). Nothing happens if the bytes end there anyway.
+   */
+  pause(): void {
+    this.pauseRequested = true;
+  }
+
+  /** Go on decoding after a pause; true if it paused again. */
+  resume(): boolean {
+    if (!this.paused) return false;
+    this.paused = false;
+    return this.decode(undefined);
+  }
+
+  /** Decode \`chunk\`; true if the sink paused the decoder with bytes left (see pause()). Never call it while paused. */
+  feed(chunk: Buffer): boolean {
     if (this.failed) throw this.failed;
+    this.pauseRequested = false;
     let from = 0;
     const big = this.big;
     if (big !== undefined) {
       from = big.fill(chunk);
-      if (!big.complete) return;
+      if (!big.complete) return false;
       this.big = undefined;
     } else if (this.partsLength > 0) {
       this.parts.push(chunk);
       this.partsLength += chunk.length;
-      if (this.partsLength < this.need) return;
+      if (this.partsLength < this.need) return false;
       chunk = Buffer.concat(this.parts, this.partsLength);
       this.parts = [];
       this.partsLength = 0;
@@ -152,9 +177,13 @@ export class Decoder {
     }
     this.buf = chunk as FastBuffer;
     this.off = from;
+    return this.decode(big);
+  }
+
+  private decode(big: BigBulk | undefined): boolean {
     try {
       if (big !== undefined) this.bigDone(big);
-      this.run();
+      return this.run();
     } catch (err) {
       if (err instanceof ProtocolError) this.failed = err;
       throw err;
@@ -228,47 +257,6 @@ export class Decoder {
     return -1;
   }
 
-  /** Parse a signed decimal in [from, to). */
-  private integer(from: number, to: number): number | bigint {
-    const buf = this.buf;
-    let i = from;
-    let negative = false;
-    if (buf[i] === 45 /* - */) {
-      negative = true;
-      i++;
-    } else if (buf[i] === 43 /* + */) i++;
-    if (i >= to) this.fail('empty number');
-    if (to - i > 15) {
-      const text = buf.latin1Slice(from, to);
-      if (!/^[-+]?\d+$/.test(text)) this.fail('bad integer');
-      const big = BigInt(text);
-      return big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
-    }
-    let n = 0;
-    for (; i < to; i++) {
-      const d = buf[i]! - 48;
-      if (d < 0 || d > 9) this.fail('bad integer');
-      n = n * 10 + d;
-    }
-    return negative ? -n : n;
-  }
-
-  /** Parse a length header in [from, to): -1 for null, -2 for `?` (streamed). */
-  private length(from: number, to: number, max: number): number {
-    const buf = this.buf;
-    if (to - from === 1 && buf[from] === 63 /* ? */) return -2;
-    if (to - from === 2 && buf[from] === 45 && buf[from + 1] === 49) return -1;
-    if (to === from || to - from > 12) this.fail('bad length');
-    let n = 0;
-    for (let i = from; i < to; i++) {
-      const d = buf[i]! - 48;
-      if (d < 0 || d > 9) this.fail('bad length');
-      n = n * 10 + d;
-    }
-    if (n > max) this.fail(`length ${n} exceeds the limit of ${max}`);
-    return n;
-  }
-
   private text(start: number, end: number, flags: number): string | Buffer {
     const buf = this.buf;
     if (flags & DECODE_BUFFERS) return Buffer.from(buf.subarray(start, end));
@@ -302,7 +290,8 @@ export class Decoder {
     else this.emit(value);
   }
 
-  private run(): void {
+  /** Decode what \`buf\` holds from \`off\`; true if it stopped at a pause with bytes left. */
+  private run(): boolean {
     const limits = this.limits;
     for (;;) {
       const buf = this.buf;
@@ -311,10 +300,16 @@ export class Decoder {
         if (this.inReply) this.carry(buf.length, 0);
         this.buf = EMPTY as FastBuffer;
         this.off = 0;
-        return;
+        this.pauseRequested = false;
+        return false;
+      }
+      const stack = this.stack;
+      if (this.pauseRequested && stack.length === 0 && this.topAttribute === undefined) {
+        this.pauseRequested = false;
+        this.paused = true;
+        return true;
       }
       const type = buf[start]!;
-      const stack = this.stack;
       // Top-level frames take their flags from the sink, asked once per reply.
       if (stack.length === 0 && this.topAttribute === undefined) {
         this.flags = this.sink.replyFlags(type === 62);
@@ -323,7 +318,7 @@ export class Decoder {
       const eol = this.lineEnd(start + 1);
       if (eol < 0) {
         this.keep(start, buf.length - start + 1);
-        return;
+        return false;
       }
       const next = eol + 2;
       let value: Reply;
@@ -336,13 +331,13 @@ export class Decoder {
           value = serverErrorFrom(buf.utf8Slice(start + 1, eol), stack.length === 0);
           break;
         case 58: // : integer
-          value = this.integer(start + 1, eol);
+          value = parseInteger(this.buf, start + 1, eol);
           break;
         case 36: // $ bulk string
         case 33: // ! bulk error
         case 61: {
           // = verbatim string
-          const len = this.length(start + 1, eol, limits.maxBulkLength);
+          const len = parseLength(this.buf, start + 1, eol, limits.maxBulkLength);
           if (len === -1) {
             value = null;
             break;
@@ -359,7 +354,7 @@ export class Decoder {
           if (end + 2 > buf.length) {
             if (len >= BIG_BULK && len <= BIG_BULK_MAX) this.bigStart(type, start, next, len, flags);
             else this.keep(start, end + 2 - start);
-            return;
+            return false;
           }
           if (buf[end] !== 13 || buf[end + 1] !== 10) this.fail('bulk string not followed by CRLF');
           this.off = end + 2;
@@ -377,7 +372,7 @@ export class Decoder {
           // ; chunk of a streamed string
           const top = peek(stack);
           if (!top || top.kind !== Kind.StreamedString) this.fail('string chunk outside a streamed string');
-          const len = this.length(start + 1, eol, limits.maxBulkLength);
+          const len = parseLength(this.buf, start + 1, eol, limits.maxBulkLength);
           if (len < 0) this.fail('bad chunk length');
           if (len === 0) {
             stack.pop();
@@ -390,7 +385,7 @@ export class Decoder {
           if (top.bytes + len > limits.maxBulkLength) this.fail(`streamed string exceeds the limit of ${limits.maxBulkLength}`);
           if (end + 2 > buf.length) {
             this.keep(start, end + 2 - start);
-            return;
+            return false;
           }
           if (buf[end] !== 13 || buf[end + 1] !== 10) this.fail('string chunk not followed by CRLF');
           this.count(); // each part is an object until the string is joined
@@ -405,7 +400,7 @@ export class Decoder {
         case 62: // > push
         case 124: {
           // | attribute
-          const n = this.length(start + 1, eol, limits.maxAggregateLength);
+          const n = parseLength(this.buf, start + 1, eol, limits.maxAggregateLength);
           if (n === -1) {
             if (type !== 42) this.fail('null length on a non-array aggregate');
             value = null;
