@@ -143,16 +143,19 @@ describe('a switch announced by the sentinel', () => {
     await direct.a.db.reply('SET', 'wcount', '5');
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
+    let inside = false;
     const tx = redis.db.watch(['wcount'], async (conn) => {
       const cur = Number(await conn.reply('GET', 'wcount'));
+      inside = true; // WATCH answered, the block runs
       await gate; // the switch happens here
       return conn.multi((t) => t.command('SET', 'wcount', cur + 1));
     });
-    await until(async () => /watching_clients:1|connected_clients:[3-9]/.test(await direct.a.db.reply('INFO', 'clients')));
+    const settled = tx.catch((e: Error) => e); // observed from the start: it must not fail unseen meanwhile
+    await until(async () => inside);
     fake.switchTo(c.port);
     await until(async () => (await portOf(redis)) === c.port);
     release();
-    const err = await tx.catch((e: Error) => e);
+    const err = await settled;
     expect(err).toBeInstanceOf(ConnectionLostError);
     expect(await direct.a.db.reply('GET', 'wcount')).toBe('5');
     expect(await direct.c.db.reply('GET', 'wcount')).toBeNull();
