@@ -109,25 +109,55 @@ export class ScanIterator<T> implements AsyncIterable<T> {
 }
 
 /**
+ * What both iterators share: the walk they draw pages from (undefined once
+ * ended), and ending it like an async generator does: `return()` (`break` out
+ * of `for await`) and `throw()` (what `yield*` delegation calls) stop the walk,
+ * with no further request; a page in flight is dropped.
+ */
+abstract class WalkIterator<T, V> implements AsyncIterableIterator<V> {
+  protected source: PageSource<T> | undefined;
+
+  constructor(source: PageSource<T>) {
+    this.source = source;
+  }
+
+  abstract next(): Promise<IteratorResult<V, undefined>>;
+
+  return(): Promise<IteratorResult<V, undefined>> {
+    this.end();
+    return Promise.resolve(DONE);
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<V, undefined>> {
+    this.end();
+    return Promise.reject(err);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  protected end(): void {
+    this.source?.stop();
+    this.source = undefined;
+  }
+}
+
+/**
  * Items one at a time from the current page; the next page is asked for only
  * when this one is exhausted. Calls to next() made before the previous one
  * settled wait for the page in flight (never a second request with the same
  * cursor) and take the items after it, in call order.
  */
-class ItemIterator<T> implements AsyncIterableIterator<T> {
-  #source: PageSource<T> | undefined;
+class ItemIterator<T> extends WalkIterator<T, T> {
   #page: readonly T[] = NO_ITEMS;
   #at = 0;
   #fetching: Promise<void> | undefined = undefined;
 
-  constructor(source: PageSource<T>) {
-    this.#source = source;
-  }
-
   next(): Promise<IteratorResult<T, undefined>> {
     const page = this.#page;
     if (this.#at < page.length) return Promise.resolve({ value: page[this.#at++]!, done: false });
-    const source = this.#source;
+    const source = this.source;
     if (source === undefined) return Promise.resolve(DONE);
     const again = () => this.next();
     // Another call is fetching: after it, take what comes (after a failure, the end).
@@ -135,8 +165,8 @@ class ItemIterator<T> implements AsyncIterableIterator<T> {
     const fetching = source.next().then(
       (next) => {
         this.#fetching = undefined;
-        if (this.#source !== source) return; // returned meanwhile
-        if (next === undefined) this.#end();
+        if (this.source !== source) return; // returned meanwhile
+        if (next === undefined) this.end();
         else {
           this.#page = next;
           this.#at = 0;
@@ -144,7 +174,7 @@ class ItemIterator<T> implements AsyncIterableIterator<T> {
       },
       (err: unknown) => {
         this.#fetching = undefined;
-        if (this.#source === source) this.#end();
+        if (this.source === source) this.end();
         throw err;
       },
     );
@@ -152,81 +182,40 @@ class ItemIterator<T> implements AsyncIterableIterator<T> {
     return fetching.then(again); // its failure is this call's
   }
 
-  /** Ends the iteration (`break` out of `for await`): no further request; a page in flight is dropped. */
-  return(): Promise<IteratorResult<T, undefined>> {
-    this.#end();
-    return Promise.resolve(DONE);
-  }
-
-  /** As an async generator does (`yield*` delegates to it): ends the iteration, rejects with `err`. */
-  throw(err?: unknown): Promise<IteratorResult<T, undefined>> {
-    this.#end();
-    return Promise.reject(err);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  #end(): void {
-    this.#source?.stop();
-    this.#source = undefined;
+  protected override end(): void {
+    super.end();
     this.#page = NO_ITEMS; // the rest of a page is not kept once the iteration ended
     this.#at = 0;
   }
 }
 
 /** The pages themselves (`.pages()`), serialised like ItemIterator's fetches. */
-class PageIterator<T> implements AsyncIterableIterator<T[]> {
-  #source: PageSource<T> | undefined;
+class PageIterator<T> extends WalkIterator<T, T[]> {
   #fetching: Promise<unknown> | undefined = undefined;
 
-  constructor(source: PageSource<T>) {
-    this.#source = source;
-  }
-
   next(): Promise<IteratorResult<T[], undefined>> {
-    const source = this.#source;
+    const source = this.source;
     if (source === undefined) return Promise.resolve(DONE);
     const again = () => this.next();
     if (this.#fetching !== undefined) return this.#fetching.then(again, again);
     const fetching = source.next().then(
       (page): IteratorResult<T[], undefined> => {
         this.#fetching = undefined;
-        if (this.#source !== source) return DONE;
+        if (this.source !== source) return DONE;
         if (page === undefined) {
-          this.#end();
+          this.end();
           return DONE;
         }
         return { value: page, done: false };
       },
       (err: unknown) => {
         this.#fetching = undefined;
-        if (this.#source === source) this.#end();
+        if (this.source === source) this.end();
         throw err;
       },
     );
     this.#fetching = fetching;
     return fetching;
-  }
-
-  return(): Promise<IteratorResult<T[], undefined>> {
-    this.#end();
-    return Promise.resolve(DONE);
-  }
-
-  throw(err?: unknown): Promise<IteratorResult<T[], undefined>> {
-    this.#end();
-    return Promise.reject(err);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  #end(): void {
-    this.#source?.stop();
-    this.#source = undefined;
   }
 }
 
