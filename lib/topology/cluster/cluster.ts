@@ -468,17 +468,27 @@ export class Cluster implements Topology {
     fanOut(
       cmd,
       [...byAddress.keys()],
-      (address, part) => {
+      (address) => {
+        // Each part's node is opened before any part is sent (#unit throws once the client is closed).
         const n = byAddress.get(address)!;
-        this.#unit(n.host, n.port, n.role === 'replica').send(part, timeout, custom);
+        const unit = this.#unit(n.host, n.port, n.role === 'replica');
+        return (part) => unit.send(part, timeout, custom);
       },
       (err) => this.#fail(cmd, err),
     );
   }
 
-  /** MGET, MSET, DEL, ... over several slots: see splitCall. */
+  /** MGET, MSET, DEL, ... over several slots: see splitCall (each slot's unit is found before any part is sent). */
   #split(cmd: Command, timeout: number, custom: boolean): void {
-    splitCall(cmd, (slot, part) => this.#forSlot(slot, cmd.info.flags & READONLY).send(part, timeout, custom), (err) => this.#fail(cmd, err));
+    const readOnly = cmd.info.flags & READONLY;
+    splitCall(
+      cmd,
+      (slot) => {
+        const unit = this.#forSlot(slot, readOnly);
+        return (part) => unit.send(part, timeout, custom);
+      },
+      (err) => this.#fail(cmd, err),
+    );
   }
 
   #fail(cmd: Command, err: Error): void {

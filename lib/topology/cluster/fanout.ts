@@ -10,6 +10,12 @@
  * written is never sent, a written one keeps its FIFO slot (abort.ts), and
  * the caller's AbortError says `sent` when any part was written (the call
  * may have run in part).
+ *
+ * Where every part goes (`place`) is decided before the first is sent: what
+ * routing refuses (the client closed, ...) is thrown then, with nothing sent.
+ * Sending a placed part does not throw; should it, that part and those not
+ * yet sent fail with the error (never sent), and the caller's error says
+ * whether an earlier part was written: the call settles once either way.
  */
 import { keySlot } from '../../commands/slot.js';
 import { RESPONSE_DEFAULT, RESPONSE_POLICY } from '../../commands/tips.js';
@@ -20,7 +26,7 @@ import { ObservedCommand } from '../../connection/observed.js';
 import { ConnectionLostError, ReplyTimeoutError } from '../../errors.js';
 import type { Arg } from '../../resp/encoder.js';
 import type { Reply } from '../../resp/types.js';
-import { combineReplies, decidingError, type NodeReply } from './response-policy.js';
+import { combineReplies, decidingError, saysMayHaveRun, type NodeReply } from './response-policy.js';
 import { mergeByKey, splitBySlot } from './split.js';
 
 /**
@@ -58,6 +64,27 @@ function issue(part: Command, send: () => void): void {
   }
 }
 
+/** Sends a part where routing placed it. */
+export type PartSender = (part: Command) => void;
+
+/**
+ * Issue every part through its sender, in order. A send that throws fails
+ * that part and every later one with the error, unsent (each is still traced,
+ * start to settle), so every part settles once.
+ */
+function issueAll(parts: readonly Command[], senders: readonly PartSender[]): void {
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    try {
+      issue(part, () => senders[i]!(part));
+    } catch (err) {
+      part.reject(err as Error);
+      for (let j = i + 1; j < parts.length; j++) issue(parts[j]!, () => void parts[j]!.reject(err as Error));
+      return;
+    }
+  }
+}
+
 /** An aborted part's failure is the caller's AbortError's business: the part itself is awaited (settled), never reported. */
 const ignore = () => {};
 
@@ -78,6 +105,18 @@ function settled(node: string, part: Command): Promise<NodeReply> {
 }
 
 /**
+ * The part error that decides the call: one that says it may have run (a
+ * `sent` / `maybeExecuted` flag), else one of a part that was written (a
+ * ClosedError saying "may have run" rather than another part's "not sent"),
+ * else the first.
+ */
+function partsError(replies: readonly NodeReply[], parts: readonly Command[]): Error | undefined {
+  const deciding = decidingError(replies);
+  if (deciding === undefined || saysMayHaveRun(deciding)) return deciding;
+  return replies.find((r, i) => r.error !== undefined && wasSent(parts[i]!))?.error ?? deciding;
+}
+
+/**
  * A part's error as the caller's: "not sent" (a timeout or a loss before the
  * part was written) only if no part was written; else another part may have
  * run, and the caller is told so (the part's error is the cause).
@@ -91,19 +130,23 @@ function callersError(cmd: Command, parts: readonly Command[], err: Error): Erro
   return err;
 }
 
-/** Send `cmd` to each of `nodes` (by address) and settle it with the replies combined per its response policy. */
-export function fanOut(cmd: Command, nodes: readonly string[], send: (node: string, part: Command) => void, fail: (err: Error) => void): void {
-  const parts = nodes.map((node) => ({ node, part: child(cmd, cmd.args as Arg[]) }));
-  const replies = parts.map(({ node, part }) => settled(node, part));
-  const commands = parts.map(({ part }) => part);
+/**
+ * Send `cmd` to each of `nodes` (by address) and settle it with the replies
+ * combined per its response policy. `place` throws (nothing sent) what
+ * routing refuses.
+ */
+export function fanOut(cmd: Command, nodes: readonly string[], place: (node: string) => PartSender, fail: (err: Error) => void): void {
+  const senders = nodes.map(place);
+  const commands = nodes.map(() => child(cmd, cmd.args as Arg[]));
+  const replies = commands.map((part, i) => settled(nodes[i]!, part));
   abortWithParts(cmd, commands, fail);
-  for (const { node, part } of parts) issue(part, () => send(node, part));
+  issueAll(commands, senders);
   void Promise.all(replies).then((all) => {
     try {
       cmd.resolve(combineReplies(cmd.info.tips, all, cmd.info.name));
     } catch (err) {
-      // A part's error (the deciding one), or the combination's own (replies that cannot be aggregated).
-      fail(all.some((r) => r.error === err) ? callersError(cmd, commands, err as Error) : (err as Error));
+      // A part's error (partsError picks the one that decides), or the combination's own (replies that cannot be aggregated).
+      fail(all.some((r) => r.error === err) ? callersError(cmd, commands, partsError(all, commands)!) : (err as Error));
     }
   });
 }
@@ -111,23 +154,24 @@ export function fanOut(cmd: Command, nodes: readonly string[], send: (node: stri
 /**
  * MGET, MSET, DEL, ... over several slots: one part per slot, in parallel,
  * merged in the caller's order. When a part fails, the call fails with that
- * part's error (of several, one that may have run: `decidingError`; "not
+ * part's error (of several, one that may have run: `partsError`; "not
  * sent" only when no part was: `callersError`), and
  * `err.partial = { keysDone, keys }` says how many of the keys the parts that
  * succeeded covered (for writes: written; a part that failed after it was
  * written may have been too).
  */
-export function splitCall(cmd: Command, send: (slot: number, part: Command) => void, fail: (err: Error) => void): void {
+export function splitCall(cmd: Command, place: (slot: number) => PartSender, fail: (err: Error) => void): void {
   const first = Math.max(0, cmd.info.firstKey - 1);
   const slots = splitBySlot(cmd.args as Arg[], first, Math.max(1, cmd.info.keyStep), keySlot);
+  const senders = slots.map((s) => place(s.slot));
   const head = (cmd.args as Arg[]).slice(0, first);
   const parts = slots.map((s) => child(cmd, [...head, ...s.args]));
   const replies = parts.map((part, i) => settled(`slot ${slots[i]!.slot}`, part));
   abortWithParts(cmd, parts, fail);
-  parts.forEach((part, i) => issue(part, () => send(slots[i]!.slot, part)));
+  issueAll(parts, senders);
   const keys = slots.reduce((n, s) => n + s.keyOrdinals.length, 0);
   void Promise.all(replies).then((all) => {
-    const failed = decidingError(all);
+    const failed = partsError(all, parts);
     if (failed !== undefined) {
       const keysDone = slots.filter((_, i) => all[i]!.error === undefined).reduce((n, s) => n + s.keyOrdinals.length, 0);
       const err = callersError(cmd, parts, failed);

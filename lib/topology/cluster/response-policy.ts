@@ -86,11 +86,16 @@ export function decidingError(replies: readonly NodeReply[]): Error | undefined 
   let first: Error | undefined;
   for (const { error } of replies) {
     if (error === undefined) continue;
-    const flags = error as { sent?: unknown; maybeExecuted?: unknown };
-    if (flags.sent === true || flags.maybeExecuted === true) return error;
+    if (saysMayHaveRun(error)) return error;
     first ??= error;
   }
   return first;
+}
+
+/** The error says its command may have run (`sent` / `maybeExecuted`). */
+export function saysMayHaveRun(err: Error): boolean {
+  const flags = err as { sent?: unknown; maybeExecuted?: unknown };
+  return flags.sent === true || flags.maybeExecuted === true;
 }
 
 function truthy(v: Reply): boolean {
