@@ -218,8 +218,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
       else commandChannel.start.runStores(cmd.trace!, this.#route, this, cmd, observe);
     } catch (err) {
       // Refused by routing (CrossSlotError...), never sent: settled so its signal and trace let go; command() throws.
-      cmd.reject(err as Error);
-      this.#abort?.settled(cmd); // a plain Command (db.run) does not tell the watch itself
+      cmd.reject(err as Error); // its watch hears of it (ObservedCommand, or followed: run())
       if (!observe) throw err;
     } finally {
       if (tracing) {
@@ -267,6 +266,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
       const on = this.#settings;
       const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
       if (this.#prefix !== undefined) prefixKeys(cmd.info, cmd.args as Arg[], this.#prefix); // scriptCall made the array
+      this.#abort?.follow(cmd); // a ScriptCommand does not tell the signal's watch it settled: the watch follows its promise
       if (!tracingCommands()) return this.#dispatch(cmd, true).toPromise();
       cmd.trace = { command: cmd.info.name, database: on.index, argumentCount: cmd.args.length, node: undefined };
       return this.#traced(cmd.trace, () => this.#dispatch(cmd, true).toPromise());

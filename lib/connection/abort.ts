@@ -12,10 +12,11 @@
  * flight, not one per command: 100k commands on one signal add one listener
  * (EventTarget warns past 10), and a call without a signal does no work at
  * all. The listener is removed when the last of them settles (commands of a
- * signal view report their settlement: observed.ts), so a long-lived signal
- * never keeps a closed client, or settled commands, alive. Commands that
- * cannot report (a transaction's parts inside `watch()`) are pruned as the set
- * grows, so it holds at most about twice its live commands.
+ * signal view report their settlement: observed.ts; db.run's calls are
+ * followed), so a long-lived signal never keeps a closed client, or settled
+ * commands, alive. Commands that cannot report (a transaction's parts inside
+ * `watch()`) are pruned as the set grows, so it holds at most about twice its
+ * live commands.
  */
 import { AbortError } from '../errors.js';
 import { failCommand, wasSent, type Command } from './command.js';
@@ -52,6 +53,16 @@ export class AbortWatch {
     this.live.add(cmd);
     if (this.live.size >= this.pruneAt) this.prune();
     return false;
+  }
+
+  /**
+   * Forget `cmd` once it settles, for a command that does not report that
+   * itself (db.run's ScriptCommand is not an ObservedCommand): else it would
+   * stay in the set, and the listener on the signal, until a prune.
+   */
+  follow(cmd: Command): void {
+    const forget = () => this.settled(cmd);
+    cmd.toPromise().then(forget, forget);
   }
 
   /** `cmd` settled: forget it; the last one removes the listener. */
