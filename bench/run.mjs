@@ -24,13 +24,13 @@
 // `redis-benchmark -P 16 -t get -d 16` against the same server(s): the
 // server's own limit on this machine, which redmux is reported as a share of.
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.mjs';
 import { startCluster } from './cluster.mjs';
+import { ensureRedisInstalled, startServer } from './server.mjs';
 import { renderTables, renderTargets } from './table.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -46,6 +46,10 @@ let CLIENTS = flag('clients', 'redmux,ioredis,ioredis-auto,iovalkey,node-redis,n
 // --before <dir>: also measure another redmux build (e.g. the dist/ of an older
 // checkout) as client 'redmux-before', so a change is judged within one run.
 const before = flag('before', '');
+// --node-flags "<flags>": run every worker (every client alike) with these
+// Node/V8 flags, e.g. a larger young generation to see what GC pauses do to
+// the tail: --node-flags "--max-semi-space-size=64 --min-semi-space-size=64".
+const nodeFlags = flag('node-flags', '').split(' ').filter(Boolean);
 if (before) {
   process.env.REDMUX_BEFORE = path.resolve(before, 'index.js');
   if (!CLIENTS.includes('redmux-before')) CLIENTS.push('redmux-before');
@@ -60,6 +64,7 @@ const only = flag('only', '');
 const SCENARIOS = only ? only.split(',') : [...(suite === 'cluster' ? [] : STANDALONE), ...(suite === 'standalone' ? [] : CLUSTER)];
 const isCluster = (s) => s.startsWith('cluster-');
 const isScan = (s) => /^scan100k/.test(s);
+const isOneCaller = (s) => /x1$/.test(s);
 // The keys a scan scenario walks (the worker checks it sees each of them).
 const SCAN_KEYS = 100_000;
 
@@ -76,49 +81,9 @@ if (CLIENTS.includes('glide')) {
   }
 }
 
-function ensureRedisInstalled() {
-  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('redis-benchmark', ['--version'], { stdio: 'ignore' }).status === 0) return;
-  if (process.getuid?.() === 0) {
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server', 'redis-tools'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  } else throw new Error('redis-server not found: apt-get install redis-server redis-tools');
-}
-
-async function freePort() {
-  for (;;) {
-    const srv = net.createServer();
-    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-    const { port } = srv.address();
-    await new Promise((r) => srv.close(r));
-    if (port !== 6379) return port;
-  }
-}
-
-async function startServer() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'redmux-bench-'));
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), r(true)));
-      s.once('error', () => r(false));
-    });
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    port,
-    stop() {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 function measure(client, scenario, target) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(here, 'worker.mjs'), client, scenario, target, String(duration)], {
+    const child = spawn(process.execPath, [...nodeFlags, path.join(here, 'worker.mjs'), client, scenario, target, String(duration)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -135,15 +100,21 @@ function measure(client, scenario, target) {
   });
 }
 
-/** redis-benchmark -P 16 GET of 16 B: requests per second, or undefined. */
-function serverLimit(port, cluster) {
-  const n = String(Math.max(100_000, Math.round(500 * duration)));
-  const argv = ['-h', '127.0.0.1', '-p', String(port), '-P', '16', '-t', 'get', '-d', '16', '-n', n, '--csv', ...(cluster ? ['--cluster'] : [])];
+/**
+ * redis-benchmark GET of 16 B, requests per second (or undefined): by default
+ * 50 connections pipelining 16 (`-P 16`, the server's own limit); with
+ * `oneCaller`, one connection and one request at a time (`-c 1 -P 1`, the
+ * loopback round trip a C client achieves: what a one-caller scenario can reach).
+ */
+function serverLimit(port, cluster, oneCaller = false) {
+  const n = String(oneCaller ? Math.max(5_000, Math.round(5 * duration)) : Math.max(100_000, Math.round(500 * duration)));
+  const shape = oneCaller ? ['-c', '1', '-P', '1'] : ['-P', '16'];
+  const argv = ['-h', '127.0.0.1', '-p', String(port), ...shape, '-t', 'get', '-d', '16', '-n', n, '--csv', ...(cluster ? ['--cluster'] : [])];
   return new Promise((resolve) => {
     execFile('redis-benchmark', argv, { timeout: 60_000 }, (err, stdout) => {
       const row = stdout?.split('\n').find((l) => l.startsWith('"GET"'));
       if (err || !row) {
-        process.stderr.write(`  redis-benchmark${cluster ? ' --cluster' : ''} failed: ${err?.message ?? stdout}\n`);
+        process.stderr.write(`  redis-benchmark ${shape.join(' ')}${cluster ? ' --cluster' : ''} failed: ${err?.message ?? stdout}\n`);
         resolve(undefined);
       } else resolve(Number(JSON.parse(`[${row}]`)[1]));
     });
@@ -185,13 +156,15 @@ const wantCluster = SCENARIOS.some(isCluster);
 const server = wantStandalone ? await startServer() : undefined;
 let cluster;
 const results = {}; // scenario -> client -> [runs]
-const limits = { standalone: [], cluster: [] }; // redis-benchmark ops/s per repetition
+// redis-benchmark ops/s per repetition: -P 16 (standalone, cluster) and -c 1 -P 1 (standalone1, cluster1).
+const limits = { standalone: [], cluster: [], standalone1: [], cluster1: [] };
 try {
   if (wantCluster) {
     process.stderr.write('starting a 3+3 cluster...\n');
     cluster = await startCluster();
   }
-  const total = reps * (SCENARIOS.length * CLIENTS.length + (wantStandalone ? 1 : 0) + (wantCluster ? 1 : 0));
+  const wantOneCaller = (cl) => SCENARIOS.some((s) => isCluster(s) === cl && isOneCaller(s));
+  const total = reps * (SCENARIOS.length * CLIENTS.length + (wantStandalone ? 1 : 0) + (wantCluster ? 1 : 0) + (wantOneCaller(false) ? 1 : 0) + (wantOneCaller(true) ? 1 : 0));
   let done = 0;
   const t0 = Date.now();
   const progress = (what) => {
@@ -209,6 +182,14 @@ try {
     if (wantCluster) {
       limits.cluster[rep] = await serverLimit(cluster.ports[0], true);
       progress(`${tag} redis-benchmark --cluster -P 16: ${kfmt(limits.cluster[rep] ?? NaN)} ops/s`);
+    }
+    if (wantOneCaller(false)) {
+      limits.standalone1[rep] = await serverLimit(server.port, false, true);
+      progress(`${tag} redis-benchmark -c 1 -P 1: ${kfmt(limits.standalone1[rep] ?? NaN)} ops/s`);
+    }
+    if (wantOneCaller(true)) {
+      limits.cluster1[rep] = await serverLimit(cluster.ports[0], true, true);
+      progress(`${tag} redis-benchmark --cluster -c 1 -P 1: ${kfmt(limits.cluster1[rep] ?? NaN)} ops/s`);
     }
     for (const scenario of SCENARIOS) {
       const target = isCluster(scenario) ? `cluster:${cluster.ports.join(',')}` : String(server.port);
@@ -236,7 +217,8 @@ try {
 const summary = {};
 for (const scenario of SCENARIOS) {
   const row = results[scenario] ?? {};
-  const limit = limits[isCluster(scenario) ? 'cluster' : 'standalone'];
+  // One-caller rows are set against redis-benchmark's one-connection round trip, the others against -P 16.
+  const limit = limits[`${isCluster(scenario) ? 'cluster' : 'standalone'}${isOneCaller(scenario) ? '1' : ''}`];
   summary[scenario] = {};
   for (const client of CLIENTS) {
     const runs = row[client] ?? [];
@@ -254,8 +236,12 @@ for (const scenario of SCENARIOS) {
       p99: median(runs.map((r) => r.p99)),
       cpuUsPerOp: median(runs.map((r) => r.cpuUsPerOp)),
       ratio: median(ratios),
-      // ops/s as a share of redis-benchmark -P 16 in the same repetition.
+      // ops/s as a share of redis-benchmark in the same repetition (-P 16; -c 1 -P 1 for one caller).
       serverShare: median(shares),
+      // GC pauses in the measured window, and the share of the slowest 1% of ops in flight during one.
+      gcPauses: median(runs.map((r) => r.gcPauses ?? NaN)),
+      gcMs: median(runs.map((r) => r.gcMs ?? NaN)),
+      p99InGc: median(runs.map((r) => r.p99InGc ?? NaN)),
     };
   }
 }
@@ -272,10 +258,12 @@ for (const scenario of SCENARIOS) {
 }
 const cpu = os.cpus();
 const serverVersion = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[1] ?? '?';
-const machine = `${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, node ${process.version}, redis-server ${serverVersion}, ${reps} repetitions of ${duration} ms`;
+const machine = `${cpu.length} x ${cpu[0]?.model ?? 'cpu'}, node ${process.version}${nodeFlags.length ? ` ${nodeFlags.join(' ')}` : ''}, redis-server ${serverVersion}, ${reps} repetitions of ${duration} ms`;
 const serverLimits = {
   standalone: median(limits.standalone.filter(Number.isFinite)),
   cluster: median(limits.cluster.filter(Number.isFinite)),
+  standalone1: median(limits.standalone1.filter(Number.isFinite)),
+  cluster1: median(limits.cluster1.filter(Number.isFinite)),
 };
 const report = { machine, date: new Date().toISOString(), command: `node bench/run.mjs ${args.join(' ')}`.trim(), clients: CLIENTS, serverLimits, summary, best, runs: results, limits };
 console.log(renderTables(report, 'text'));

@@ -2,7 +2,7 @@
 //   node bench/worker.mjs <client> <scenario> <target> <durationMs>
 // <target> is a port (standalone) or `cluster:<port>,<port>,...` (every node of a cluster).
 // Prints one JSON line: { ops, seconds, cpuUs, p50, p99 }.
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
 const [clientName, scenario, target, durationArg] = process.argv.slice(2);
@@ -233,12 +233,75 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
-/** N callers, each awaiting op() in a loop, for the duration; latency of every op sampled. */
+/**
+ * Which of the slowest 1% of commands were in flight during a GC pause. `gcs`
+ * holds [start, duration] pairs in time order (pauses never overlap); a
+ * command overlaps a pause when the last pause that began before it ended
+ * was still running when it began. At 128 callers every command in flight
+ * waits out a pause, so pauses show up as the tail when they are frequent.
+ */
+function slowestInGc(starts, lat, n, p99, gcs) {
+  let slow = 0;
+  let inGc = 0;
+  for (let i = 0; i < n; i++) {
+    if (lat[i] < p99) continue;
+    slow++;
+    const begin = starts[i];
+    const end = begin + lat[i];
+    let lo = 0;
+    let hi = gcs.length / 2; // first pause starting at or after `end`
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (gcs[2 * mid] < end) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0 && gcs[2 * (lo - 1)] + gcs[2 * (lo - 1) + 1] > begin) inGc++;
+  }
+  return slow === 0 ? 0 : inGc / slow;
+}
+
+/**
+ * BENCH_HEAP_PROFILE=1 (bench/alloc.mjs): sample every allocation during the
+ * measurement, garbage included, and report bytes per op and the top sites.
+ * Slows the client down: its ops/s from such a run are not a measurement.
+ */
+async function heapSampler() {
+  if (process.env.BENCH_HEAP_PROFILE !== '1') return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async (ops) => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    session.disconnect();
+    const sites = new Map();
+    let total = 0;
+    const walk = (node) => {
+      const f = node.callFrame;
+      if (node.selfSize > 0) {
+        const site = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+        sites.set(site, (sites.get(site) ?? 0) + node.selfSize);
+        total += node.selfSize;
+      }
+      for (const c of node.children) walk(c);
+    };
+    walk(profile.head);
+    const top = [...sites].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([site, bytes]) => ({ site, bytesPerOp: bytes / ops }));
+    return { bytesPerOp: total / ops, top };
+  };
+}
+
+/**
+ * N callers, each awaiting op() in a loop, for the duration; latency of every
+ * op sampled, and the GC pauses of the measured window (count, total ms, and
+ * the share of the slowest 1% of ops that overlap one).
+ */
 async function closedLoop(op, concurrency) {
   let running = true;
   let measuring = false;
   let ops = 0;
   const lat = new Float64Array(2_000_000);
+  const starts = new Float64Array(lat.length);
   let n = 0;
   const caller = async (id) => {
     let i = 0;
@@ -247,23 +310,52 @@ async function closedLoop(op, concurrency) {
       await op(id, i++);
       if (measuring) {
         ops++;
-        if (n < lat.length) lat[n++] = performance.now() - t;
+        if (n < lat.length) {
+          starts[n] = t;
+          lat[n++] = performance.now() - t;
+        }
       }
     }
   };
   const all = Array.from({ length: concurrency }, (_, id) => caller(id));
   await new Promise((r) => setTimeout(r, WARMUP_MS));
+  const gcs = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push(e.startTime, e.duration);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  const heap = await heapSampler();
   measuring = true;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, durationMs));
   const seconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   measuring = false;
+  const alloc = heap && (await heap(ops));
   running = false;
   await Promise.all(all);
+  await new Promise((r) => setImmediate(r)); // the observer is called back after the GC, asynchronously
+  gcObserver.disconnect();
+  // Pauses of the measured window only (the warm-up's start at t0 - WARMUP_MS).
+  const pauses = [];
+  for (let i = 0; i < gcs.length; i += 2) if (gcs[i] >= t0 && gcs[i] < t1) pauses.push(gcs[i], gcs[i + 1]);
   const sorted = Array.from(lat.subarray(0, n)).sort((a, b) => a - b);
-  return { ops, seconds, cpuUs: cpu.user + cpu.system, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  const p99 = percentile(sorted, 99);
+  let gcMs = 0;
+  for (let i = 1; i < pauses.length; i += 2) gcMs += pauses[i];
+  return {
+    ops,
+    seconds,
+    cpuUs: cpu.user + cpu.system,
+    p50: percentile(sorted, 50),
+    p99,
+    gcPauses: pauses.length / 2,
+    gcMs,
+    p99InGc: slowestInGc(starts, lat, n, p99, pauses),
+    ...(alloc ?? {}),
+  };
 }
 
 async function main() {

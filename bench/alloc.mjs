@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// Allocation per operation, garbage included, for every client: each runs a
+// closed-loop scenario in a fresh worker with V8's sampling heap profiler on
+// (objects later collected by minor and major GCs counted too), against a
+// private redis-server. Prints bytes per op and the top allocation sites.
+//   node bench/alloc.mjs [--clients redmux,ioredis,node-redis] [--only get16x128] [--duration 1000]
+// The sampled runs are slower than unsampled ones: read bytes, not ops/s, here.
+// A young-generation scavenge pauses every caller in flight, so fewer bytes
+// per op means fewer pauses (see "The tail" in the README).
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureRedisInstalled, startServer } from './server.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const clients = flag('clients', 'redmux,ioredis,iovalkey,node-redis').split(',');
+const scenarios = flag('only', 'get16x128,set16x128').split(',');
+const duration = flag('duration', '1000');
+
+function sample(client, scenario, port) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(here, 'worker.mjs'), client, scenario, String(port), duration], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BENCH_HEAP_PROFILE: '1' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => {
+      if (code !== 0) {
+        process.stderr.write(`${client} ${scenario} failed: ${err.split('\n')[0]}\n`);
+        resolve(undefined);
+      } else resolve(JSON.parse(out.trim().split('\n').pop()));
+    });
+  });
+}
+
+ensureRedisInstalled();
+const server = await startServer();
+try {
+  for (const scenario of scenarios) {
+    console.log(`\n${scenario}: bytes allocated per op (heap sampling, garbage included)`);
+    for (const client of clients) {
+      const r = await sample(client, scenario, server.port);
+      if (!r) continue;
+      console.log(`  ${client.padEnd(20)} ${Math.round(r.bytesPerOp).toLocaleString('en-US').padStart(7)} B/op`);
+      for (const t of r.top.slice(0, 6)) console.log(`      ${Math.round(t.bytesPerOp).toString().padStart(6)}  ${t.site}`);
+    }
+  }
+} finally {
+  server.stop();
+}
