@@ -100,6 +100,18 @@ function measure(client, scenario, target) {
   });
 }
 
+/** bench/floor.mjs against `port`: { ops, seconds, cpuUs }, or undefined. */
+function measureFloor(port) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...nodeFlags, path.join(here, 'floor.mjs'), String(port), String(duration)], { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) {
+        process.stderr.write(`  floor.mjs failed: ${stderr.split('\n')[0] || err.message}\n`);
+        resolve(undefined);
+      } else resolve(JSON.parse(stdout.trim().split('\n').pop()));
+    });
+  });
+}
+
 /**
  * redis-benchmark GET of 16 B, requests per second (or undefined): by default
  * 50 connections pipelining 16 (`-P 16`, the server's own limit); with
@@ -157,14 +169,15 @@ const server = wantStandalone ? await startServer() : undefined;
 let cluster;
 const results = {}; // scenario -> client -> [runs]
 // redis-benchmark ops/s per repetition: -P 16 (standalone, cluster) and -c 1 -P 1 (standalone1, cluster1).
-const limits = { standalone: [], cluster: [], standalone1: [], cluster1: [] };
+// nodeFloor: bench/floor.mjs, a bare net.Socket GET loop (the one-caller floor of any Node client).
+const limits = { standalone: [], cluster: [], standalone1: [], cluster1: [], nodeFloor: [] };
 try {
   if (wantCluster) {
     process.stderr.write('starting a 3+3 cluster...\n');
     cluster = await startCluster();
   }
   const wantOneCaller = (cl) => SCENARIOS.some((s) => isCluster(s) === cl && isOneCaller(s));
-  const total = reps * (SCENARIOS.length * CLIENTS.length + (wantStandalone ? 1 : 0) + (wantCluster ? 1 : 0) + (wantOneCaller(false) ? 1 : 0) + (wantOneCaller(true) ? 1 : 0));
+  const total = reps * (SCENARIOS.length * CLIENTS.length + (wantStandalone ? 1 : 0) + (wantCluster ? 1 : 0) + (wantOneCaller(false) ? 2 : 0) + (wantOneCaller(true) ? 1 : 0));
   let done = 0;
   const t0 = Date.now();
   const progress = (what) => {
@@ -186,6 +199,9 @@ try {
     if (wantOneCaller(false)) {
       limits.standalone1[rep] = await serverLimit(server.port, false, true);
       progress(`${tag} redis-benchmark -c 1 -P 1: ${kfmt(limits.standalone1[rep] ?? NaN)} ops/s`);
+      const floor = await measureFloor(server.port);
+      limits.nodeFloor[rep] = floor && floor.ops / floor.seconds;
+      progress(`${tag} bare Node socket, one caller: ${kfmt(limits.nodeFloor[rep] ?? NaN)} ops/s`);
     }
     if (wantOneCaller(true)) {
       limits.cluster1[rep] = await serverLimit(cluster.ports[0], true, true);
@@ -228,6 +244,7 @@ for (const scenario of SCENARIOS) {
     // Ratio within the same repetition, then the median of those ratios.
     const ratios = runs.map((r) => (mine(r.rep) ? mine(r.rep).opsPerSec / r.opsPerSec : NaN)).filter(Number.isFinite);
     const shares = runs.map((r) => r.opsPerSec / (limit[r.rep] ?? NaN)).filter(Number.isFinite);
+    const floorShares = isOneCaller(scenario) && !isCluster(scenario) ? runs.map((r) => r.opsPerSec / (limits.nodeFloor[r.rep] ?? NaN)).filter(Number.isFinite) : [];
     summary[scenario][client] = {
       opsPerSec: median(ops),
       min: Math.min(...ops),
@@ -238,6 +255,8 @@ for (const scenario of SCENARIOS) {
       ratio: median(ratios),
       // ops/s as a share of redis-benchmark in the same repetition (-P 16; -c 1 -P 1 for one caller).
       serverShare: median(shares),
+      // One caller, standalone: ops/s as a share of the bare Node socket loop in the same repetition.
+      floorShare: median(floorShares),
       // GC pauses in the measured window, and the share of the slowest 1% of ops in flight during one.
       gcPauses: median(runs.map((r) => r.gcPauses ?? NaN)),
       gcMs: median(runs.map((r) => r.gcMs ?? NaN)),
@@ -264,6 +283,7 @@ const serverLimits = {
   cluster: median(limits.cluster.filter(Number.isFinite)),
   standalone1: median(limits.standalone1.filter(Number.isFinite)),
   cluster1: median(limits.cluster1.filter(Number.isFinite)),
+  nodeFloor: median(limits.nodeFloor.filter(Number.isFinite)),
 };
 const report = { machine, date: new Date().toISOString(), command: `node bench/run.mjs ${args.join(' ')}`.trim(), clients: CLIENTS, serverLimits, summary, best, runs: results, limits };
 console.log(renderTables(report, 'text'));

@@ -24,16 +24,17 @@ function textTables({ machine, summary, clients, serverLimits, best = {} }) {
   lines.push(`redis-benchmark -P 16 GET 16 B: ${k(serverLimits?.standalone)} ops/s standalone, ${k(serverLimits?.cluster)} ops/s cluster (median).`);
   if (Number.isFinite(serverLimits?.standalone1) || Number.isFinite(serverLimits?.cluster1)) {
     lines.push(`redis-benchmark -c 1 -P 1 GET 16 B (one caller rows' "of r-b"): ${k(serverLimits?.standalone1)} ops/s standalone, ${k(serverLimits?.cluster1)} ops/s cluster (median).`);
+    lines.push(`bare Node socket GET loop, one caller (bench/floor.mjs): ${k(serverLimits?.nodeFloor)} ops/s (median); "floor" column: ops/s as a share of it.`);
   }
   lines.push('gc: pauses in the measured window, their total ms, and the share of the slowest 1% of ops in flight during one.');
   for (const [scenario, row] of Object.entries(summary)) {
     lines.push(`\n${scenario}${best[scenario] ? `  (redmux / best peer: ${fmt(best[scenario].ratio, 2)}x, ${best[scenario].peer})` : ''}`);
-    lines.push(`  ${'client'.padEnd(20)} ${'ops/s median'.padStart(12)} ${'min-max'.padStart(21)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'cpu us/op'.padStart(9)} ${'redmux/x'.padStart(9)} ${'of r-b'.padStart(7)} ${'gc'.padStart(18)}`);
+    lines.push(`  ${'client'.padEnd(20)} ${'ops/s median'.padStart(12)} ${'min-max'.padStart(21)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'cpu us/op'.padStart(9)} ${'redmux/x'.padStart(9)} ${'of r-b'.padStart(7)} ${'floor'.padStart(6)} ${'gc'.padStart(18)}`);
     for (const client of clients) {
       const s = row[client];
       if (!s) continue;
       lines.push(
-        `  ${client.padEnd(20)} ${fmt(s.opsPerSec).padStart(12)} ${`${fmt(s.min)}-${fmt(s.max)}`.padStart(21)} ${fmt(s.p50, 3).padStart(8)} ${fmt(s.p99, 3).padStart(8)} ${fmt(s.cpuUsPerOp, 2).padStart(9)} ${(client === 'redmux' ? '' : fmt(s.ratio, 2) + 'x').padStart(9)} ${(comparableToServer(scenario) ? pct(s.serverShare) : '').padStart(7)} ${gcCell(s).padStart(18)}`,
+        `  ${client.padEnd(20)} ${fmt(s.opsPerSec).padStart(12)} ${`${fmt(s.min)}-${fmt(s.max)}`.padStart(21)} ${fmt(s.p50, 3).padStart(8)} ${fmt(s.p99, 3).padStart(8)} ${fmt(s.cpuUsPerOp, 2).padStart(9)} ${(client === 'redmux' ? '' : fmt(s.ratio, 2) + 'x').padStart(9)} ${(comparableToServer(scenario) ? pct(s.serverShare) : '').padStart(7)} ${(Number.isFinite(s.floorShare) ? pct(s.floorShare) : '').padStart(6)} ${gcCell(s).padStart(18)}`,
       );
     }
   }
@@ -77,7 +78,9 @@ export function renderTargets(report) {
   const m = (s) => summary[s]?.redmux ?? {};
   const tail = (s) =>
     m(s).p50 ? `${fmt(m(s).p99 / m(s).p50, 1)}x (${fmt(m(s).p50, 2)} / ${fmt(m(s).p99, 2)} ms${Number.isFinite(m(s).p99InGc) ? `; ${pct(m(s).p99InGc)} of the slowest 1% in flight during a GC pause` : ''})` : '-';
-  const rtt = (s) => (Number.isFinite(m(s).serverShare) ? ` at ${pct(m(s).serverShare)} of redis-benchmark -c 1` : '');
+  const rtt = (s) =>
+    (Number.isFinite(m(s).serverShare) ? ` at ${pct(m(s).serverShare)} of redis-benchmark -c 1` : '') +
+    (Number.isFinite(m(s).floorShare) ? ` and ${pct(m(s).floorShare)} of a bare Node socket` : '');
   const notLowest = Object.entries(summary)
     .filter(([, row]) => row.redmux && Object.entries(row).some(([c, x]) => !c.startsWith('redmux') && x.cpuUsPerOp <= row.redmux.cpuUsPerOp))
     .map(([s, row]) => {
@@ -92,7 +95,7 @@ export function renderTargets(report) {
     : [];
   return [
     `- Cluster (issue 11; ≥ 1.5x at 128 callers and on the burst, ≥ 1.0x with one caller): 128 callers GET ${b('cluster-get16x128')}, SET ${b('cluster-set16x128')}; burst ${b('cluster-burst100k')}; one caller GET ${b('cluster-get16x1')}, SET ${b('cluster-set16x1')}; MGET of 10 keys across slots ${b('cluster-mget10x128')}.`,
-    `- Standalone (issue 15): 128 callers GET ${b('get16x128')}, SET ${b('set16x128')} (target 1.5x); 1024 callers GET ${b('get16x1024')}, SET ${b('set16x1024')} (target 3x) at ${pct(m('get16x1024').serverShare)} of redis-benchmark -P 16 (target 80%); burst ${b('burst100k')} (target 2x); one caller GET ${b('get16x1')}${rtt('get16x1')}, SET ${b('set16x1')} and 64 KiB ${b('get65536x128')} (target 1.1x); p99 / p50 at 128 callers ${tail('get16x128')} (target 2.5x).`,
+    `- Standalone (issue 15): 128 callers GET ${b('get16x128')}, SET ${b('set16x128')} (target 1.5x); 1024 callers GET ${b('get16x1024')}, SET ${b('set16x1024')} (target 3x) at ${pct(m('get16x1024').serverShare)} of redis-benchmark -P 16 (target 80%); burst ${b('burst100k')} (target 2x); one caller GET ${b('get16x1')}${rtt('get16x1')}, SET ${b('set16x1')}${rtt('set16x1')} and 64 KiB ${b('get65536x128')} (target 1.1x); p99 / p50 at 128 callers ${tail('get16x128')} (target 2.5x).`,
     ...issue13,
     `- Node CPU µs per op lower than every peer's: ${notLowest.length === 0 ? 'in every scenario' : `in every scenario but ${notLowest.join(', ')}`}.`,
   ].join('\n');
