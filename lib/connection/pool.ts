@@ -26,7 +26,7 @@ import { ClosedError, ConnectError, ConnectionError, ConnectionLostError, PoolTi
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import { abortError } from './abort.js';
-import { Command, QUEUED, failCommand } from './command.js';
+import { Command, QUEUED, failCommand, wasSent } from './command.js';
 import { timeoutError } from './deadlines.js';
 import { StopSignal, drain, type DrainContext } from './drain.js';
 import { Lease } from './lease.js';
@@ -195,7 +195,7 @@ export class BlockingPool {
       try {
         lease = await this.acquire(Math.min(this.settings.maxWait, deadline - Date.now()));
         if (cmd.settled || this.closed) {
-          // Aborted while waiting for the lease (or the backoff), or close() came first and
+          // Aborted while waiting for the lease, or close() came first and
           // found nothing to abandon yet: it is never sent (it could block the close forever).
           if (!cmd.settled) this.fail(cmd, closedError(cmd, false, lease.mux.node));
           lease.release(!this.closed);
@@ -219,8 +219,29 @@ export class BlockingPool {
         this.fail(cmd, err);
         return;
       }
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      if (delay > 0 && !(await this.backoff(cmd, delay))) return;
     }
+  }
+
+  /**
+   * Wait `delay` ms before the next try of `cmd`. Its signal ends the wait at
+   * once: the timer is cleared (it would keep the process alive), the caller
+   * gets its AbortError (sent when an earlier try was written and may have
+   * run), and it resolves false: nothing more is sent, no lease is taken.
+   */
+  private backoff(cmd: Command, delay: number): Promise<boolean> {
+    return new Promise((resume) => {
+      const timer = setTimeout(() => {
+        cmd.abortHook = undefined;
+        resume(true);
+      }, delay);
+      cmd.abortHook = (reason) => {
+        cmd.abortHook = undefined;
+        clearTimeout(timer);
+        this.fail(cmd, abortError(cmd.info.name, wasSent(cmd), undefined, reason));
+        resume(false);
+      };
+    });
   }
 
   /**

@@ -1,0 +1,99 @@
+/**
+ * A blocking command aborted (`db.with({ signal })`) while it waits in the
+ * blocking pool's retry backoff, against a real redis-server behind a fault
+ * proxy: the caller gets its AbortError at once (sent: false when no try was
+ * written, sent: true when one was and may have run), the backoff's timer is
+ * cleared then (it no longer keeps the process alive for up to the policy's
+ * delay), and nothing follows: no lease is opened, nothing is sent.
+ *
+ * The policy's delay is one no other timer uses, so the spec can tell the
+ * backoff's timer apart; it is shortened to a few ms in the timer call (the
+ * spec never waits the real delay), and the spec then waits past it.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AbortError, Redis, RetryPolicy } from '../lib/index.js';
+import { useProxiedServer } from './support/proxied-server.js';
+
+const env = useProxiedServer();
+
+/** The backoff of the policy under test: no other timer of the client uses this delay. */
+const BACKOFF = 987_654;
+/** What the spec lets the backoff last instead (it waits past it to see what the pool does then). */
+const SHORTENED = 20;
+
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+let backoffTimers: NodeJS.Timeout[] = [];
+let cleared: Set<unknown>;
+
+beforeEach(() => {
+  backoffTimers = [];
+  cleared = new Set();
+  vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    if (ms !== BACKOFF) return realSetTimeout(fn, ms, ...args);
+    const timer = realSetTimeout(fn, SHORTENED, ...args);
+    backoffTimers.push(timer);
+    return timer;
+  }) as typeof setTimeout);
+  vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((timer?: NodeJS.Timeout | string | number) => {
+    cleared.add(timer);
+    realClearTimeout(timer);
+  }) as typeof clearTimeout);
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const retry = RetryPolicy.constant({ attempts: 3, delay: BACKOFF });
+const settle = <T>(p: PromiseLike<T>) => Promise.resolve(p).then((value) => ({ value, error: undefined }), (error: unknown) => ({ value: undefined, error }));
+const sleep = (ms: number) => new Promise((r) => realSetTimeout(r, ms));
+
+/** Poll `check` until it holds (bounded by the test's own timeout). */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await sleep(5);
+}
+
+describe('a blocking command aborted in the pool\'s retry backoff', () => {
+  it('no try written (its lease could not connect): AbortError sent: false at once, the timer cleared, no lease opened after', async () => {
+    const { redis, proxy } = await env.through();
+    const admin = env.track(new Redis(env.server.url));
+    await admin.db.reply('DEL', 'backoff:q');
+    proxy.refuse(true); // the lease cannot connect: a try that never ran, retried after the policy's delay
+    const ac = new AbortController();
+    const pop = settle(redis.db.with({ signal: ac.signal, retry }).reply('BLPOP', 'backoff:q', 0));
+    await until(() => backoffTimers.length > 0);
+    proxy.refuse(false); // a lease opened after the backoff would connect now
+    const accepted = proxy.accepted;
+    ac.abort();
+    const { error } = await pop;
+    expect(error).toBeInstanceOf(AbortError);
+    expect(error).toMatchObject({ sent: false, command: 'BLPOP' });
+    expect(cleared.has(backoffTimers[0])).toBe(true); // the process is not kept alive for the rest of the delay
+    await sleep(SHORTENED * 5); // past the backoff's end
+    expect(backoffTimers).toHaveLength(1);
+    expect(redis.stats().leased).toBe(0); // no lease taken (and opened) for a command already given up
+    expect(proxy.accepted).toBe(accepted);
+    await admin.db.reply('RPUSH', 'backoff:q', 'item');
+    expect(await admin.db.reply('LRANGE', 'backoff:q', 0, -1)).toEqual(['item']); // the BLPOP was never sent
+  });
+
+  it('a try written and lost (XREAD, read-only: resent after the backoff): AbortError sent: true at once, the timer cleared, nothing after', async () => {
+    const { redis, proxy } = await env.through();
+    const admin = env.track(new Redis(env.server.url));
+    const ac = new AbortController();
+    const read = settle(redis.db.with({ signal: ac.signal, retry }).reply('XREAD', 'BLOCK', 0, 'STREAMS', 'backoff:stream', '$'));
+    await until(async () => String(await admin.db.reply('CLIENT', 'LIST')).includes('cmd=xread'));
+    proxy.cutAll(); // the lease is lost after the write: the read may have run, and is resent after the delay
+    await until(() => backoffTimers.length > 0);
+    const leased = redis.stats().leased;
+    ac.abort();
+    const { error } = await read;
+    expect(error).toBeInstanceOf(AbortError);
+    expect(error).toMatchObject({ sent: true, command: 'XREAD' });
+    expect(cleared.has(backoffTimers[0])).toBe(true);
+    await sleep(SHORTENED * 5);
+    expect(backoffTimers).toHaveLength(1);
+    expect(redis.stats().leased).toBe(leased); // no lease taken (and opened) for a command already given up
+    expect(String(await admin.db.reply('CLIENT', 'LIST'))).not.toContain('cmd=xread'); // not sent again
+  });
+});
