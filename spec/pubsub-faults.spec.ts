@@ -60,6 +60,7 @@ describe.each([3, 2] as const)('CLIENT KILL TYPE pubsub under traffic (protocol 
     const got = { message: [] as string[], pmessage: [] as string[], smessage: [] as string[] };
     sub.on('message', (m: Message) => (m.sharded ? got.smessage : m.pattern ? got.pmessage : got.message).push(m.message as string));
     let stop = false;
+    let publishError: unknown;
     const publisher = (async () => {
       for (let i = 0; !stop; i++) {
         await Promise.all([
@@ -69,7 +70,7 @@ describe.each([3, 2] as const)('CLIENT KILL TYPE pubsub under traffic (protocol 
         ]);
         await sleep(1);
       }
-    })();
+    })().catch((err: unknown) => (publishError = err)); // observed at once: a failure while the test awaits must not go unhandled
     try {
       for (let round = 0; round < 3; round++) {
         await sleep(30);
@@ -80,8 +81,9 @@ describe.each([3, 2] as const)('CLIENT KILL TYPE pubsub under traffic (protocol 
       }
     } finally {
       stop = true;
-      await publisher.catch(() => {}); // a failure above must not leave it publishing into closed clients
+      await publisher; // a failure above must not leave it publishing into closed clients
     }
+    expect(publishError).toBeUndefined(); // the publisher (not under fault) never failed
     await admin.db.reply('PUBLISH', ch, 'end');
     await admin.db.reply('PUBLISH', `kt${protocol}:p:x`, 'end');
     await admin.db.reply('SPUBLISH', sh, 'end');

@@ -31,11 +31,11 @@ describe('resending after a lost connection', () => {
   it('a written write is not resent: ConnectionLostError { maybeExecuted: true }', async () => {
     const { redis, proxy } = await through();
     proxy.stall();
-    const incr = redis.db.reply('INCR', 'rr:counter');
+    const incr = redis.db.reply('INCR', 'rr:counter').catch((e: Error) => e); // observed at once: it is to reject
     await sleep(30);
     proxy.cutAll();
     proxy.resume();
-    const err = await incr.catch((e: Error) => e);
+    const err = await incr;
     expect(err).toBeInstanceOf(ConnectionLostError);
     expect((err as ConnectionLostError).maybeExecuted).toBe(true);
   });
@@ -58,11 +58,11 @@ describe('resending after a lost connection', () => {
     const { redis, proxy } = await through();
     const db = redis.db.with({ timeout: 300, retry: RetryPolicy.constant({ delay: 1000, attempts: 2 }) });
     proxy.stall();
-    const get = db.reply('GET', 'rr:late');
+    const get = db.reply('GET', 'rr:late').catch((e: Error) => e); // observed at once: it is to reject
     await sleep(30);
     proxy.cutAll();
     proxy.resume();
-    const err = await get.catch((e: Error) => e);
+    const err = await get;
     expect(err).toBeInstanceOf(ConnectionLostError);
     expect((err as ConnectionLostError).maybeExecuted).toBe(true);
   });

@@ -28,10 +28,10 @@ describe('scripts and lost connections', () => {
     await db.reply('DEL', 'f:w');
     const slowIncr = new Script('local t = redis.call("TIME"); local s = tonumber(t[1]) * 1e6 + tonumber(t[2]); repeat t = redis.call("TIME") until tonumber(t[1]) * 1e6 + tonumber(t[2]) - s > 100000; return redis.call("INCR", KEYS[1])');
     await db.run(slowIncr, ['f:w']); // loaded; f:w = 1
-    const pending = db.run(slowIncr, ['f:w']);
+    const pending = db.run(slowIncr, ['f:w']).catch((e: unknown) => e); // observed at once: it is to reject
     await new Promise((r) => setTimeout(r, 30));
     proxy.cutAll();
-    const err = await pending.catch((e: unknown) => e);
+    const err = await pending;
     expect(err).toBeInstanceOf(ConnectionLostError);
     expect((err as ConnectionLostError).maybeExecuted).toBe(true);
     await new Promise((r) => setTimeout(r, 300));
