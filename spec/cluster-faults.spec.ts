@@ -62,6 +62,22 @@ function client(opts: RedisOptions = {}): Redis {
 
 const ready = (redis: Redis) => new Promise((resolve) => redis.once('ready', resolve));
 
+/**
+ * Resolves once `redis` has seen its connection to the node on `port` close
+ * (its 'reconnecting'): from then on nothing is written to that node until it
+ * is back. Call before the node dies.
+ */
+function lossSeen(redis: Redis, port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const onReconnecting = ({ cause }: { cause: Error }) => {
+      if (!(cause as RedisError).node?.endsWith(`:${port}`)) return;
+      redis.off('reconnecting', onReconnecting);
+      resolve();
+    };
+    redis.on('reconnecting', onReconnecting);
+  });
+}
+
 /** Owner port of every slot, from an alive master's CLUSTER SLOTS (the harness's view, not the client's). */
 async function slotOwners(): Promise<Int32Array> {
   const owners = new Int32Array(16384).fill(-1);
@@ -624,8 +640,9 @@ describe('a node down', () => {
     const keys = tags(owners, 'qr', 6, (p) => p === victim).map((t) => `${t}:q`);
     const redis = client({ commandTimeout: 6000 });
     await Promise.all(keys.map((k) => redis.db.reply('SET', k, 'before')));
+    const lost = lossSeen(redis, victim);
     await cluster.kill(victim);
-    await sleep(100); // the client has seen its connection close: what follows is never written to the dead node
+    await lost; // the client has seen its connection close: what follows is never written to the dead node
     const sets = keys.map((k) => redis.db.reply('SET', k, 'queued').catch((e: Error) => `${e.constructor.name}: ${e.message}`));
     await sleep(200); // well under cluster-node-timeout: nobody marks it failed
     const restarted = restartNudged(victim); // empty (no persistence); CLUSTERDOWN for its first 2 s (CLUSTER_WRITABLE_DELAY)
@@ -648,8 +665,9 @@ describe('a node down', () => {
     const redis = client({ commandTimeout: 7000 });
     await Promise.all([...onVictim, ...elsewhere].map((k) => redis.db.reply('SET', k, 'before')));
     await cluster.kill(replica); // nobody can take over
+    const lost = lossSeen(redis, victim);
     await cluster.kill(victim);
-    await sleep(100); // the client has seen its connection close: what follows is never written to the dead node
+    await lost; // the client has seen its connection close: what follows is never written to the dead node
     const start = Date.now();
     // Another client closes while its commands wait for the dead node: they settle at once, never sent.
     const closer = client({ commandTimeout: 7000 });

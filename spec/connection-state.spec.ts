@@ -52,8 +52,9 @@ describe('commands issued while a lost connection is being handled', () => {
     redis.on('error', () => {
       fromListener ??= redis.db.reply('SET', key, 'v');
     });
+    const lost = new Promise((r) => redis.once('reconnecting', r)); // emitted after 'error', in the same loss
     proxy.cutAll();
-    await sleep(50);
+    await lost;
     expect(fromListener).toBeDefined();
     expect(await fromListener).toBe('OK'); // not NOAUTH: it waited for AUTH
     expect(await whereIs(key)).toEqual([2]); // not database 0: it waited for SELECT

@@ -155,8 +155,10 @@ describe('credentials provider', () => {
     await setPassword(current.password);
     const t0 = Date.now();
     while (p.calls < 2 && Date.now() - t0 < 3000) await sleep(20);
-    await sleep(100);
     expect(p.calls).toBeGreaterThanOrEqual(2);
+    // The provider answered; its AUTH follows on the live connection (a fixed pause could look too early).
+    const t2 = Date.now();
+    while ((await authCalls()) <= before && Date.now() - t2 < 3000) await sleep(20);
     expect(await authCalls()).toBeGreaterThan(before);
     expect(await redis.db.reply('CLIENT', 'ID')).toBe(id); // the same connection
     expect(redis.stats().connectionLost).toBe(0);

@@ -71,13 +71,14 @@ describe('a blocking command that was never sent follows its retry policy', () =
   const retry = RetryPolicy.exponential({ attempts: 10, baseDelay: 20 });
 
   it('rides out a server that is down for ~300 ms', async () => {
-    const db = quiet(new Redis(env.server.url)).db;
+    const redis = quiet(new Redis(env.server.url));
+    const db = redis.db;
     await db.reply('DEL', 'out:q');
     expect(await db.reply('BLPOP', 'out:q', 0.01)).toBeNull(); // a lease exists (and dies with the server)
     await env.server.stop();
     let outcome: Promise<unknown>;
     try {
-      await sleep(50);
+      await until(() => redis.stats().leased === 0, 2000); // the lease's loss is seen: the BLPOP is not written to it
       outcome = db.with({ retry }).reply('BLPOP', 'out:q', 1).then(
         (value) => ({ value }),
         (error) => ({ error }),
@@ -91,12 +92,13 @@ describe('a blocking command that was never sent follows its retry policy', () =
 
   it('rides out a proxy that refuses connections for ~300 ms (lease closed before the write)', async () => {
     proxy = await FaultProxy.start(env.server.port);
-    const db = quiet(new Redis(proxy.url)).db;
+    const redis = quiet(new Redis(proxy.url));
+    const db = redis.db;
     await db.reply('DEL', 'out:p');
     expect(await db.reply('BLPOP', 'out:p', 0.01)).toBeNull();
     proxy.refuse(true);
     proxy.cutAll();
-    await sleep(50);
+    await until(() => redis.stats().leased === 0, 2000); // the lease's loss is seen: the BLPOP is not written to it
     const outcome = db.with({ retry }).reply('BLPOP', 'out:p', 1).then(
       (value) => ({ value }),
       (error) => ({ error }),

@@ -115,8 +115,9 @@ describe('resubscription order and deadlines', () => {
     sub.on('error', () => {});
     await sub.subscribe('ord:old');
     proxy.refuse(true);
+    const lost = new Promise((r) => sub.once('reconnecting', r));
     proxy.cutAll();
-    await sleep(30);
+    await lost; // the loss is seen: a call now is queued, not written to the dead connection
     const during = sub.subscribe('ord:new'); // queued while disconnected
     const mon = await monitor(env.server.port);
     try {
@@ -140,9 +141,16 @@ describe('resubscription order and deadlines', () => {
     await expect(within(sub.subscribe('st:b'), 3000)).rejects.toBeInstanceOf(ReplyTimeoutError);
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(sub.subscriptions.channels).toEqual(['st:a']);
-    proxy.resume();
+    // NUMSUB of st:b is 0 until the held SUBSCRIBE reaches the server, too: wait for the undo itself.
+    const mon = await monitor(env.server.port);
+    try {
+      proxy.resume();
+      await until(() => mon.lines.some((l) => l.includes('"UNSUBSCRIBE" "st:b"')));
+    } finally {
+      mon.stop();
+    }
     const admin = env.client();
-    await until(async () => Number(((await admin.db.reply('PUBSUB', 'NUMSUB', 'st:b')) as unknown[])[1]) === 0);
+    expect(Number(((await admin.db.reply('PUBSUB', 'NUMSUB', 'st:b')) as unknown[])[1])).toBe(0);
     await sub.subscribe('st:c');
     const got = once(sub, 'message');
     await admin.db.reply('PUBLISH', 'st:a', 'still');

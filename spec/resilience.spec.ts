@@ -116,6 +116,18 @@ async function checkCounter(redis: Redis, key: string, t: Tally): Promise<void> 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Refuse new connections and cut the live one; resolves once the client has
+ * seen the loss, so that what it is asked next waits offline instead of being
+ * written to the dead socket (a fixed pause may end before the close is read).
+ */
+async function offline(redis: Redis): Promise<void> {
+  const lost = new Promise((r) => redis.once('reconnecting', r));
+  proxy.refuse(true);
+  proxy.cutAll();
+  await lost;
+}
+
 describe('fault injection through a proxy', () => {
   it('cut every link, repeatedly, under load', async () => {
     const redis = await through();
@@ -189,9 +201,7 @@ describe('fault injection through a proxy', () => {
 
   it('while the server refuses connections, queued commands wait and run after it is back', async () => {
     const redis = await through({ commandTimeout: 3000 });
-    proxy.refuse(true);
-    proxy.cutAll();
-    await sleep(30);
+    await offline(redis);
     const queued = [redis.db.reply('SET', 'fi:offline', 'v'), redis.db.reply('GET', 'fi:offline')];
     await sleep(200);
     expect(redis.stats().queued).toBeGreaterThanOrEqual(1);
@@ -201,17 +211,13 @@ describe('fault injection through a proxy', () => {
 
   it('the offline queue is bounded in count and bytes, with a clear error, and nothing is lost', async () => {
     const redis = await through({ maxQueued: 5, maxQueuedBytes: 2000, commandTimeout: 3000 });
-    proxy.refuse(true);
-    proxy.cutAll();
-    await sleep(30);
+    await offline(redis);
     const queued = Array.from({ length: 5 }, (_, i) => redis.db.reply('SET', `fi:q${i}`, 'v'));
     const overCount = await redis.db.reply('SET', 'fi:q-over', 'v').catch((e) => e);
     expect(overCount).toBeInstanceOf(OfflineQueueFullError);
     proxy.refuse(false);
     expect(await Promise.all(queued)).toEqual(['OK', 'OK', 'OK', 'OK', 'OK']);
-    proxy.refuse(true);
-    proxy.cutAll();
-    await sleep(30);
+    await offline(redis);
     const overBytes = await redis.db.reply('SET', 'fi:big', 'x'.repeat(5000)).catch((e) => e);
     expect(overBytes).toBeInstanceOf(OfflineQueueFullError);
     expect(overBytes.message).not.toContain('xxxx');
@@ -222,9 +228,7 @@ describe('fault injection through a proxy', () => {
   it('the byte bound counts only what waits: a queue filled and drained again and again keeps taking commands', async () => {
     const redis = await through({ maxQueuedBytes: 2000, commandTimeout: 3000 });
     for (let round = 0; round < 8; round++) {
-      proxy.refuse(true);
-      proxy.cutAll();
-      await sleep(20);
+      await offline(redis);
       // About 1,400 bytes: under the bound only if the previous rounds' bytes were given back.
       const queued = Array.from({ length: 3 }, (_, i) => redis.db.reply('SET', `fi:round${i}`, 'v'.repeat(400)));
       expect(redis.stats().queued).toBe(3);
@@ -263,9 +267,7 @@ describe('fault injection through a proxy', () => {
 
   it('offlineQueue: false fails fast while disconnected, with nothing sent', async () => {
     const redis = await through({ offlineQueue: false });
-    proxy.refuse(true);
-    proxy.cutAll();
-    await sleep(30);
+    await offline(redis);
     const err = await redis.db.reply('SET', 'fi:never', '1').catch((e) => e);
     expect(err).toBeInstanceOf(ConnectionLostError);
     expect(err.maybeExecuted).toBe(false);
