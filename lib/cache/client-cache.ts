@@ -15,8 +15,9 @@
  *    connection, with no flush since the read was issued (`generation`) and
  *    no invalidation of its keys while it was in flight (`poisoned`): the
  *    reply may then predate a write we were told about;
- *  - everything is dropped when a connection is lost or (re)made, and on a
- *    null invalidation (FLUSHALL / FLUSHDB);
+ *  - what a connection served is dropped when it is lost or (re)made, and on
+ *    a null invalidation (FLUSHALL / FLUSHDB) from its server: everything, or
+ *    in a cluster the slots of that node's shard (topology/cluster/shard-tracking.ts);
  *  - in a cluster, the entries of a slot whose owner changed (a MOVED, an
  *    ASK, a new slot map) are dropped: the new owner never tracked them for
  *    us, and the old one may never invalidate them (a cached miss: there was
@@ -35,7 +36,7 @@
  * before it was written is never sent.
  */
 import { commandKeys, READONLY, RESENDABLE, type CommandInfo } from '../commands/index.js';
-import { keySlot } from '../commands/slot.js';
+import { SLOT_COUNT, keySlot } from '../commands/slot.js';
 import { abortCommand, abortError } from '../connection/abort.js';
 import { Command, failCommand, wasSent } from '../connection/command.js';
 import { ObservedCommand } from '../connection/observed.js';
@@ -267,19 +268,19 @@ export class ClientCache implements TrackingSink {
 
   // ---- TrackingSink: what the connections report ----
 
-  connected(node: string, tracking: boolean): void {
-    this.#flush();
+  connected(node: string, tracking: boolean, slots?: readonly number[]): void {
+    this.#reset(slots);
     if (tracking) this.#untracked.delete(node);
     else this.#untracked.add(node);
   }
 
-  lost(_node: string): void {
-    this.#flush();
+  lost(_node: string, slots?: readonly number[]): void {
+    this.#reset(slots);
   }
 
-  invalidate(keys: Reply[] | null): void {
+  invalidate(keys: Reply[] | null, slots?: readonly number[]): void {
     if (keys === null) {
-      this.#flush();
+      this.#reset(slots);
       return;
     }
     for (const k of keys) this.#invalidateKey(typeof k === 'string' ? k : Buffer.isBuffer(k) ? k.toString('utf8') : String(k));
@@ -290,10 +291,31 @@ export class ClientCache implements TrackingSink {
       this.#flush(); // a new slot map that moves many (the first one, a failover): cheaper as a whole
       return;
     }
-    for (const slot of slots) this.#stats.invalidations += this.#store.invalidateSlot(slot);
-    // Reads in flight that an old owner may answer after we learned of the move: not kept.
+    this.#dropSlots(slots);
+  }
+
+  /**
+   * A connection's tracking state is gone or new, or its server flushed:
+   * what was read through it (the entries of its slots, and reads of them in
+   * flight) can no longer be trusted. Without its slots, everything: a
+   * standalone server, or a node the routing cannot place. One node's
+   * reconnect then leaves the other shards' entries warm.
+   */
+  #reset(slots: readonly number[] | undefined): void {
+    if (slots === undefined) this.#flush();
+    else this.#dropSlots(slots);
+  }
+
+  /** Drop the entries of these slots, and keep no read of them now in flight (an old owner, a lost connection may answer it). */
+  #dropSlots(slots: readonly number[]): void {
+    if (slots.length === 0) return;
+    const dropped = new Uint8Array(SLOT_COUNT);
+    for (const slot of slots) {
+      dropped[slot] = 1;
+      this.#stats.invalidations += this.#store.invalidateSlot(slot);
+    }
     for (const fill of [...this.#filling.values()]) {
-      if (fill.slots.some((s) => slots.includes(s))) this.#poison(fill);
+      if (fill.slots.some((s) => dropped[s] === 1)) this.#poison(fill);
     }
   }
 

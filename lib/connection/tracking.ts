@@ -12,13 +12,19 @@
  */
 import type { Reply } from '../resp/types.js';
 
+/**
+ * `slots` below: the hash slots whose keys a connection serves, when the
+ * routing knows them (a cluster node: the slots of its shard). Then a loss, a
+ * new connection or a flush there concerns only those slots; without them,
+ * everything cached.
+ */
 export interface TrackingSink {
   /** A connection finished its handshake; `tracking` says whether the server turned tracking on for it. */
-  connected(node: string, tracking: boolean): void;
+  connected(node: string, tracking: boolean, slots?: readonly number[]): void;
   /** A connection was lost (or failed to open): what the server tracked for it is gone. */
-  lost(node: string): void;
+  lost(node: string, slots?: readonly number[]): void;
   /** An `invalidate` push: the keys written (strings or Buffers, per the push decoding), or null for "everything" (FLUSHALL, FLUSHDB). */
-  invalidate(keys: Reply[] | null): void;
+  invalidate(keys: Reply[] | null, slots?: readonly number[]): void;
   /**
    * Cluster routing: these hash slots have another owner now (a MOVED, an
    * ASK, a new slot map). The new owner never tracked what this client read

@@ -32,6 +32,7 @@ import { Standalone, type Topology, type TopologyHooks, type TopologyStats } fro
 import { Refresher } from './refresher.js';
 import { crossSlot, routeOf, singleSlot, TO_ALL_NODES, TO_ALL_SHARDS, TO_SLOT, TO_SPLIT } from './route.js';
 import { SlotMap, type ClusterNode } from './slot-map.js';
+import { shardTracking } from './shard-tracking.js';
 import { fanOut, splitCall } from './fanout.js';
 import { querySlotMap } from './map-query.js';
 import { READONLY } from '../../commands/flags.js';
@@ -262,7 +263,8 @@ export class Cluster implements Topology {
     if (unit === undefined) {
       if (this.#closed) throw new ClosedError('the client is closed');
       const endpoint = { ...this.opts.endpoint, host, port, path: undefined };
-      unit = new Standalone({ ...this.opts, endpoint, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host, port, replica));
+      const tracking = shardTracking(this.opts.tracking, host, port, () => this.#map); // a node's events concern its shard's slots
+      unit = new Standalone({ ...this.opts, endpoint, tracking, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host, port, replica));
       this.#units.set(address, unit);
     }
     return unit;
