@@ -266,6 +266,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
       const on = this.#settings;
       const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
       if (this.#prefix !== undefined) prefixKeys(cmd.info, cmd.args as Arg[], this.#prefix); // scriptCall made the array
+      if (this.#core.options.callSiteStacks) Error.captureStackTrace((cmd.site = {}), Database.prototype.run);
       this.#abort?.follow(cmd); // a ScriptCommand does not tell the signal's watch it settled: the watch follows its promise
       if (!tracingCommands()) return this.#dispatch(cmd, true).toPromise();
       cmd.trace = { command: cmd.info.name, database: on.index, argumentCount: cmd.args.length, node: undefined };

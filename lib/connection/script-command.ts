@@ -17,16 +17,24 @@
 import { commandInfo, type CommandInfo } from '../commands/index.js';
 import { InvalidArgumentError, NoScriptError, ServerError, annotate, serverErrorFrom } from '../errors.js';
 import { validateArgs, type Arg } from '../resp/encoder.js';
-import { Command, InternalCommand, QUEUED } from './command.js';
+import { Command, InternalCommand, QUEUED, SETTLED } from './command.js';
+import { appendCallSite, type CallSite } from './observed.js';
 
 const SCRIPT_LOAD = commandInfo('SCRIPT', 'LOAD');
 
 export class ScriptCommand<T = unknown> extends Command<T> {
   /** The connection (a multiplexer's socket state) that last loaded the script for this call after a NOSCRIPT. */
   loadedOn: object | undefined = undefined;
+  /** Where the caller issued it (`callSiteStacks`): appended to the error it fails with, as for an ObservedCommand. */
+  site: CallSite | undefined = undefined;
 
   constructor(name: string, args: Arg[], info: CommandInfo, decodeFlags: number, db: number, readonly body: string | Buffer) {
     super(name, args, info, decodeFlags, db);
+  }
+
+  override reject(err: Error): boolean {
+    if (this.state !== SETTLED && this.site !== undefined) appendCallSite(err, this.site);
+    return super.reject(err);
   }
 }
 
