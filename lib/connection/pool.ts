@@ -19,14 +19,13 @@
  * BLPOP); with `pingInterval` set, the pool PINGs each lease that sat idle
  * that long, out of the idle list, and destroys one that does not answer.
  */
-import Denque from 'denque';
 import { commandInfo } from '../commands/index.js';
 import { isCKeyword } from '../commands/words.js';
 import { ClosedError, ConnectError, ConnectionError, ConnectionLostError, PoolTimeoutError, ReadOnlyError, ServerError, refusedBeforeRunning } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import { abortError } from './abort.js';
-import { Command, QUEUED, failCommand, wasSent } from './command.js';
+import { Command, QUEUED, failCommand, notSent, wasSent } from './command.js';
 import { timeoutError } from './deadlines.js';
 import { StopSignal, drain, type DrainContext } from './drain.js';
 import { Lease } from './lease.js';
@@ -64,7 +63,10 @@ interface Waiter {
 export class BlockingPool {
   private readonly idle: Lease[] = [];
   private readonly active = new Set<Lease>();
-  private readonly waiters = new Denque<Waiter>();
+  /** The waiting line, oldest first: a Set, so an aborted waiter leaves it at once, wherever it stands. */
+  private readonly waiters = new Set<Waiter>();
+  /** Commands waiting out a retry backoff, and how to end that wait (close and disconnect settle them at once). */
+  private readonly backingOff = new Map<Command, () => void>();
   private closed = false;
   private closeWaiters: (() => void)[] = [];
   private idleCheck: NodeJS.Timeout | undefined;
@@ -92,8 +94,12 @@ export class BlockingPool {
     return this.idle.length + this.active.size;
   }
 
-  /** Lease a connection, waiting at most `maxWait` ms for one to free up. */
-  acquire(maxWait = this.settings.maxWait): Promise<Lease> {
+  /**
+   * Lease a connection, waiting at most `maxWait` ms for one to free up. With
+   * `cmd`, its signal ends the wait at once: it leaves the line, its timer is
+   * cleared, the caller gets its AbortError and the promise rejects.
+   */
+  acquire(maxWait = this.settings.maxWait, cmd?: Command): Promise<Lease> {
     if (this.closed) return Promise.reject(new ClosedError('the client is closed'));
     const idle = this.idle.pop();
     if (idle) {
@@ -103,12 +109,30 @@ export class BlockingPool {
     }
     if (this.size < this.settings.size) return Promise.resolve(this.create());
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined };
-      waiter.timer = setTimeout(() => {
-        this.waiters.remove(this.waiters.toArray().indexOf(waiter), 1);
-        reject(new PoolTimeoutError(`no side connection free within ${maxWait} ms (pool size ${this.settings.size})`));
-      }, Math.max(0, maxWait));
-      this.waiters.push(waiter);
+      const done = () => {
+        this.waiters.delete(waiter);
+        clearTimeout(waiter.timer);
+        if (cmd !== undefined && cmd.abortHook === hook) cmd.abortHook = undefined;
+      };
+      const waiter: Waiter = {
+        resolve: (lease) => {
+          done();
+          resolve(lease);
+        },
+        reject: (err) => {
+          done();
+          reject(err);
+        },
+        timer: undefined,
+      };
+      waiter.timer = setTimeout(() => waiter.reject(new PoolTimeoutError(`no side connection free within ${maxWait} ms (pool size ${this.settings.size})`)), Math.max(0, maxWait));
+      const hook = (reason: unknown) => {
+        const err = abortError(cmd!.info.name, wasSent(cmd!), undefined, reason);
+        waiter.reject(err);
+        this.fail(cmd!, err);
+      };
+      if (cmd !== undefined) cmd.abortHook = hook;
+      this.waiters.add(waiter);
     });
   }
 
@@ -132,8 +156,8 @@ export class BlockingPool {
     lease.abandon = undefined;
     if (!clean || this.closed || lease.mux.closed) {
       lease.mux.disconnect();
-      if (!this.closed && this.waiters.length > 0 && this.size < this.settings.size) this.handOver(this.create());
-    } else if (this.waiters.length > 0) {
+      if (!this.closed && this.waiters.size > 0 && this.size < this.settings.size) this.handOver(this.create());
+    } else if (this.waiters.size > 0) {
       this.active.add(lease);
       this.handOver(lease);
     } else {
@@ -145,8 +169,7 @@ export class BlockingPool {
   }
 
   private handOver(lease: Lease): void {
-    const waiter = this.waiters.shift()!;
-    clearTimeout(waiter.timer);
+    const waiter = this.waiters.values().next().value!;
     lease.released = false;
     this.active.add(lease);
     waiter.resolve(lease);
@@ -193,7 +216,7 @@ export class BlockingPool {
     for (let attempt = 1; ; attempt++) {
       let lease: Lease;
       try {
-        lease = await this.acquire(Math.min(this.settings.maxWait, deadline - Date.now()));
+        lease = await this.acquire(Math.min(this.settings.maxWait, deadline - Date.now()), cmd);
         if (cmd.settled || this.closed) {
           // Aborted while waiting for the lease, or close() came first and
           // found nothing to abandon yet: it is never sent (it could block the close forever).
@@ -224,24 +247,39 @@ export class BlockingPool {
   }
 
   /**
-   * Wait `delay` ms before the next try of `cmd`. Its signal ends the wait at
-   * once: the timer is cleared (it would keep the process alive), the caller
-   * gets its AbortError (sent when an earlier try was written and may have
-   * run), and it resolves false: nothing more is sent, no lease is taken.
+   * Wait `delay` ms before the next try of `cmd`. Its signal, close() and
+   * disconnect() end the wait at once: the timer is cleared (it would keep the
+   * process alive), the caller gets its AbortError or ClosedError (saying it
+   * may have run when an earlier try was written), and it resolves false:
+   * nothing more is sent, no lease is taken.
    */
   private backoff(cmd: Command, delay: number): Promise<boolean> {
+    if (this.closed) {
+      this.fail(cmd, backoffClosedError(cmd, 'the client closed'));
+      return Promise.resolve(false);
+    }
     return new Promise((resume) => {
-      const timer = setTimeout(() => {
+      const end = (next: boolean) => {
         cmd.abortHook = undefined;
-        resume(true);
-      }, delay);
-      cmd.abortHook = (reason) => {
-        cmd.abortHook = undefined;
+        this.backingOff.delete(cmd);
         clearTimeout(timer);
-        this.fail(cmd, abortError(cmd.info.name, wasSent(cmd), undefined, reason));
-        resume(false);
+        resume(next);
       };
+      const timer = setTimeout(() => end(true), delay);
+      cmd.abortHook = (reason) => {
+        end(false);
+        this.fail(cmd, abortError(cmd.info.name, wasSent(cmd), undefined, reason));
+      };
+      this.backingOff.set(cmd, () => end(false));
     });
+  }
+
+  /** Settle every command waiting out a retry backoff with ClosedError (`why`: closed or disconnected). */
+  private endBackoffs(why: string): void {
+    for (const [cmd, end] of [...this.backingOff]) {
+      end();
+      this.fail(cmd, backoffClosedError(cmd, why));
+    }
   }
 
   /**
@@ -338,11 +376,8 @@ export class BlockingPool {
   close(): Promise<void> {
     this.closed = true;
     this.stopIdleCheck();
-    while (this.waiters.length > 0) {
-      const w = this.waiters.shift()!;
-      clearTimeout(w.timer);
-      w.reject(new ClosedError('the client closed while waiting for a side connection'));
-    }
+    for (const w of [...this.waiters]) w.reject(new ClosedError('the client closed while waiting for a side connection'));
+    this.endBackoffs('the client closed');
     for (const lease of this.idle.splice(0)) void lease.mux.close();
     for (const lease of [...this.active]) lease.abandon?.('closing');
     this.stopDrains.fire();
@@ -369,11 +404,8 @@ export class BlockingPool {
     this.closed = true;
     this.stopIdleCheck();
     this.stopDrains.fire();
-    while (this.waiters.length > 0) {
-      const w = this.waiters.shift()!;
-      clearTimeout(w.timer);
-      w.reject(new ClosedError('the client was disconnected'));
-    }
+    for (const w of [...this.waiters]) w.reject(new ClosedError('the client was disconnected'));
+    this.endBackoffs('the client was disconnected');
     for (const lease of this.idle.splice(0)) lease.mux.disconnect();
     for (const lease of [...this.active]) lease.mux.disconnect();
     for (const w of this.closeWaiters.splice(0)) w();
@@ -390,6 +422,10 @@ function closedError(cmd: Command, sent: boolean, node: string): ClosedError {
     ? 'the client closed while the command was blocked on the server; a value it pops anyway is reported as an orphaned reply'
     : 'the client closed before the command was sent';
   return new ClosedError(message, { command: cmd.info.name, node });
+}
+
+function backoffClosedError(cmd: Command, why: string): ClosedError {
+  return new ClosedError(`${why} while the command waited to be retried; ${notSent(wasSent(cmd))}`, { command: cmd.info.name });
 }
 
 function numberArg(a: Arg | undefined): number | undefined {
