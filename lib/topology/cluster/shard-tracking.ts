@@ -8,21 +8,32 @@
  * everything.
  *
  * Why the current map is the right one: an entry is kept only from a reply of
- * the node that owned its slot when the read was issued, and every change of
- * owner since (MOVED, ASK, a new map) dropped that slot's entries and reads
- * in flight (TrackingSink.slotsMoved).
+ * a node of the shard that owned its slot when the read was issued (its
+ * master, or a replica with cluster.readFrom), and every change since that
+ * takes the slot from such a node (MOVED, ASK, a new map with another master,
+ * or without that replica in the slot's shard: SlotMap.slotsMovedFrom)
+ * dropped that slot's entries and reads in flight (TrackingSink.slotsMoved).
+ * A replica moved to another shard is then placed in its new one only.
  */
 import type { TrackingSink } from '../../connection/tracking.js';
 import { nodeAddress, type SlotMap } from './slot-map.js';
 
-/** The slots of the shard `host:port` belongs to in `map` (as master or replica), or undefined if it is not in the map. */
+/**
+ * The slots of the shards `host:port` belongs to in `map` (as master or
+ * replica), or undefined if it is not in the map. Usually one shard; two
+ * after a MOVED to a promoted replica (SlotMap.withMoved lists it as the
+ * moved slot's master and still as its old shard's replica until a refresh).
+ */
 export function shardSlots(map: SlotMap, host: string, port: number): number[] | undefined {
   const address = nodeAddress(host, port);
-  const shard = map.shards.findIndex((s) => s.master.address === address || s.replicas.some((r) => r.address === address));
-  if (shard < 0) return undefined;
+  const shards = new Set<number>();
+  map.shards.forEach((s, i) => {
+    if (s.master.address === address || s.replicas.some((r) => r.address === address)) shards.add(i);
+  });
+  if (shards.size === 0) return undefined;
   const slots: number[] = [];
   for (const r of map.ranges()) {
-    if (r.shard !== shard) continue;
+    if (!shards.has(r.shard)) continue;
     for (let slot = r.start; slot <= r.end; slot++) slots.push(slot);
   }
   return slots;

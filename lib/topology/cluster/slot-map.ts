@@ -91,6 +91,12 @@ function checkNode(n: NodeInput): void {
 
 const EMPTY_NODES: readonly ClusterNode[] = Object.freeze([]);
 
+/** Whether shard `now` has the master of `old`, and each of its replicas. */
+function servedBy(old: Shard, now: Shard): boolean {
+  if (old.master.address !== now.master.address) return false;
+  return old.replicas.every((r) => now.replicas.some((n) => n.address === r.address));
+}
+
 export class SlotMap {
   /** A map in which no slot is served. */
   static readonly EMPTY = new SlotMap([], new Uint16Array(SLOT_COUNT).fill(NO_SHARD));
@@ -256,11 +262,25 @@ export class SlotMap {
     return this === other || this.fingerprint === other.fingerprint;
   }
 
-  /** Slots whose master is another node than in `before` (a migration, a failover, the first map). */
+  /**
+   * Slots whose master is another node than in `before` (a migration, a
+   * failover, the first map), or whose shard lost a replica (moved to another
+   * shard, or gone): a node that served the slot's reads in `before` and no
+   * longer serves them, so whatever it answered is no longer kept fresh.
+   */
   slotsMovedFrom(before: SlotMap): number[] {
     const moved: number[] = [];
+    const kept = new Map<number, boolean>(); // per (old shard, new shard): whether every node of the old one serves the new one
     for (let slot = 0; slot < SLOT_COUNT; slot++) {
-      if (this.masterFor(slot)?.address !== before.masterFor(slot)?.address) moved.push(slot);
+      const was = before.#owners[slot]!, now = this.#owners[slot]!;
+      if (was === NO_SHARD || now === NO_SHARD) {
+        if (was !== now) moved.push(slot);
+        continue;
+      }
+      const pair = was * 0x10000 + now;
+      let same = kept.get(pair);
+      if (same === undefined) kept.set(pair, (same = servedBy(before.shards[was]!, this.shards[now]!)));
+      if (!same) moved.push(slot);
     }
     return moved;
   }
