@@ -6,7 +6,9 @@
  * says a node serves is not always what was read through it:
  *  - a replica moved to another shard (CLUSTER REPLICATE) answered reads of
  *    its old shard's slots; no master changed, and its full sync's FLUSHALL
- *    may arrive once the map already places it in the new shard;
+ *    may arrive once the map already places it in the new shard; before the
+ *    map says so, reading there meets a MOVED to the master the map already
+ *    names (the map does not change, and nothing was dropped);
  *  - a replica promoted and learnt from a MOVED is listed twice in the map
  *    (still a replica of its old shard, and master of the moved slot).
  */
@@ -58,9 +60,10 @@ describe("cache review: readFrom 'replica', a replica that changes shard", () =>
    * A caching client reading from replicas, with `a.key` cached from a's
    * replica; then that replica is moved to b's shard (b delays its full syncs
    * by 5 s, so the replica's flush comes well after the client's map moved
-   * it), and `check` runs once the client's map places it in b's shard.
+   * it), and `check` runs once the client's map places it in b's shard (or at
+   * once, with `mapped` false).
    */
-  async function replicaMoved(prefix: string, check: (ctx: { r: Redis; a: string; aPort: number; b: string; replica: number; readsOn: (port: number) => number }) => Promise<void>): Promise<void> {
+  async function replicaMoved(prefix: string, mapped: boolean, check: (ctx: { r: Redis; a: string; aPort: number; b: string; replica: number; readsOn: (port: number) => number }) => Promise<void>): Promise<void> {
     const r = new Redis({
       nodes: [...cluster.urls],
       commandTimeout: 5000,
@@ -90,7 +93,7 @@ describe("cache review: readFrom 'replica', a replica that changes shard", () =>
     try {
       await cluster.call(replica, 'CLUSTER', 'REPLICATE', cluster.node(b!.port).id);
       // The client's map has the replica in b's shard once b's reads reach it.
-      await until("the client's map placing the replica in b's shard", 15_000, async () => {
+      if (mapped) await until("the client's map placing the replica in b's shard", 15_000, async () => {
         const before = readsOn(replica);
         for (let i = 0; i < 4; i++) await r.db.reply('EXISTS', b!.key);
         return readsOn(replica) > before;
@@ -108,7 +111,7 @@ describe("cache review: readFrom 'replica', a replica that changes shard", () =>
   }
 
   it("once the map moved it (before its full sync): a write in its old shard is read back after a round trip to the key's node", async () => {
-    await replicaMoved('csrr1', async ({ r, a, aPort }) => {
+    await replicaMoved('csrr1', true, async ({ r, a, aPort }) => {
       await cluster.call(aPort, 'SET', a, 'new');
       // The round trip to the key's node: a's master (a has no replica left).
       expect(await r.db.reply('EXISTS', a)).toBe(1);
@@ -117,7 +120,7 @@ describe("cache review: readFrom 'replica', a replica that changes shard", () =>
   }, 60_000);
 
   it('its full sync (a FLUSHALL there) seen while the map places it in its new shard: its old shard\'s entries go too', async () => {
-    await replicaMoved('csrr2', async ({ r, a, aPort, b, replica, readsOn }) => {
+    await replicaMoved('csrr2', true, async ({ r, a, aPort, b, replica, readsOn }) => {
       await until('the replica synced with b', 20_000, async () => {
         const info = String(await cluster.call(replica, 'INFO', 'replication'));
         return info.includes('master_link_status:up') && !info.includes(`master_port:${aPort}`);
@@ -130,6 +133,17 @@ describe("cache review: readFrom 'replica', a replica that changes shard", () =>
       });
       await cluster.call(aPort, 'SET', a, 'new');
       expect(await r.db.reply('EXISTS', a)).toBe(1);
+      expect(await r.db.with({ cache: true }).reply('GET', a)).toBe('new');
+    });
+  }, 60_000);
+
+  it("before the map moves it: the round trip meets its MOVED (to a's master), and a's write is read back", async () => {
+    await replicaMoved('csrr3', false, async ({ r, a, aPort, replica, readsOn }) => {
+      await cluster.call(aPort, 'SET', a, 'new');
+      // The client's map still sends a's reads to that replica, which no longer serves a's slots: MOVED to a's master.
+      const before = readsOn(replica);
+      expect(await r.db.reply('EXISTS', a)).toBe(1);
+      expect(readsOn(replica)).toBeGreaterThan(before);
       expect(await r.db.with({ cache: true }).reply('GET', a)).toBe('new');
     });
   }, 60_000);

@@ -398,10 +398,10 @@ export class Cluster implements Topology {
     return true;
   }
 
-  /** A MOVED: the slot map says so at once, and the client-side cache drops what the old owner answered for that slot. */
+  /** A MOVED: the slot map says so at once, and the client-side cache drops what the replying node answered for that slot. */
   #moveSlot(slot: number, host: string, port: number): void {
     const map = this.#map.withMoved(slot, host, port);
-    if (map !== this.#map) this.opts.tracking?.slotsMoved([slot]);
+    this.opts.tracking?.slotsMoved([slot]); // even if the map already says so: a replica moved to another shard redirects to its old master
     this.#map = map;
   }
 
