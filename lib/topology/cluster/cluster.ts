@@ -19,7 +19,7 @@
  * node's never-written commands to it, they are handed to their new owner.
  * Written commands lost with a node follow rule 2 on their own connection.
  */
-import { commandInfo, isBlockingCall } from '../../commands/index.js';
+import { isBlockingCall } from '../../commands/index.js';
 import { Command, InternalCommand, QUEUED, failCommand } from '../../connection/command.js';
 import type { HandshakeResult } from '../../connection/handshake.js';
 import type { MultiplexerOptions } from '../../connection/multiplexer.js';
@@ -37,6 +37,7 @@ import { fanOut, splitCall } from './fanout.js';
 import { querySlotMap } from './map-query.js';
 import { READONLY } from '../../commands/flags.js';
 import { asking, redirectTarget } from './redirect.js';
+import { SlotFences } from './slot-fence.js';
 import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
 
@@ -75,8 +76,8 @@ export class Cluster implements Topology {
   #ready = false;
   /** Fingerprint of the slot map last announced with the 'topology' hook. */
   #announced = '';
-  /** Slots that just moved, with the commands waiting for the old owner's older replies (see #fence). */
-  readonly #fences = new Map<number, (() => void)[]>();
+  /** Slots that just moved: their new commands wait for the old owner's older replies (slot-fence.ts). */
+  readonly #fences = new SlotFences();
   /** TRYAGAIN / CLUSTERDOWN resends so far, per command (for the backoff). */
   readonly #waits = new WeakMap<Command, number>();
   /** Waiting for the first slot map (transactions, leases). */
@@ -131,11 +132,17 @@ export class Cluster implements Topology {
       return;
     }
     if (route.to === TO_SLOT) {
-      const fence = this.#fences.get(route.slot);
+      const fence = this.#fences.of(route.slot);
       if (fence !== undefined) {
         // Its slot just moved: older commands for it are still being redirected; keep the order.
         const start = Date.now();
-        fence.push(() => this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true));
+        fence.push(() => {
+          try {
+            this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true);
+          } catch (err) {
+            this.#fail(cmd, err as Error); // the client closed meanwhile and its node is gone: never sent
+          }
+        });
       } else this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout, custom);
     }
     else if (route.to === TO_SPLIT) this.#split(cmd, timeout, custom);
@@ -253,6 +260,12 @@ export class Cluster implements Topology {
   #unit(host: string, port: number, replica: boolean): Standalone {
     const address = replica ? `${host}:${port}/ro` : `${host}:${port}`;
     let unit = this.#units.get(address);
+    if (this.#closed) {
+      // A graceful close lets each unit finish its in-flight commands; one asked for now refuses new ones
+      // (ClosedError, never sent). Never cut it to start afresh, and open none.
+      if (unit === undefined) throw new ClosedError('the client is closed');
+      return unit;
+    }
     if (unit !== undefined && unit.closed) {
       // Its connection gave up reconnecting (the node was down for long): start afresh.
       this.#units.delete(address);
@@ -261,7 +274,6 @@ export class Cluster implements Topology {
       this.#refresher.soon();
     }
     if (unit === undefined) {
-      if (this.#closed) throw new ClosedError('the client is closed');
       const endpoint = { ...this.opts.endpoint, host, port, path: undefined };
       const tracking = shardTracking(this.opts.tracking, host, port, () => this.#map); // a node's events concern its shard's slots
       unit = new Standalone({ ...this.opts, endpoint, tracking, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host, port, replica));
@@ -373,10 +385,16 @@ export class Cluster implements Topology {
     if (moved) {
       this.#moveSlot(target.slot, target.host, target.port);
       this.#refresher.soon();
-      if (replyingPort > 0) this.#fence(target.slot, replyingHost, replyingPort);
+      if (replyingPort > 0) this.#fences.raise(target.slot, this.#units.get(`${replyingHost}:${replyingPort}`), this.opts.commandTimeout || 2000);
     } else this.opts.tracking?.slotsMoved([target.slot]); // ASK: the slot is migrating; keys we read at the source may be written at the target
     // Parts of a transaction: the block fails whole (EXECABORT) or is re-sent whole; the map is fixed for it.
-    if (cmd instanceof InternalCommand || cmd.pinned || this.#closed) return false;
+    if (cmd instanceof InternalCommand || cmd.pinned) return false;
+    if (this.#closed) {
+      // A graceful close lets commands finish where they are; it opens nothing to follow them.
+      const why = `the client closed while the command was redirected (${err.serverMessage}); it did not run, and was not sent again`;
+      failCommand(cmd, new ClosedError(why, { command: cmd.info.name, node: replyingPort > 0 ? `${replyingHost}:${replyingPort}` : replyingHost }), this.hooks.unobservedError);
+      return true;
+    }
     // ASK to a blocking command would need ASKING on its lease, not on the shared connection.
     if (!moved && isBlockingCall(cmd.info, cmd.args, 0)) return false;
     if (++cmd.redirects > this.settings.maxRedirects) {
@@ -403,28 +421,6 @@ export class Cluster implements Topology {
     const map = this.#map.withMoved(slot, host, port);
     this.opts.tracking?.slotsMoved([slot]); // even if the map already says so: a replica moved to another shard redirects to its old master
     this.#map = map;
-  }
-
-  /**
-   * The first MOVED for `slot` from a node: commands for that slot written to it
-   * before are still coming back MOVED, one by one, and are re-sent in that
-   * order. New commands for the slot wait until a PING on that node answers
-   * (FIFO: every older reply is in, every older command re-sent), so commands
-   * for one slot keep their order through a resharding.
-   */
-  #fence(slot: number, host: string, port: number): void {
-    if (this.#fences.has(slot)) return;
-    const held: (() => void)[] = [];
-    this.#fences.set(slot, held);
-    const ping = new Command('PING', [], commandInfo('PING'), 0, -1);
-    const release = () => {
-      this.#fences.delete(slot);
-      for (const go of held) go();
-    };
-    ping.toPromise().then(release, release);
-    const old = this.#units.get(`${host}:${port}`);
-    if (old) old.send(ping, this.opts.commandTimeout || 2000, true);
-    else release();
   }
 
   /**
