@@ -383,7 +383,7 @@ export class Cluster implements Topology {
     const target = redirectTarget(err.serverMessage, replyingHost);
     if (target === undefined) return false;
     if (moved) {
-      this.#moveSlot(target.slot, target.host, target.port);
+      this.#moveSlot(target.slot, target.host, target.port, `${replyingHost}:${replyingPort}`);
       this.#refresher.soon();
       if (replyingPort > 0) this.#fences.raise(target.slot, this.#units.get(`${replyingHost}:${replyingPort}`), this.opts.commandTimeout || 2000);
     } else this.opts.tracking?.slotsMoved([target.slot]); // ASK: the slot is migrating; keys we read at the source may be written at the target
@@ -416,10 +416,10 @@ export class Cluster implements Topology {
     return true;
   }
 
-  /** A MOVED: the slot map says so at once, and the client-side cache drops what the replying node answered for that slot. */
-  #moveSlot(slot: number, host: string, port: number): void {
-    const map = this.#map.withMoved(slot, host, port);
-    this.opts.tracking?.slotsMoved([slot]); // even if the map already says so: a replica moved to another shard redirects to its old master
+  /** A MOVED (from node `from`): the slot map says so at once, and the client-side cache drops what the old owner answered for that slot. */
+  #moveSlot(slot: number, host: string, port: number, from?: string): void {
+    const map = this.#map.withMoved(slot, host, port); // unchanged when a replica moved to another shard redirects to the master the map names:
+    if (map !== this.#map || this.#map.replicasFor(slot).some((r) => r.address === from)) this.opts.tracking?.slotsMoved([slot]); // what it answered goes too
     this.#map = map;
   }
 
