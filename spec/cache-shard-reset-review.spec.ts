@@ -12,25 +12,15 @@
  *  - a replica promoted and learnt from a MOVED is listed twice in the map
  *    (still a replica of its old shard, and master of the moved slot).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { Redis } from '../lib/index.js';
+import type { Redis } from '../lib/index.js';
 import { SlotMap } from '../lib/topology/cluster/slot-map.js';
 import { shardSlots } from '../lib/topology/cluster/shard-tracking.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+import { useCluster } from './support/real-cluster.js';
 
-let cluster: RedisCluster;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
+const env = useCluster({ commandTimeout: 5000 });
+const { cluster } = env;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -64,14 +54,7 @@ describe("cache review: readFrom 'replica', a replica that changes shard", () =>
    * once, with `mapped` false).
    */
   async function replicaMoved(prefix: string, mapped: boolean, check: (ctx: { r: Redis; a: string; aPort: number; b: string; replica: number; readsOn: (port: number) => number }) => Promise<void>): Promise<void> {
-    const r = new Redis({
-      nodes: [...cluster.urls],
-      commandTimeout: 5000,
-      cache: { maxEntries: 1000 },
-      cluster: { readFrom: 'replica', refreshInterval: 100 },
-    });
-    r.on('error', () => {});
-    clients.push(r);
+    const r = env.client({ cache: { maxEntries: 1000 }, cluster: { readFrom: 'replica', refreshInterval: 100 } });
     const cached = r.db.with({ cache: true });
     const [a, b, c] = await keysOnEachMaster(prefix);
     const replica = cluster.replicas(a!.port)[0]!.port;

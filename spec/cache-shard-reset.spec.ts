@@ -6,31 +6,18 @@
  * not change: a write made while that node's connection was down is never
  * answered from the cache afterwards.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { Redis } from '../lib/index.js';
+import type { Redis } from '../lib/index.js';
 import { SlotMap } from '../lib/topology/cluster/slot-map.js';
 import { shardSlots } from '../lib/topology/cluster/shard-tracking.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+import { useCluster } from './support/real-cluster.js';
 
-let cluster: RedisCluster;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
+const env = useCluster({ commandTimeout: 5000 });
+const { cluster } = env;
 
 function reader(): Redis {
-  const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000, cache: { maxEntries: 1000 } });
-  redis.on('error', () => {});
-  clients.push(redis);
-  return redis;
+  return env.client({ cache: { maxEntries: 1000 } });
 }
 
 /** One key on each master, and the master's port. */

@@ -5,29 +5,16 @@
  * per node, and a slot migration (the old owner deletes the key: its
  * invalidation reaches us).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { Redis } from '../lib/index.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+import type { Redis } from '../lib/index.js';
+import { useCluster } from './support/real-cluster.js';
 
-let cluster: RedisCluster;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
+const env = useCluster({ commandTimeout: 5000 });
+const { cluster } = env;
 
 function client(cache = true): Redis {
-  const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000, ...(cache ? { cache: { maxEntries: 10_000 } } : {}) });
-  redis.on('error', () => {});
-  clients.push(redis);
-  return redis;
+  return env.client(cache ? { cache: { maxEntries: 10_000 } } : {});
 }
 
 /** GET calls on every master (INFO commandstats). */

@@ -16,33 +16,20 @@
  * Writes are held in flight on a node by CLIENT PAUSE WRITE (from a separate
  * connection, which then unpauses): no sleeps, nothing timed.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { ClosedError, Redis, type Database } from '../lib/index.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+import { ClosedError, type Database, type Redis } from '../lib/index.js';
+import { useCluster } from './support/real-cluster.js';
 
-let cluster: RedisCluster;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster({ masters: 3, replicasPerMaster: 0 });
-}, 60_000);
+// Clients seeded with the first node only, disconnected after each test (after this file's own afterEach).
+const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 10_000, connectTimeout: 2000 }), {
+  end: 'disconnect',
+  start: { masters: 3, replicasPerMaster: 0 },
+});
 afterEach(async () => {
   vi.restoreAllMocks();
-  for (const c of clients.splice(0)) c.disconnect();
   for (const m of cluster.masters()) await cluster.call(m.port, 'CLIENT', 'UNPAUSE');
 });
-afterAll(async () => {
-  await cluster?.stop();
-});
-
-function client(): Redis {
-  const redis = new Redis({ nodes: [cluster.seedUrl], commandTimeout: 10_000, connectTimeout: 2000 });
-  redis.on('error', () => {});
-  redis.on('commandError', () => {});
-  clients.push(redis);
-  return redis;
-}
 
 type Outcome = { settled: number; value: unknown; error: unknown };
 /** Follow `p`: how often it settled (a promise cannot settle twice: this counts the outcome once) and with what. */

@@ -14,7 +14,7 @@
  * Tests run in order and change the topology (slots move, masters fail over):
  * each asks the cluster where things are now rather than assuming.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import {
   ClusterDownError,
@@ -26,39 +26,17 @@ import {
   RedisError,
   ReplyTimeoutError,
   TryAgainError,
-  type RedisOptions,
 } from '../lib/index.js';
 import { freePort } from './support/redis-server.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+import { useCluster } from './support/real-cluster.js';
 
-let cluster: RedisCluster;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterEach(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
+// Clients seeded with the first node only; disconnected after each test (what waits on a dead node fails at once).
+const { cluster, client } = useCluster(
+  (c) => ({ nodes: [c.seedUrl], commandTimeout: 8000, connectTimeout: 1000, reconnect: { baseDelay: 20, maxDelay: 250 } }),
+  { end: 'disconnect' },
+);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function client(opts: RedisOptions = {}): Redis {
-  const redis = new Redis({
-    nodes: [cluster.seedUrl],
-    commandTimeout: 8000,
-    connectTimeout: 1000,
-    reconnect: { baseDelay: 20, maxDelay: 250 },
-    ...opts,
-  });
-  redis.on('error', () => {});
-  redis.on('commandError', () => {});
-  clients.push(redis);
-  return redis;
-}
 
 const ready = (redis: Redis) => new Promise((resolve) => redis.once('ready', resolve));
 

@@ -8,38 +8,18 @@
  *    working from the slot map it learned, and a new client given that dead
  *    seed plus a live one still connects.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { Redis, type Message, type RedisOptions, type Subscriber } from '../lib/index.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+import type { Message, Redis, Subscriber } from '../lib/index.js';
+import { useCluster } from './support/real-cluster.js';
 
-let cluster: RedisCluster;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterEach(() => {
-  for (const c of clients.splice(0)) c.disconnect();
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
+// Clients seeded with the first node only; disconnected after each test (what waits on a dead node fails at once).
+const { cluster, client } = useCluster(
+  (c) => ({ nodes: [c.seedUrl], commandTimeout: 8000, connectTimeout: 1000, reconnect: { baseDelay: 20, maxDelay: 250 } }),
+  { end: 'disconnect' },
+);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function client(opts: RedisOptions = {}): Redis {
-  const redis = new Redis({
-    nodes: [cluster.seedUrl],
-    commandTimeout: 8000,
-    connectTimeout: 1000,
-    reconnect: { baseDelay: 20, maxDelay: 250 },
-    ...opts,
-  });
-  redis.on('error', () => {});
-  clients.push(redis);
-  return redis;
-}
 
 /**
  * Publish `prefix-N` on `channel` (SPUBLISH through `redis`, routed to the

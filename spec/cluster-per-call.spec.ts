@@ -3,30 +3,12 @@
  * routing (the slot is the prefixed key's), and an AbortSignal gives commands
  * up on any node, blocking ones on their node's lease included.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { AbortError, CrossSlotError, Redis } from '../lib/index.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+import { AbortError, CrossSlotError } from '../lib/index.js';
+import { useCluster } from './support/real-cluster.js';
 
-let cluster: RedisCluster;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
-
-function client(): Redis {
-  const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000 });
-  redis.on('error', () => {});
-  clients.push(redis);
-  return redis;
-}
+const { cluster, client } = useCluster({ commandTimeout: 5000 });
 
 describe('key prefixes in a cluster', () => {
   it('routes by the prefixed key: each key is on the owner of its prefixed slot', async () => {
@@ -120,9 +102,7 @@ describe('AbortSignal in a cluster', () => {
   it('a split command aborted before any part was written reports sent: false, and no part is ever sent', async () => {
     const [, b, c] = cluster.masters().map((m) => m.port);
     // A slow reconnect: the parts wait, unwritten, for their nodes' connections.
-    const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000, reconnect: { baseDelay: 1000, maxDelay: 1000 } });
-    redis.on('error', () => {});
-    clients.push(redis);
+    const redis = client({ reconnect: { baseDelay: 1000, maxDelay: 1000 } });
     const keys = [...(await keysOn(b!, 2, 'q')), ...(await keysOn(c!, 2, 'q'))];
     await redis.db.reply('MGET', ...keys);
     let lost = 0;

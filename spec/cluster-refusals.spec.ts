@@ -7,31 +7,13 @@
  */
 import dc from 'node:diagnostics_channel';
 import { getEventListeners } from 'node:events';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { CrossSlotError, Redis, type RedisOptions } from '../lib/index.js';
+import { CrossSlotError, type Redis } from '../lib/index.js';
 import type { CommandTraceContext } from '../lib/connection/diagnostics.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+import { useCluster } from './support/real-cluster.js';
 
-let cluster: RedisCluster;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
-
-function client(opts: RedisOptions = {}): Redis {
-  const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000, ...opts });
-  redis.on('error', () => {});
-  clients.push(redis);
-  return redis;
-}
+const { cluster, client } = useCluster({ commandTimeout: 5000 });
 
 /** Two keys in different slots. */
 const A = 'refusal:a';

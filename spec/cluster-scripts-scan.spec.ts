@@ -5,30 +5,12 @@
  * EVALSHA_RO / FCALL_RO go to replicas with readFrom, db.scan() walks every
  * master.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { CrossSlotError, InvalidArgumentError, Redis, Script, type RedisOptions } from '../lib/index.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+import { CrossSlotError, InvalidArgumentError, Script, type Redis } from '../lib/index.js';
+import { useCluster } from './support/real-cluster.js';
 
-let cluster: RedisCluster;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
-
-function client(opts: RedisOptions = {}): Redis {
-  const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000, ...opts });
-  redis.on('error', () => {});
-  clients.push(redis);
-  return redis;
-}
+const { cluster, client } = useCluster({ commandTimeout: 5000 });
 
 const ready = (redis: Redis) => new Promise((resolve) => redis.once('ready', resolve));
 

@@ -5,24 +5,21 @@
  * whatever the command (SHARDS or SLOTS), protocol and decoding; edge cases of
  * the replies that a small local cluster never shows are checked by hand.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ProtocolError, ServerError } from '../lib/errors.js';
 import { crc16, keySlot, SLOT_COUNT } from '../lib/commands/slot.js';
 import { Attributed, DECODE_BUFFERS, DECODE_MAPS, type Reply } from '../lib/resp/types.js';
 import type { Arg } from '../lib/resp/encoder.js';
 import { NO_SHARD, SlotMap, type ShardInput } from '../lib/topology/cluster/slot-map.js';
 import { slotMapFromShards, slotMapFromSlots } from '../lib/topology/cluster/topology-reply.js';
-import { NodeClient, startCluster, type RedisCluster } from './support/redis-cluster.js';
+import { useCluster } from './support/real-cluster.js';
+import { NodeClient } from './support/redis-cluster.js';
 
-let cluster: RedisCluster;
+const { cluster } = useCluster();
 const clients: NodeClient[] = [];
 
-beforeAll(async () => {
-  cluster = await startCluster();
-});
-afterAll(async () => {
+afterAll(() => {
   for (const c of clients) c.close();
-  await cluster?.stop();
 });
 
 async function connect(port: number, protocol: 2 | 3): Promise<NodeClient> {

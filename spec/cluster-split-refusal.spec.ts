@@ -10,34 +10,16 @@
  * part may have run (`partial` for a split), and every part's trace ends.
  */
 import dc from 'node:diagnostics_channel';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { commandInfo } from '../lib/commands/index.js';
 import { keySlot } from '../lib/commands/slot.js';
 import { Command, WRITTEN } from '../lib/connection/command.js';
 import type { CommandTraceContext } from '../lib/connection/diagnostics.js';
-import { AbortError, ClosedError, ConnectionLostError, Redis, type RedisOptions } from '../lib/index.js';
+import { AbortError, ClosedError, ConnectionLostError } from '../lib/index.js';
 import { splitCall } from '../lib/topology/cluster/fanout.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+import { useCluster } from './support/real-cluster.js';
 
-let cluster: RedisCluster;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
-
-function client(opts: RedisOptions = {}): Redis {
-  const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000, ...opts });
-  redis.on('error', () => {});
-  clients.push(redis);
-  return redis;
-}
+const { cluster, client } = useCluster({ commandTimeout: 5000 });
 
 /** A key (new to this run) owned by the master on `port`. */
 async function keyOn(port: number, tag: string): Promise<string> {

@@ -4,31 +4,13 @@
  * real slot migration, ASK during one), transactions and WATCH in one slot,
  * CrossSlotError, per-node handles, replica reads and a failover.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { ConnectionLostError, CrossSlotError, InvalidArgumentError, Redis, type RedisOptions } from '../lib/index.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
+import { ConnectionLostError, CrossSlotError, InvalidArgumentError, Redis } from '../lib/index.js';
+import { useCluster } from './support/real-cluster.js';
 
-let cluster: RedisCluster;
-const clients: Redis[] = [];
-
-beforeAll(async () => {
-  cluster = await startCluster();
-}, 60_000);
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await cluster?.stop();
-});
-
-function client(opts: RedisOptions = {}): Redis {
-  // Every node as a seed: any reachable one is enough (a failover test may have killed the first).
-  const redis = new Redis({ nodes: [...cluster.urls], commandTimeout: 5000, ...opts });
-  redis.on('error', () => {});
-  clients.push(redis);
-  return redis;
-}
+// Clients seeded with every node: any reachable one is enough (a failover test may have killed the first).
+const { cluster, client, track } = useCluster({ commandTimeout: 5000 });
 
 const ready = (redis: Redis) => new Promise((resolve) => redis.once('ready', resolve));
 
@@ -62,7 +44,7 @@ describe('routing by slot', () => {
   it('mode auto: one seed URL, HELLO says cluster, and the queued commands are routed', async () => {
     const redis = new Redis(cluster.seedUrl, { commandTimeout: 5000 });
     redis.on('error', () => {});
-    clients.push(redis);
+    track(redis);
     const writes = Array.from({ length: 50 }, (_, i) => redis.db.reply('SET', `auto:${i}`, String(i))); // before the handshake
     expect(await Promise.all(writes)).toEqual(Array(50).fill('OK'));
     expect(redis.mode).toBe('cluster');
@@ -73,7 +55,7 @@ describe('routing by slot', () => {
     const [a, b] = cluster.masters();
     const redis = new Redis(`redis://127.0.0.1:1,127.0.0.1:${a!.port},127.0.0.1:${b!.port}`, { commandTimeout: 5000, connectTimeout: 500 });
     redis.on('error', () => {});
-    clients.push(redis);
+    track(redis);
     await redis.db.reply('SET', 'multihost', 'yes');
     expect(await redis.db.reply('GET', 'multihost')).toBe('yes');
   });

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import { Redis, Script, ServerError } from '../lib/index.js';
+import { useCluster } from './support/real-cluster.js';
 import { useRealServer } from './support/real-server.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 
 const env = useRealServer();
@@ -102,18 +102,12 @@ describe('redmux:command', () => {
 });
 
 describe('redmux:command in a cluster', () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const { cluster, client } = useCluster();
 
   const parentOf = (ctx: Record<string, unknown>) => ctx.parent as Record<string, unknown> | undefined;
 
   it("a split command is one trace with no node; each part is a trace nested in it, with its node and its own argument count", async () => {
-    const redis = env.track(new Redis({ nodes: [...cluster.urls] }));
+    const redis = client();
     const keys = Array.from({ length: 12 }, (_, i) => `diag:split:${i}`);
     await redis.db.reply('MSET', ...keys.flatMap((k) => [k, 'value-secret']));
     const events = await traced(() => redis.db.reply('MGET', ...keys));
@@ -137,7 +131,7 @@ describe('redmux:command in a cluster', () => {
   });
 
   it('a fanned-out command (DBSIZE) has a part per master, each naming its master', async () => {
-    const redis = env.track(new Redis({ nodes: [...cluster.urls] }));
+    const redis = client();
     await redis.db.reply('PING');
     const events = await traced(() => redis.db.reply('DBSIZE'));
     const parts = events.filter(([k, ctx]) => k === 'asyncEnd' && parentOf(ctx) !== undefined).map(([, ctx]) => ctx.node);

@@ -8,11 +8,10 @@ import path from 'node:path';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from '../lib/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { instrument, type Instrumentation } from '../lib/otel.js';
+import { useCluster } from './support/real-cluster.js';
 import { useRealServer } from './support/real-server.js';
-import { startCluster, type RedisCluster } from './support/redis-cluster.js';
 
 const env = useRealServer();
 
@@ -105,17 +104,11 @@ describe('redmux/otel', () => {
 });
 
 describe('redmux/otel in a cluster', () => {
-  let cluster: RedisCluster;
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const { cluster, client } = useCluster();
 
   it("a split command is one span without a server; its parts are child spans with their node's; one duration point", async () => {
     const { spans, metric } = setup();
-    const redis = env.track(new Redis({ nodes: [...cluster.urls] }));
+    const redis = client();
     await redis.db.reply('PING');
     spans.reset();
     const keys = Array.from({ length: 12 }, (_, i) => `otel:split:${i}`);
