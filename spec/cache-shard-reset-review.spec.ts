@@ -11,6 +11,8 @@
  *    names (the map does not change, and nothing was dropped);
  *  - a replica promoted and learnt from a MOVED is listed twice in the map
  *    (still a replica of its old shard, and master of the moved slot).
+ * And what the fixes must not cost: a replica gone from the map moves its
+ * shard's slots, which drops that shard's entries, not the whole cache.
  */
 import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
@@ -180,4 +182,29 @@ describe('SlotMap.slotsMovedFrom: a replica that leaves a shard', () => {
     expect(after.slotsMovedFrom(before)).toEqual([...range(0, 99), ...range(150, 199)]);
     expect(before.slotsMovedFrom(SlotMap.EMPTY)).toEqual(range(0, 199));
   });
+});
+
+describe('cache review: a replica gone from the slot map (readFrom master)', () => {
+  it("drops its shard's entries only: the other shards' entries stay hits", async () => {
+    const r = env.client({ cache: { maxEntries: 1000 }, cluster: { refreshInterval: 100 } });
+    const cached = r.db.with({ cache: true });
+    const [a, b, c] = await keysOnEachMaster('csrr4');
+    await r.db.reply('DBSIZE'); // every master's connection up: a new one drops its shard's entries
+    for (const { key, port } of [a!, b!, c!]) await cluster.call(port, 'SET', key, `v-${key}`);
+    for (let i = 0; i < 2; i++) for (const { key } of [a!, b!, c!]) expect(await cached.reply('GET', key)).toBe(`v-${key}`);
+    const replica = cluster.replicas(a!.port)[0]!.port;
+    await cluster.kill(replica);
+    try {
+      // Marked failed by the cluster, then left out of the client's map (its shard lost a replica: a's slots move).
+      await until("the client's map without the replica", 20_000, async () => !r.nodes('replica').some((n) => n.address.endsWith(`:${replica}`)));
+      const { hits, misses } = r.stats().cache!;
+      expect(await cached.reply('GET', b!.key)).toBe(`v-${b!.key}`);
+      expect(await cached.reply('GET', c!.key)).toBe(`v-${c!.key}`);
+      expect(r.stats().cache).toMatchObject({ hits: hits + 2, misses });
+      expect(await cached.reply('GET', a!.key)).toBe(`v-${a!.key}`);
+      expect(r.stats().cache).toMatchObject({ hits: hits + 2, misses: misses + 1 });
+    } finally {
+      await cluster.restart(replica);
+    }
+  }, 60_000);
 });

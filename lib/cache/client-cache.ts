@@ -70,8 +70,12 @@ export interface FillTarget {
   send(cmd: Command, timeout: number, custom: boolean): void;
 }
 
-/** Up to this many slots moved at once are dropped one by one; more flush the whole cache. */
-const MOVED_SLOTS_ONE_BY_ONE = 64;
+/**
+ * Up to this many slots moved at once are dropped one by one (one shard's, as
+ * a node's reset drops: a failover, a replica leaving, keep the other shards
+ * warm); more (the first slot map, most of the cluster) flush the whole cache.
+ */
+const MOVED_SLOTS_ONE_BY_ONE = SLOT_COUNT / 2;
 
 /** Commands that change every key of a database at once. FLUSHALL / FLUSHDB also send a null invalidation; SWAPDB does not. */
 const FLUSHES: ReadonlySet<string> = new Set(['FLUSHALL', 'FLUSHDB', 'SWAPDB']);
@@ -288,7 +292,7 @@ export class ClientCache implements TrackingSink {
 
   slotsMoved(slots: readonly number[]): void {
     if (slots.length > MOVED_SLOTS_ONE_BY_ONE) {
-      this.#flush(); // a new slot map that moves many (the first one, a failover): cheaper as a whole
+      this.#flush(); // a new slot map that moves most (the first one): cheaper as a whole
       return;
     }
     this.#dropSlots(slots);
