@@ -267,7 +267,8 @@ export class ClientCache implements TrackingSink {
   }
 
   stats(): CacheStats {
-    return { ...this.#stats, entries: this.#store.size, bytes: this.#store.bytes };
+    const { hits, misses, invalidations } = this.#stats;
+    return { hits, misses, invalidations: invalidations + this.#store.slotDrops, entries: this.#store.size, bytes: this.#store.bytes };
   }
 
   // ---- TrackingSink: what the connections report ----
@@ -313,11 +314,9 @@ export class ClientCache implements TrackingSink {
   /** Drop the entries of these slots, and keep no read of them now in flight (an old owner, a lost connection may answer it). */
   #dropSlots(slots: readonly number[]): void {
     if (slots.length === 0) return;
+    this.#store.dropSlots(slots); // never served from now on; removed from memory over the next turns
     const dropped = new Uint8Array(SLOT_COUNT);
-    for (const slot of slots) {
-      dropped[slot] = 1;
-      this.#stats.invalidations += this.#store.invalidateSlot(slot);
-    }
+    for (const slot of slots) dropped[slot] = 1;
     for (const fill of [...this.#filling.values()]) {
       if (fill.slots.some((s) => dropped[s] === 1)) this.#poison(fill);
     }
