@@ -16,7 +16,8 @@ import { commandInfo, SHAPE_ANY } from './commands/index.js';
 import { prefixed, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import type { CommandArguments, Decoding, DefaultDecoding, Resolved } from './commands/typed.js';
 import { resp2ToResp3 } from './commands/resp3-shapes.js';
-import { Command, InternalCommand, prepareCommand } from './connection/command.js';
+import { checkCommand, Command, InternalCommand, prepareCommand } from './connection/command.js';
+import { appendCallSite, ObservedCommand, type CallSite } from './connection/observed.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
 import { AskError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
@@ -62,6 +63,8 @@ export interface HandleSettings {
   prefix?: KeyPrefix;
   /** The view's signal (abort.ts): settles a command instead of sending it once fired; true when it did. */
   abort?: { refuse(cmd: Command): boolean };
+  /** `callSiteStacks`: each command carries where the caller issued it (observed.ts); off, no stack is captured. */
+  callSiteStacks?: boolean;
 }
 
 interface MultiTarget extends HandleSettings {
@@ -100,13 +103,28 @@ function redirection(errors: readonly (ServerError | undefined)[]): { ask: AskEr
 }
 const EXEC = commandInfo('EXEC');
 
-/** Validate a command given inside a transaction or watch; throws before anything is sent. */
-function buildCommand(name: string, args: Arg[], on: HandleSettings): Command {
-  const cmd = prepareCommand(name, args, on.decodeFlags, on.index, (info) => {
-    throw new InvalidArgumentError(`${info.name} cannot be used inside a transaction`, { command: info.name });
-  }, on.maxArgumentBytes);
+function refuseInside(info: { name: string }): never {
+  throw new InvalidArgumentError(`${info.name} cannot be used inside a transaction`, { command: info.name });
+}
+
+/**
+ * Validate a command given inside a transaction or watch; throws before
+ * anything is sent. With `callSiteStacks` it carries the stack of the
+ * caller of `issuer` (the builder's or the watch connection's method).
+ */
+function buildCommand(name: string, args: Arg[], on: HandleSettings, issuer: Function): Command {
+  const cmd = on.callSiteStacks
+    ? new ObservedCommand(name, args, checkCommand(name, args, refuseInside, on.maxArgumentBytes), on.decodeFlags, on.index, undefined, callSite(issuer), undefined)
+    : prepareCommand(name, args, on.decodeFlags, on.index, refuseInside, on.maxArgumentBytes);
   if (on.prefix !== undefined) prefixKeys(cmd.info, args, on.prefix); // `args` is the caller's rest array: ours
   return cmd;
+}
+
+/** Where the caller of `issuer` is now (`callSiteStacks` only: capturing costs a stack walk). */
+function callSite(issuer: Function): CallSite {
+  const site: CallSite = {};
+  Error.captureStackTrace(site, issuer);
+  return site;
 }
 
 /** Compile and send one MULTI/EXEC block; see the module comment for the result shape. */
@@ -117,16 +135,20 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
   let sealed = false;
   /** The builder's handles, in the order of `handles`: a builder that returns some gets theirs back in its order. */
   const pendings: Pending<unknown>[] = [];
+  /** Queue a command; `issuer`: the builder method the caller called (its call site starts below it). */
+  const queue = (name: string, args: Arg[], issuer: Function): Pending<unknown> => {
+    if (sealed) {
+      throw new InvalidArgumentError('this transaction was already sent (or refused): queue every command before the builder returns', { command: String(name) });
+    }
+    const handle = buildCommand(name, args, target, issuer);
+    handles.push(handle);
+    const pending = new Pending(handle);
+    pendings.push(pending);
+    return pending;
+  };
   const builder = {
     command(name: string, ...args: Arg[]) {
-      if (sealed) {
-        throw new InvalidArgumentError('this transaction was already sent (or refused): queue every command before the builder returns', { command: String(name) });
-      }
-      const handle = buildCommand(name, args, target);
-      handles.push(handle);
-      const pending = new Pending(handle);
-      pendings.push(pending);
-      return pending;
+      return queue(name, args, builder.command);
     },
     // A script inside MULTI cannot be loaded on demand: the server checks it
     // only at EXEC, and a NOSCRIPT there fails that call while the rest of the
@@ -140,7 +162,7 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
       if (!isScript(script)) throw new InvalidArgumentError('tx.run(script, keys, args): script must be a Script (new Script(lua))', { command: 'EVAL' });
       const first = !(scripts ??= new Set()).has(script.sha1);
       const call = first ? (script.readOnly ? 'EVAL_RO' : 'EVAL') : script.readOnly ? 'EVALSHA_RO' : 'EVALSHA';
-      const pending = builder.command<unknown>(call, ...scriptArgs(first ? script.lua : script.sha1, keys, args, 'tx.run'));
+      const pending = queue(call, scriptArgs(first ? script.lua : script.sha1, keys, args, 'tx.run'), builder.run);
       scripts.add(script.sha1);
       return pending;
     },
@@ -228,6 +250,8 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
           if (failure) {
             if (failure instanceof ExecAbortError) failure.errors = queueErrors;
             for (let i = 0; i < handles.length; i++) handles[i]!.reject(queueErrors[i] ?? failure);
+            // The block's own error: the first command's call site (no-op when a handle already carried it here).
+            if (handles[0] instanceof ObservedCommand && handles[0].site !== undefined) appendCallSite(failure, handles[0].site);
             reject(failure);
             return;
           }
@@ -315,14 +339,14 @@ export async function runWatch<R>(
       }
       const conn = {
         command(name: string, ...args: Arg[]) {
-          const cmd = buildCommand(name, args, on);
+          const cmd = buildCommand(name, args, on, conn.command);
           if (on.abort === undefined || !on.abort.refuse(cmd)) lease.send(cmd);
           return new Pending(cmd);
         },
         reply(name: string, ...args: Arg[]) {
           try {
             // The promise exists before sending, so an immediate failure is observed, not reported.
-            const cmd = buildCommand(name, args, on);
+            const cmd = buildCommand(name, args, on, conn.reply);
             const reply = cmd.toPromise();
             if (on.abort === undefined || !on.abort.refuse(cmd)) lease.send(cmd);
             return reply;
@@ -334,6 +358,7 @@ export async function runWatch<R>(
           try {
             const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
             if (on.prefix !== undefined) prefixKeys(cmd.info, cmd.args as Arg[], on.prefix); // scriptCall made the array
+            if (on.callSiteStacks) cmd.site = callSite(conn.run);
             return lease.reply(cmd);
           } catch (err) {
             return Promise.reject(err);

@@ -33,7 +33,7 @@ export class ObservedCommand<T = unknown> extends Command<T> {
     decodeFlags: number,
     db: number,
     trace: CommandTraceContext | undefined,
-    private readonly site: CallSite | undefined,
+    readonly site: CallSite | undefined,
     /** The view's signal watch: told when this settles, so its listener goes when nothing is left. */
     private readonly watch: AbortWatch | undefined,
   ) {
