@@ -10,17 +10,18 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkList, flags, positive } from './args.mjs';
 import { ensureRedisInstalled, startServer } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const flag = flags(args, ['clients', 'only', 'duration'], 'node bench/alloc.mjs [--clients redmux,ioredis] [--only get16x128] [--duration 1000]');
 const clients = flag('clients', 'redmux,ioredis,iovalkey,node-redis').split(',');
+// Closed-loop scenarios of one server (the worker checks client names).
 const scenarios = flag('only', 'get16x128,set16x128').split(',');
-const duration = flag('duration', '1000');
+checkList('scenario', scenarios, ['get16x1', 'set16x1', 'get16x16', 'set16x16', 'get16x128', 'set16x128', 'get16x1024', 'set16x1024', 'get1024x128', 'get65536x128']);
+checkList('client', clients, ['redmux', 'ioredis', 'ioredis-auto', 'iovalkey', 'iovalkey-auto', 'node-redis', 'node-redis-timeout', 'glide']);
+const duration = String(positive('duration', flag('duration', 1000)));
 
 function sample(client, scenario, port) {
   return new Promise((resolve) => {

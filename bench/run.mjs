@@ -28,6 +28,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkList, flags, positive } from './args.mjs';
 import { renderChart } from './chart.mjs';
 import { startCluster } from './cluster.mjs';
 import { ensureRedisInstalled, startServer } from './server.mjs';
@@ -35,14 +36,16 @@ import { renderTables, renderTargets } from './table.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const reps = Number(flag('reps', 3));
-const duration = Number(flag('duration', 1000));
+const flag = flags(
+  args,
+  ['reps', 'duration', 'out', 'clients', 'before', 'node-flags', 'suite', 'only'],
+  'node bench/run.mjs [--reps 3] [--duration 1000] [--suite all|standalone|cluster] [--only a,b] [--clients a,b] [--before dir] [--node-flags "..."] [--out dir]',
+);
+const reps = positive('reps', flag('reps', 3));
+const duration = positive('duration', flag('duration', 1000));
 const outDir = path.resolve(flag('out', path.join(here, 'results')));
-let CLIENTS = flag('clients', 'redmux,ioredis,ioredis-auto,iovalkey,node-redis,node-redis-timeout,glide').split(',');
+const ALL_CLIENTS = ['redmux', 'ioredis', 'ioredis-auto', 'iovalkey', 'iovalkey-auto', 'node-redis', 'node-redis-timeout', 'glide', 'redmux-before'];
+let CLIENTS = checkList('client', flag('clients', 'redmux,ioredis,ioredis-auto,iovalkey,node-redis,node-redis-timeout,glide').split(','), ALL_CLIENTS);
 // --before <dir>: also measure another redmux build (e.g. the dist/ of an older
 // checkout) as client 'redmux-before', so a change is judged within one run.
 const before = flag('before', '');
@@ -59,9 +62,9 @@ const STANDALONE = [
   'scriptget16x128', 'scriptincr1x128', 'scan100k', 'scan100k-nodedupe', 'scan100k-pages',
 ];
 const CLUSTER = ['cluster-get16x1', 'cluster-set16x1', 'cluster-get16x128', 'cluster-set16x128', 'cluster-burst100k', 'cluster-mget10x128'];
-const suite = flag('suite', 'all');
+const suite = checkList('suite', [flag('suite', 'all')], ['all', 'standalone', 'cluster'])[0];
 const only = flag('only', '');
-const SCENARIOS = only ? only.split(',') : [...(suite === 'cluster' ? [] : STANDALONE), ...(suite === 'standalone' ? [] : CLUSTER)];
+const SCENARIOS = only ? checkList('scenario', only.split(','), [...STANDALONE, ...CLUSTER]) : [...(suite === 'cluster' ? [] : STANDALONE), ...(suite === 'standalone' ? [] : CLUSTER)];
 const isCluster = (s) => s.startsWith('cluster-');
 const isScan = (s) => /^scan100k/.test(s);
 const isOneCaller = (s) => /x1$/.test(s);

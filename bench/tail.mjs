@@ -9,15 +9,13 @@
 //   node bench/tail.mjs [--callers 128] [--duration 3000]
 // Node/V8 flags go before the script: node --max-semi-space-size=64 bench/tail.mjs
 import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { flags, positive } from './args.mjs';
 import { ensureRedisInstalled, startServer } from './server.mjs';
 
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const callers = flag('callers', 128);
-const duration = flag('duration', 3000);
+const flag = flags(args, ['callers', 'duration'], 'node bench/tail.mjs [--callers 128] [--duration 3000]');
+const callers = positive('callers', flag('callers', 128));
+const duration = positive('duration', flag('duration', 3000));
 
 ensureRedisInstalled();
 const server = await startServer();
