@@ -7,10 +7,10 @@
 // The sampled runs are slower than unsampled ones: read bytes, not ops/s, here.
 // A young-generation scavenge pauses every caller in flight, so fewer bytes
 // per op means fewer pauses (see "The tail" in the README).
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkList, flags, positive } from './args.mjs';
+import { runJson } from './child.mjs';
 import { ensureRedisInstalled, startServer } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -24,22 +24,8 @@ checkList('client', clients, ['redmux', 'ioredis', 'ioredis-auto', 'iovalkey', '
 const duration = String(positive('duration', flag('duration', 1000)));
 
 function sample(client, scenario, port) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(here, 'worker.mjs'), client, scenario, String(port), duration], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BENCH_HEAP_PROFILE: '1' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => {
-      if (code !== 0) {
-        process.stderr.write(`${client} ${scenario} failed: ${err.split('\n')[0]}\n`);
-        resolve(undefined);
-      } else resolve(JSON.parse(out.trim().split('\n').pop()));
-    });
-  });
+  const env = { ...process.env, BENCH_HEAP_PROFILE: '1' };
+  return runJson([path.join(here, 'worker.mjs'), client, scenario, String(port), duration], `${client} ${scenario}`, env);
 }
 
 ensureRedisInstalled();

@@ -12,44 +12,29 @@
 // Prints ops/s and CPU µs per GET (median and best over repetitions: CPU
 // time is what a noisy shared machine disturbs least) and the ratios to
 // 'plain' (medians of per-repetition ratios).
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { flags, positive } from './args.mjs';
+import { ensureRedisInstalled, startServer } from './server.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 
 if (args[0] === '--worker') {
   await worker(args[1], Number(args[2]), Number(args[3]));
   process.exit(0);
 }
 
-const reps = Number(flag('reps', 5));
-const duration = Number(flag('duration', 2000));
+const flag = flags(args, ['reps', 'duration', 'before'], 'node bench/observe.mjs [--reps 5] [--duration 2000] [--before dir,dir...]');
+const reps = positive('reps', flag('reps', 5));
+const duration = positive('duration', flag('duration', 2000));
 const befores = flag('before', '').split(',').filter(Boolean).map((d) => path.resolve(d));
 const VARIANTS = ['plain', 'signal', 'prefix', 'subscriber', 'otel', 'callsite', ...befores.map((d) => `before:${d}`)];
 
-async function freePort() {
-  for (;;) {
-    const srv = net.createServer();
-    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-    const { port } = srv.address();
-    await new Promise((r) => srv.close(r));
-    if (port !== 6379) return port;
-  }
-}
-
-const port = await freePort();
-const dir = mkdtempSync(path.join(os.tmpdir(), 'redmux-observe-'));
-const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-for (let i = 0; i < 50 && spawnSync('redis-cli', ['-p', String(port), 'PING']).stdout?.toString().trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
+ensureRedisInstalled();
+const server = await startServer();
+const port = server.port;
 spawnSync('redis-cli', ['-p', String(port), 'SET', 'p:k', 'x'.repeat(16)]);
 spawnSync('redis-cli', ['-p', String(port), 'SET', 'k', 'x'.repeat(16)]);
 
@@ -65,8 +50,7 @@ try {
     }
   }
 } finally {
-  server.kill();
-  rmSync(dir, { recursive: true, force: true });
+  server.stop();
 }
 process.stderr.write('\n');
 

@@ -23,12 +23,13 @@
 // each repetition, then summarised. Each repetition starts with
 // `redis-benchmark -P 16 -t get -d 16` against the same server(s): the
 // server's own limit on this machine, which redmux is reported as a share of.
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkList, flags, positive } from './args.mjs';
+import { runJson } from './child.mjs';
 import { renderChart } from './chart.mjs';
 import { startCluster } from './cluster.mjs';
 import { ensureRedisInstalled, startServer } from './server.mjs';
@@ -85,22 +86,7 @@ if (CLIENTS.includes('glide')) {
 }
 
 function measure(client, scenario, target) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...nodeFlags, path.join(here, 'worker.mjs'), client, scenario, target, String(duration)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => {
-      if (code !== 0) {
-        const why = err.split('\n').find((l) => /Error|error/.test(l)) ?? err.split('\n')[0];
-        process.stderr.write(`  ${client} ${scenario} failed: ${why}\n`);
-        resolve(undefined);
-      } else resolve(JSON.parse(out.trim().split('\n').pop()));
-    });
-  });
+  return runJson([...nodeFlags, path.join(here, 'worker.mjs'), client, scenario, target, String(duration)], `${client} ${scenario}`);
 }
 
 /** bench/floor.mjs against `port`: { ops, seconds, cpuUs }, or undefined. */
