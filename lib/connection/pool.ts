@@ -49,6 +49,8 @@ export interface PoolHooks {
   orphan(command: string, value: Reply): void;
   /** An error reply the routing may take over (cluster MOVED): true when it re-sends the command itself. */
   redirect?(cmd: Command, err: ServerError): boolean;
+  /** The server the leases connect to, as errors name it (Sentinel: the one found last). */
+  node(): string;
 }
 
 /** setTimeout's limit; a longer deadline is re-armed in steps. */
@@ -58,6 +60,8 @@ interface Waiter {
   resolve(lease: Lease): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout | undefined;
+  /** The blocking command it leases for; none: a db.watch (its first command is WATCH). */
+  cmd: Command | undefined;
 }
 
 export class BlockingPool {
@@ -100,7 +104,7 @@ export class BlockingPool {
    * cleared, the caller gets its AbortError and the promise rejects.
    */
   acquire(maxWait = this.settings.maxWait, cmd?: Command): Promise<Lease> {
-    if (this.closed) return Promise.reject(new ClosedError('the client is closed'));
+    if (this.closed) return Promise.reject(new ClosedError('the client is closed', { command: cmd?.info.name ?? 'WATCH', node: this.hooks.node() }));
     const idle = this.idle.pop();
     if (idle) {
       idle.released = false;
@@ -124,6 +128,7 @@ export class BlockingPool {
           reject(err);
         },
         timer: undefined,
+        cmd,
       };
       waiter.timer = setTimeout(() => waiter.reject(new PoolTimeoutError(`no side connection free within ${maxWait} ms (pool size ${this.settings.size})`)), Math.max(0, maxWait));
       const hook = (reason: unknown) => {
@@ -255,7 +260,7 @@ export class BlockingPool {
    */
   private backoff(cmd: Command, delay: number): Promise<boolean> {
     if (this.closed) {
-      this.fail(cmd, backoffClosedError(cmd, 'the client closed'));
+      this.fail(cmd, backoffClosedError(cmd, 'the client closed', this.hooks.node()));
       return Promise.resolve(false);
     }
     return new Promise((resume) => {
@@ -278,7 +283,7 @@ export class BlockingPool {
   private endBackoffs(why: string): void {
     for (const [cmd, end] of [...this.backingOff]) {
       end();
-      this.fail(cmd, backoffClosedError(cmd, why));
+      this.fail(cmd, backoffClosedError(cmd, why, this.hooks.node()));
     }
   }
 
@@ -376,7 +381,7 @@ export class BlockingPool {
   close(): Promise<void> {
     this.closed = true;
     this.stopIdleCheck();
-    for (const w of [...this.waiters]) w.reject(new ClosedError('the client closed while waiting for a side connection'));
+    for (const w of [...this.waiters]) w.reject(this.waiterClosed(w, 'the client closed'));
     this.endBackoffs('the client closed');
     for (const lease of this.idle.splice(0)) void lease.mux.close();
     for (const lease of [...this.active]) lease.abandon?.('closing');
@@ -404,11 +409,17 @@ export class BlockingPool {
     this.closed = true;
     this.stopIdleCheck();
     this.stopDrains.fire();
-    for (const w of [...this.waiters]) w.reject(new ClosedError('the client was disconnected'));
+    for (const w of [...this.waiters]) w.reject(this.waiterClosed(w, 'the client was disconnected'));
     this.endBackoffs('the client was disconnected');
     for (const lease of this.idle.splice(0)) lease.mux.disconnect();
     for (const lease of [...this.active]) lease.mux.disconnect();
     for (const w of this.closeWaiters.splice(0)) w();
+  }
+
+  /** Why a caller waiting in line gets no lease: named like the pool's other ClosedErrors (command, node, was it written). */
+  private waiterClosed(w: Waiter, why: string): ClosedError {
+    const message = `${why} while waiting for a side connection; ${notSent(w.cmd !== undefined && wasSent(w.cmd))}`;
+    return new ClosedError(message, { command: w.cmd?.info.name ?? 'WATCH', node: this.hooks.node() });
   }
 
   private stopIdleCheck(): void {
@@ -424,8 +435,8 @@ function closedError(cmd: Command, sent: boolean, node: string): ClosedError {
   return new ClosedError(message, { command: cmd.info.name, node });
 }
 
-function backoffClosedError(cmd: Command, why: string): ClosedError {
-  return new ClosedError(`${why} while the command waited to be retried; ${notSent(wasSent(cmd))}`, { command: cmd.info.name });
+function backoffClosedError(cmd: Command, why: string, node: string): ClosedError {
+  return new ClosedError(`${why} while the command waited to be retried; ${notSent(wasSent(cmd))}`, { command: cmd.info.name, node });
 }
 
 function numberArg(a: Arg | undefined): number | undefined {

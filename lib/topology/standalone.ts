@@ -78,6 +78,7 @@ export class Standalone implements Topology {
       unobservedError: hooks.unobservedError,
       orphan: hooks.orphan,
       redirect: hooks.redirect,
+      node: () => this.mux.node,
     });
   }
 
