@@ -74,23 +74,24 @@ export function argText(a: Arg): string {
 /**
  * Entries are filed in two levels (store.ts): by their first argument (as
  * the caller's string, usually the key, whose hash V8 keeps on the string),
- * then by the rest: database, decoding, command and the other arguments,
- * each length-prefixed so no two calls share a name. The rest of a
- * one-argument call is an interned prefix: a hit allocates no string.
+ * then by the rest: database, decoding, whether a cluster replica answers it
+ * (client-cache.ts FillTarget.replicaReads), command and the other
+ * arguments, each length-prefixed so no two calls share a name. The rest of
+ * a one-argument call is an interned prefix: a hit allocates no string.
  */
 export class EntryNames {
-  /** db * 16 + decode flags -> command name -> interned prefix. */
+  /** (db, decode flags, replica) -> command name -> interned prefix. */
   readonly #prefixes = new Map<number, Map<string, string>>();
 
-  rest(db: number, decodeFlags: number, name: string, args: ArrayLike<Arg>): string {
-    const slot = db * 16 + decodeFlags;
+  rest(db: number, decodeFlags: number, name: string, args: ArrayLike<Arg>, replica: boolean): string {
+    const slot = db * 64 + decodeFlags * 2 + (replica ? 1 : 0); // decode flags (DECODE_*) are below 32
     let byName = this.#prefixes.get(slot);
     if (byName === undefined) {
       if (this.#prefixes.size >= 1024) this.#prefixes.clear(); // bounded, whatever databases callers name
       this.#prefixes.set(slot, (byName = new Map()));
     }
     let prefix = byName.get(name);
-    if (prefix === undefined) byName.set(name, (prefix = `${db}/${decodeFlags}/${name}`));
+    if (prefix === undefined) byName.set(name, (prefix = `${db}/${decodeFlags}${replica ? 'r' : ''}/${name}`));
     if (args.length <= 1) return prefix;
     let s = prefix;
     for (let i = 1; i < args.length; i++) {

@@ -25,6 +25,9 @@
  *  - a write sent by this client drops the entries of its keys at once: the
  *    server sends our own invalidation only after the write's reply, and a
  *    read issued right after `await`ing the write must not see the old value;
+ *  - what a cluster replica answered is filed apart from what masters did
+ *    (FillTarget.replicaReads): the replica invalidates only once it applied
+ *    the write, after the master acknowledged it;
  *  - `ttl` bounds how long any entry is served, should invalidations stop.
  *
  * Concurrent misses of one entry share one request (a `Fill`): later callers
@@ -68,6 +71,13 @@ export interface CacheStats {
 /** Where a fill goes: the client's routing. */
 export interface FillTarget {
   send(cmd: Command, timeout: number, custom: boolean): void;
+  /**
+   * Its reads may be answered by a cluster replica (`readFrom`, a replica's
+   * per-node handle). Their entries are filed apart: a replica applies a
+   * write, and invalidates, only after its master acknowledged it, so what it
+   * answered must never reach a read routed to the master.
+   */
+  readonly replicaReads?: boolean;
 }
 
 /**
@@ -184,7 +194,7 @@ export class ClientCache implements TrackingSink {
     const info = cmd.info;
     const args = cmd.args;
     const first = argText(args[0]!);
-    const rest = this.#names.rest(cmd.db, cmd.decodeFlags, info.name, args);
+    const rest = this.#names.rest(cmd.db, cmd.decodeFlags, info.name, args, target.replicaReads === true);
     const hit = this.#store.get(first, rest, now);
     if (hit !== undefined) {
       if (counted) this.#stats.hits++;

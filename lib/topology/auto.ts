@@ -27,9 +27,12 @@ export class AutoTopology implements Topology {
   /** Settles once the first handshake said which routing it is (auto mode). */
   readonly #decided: Promise<void>;
   readonly #connectTimeout: number;
+  /** Reads routed to a cluster's replicas (`readFrom`): the cache files what they answer apart from masters' answers. */
+  readonly replicaReads: boolean;
 
   constructor(resolved: ResolvedOptions, hooks: TopologyHooks) {
     this.#connectTimeout = resolved.connection.connectTimeout;
+    this.replicaReads = resolved.cluster.readFrom !== 'master';
     const pool = { ...resolved.pool, blockingMargin: resolved.blockingMargin };
     const settings = { seeds: resolved.seeds, ...resolved.cluster };
     const clusterHooks: TopologyHooks = {

@@ -45,6 +45,8 @@ export interface Topology {
   stats(): TopologyStats;
   /** A MOVED seen outside the shared connection (a WATCH lease): routing learns the slot's owner. */
   moved?(err: ServerError): void;
+  /** Its reads may be answered by a cluster replica: the client-side cache files them apart (cache/client-cache.ts FillTarget). */
+  readonly replicaReads?: boolean;
 }
 
 /** What a routing tells its owner when the cluster's topology changed: the nodes now serving. */

@@ -292,6 +292,7 @@ export class Cluster implements Topology {
   pinnedTo(node: ClusterNode): Topology {
     const unit = (): Standalone => this.#unit(node.host, node.port, node.role === 'replica');
     return {
+      replicaReads: node.role === 'replica', // a replica's answers are cached apart from the masters'
       send: (cmd, timeout, custom) => {
         cmd.pinned = true;
         unit().send(cmd, timeout, custom);

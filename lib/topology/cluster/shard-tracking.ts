@@ -9,7 +9,8 @@
  *
  * Why the current map is the right one: an entry is kept only from a reply of
  * a node of the shard that owned its slot when the read was issued (its
- * master, or a replica with cluster.readFrom), and every change since that
+ * master, or a replica with cluster.readFrom or through a replica's per-node
+ * handle: filed apart, FillTarget.replicaReads), and every change since that
  * takes the slot from such a node (MOVED, ASK, a new map with another master,
  * or without that replica in the slot's shard: SlotMap.slotsMovedFrom)
  * dropped that slot's entries and reads in flight (TrackingSink.slotsMoved).
