@@ -12,7 +12,7 @@ export interface RefreshIo<T> {
   query(): Promise<T>;
   /** A map was obtained (maybe equal to the current one). */
   apply(map: T): void;
-  /** A query failed (every node refused or timed out); another is scheduled. */
+  /** A query failed (every node refused or timed out); another is scheduled. Never told after stop(). */
   failed(err: Error): void;
 }
 
@@ -81,6 +81,9 @@ export class Refresher<T> {
         this.io.apply(await this.io.query());
         failures = 0;
       } catch (err) {
+        // Stopped while it was asked (close() settled its questions, or a node failed while
+        // the client was closing): the map would route nothing, its failure is nobody's news.
+        if (this.#stopped) break;
         this.io.failed(err as Error);
         // Unreachable or changing: try again after the spacing, a bounded number
         // of times (the next reason to refresh, or the periodic one, starts over).
