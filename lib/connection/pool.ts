@@ -130,7 +130,10 @@ export class BlockingPool {
         timer: undefined,
         cmd,
       };
-      waiter.timer = setTimeout(() => waiter.reject(new PoolTimeoutError(`no side connection free within ${maxWait} ms (pool size ${this.settings.size})`)), Math.max(0, maxWait));
+      waiter.timer = setTimeout(() => {
+        const waited = { command: cmd?.info.name ?? 'WATCH', node: this.hooks.node() }; // no command: a db.watch lease
+        waiter.reject(new PoolTimeoutError(`no side connection free within ${maxWait} ms (pool size ${this.settings.size})`, waited));
+      }, Math.max(0, maxWait));
       const hook = (reason: unknown) => {
         const err = abortError(cmd!.info.name, wasSent(cmd!), undefined, reason);
         waiter.reject(err);
