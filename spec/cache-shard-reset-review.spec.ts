@@ -15,11 +15,10 @@
  * shard's slots, which drops that shard's entries, not the whole cache.
  */
 import { describe, expect, it } from 'vitest';
-import { keySlot } from '../lib/commands/slot.js';
 import type { Redis } from '../lib/index.js';
 import { SlotMap } from '../lib/topology/cluster/slot-map.js';
 import { shardSlots } from '../lib/topology/cluster/shard-tracking.js';
-import { useCluster } from './support/real-cluster.js';
+import { keysOnEachMaster, useCluster } from './support/real-cluster.js';
 
 const env = useCluster({ commandTimeout: 5000 });
 const { cluster } = env;
@@ -35,18 +34,6 @@ async function until(what: string, ms: number, probe: () => Promise<boolean>): P
   }
 }
 
-/** One key on each master, and the master's port. */
-async function keysOnEachMaster(prefix: string): Promise<{ key: string; port: number }[]> {
-  const found = new Map<number, string>();
-  for (let i = 0; found.size < 3 && i < 1000; i++) {
-    const key = `${prefix}:${i}`;
-    const port = await cluster.ownerOf(keySlot(key));
-    if (!found.has(port)) found.set(port, key);
-  }
-  expect(found.size).toBe(3);
-  return [...found].map(([port, key]) => ({ key, port }));
-}
-
 describe("cache review: readFrom 'replica', a replica that changes shard", () => {
   /**
    * A caching client reading from replicas, with `a.key` cached from a's
@@ -58,7 +45,7 @@ describe("cache review: readFrom 'replica', a replica that changes shard", () =>
   async function replicaMoved(prefix: string, mapped: boolean, check: (ctx: { r: Redis; a: string; aPort: number; b: string; replica: number; readsOn: (port: number) => number }) => Promise<void>): Promise<void> {
     const r = env.client({ cache: { maxEntries: 1000 }, cluster: { readFrom: 'replica', refreshInterval: 100 } });
     const cached = r.db.with({ cache: true });
-    const [a, b, c] = await keysOnEachMaster(prefix);
+    const [a, b, c] = await keysOnEachMaster(cluster, prefix);
     const replica = cluster.replicas(a!.port)[0]!.port;
     // Every node's connection up first: a new one drops entries too, which would hide what this looks for.
     await r.db.reply('DBSIZE');
@@ -188,7 +175,7 @@ describe('cache review: a replica gone from the slot map (readFrom master)', () 
   it("drops its shard's entries only: the other shards' entries stay hits", async () => {
     const r = env.client({ cache: { maxEntries: 1000 }, cluster: { refreshInterval: 100 } });
     const cached = r.db.with({ cache: true });
-    const [a, b, c] = await keysOnEachMaster('csrr4');
+    const [a, b, c] = await keysOnEachMaster(cluster, 'csrr4');
     await r.db.reply('DBSIZE'); // every master's connection up: a new one drops its shard's entries
     for (const { key, port } of [a!, b!, c!]) await cluster.call(port, 'SET', key, `v-${key}`);
     for (let i = 0; i < 2; i++) for (const { key } of [a!, b!, c!]) expect(await cached.reply('GET', key)).toBe(`v-${key}`);

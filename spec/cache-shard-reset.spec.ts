@@ -7,29 +7,16 @@
  * answered from the cache afterwards.
  */
 import { describe, expect, it } from 'vitest';
-import { keySlot } from '../lib/commands/slot.js';
 import type { Redis } from '../lib/index.js';
 import { SlotMap } from '../lib/topology/cluster/slot-map.js';
 import { shardSlots } from '../lib/topology/cluster/shard-tracking.js';
-import { useCluster } from './support/real-cluster.js';
+import { keysOnEachMaster, useCluster } from './support/real-cluster.js';
 
 const env = useCluster({ commandTimeout: 5000 });
 const { cluster } = env;
 
 function reader(): Redis {
   return env.client({ cache: { maxEntries: 1000 } });
-}
-
-/** One key on each master, and the master's port. */
-async function keysOnEachMaster(prefix: string): Promise<{ key: string; port: number }[]> {
-  const found = new Map<number, string>();
-  for (let i = 0; found.size < 3 && i < 1000; i++) {
-    const key = `${prefix}:${i}`;
-    const port = await cluster.ownerOf(keySlot(key));
-    if (!found.has(port)) found.set(port, key);
-  }
-  expect(found.size).toBe(3);
-  return [...found].map(([port, key]) => ({ key, port }));
 }
 
 /** Cache hits and misses of `redis` so far. */
@@ -42,7 +29,7 @@ describe('cache: one node at a time', () => {
   it("a node's lost connection drops its shard's entries only; the others are still hits", async () => {
     const r = reader();
     const cached = r.db.with({ cache: true });
-    const [a, b, c] = await keysOnEachMaster('csr1');
+    const [a, b, c] = await keysOnEachMaster(cluster, 'csr1');
     for (const { key, port } of [a!, b!, c!]) await cluster.call(port, 'SET', key, `v-${key}`);
     for (const { key } of [a!, b!, c!]) expect(await cached.reply('GET', key)).toBe(`v-${key}`);
     const warm = counts(r);
@@ -65,7 +52,7 @@ describe('cache: one node at a time', () => {
   it('a write made while the connection to its node was down is read back, not the cached value', async () => {
     const r = reader();
     const cached = r.db.with({ cache: true });
-    const [a, b] = await keysOnEachMaster('csr2');
+    const [a, b] = await keysOnEachMaster(cluster, 'csr2');
     for (const { key, port } of [a!, b!]) await cluster.call(port, 'SET', key, 'old');
     for (let i = 0; i < 2; i++) for (const { key } of [a!, b!]) expect(await cached.reply('GET', key)).toBe('old');
     // Cut the connection and write before this client reconnects: no invalidation will ever reach it for that write.
@@ -80,7 +67,7 @@ describe('cache: one node at a time', () => {
   it('a FLUSHALL on one master drops that shard\'s entries only', async () => {
     const r = reader();
     const cached = r.db.with({ cache: true });
-    const [a, b, c] = await keysOnEachMaster('csr3');
+    const [a, b, c] = await keysOnEachMaster(cluster, 'csr3');
     for (const { key, port } of [a!, b!, c!]) await cluster.call(port, 'SET', key, 'kept');
     for (let i = 0; i < 2; i++) for (const { key } of [a!, b!, c!]) expect(await cached.reply('GET', key)).toBe('kept');
     await cluster.call(a!.port, 'FLUSHALL');

@@ -10,9 +10,10 @@
  * backoff's timer apart; it is shortened to a few ms in the timer call (the
  * spec never waits the real delay), and the spec then waits past it.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AbortError, Redis, RetryPolicy } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
+import { watchTimers } from './support/timer-watch.js';
 
 const env = useProxiedServer();
 
@@ -21,28 +22,10 @@ const BACKOFF = 987_654;
 /** What the spec lets the backoff last instead (it waits past it to see what the pool does then). */
 const SHORTENED = 20;
 
-const realSetTimeout = globalThis.setTimeout;
-const realClearTimeout = globalThis.clearTimeout;
-let backoffTimers: NodeJS.Timeout[] = [];
-let cleared: Set<unknown>;
-
-beforeEach(() => {
-  backoffTimers = [];
-  cleared = new Set();
-  vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    if (ms !== BACKOFF) return realSetTimeout(fn, ms, ...args);
-    const timer = realSetTimeout(fn, SHORTENED, ...args);
-    backoffTimers.push(timer);
-    return timer;
-  }) as typeof setTimeout);
-  vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((timer?: NodeJS.Timeout | string | number) => {
-    cleared.add(timer);
-    realClearTimeout(timer);
-  }) as typeof clearTimeout);
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const timers = watchTimers([BACKOFF], new Map([[BACKOFF, SHORTENED]]));
+const backoffTimers = timers.set;
+const cleared = timers.cleared;
+const realSetTimeout = timers.realSetTimeout;
 
 const retry = RetryPolicy.constant({ attempts: 3, delay: BACKOFF });
 const settle = <T>(p: PromiseLike<T>) => Promise.resolve(p).then((value) => ({ value, error: undefined }), (error: unknown) => ({ value: undefined, error }));

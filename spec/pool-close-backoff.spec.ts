@@ -14,9 +14,10 @@
  * spec can tell those timers apart; they keep their real (long) delays: a
  * caller that settles only when they end has not settled when the spec looks.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AbortError, ClosedError, Redis, RetryPolicy } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
+import { watchTimers } from './support/timer-watch.js';
 
 const env = useProxiedServer();
 
@@ -25,28 +26,10 @@ const BACKOFF = 987_654;
 /** The pool's maxWait in the waiting-line tests. */
 const MAX_WAIT = 876_543;
 
-const realSetTimeout = globalThis.setTimeout;
-const realClearTimeout = globalThis.clearTimeout;
-let watched: NodeJS.Timeout[] = [];
-let cleared: Set<unknown>;
-
-beforeEach(() => {
-  watched = [];
-  cleared = new Set();
-  vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const timer = realSetTimeout(fn, ms, ...args);
-    if (ms === BACKOFF || ms === MAX_WAIT) watched.push(timer);
-    return timer;
-  }) as typeof setTimeout);
-  vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((timer?: NodeJS.Timeout | string | number) => {
-    cleared.add(timer);
-    realClearTimeout(timer);
-  }) as typeof clearTimeout);
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  for (const t of watched) realClearTimeout(t); // a failing run leaves none behind
-});
+const timers = watchTimers([BACKOFF, MAX_WAIT]);
+const watched = timers.set;
+const cleared = timers.cleared;
+const realSetTimeout = timers.realSetTimeout;
 
 const retry = RetryPolicy.constant({ attempts: 3, delay: BACKOFF });
 type Outcome = { settled: boolean; error: unknown };

@@ -6,6 +6,7 @@
  * removed); the clients are ended after each test.
  */
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import { keySlot } from '../../lib/commands/slot.js';
 import { Redis, type RedisOptions } from '../../lib/index.js';
 import { startCluster, type RedisCluster, type StartClusterOptions } from './redis-cluster.js';
 
@@ -93,4 +94,17 @@ export function useCluster(defaults: RedisOptions | ((cluster: RedisCluster) => 
     },
   };
   return env;
+}
+
+/** One key of the form `<prefix>:<n>` on each master of `cluster`, with that master's port. */
+export async function keysOnEachMaster(cluster: RedisCluster, prefix: string): Promise<{ key: string; port: number }[]> {
+  const masters = cluster.masters().length;
+  const found = new Map<number, string>();
+  for (let i = 0; found.size < masters && i < 1000; i++) {
+    const key = `${prefix}:${i}`;
+    const port = await cluster.ownerOf(keySlot(key));
+    if (!found.has(port)) found.set(port, key);
+  }
+  if (found.size < masters) throw new Error(`no key under ${prefix}: on ${masters - found.size} of the masters`);
+  return [...found].map(([port, key]) => ({ key, port }));
 }
