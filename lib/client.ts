@@ -10,7 +10,7 @@ import { keyPrefix, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import { AbortWatch, abortError } from './connection/abort.js';
 import { Command, checkCommand, prepareCommand } from './connection/command.js';
 import { commandChannel, logTopology, traceSettled, tracingCommands, type CommandTraceContext } from './connection/diagnostics.js';
-import { ObservedCommand, type CallSite } from './connection/observed.js';
+import { ObservedCommand, captureCallSite } from './connection/observed.js';
 import { Pending } from './connection/pending.js';
 import { scriptCall } from './connection/script-command.js';
 import type { Script } from './script.js';
@@ -233,11 +233,8 @@ export class Database<D extends Decoding = DefaultDecoding> {
   #observed<T>(name: string, args: Arg[], observe: boolean, tracing: boolean): Command<T> {
     const on = this.#settings;
     const info = checkCommand(name, args, refuse, on.maxArgumentBytes);
-    let site: CallSite | undefined;
-    if (this.#core.options.callSiteStacks) {
-      site = {};
-      Error.captureStackTrace(site, observe ? (Database.prototype.reply as Function) : (Database.prototype.command as Function)); // as Function: relating the two typed signatures is slow to compile
-    }
+    // as Function: relating the two typed signatures is slow to compile
+    const site = this.#core.options.callSiteStacks ? captureCallSite(observe ? (Database.prototype.reply as Function) : (Database.prototype.command as Function)) : undefined;
     const trace = tracing ? { command: info.name, database: on.index, argumentCount: args.length, node: undefined } : undefined;
     return new ObservedCommand<T>(name, args, info, on.decodeFlags, on.index, trace, site, this.#abort);
   }
@@ -266,7 +263,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
       const on = this.#settings;
       const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
       if (this.#prefix !== undefined) prefixKeys(cmd.info, cmd.args as Arg[], this.#prefix); // scriptCall made the array
-      if (this.#core.options.callSiteStacks) Error.captureStackTrace((cmd.site = {}), Database.prototype.run);
+      if (this.#core.options.callSiteStacks) cmd.site = captureCallSite(Database.prototype.run);
       this.#abort?.follow(cmd); // a ScriptCommand does not tell the signal's watch it settled: the watch follows its promise
       if (!tracingCommands()) return this.#dispatch(cmd, true).toPromise();
       cmd.trace = { command: cmd.info.name, database: on.index, argumentCount: cmd.args.length, node: undefined };

@@ -17,7 +17,7 @@ import { prefixed, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import type { CommandArguments, Decoding, DefaultDecoding, Resolved } from './commands/typed.js';
 import { resp2ToResp3 } from './commands/resp3-shapes.js';
 import { checkCommand, Command, InternalCommand, prepareCommand } from './connection/command.js';
-import { appendCallSite, ObservedCommand, type CallSite } from './connection/observed.js';
+import { appendCallSite, captureCallSite, ObservedCommand } from './connection/observed.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
 import { AskError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
@@ -114,17 +114,10 @@ function refuseInside(info: { name: string }): never {
  */
 function buildCommand(name: string, args: Arg[], on: HandleSettings, issuer: Function): Command {
   const cmd = on.callSiteStacks
-    ? new ObservedCommand(name, args, checkCommand(name, args, refuseInside, on.maxArgumentBytes), on.decodeFlags, on.index, undefined, callSite(issuer), undefined)
+    ? new ObservedCommand(name, args, checkCommand(name, args, refuseInside, on.maxArgumentBytes), on.decodeFlags, on.index, undefined, captureCallSite(issuer), undefined)
     : prepareCommand(name, args, on.decodeFlags, on.index, refuseInside, on.maxArgumentBytes);
   if (on.prefix !== undefined) prefixKeys(cmd.info, args, on.prefix); // `args` is the caller's rest array: ours
   return cmd;
-}
-
-/** Where the caller of `issuer` is now (`callSiteStacks` only: capturing costs a stack walk). */
-function callSite(issuer: Function): CallSite {
-  const site: CallSite = {};
-  Error.captureStackTrace(site, issuer);
-  return site;
 }
 
 /** Compile and send one MULTI/EXEC block; see the module comment for the result shape. */
@@ -358,7 +351,7 @@ export async function runWatch<R>(
           try {
             const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
             if (on.prefix !== undefined) prefixKeys(cmd.info, cmd.args as Arg[], on.prefix); // scriptCall made the array
-            if (on.callSiteStacks) cmd.site = callSite(conn.run);
+            if (on.callSiteStacks) cmd.site = captureCallSite(conn.run);
             return lease.reply(cmd);
           } catch (err) {
             return Promise.reject(err);

@@ -19,6 +19,13 @@ import { traceSettled, type CommandTraceContext } from './diagnostics.js';
 /** Where the caller issued the command: `Error.captureStackTrace` output, formatted only if it fails. */
 export type CallSite = { stack?: string };
 
+/** Where the caller of `issuer` (the API method it called) is now: costs a stack walk, so only with `callSiteStacks`. */
+export function captureCallSite(issuer: Function): CallSite {
+  const site: CallSite = {};
+  Error.captureStackTrace(site, issuer);
+  return site;
+}
+
 /** Errors that already carry a call site (an error shared by several commands keeps the first). */
 const stamped = new WeakSet<Error>();
 
