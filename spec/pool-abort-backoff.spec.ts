@@ -25,16 +25,10 @@ const SHORTENED = 20;
 const timers = watchTimers([BACKOFF], new Map([[BACKOFF, SHORTENED]]));
 const backoffTimers = timers.set;
 const cleared = timers.cleared;
-const realSetTimeout = timers.realSetTimeout;
+const { sleep, until } = timers;
 
 const retry = RetryPolicy.constant({ attempts: 3, delay: BACKOFF });
 const settle = <T>(p: PromiseLike<T>) => Promise.resolve(p).then((value) => ({ value, error: undefined }), (error: unknown) => ({ value: undefined, error }));
-const sleep = (ms: number) => new Promise((r) => realSetTimeout(r, ms));
-
-/** Poll `check` until it holds (bounded by the test's own timeout). */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await check())) await sleep(5);
-}
 
 describe('a blocking command aborted in the pool\'s retry backoff', () => {
   it('no try written (its lease could not connect): AbortError sent: false at once, the timer cleared, no lease opened after', async () => {

@@ -29,7 +29,7 @@ const MAX_WAIT = 876_543;
 const timers = watchTimers([BACKOFF, MAX_WAIT]);
 const watched = timers.set;
 const cleared = timers.cleared;
-const realSetTimeout = timers.realSetTimeout;
+const { sleep, until } = timers;
 
 const retry = RetryPolicy.constant({ attempts: 3, delay: BACKOFF });
 type Outcome = { settled: boolean; error: unknown };
@@ -42,15 +42,10 @@ function follow(p: PromiseLike<unknown>): Outcome {
   );
   return out;
 }
-const sleep = (ms: number) => new Promise((r) => realSetTimeout(r, ms));
 /** A few turns of the event loop: promise chains already due have run. */
 const turns = async () => {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
 };
-
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await check())) await sleep(5);
-}
 
 describe('close() or disconnect() while a blocking command waits out its retry backoff', () => {
   it('close(), no try written (its lease could not connect): ClosedError "not sent" before close() resolves, the timer cleared', async () => {

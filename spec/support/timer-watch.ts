@@ -16,12 +16,20 @@ export interface TimerWatch {
   readonly cleared: Set<unknown>;
   /** The real setTimeout, for the spec's own waits. */
   readonly realSetTimeout: typeof setTimeout;
+  /** Wait `ms` on the real clock (the spy does not touch it). */
+  sleep(ms: number): Promise<void>;
+  /** Poll `check` every 5 ms until it holds (bounded by the test's own timeout). */
+  until(check: () => boolean | Promise<boolean>): Promise<void>;
 }
 
 export function watchTimers(delays: readonly number[], shorten: ReadonlyMap<number, number> = new Map()): TimerWatch {
   const realSetTimeout = globalThis.setTimeout;
   const realClearTimeout = globalThis.clearTimeout;
-  const watch = { set: [] as NodeJS.Timeout[], cleared: new Set<unknown>(), realSetTimeout };
+  const sleep = (ms: number) => new Promise<void>((r) => realSetTimeout(r, ms));
+  const until = async (check: () => boolean | Promise<boolean>) => {
+    while (!(await check())) await sleep(5);
+  };
+  const watch = { set: [] as NodeJS.Timeout[], cleared: new Set<unknown>(), realSetTimeout, sleep, until };
   beforeEach(() => {
     watch.set.length = 0;
     watch.cleared.clear();
