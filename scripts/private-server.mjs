@@ -1,24 +1,11 @@
 // A private redis-server for the generators (gen-commands.mjs, gen-types.mjs):
-// started on a free loopback port with no persistence, asked over a fresh
-// connection per question (HELLO 3 first, so replies have their RESP3 shapes),
-// and stopped with its directory removed.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// the benchmark's (bench/server.mjs: a free loopback port, no persistence,
+// stopped with its directory removed), asked over a fresh connection per
+// question (HELLO 3 first, so replies have their RESP3 shapes).
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import { startServer } from '../bench/server.mjs';
 import { Decoder } from '../dist/resp/decoder.js';
 import { encodeCommand } from '../dist/resp/encoder.js';
-
-async function freePort() {
-  for (;;) {
-    const srv = net.createServer();
-    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-    const { port } = srv.address();
-    await new Promise((r) => srv.close(r));
-    if (port !== 6379) return port;
-  }
-}
 
 /** Send HELLO 3 and one command on a fresh connection; resolve with the command's reply. */
 function command(port, parts) {
@@ -48,23 +35,10 @@ function command(port, parts) {
  * whatever happens.
  */
 export async function withPrivateServer(use) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'redmux-gen-'));
-  const port = await freePort();
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const server = await startServer(); // returns once it accepts connections
   try {
-    // Wait for it to answer (up to 5 s).
-    for (let i = 0; ; i++) {
-      try {
-        await command(port, ['PING']);
-        break;
-      } catch (err) {
-        if (i >= 50) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    return await use((parts) => command(port, parts));
+    return await use((parts) => command(server.port, parts));
   } finally {
-    server.kill();
-    rmSync(dir, { recursive: true, force: true });
+    server.stop();
   }
 }
