@@ -290,22 +290,22 @@ export class Database<D extends Decoding = DefaultDecoding> {
           return next === undefined ? undefined : new Database(next, 0, opts);
         },
       }));
-    }, this.#prefix) as ScanIterator<Text<D>>;
+    }, this.#prefix, this.#core.options.callSiteStacks ? captureCallSite(Database.prototype.scan) : undefined) as ScanIterator<Text<D>>;
   }
 
   /** Every [field, value] of a hash (HSCAN), lazily. */
   hscan(key: Arg, options?: CollectionScanOptions): ScanIterator<[Text<D>, Text<D>]> {
-    return collectionScan('HSCAN', key, options, this) as ScanIterator<[Text<D>, Text<D>]>;
+    return collectionScan('HSCAN', key, options, this, this.#core.options.callSiteStacks ? captureCallSite(Database.prototype.hscan) : undefined) as ScanIterator<[Text<D>, Text<D>]>;
   }
 
   /** Every member of a set (SSCAN), lazily. */
   sscan(key: Arg, options?: CollectionScanOptions): ScanIterator<Text<D>> {
-    return collectionScan('SSCAN', key, options, this) as ScanIterator<Text<D>>;
+    return collectionScan('SSCAN', key, options, this, this.#core.options.callSiteStacks ? captureCallSite(Database.prototype.sscan) : undefined) as ScanIterator<Text<D>>;
   }
 
   /** Every [member, score] of a sorted set (ZSCAN), scores as numbers, lazily. */
   zscan(key: Arg, options?: CollectionScanOptions): ScanIterator<[Text<D>, number]> {
-    return collectionScan('ZSCAN', key, options, this) as ScanIterator<[Text<D>, number]>;
+    return collectionScan('ZSCAN', key, options, this, this.#core.options.callSiteStacks ? captureCallSite(Database.prototype.zscan) : undefined) as ScanIterator<[Text<D>, number]>;
   }
 
   /**

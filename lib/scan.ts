@@ -21,10 +21,15 @@
  * - On a view with a key prefix (`db.with({ prefix })`), `db.scan()` matches
  *   only keys under the prefix (it is put in front of MATCH, glob characters
  *   escaped) and yields them without it, like every other call of the view.
+ * - `callSiteStacks`: the iterator is given where it was made (`db.scan()`'s
+ *   caller); each page asked for captures the caller of next() (`for await`),
+ *   and whatever that page fails with carries both (observed.ts), never the
+ *   frames of this file that issue the command.
  */
 import { ConnectionError, InvalidArgumentError, ProtocolError, TimeoutError } from './errors.js';
 import { boolean, checkObject, either, integer, nonEmptyString, schema } from './option-check.js';
 import type { KeyPrefix } from './commands/prefix.js';
+import { appendCallSite, callSiteMadeAt, captureCallSite, withCallSite, type CallSite } from './connection/observed.js';
 import type { Arg } from './resp/encoder.js';
 
 export interface ScanOptions {
@@ -73,11 +78,17 @@ const COLLECTION = schema({ match: pattern, count: integer(1), dedupe: boolean }
 /**
  * One walk of a cursor: the next non-empty page, or undefined at the end.
  * `next()` is never called again before its promise settles (the iterators
- * below see to it); after `stop()` no further request is sent.
+ * below see to it); after `stop()` no further request is sent. The commands
+ * of a page carry `site` (`callSiteStacks`), the user's call that asked for it.
  */
 export interface PageSource<T> {
-  next(): Promise<T[] | undefined>;
+  next(site: CallSite | undefined): Promise<T[] | undefined>;
   stop(): void;
+}
+
+/** `target.reply(name, ...args)`; with a call site, its command carries that site instead of a frame of this file. */
+function ask(target: ScanTarget, site: CallSite | undefined, name: string, args: Arg[]): Promise<unknown> {
+  return site === undefined ? target.reply(name, ...args) : withCallSite(site, () => target.reply(name, ...args));
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true as const });
@@ -92,19 +103,21 @@ const NO_ITEMS: readonly never[] = [];
  */
 export class ScanIterator<T> implements AsyncIterable<T> {
   readonly #walk: () => PageSource<T>;
+  readonly #made: CallSite | undefined;
 
-  /** @internal made by `db.scan()`, `db.hscan()`, ... */
-  constructor(walk: () => PageSource<T>) {
+  /** @internal made by `db.scan()`, `db.hscan()`, ...; `made`: where, with `callSiteStacks`. */
+  constructor(walk: () => PageSource<T>, made?: CallSite) {
     this.#walk = walk;
+    this.#made = made;
   }
 
   /** The server's pages (never empty), each fetched when the previous one was taken. */
   pages(): AsyncIterableIterator<T[]> {
-    return new PageIterator(this.#walk());
+    return new PageIterator(this.#walk(), this.#made);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    return new ItemIterator(this.#walk());
+    return new ItemIterator(this.#walk(), this.#made);
   }
 }
 
@@ -117,8 +130,17 @@ export class ScanIterator<T> implements AsyncIterable<T> {
 abstract class WalkIterator<T, V> implements AsyncIterableIterator<V> {
   protected source: PageSource<T> | undefined;
 
-  constructor(source: PageSource<T>) {
+  constructor(
+    source: PageSource<T>,
+    /** Where the iterator was made (`callSiteStacks`); undefined when the option is off: nothing is captured then. */
+    private readonly made: CallSite | undefined,
+  ) {
     this.source = source;
+  }
+
+  /** The user's call asking for a page now (the caller of `next`, then where the iterator was made), with `callSiteStacks`. */
+  protected pageSite(next: Function): CallSite | undefined {
+    return this.made === undefined ? undefined : callSiteMadeAt(captureCallSite(next), this.made, 'iterator');
   }
 
   abstract next(): Promise<IteratorResult<V, undefined>>;
@@ -162,7 +184,8 @@ class ItemIterator<T> extends WalkIterator<T, T> {
     const again = () => this.next();
     // Another call is fetching: after it, take what comes (after a failure, the end).
     if (this.#fetching !== undefined) return this.#fetching.then(again, again);
-    const fetching = source.next().then(
+    const site = this.pageSite(ItemIterator.prototype.next);
+    const fetching = source.next(site).then(
       (next) => {
         this.#fetching = undefined;
         if (this.source !== source) return; // returned meanwhile
@@ -175,6 +198,7 @@ class ItemIterator<T> extends WalkIterator<T, T> {
       (err: unknown) => {
         this.#fetching = undefined;
         if (this.source === source) this.end();
+        if (site !== undefined && err instanceof Error) appendCallSite(err, site); // not a command's: the shard list, a reply's shape
         throw err;
       },
     );
@@ -198,7 +222,8 @@ class PageIterator<T> extends WalkIterator<T, T[]> {
     if (source === undefined) return Promise.resolve(DONE);
     const again = () => this.next();
     if (this.#fetching !== undefined) return this.#fetching.then(again, again);
-    const fetching = source.next().then(
+    const site = this.pageSite(PageIterator.prototype.next);
+    const fetching = source.next(site).then(
       (page): IteratorResult<T[], undefined> => {
         this.#fetching = undefined;
         if (this.source !== source) return DONE;
@@ -211,6 +236,7 @@ class PageIterator<T> extends WalkIterator<T, T[]> {
       (err: unknown) => {
         this.#fetching = undefined;
         if (this.source === source) this.end();
+        if (site !== undefined && err instanceof Error) appendCallSite(err, site); // not a command's: the shard list, a reply's shape
         throw err;
       },
     );
@@ -284,7 +310,7 @@ function unprefixed(key: unknown, prefix: KeyPrefix): unknown {
  * `db.scan(options)`: every key of `shards()` (one for a server, one per
  * master for a cluster), in pages. Options are checked at once.
  */
-export function keyScan(options: ScanOptions | undefined, shards: () => Promise<ScanShard[]>, prefix: KeyPrefix | undefined): ScanIterator<string | Buffer> {
+export function keyScan(options: ScanOptions | undefined, shards: () => Promise<ScanShard[]>, prefix: KeyPrefix | undefined, made?: CallSite): ScanIterator<string | Buffer> {
   const opts = options ?? {};
   checkObject(opts, SCAN, '', { where: 'db.scan()' });
   const extra: Arg[] = [];
@@ -295,7 +321,7 @@ export function keyScan(options: ScanOptions | undefined, shards: () => Promise<
   if (opts.count !== undefined) extra.push('COUNT', opts.count);
   if (opts.type !== undefined) extra.push('TYPE', opts.type);
   const dedupe = opts.dedupe !== false;
-  return new ScanIterator<string | Buffer>(() => new KeyWalk(shards, extra, prefix, dedupe));
+  return new ScanIterator<string | Buffer>(() => new KeyWalk(shards, extra, prefix, dedupe), made);
 }
 
 /** One iteration of `db.scan()`: the shards one after the other, each from cursor 0 to cursor 0. */
@@ -319,7 +345,7 @@ class KeyWalk implements PageSource<string | Buffer> {
     this.#seen = dedupe ? new Set() : undefined;
   }
 
-  async next(): Promise<(string | Buffer)[] | undefined> {
+  async next(site: CallSite | undefined): Promise<(string | Buffer)[] | undefined> {
     if (this.#shards === undefined) {
       const shards = await this.listShards(); // the slot map when the first page is asked for
       if (this.#stopped) return undefined;
@@ -331,7 +357,7 @@ class KeyWalk implements PageSource<string | Buffer> {
         this.stop();
         return undefined;
       }
-      const reply = await this.#ask(shard);
+      const reply = await this.#ask(shard, site);
       if (this.#stopped) return undefined;
       this.#cursor = cursorOf(reply, 'SCAN');
       if (this.#cursor === '0') {
@@ -350,10 +376,10 @@ class KeyWalk implements PageSource<string | Buffer> {
   }
 
   /** One page of `shard` at the current cursor. */
-  async #ask(shard: ScanShard): Promise<unknown> {
+  async #ask(shard: ScanShard, site: CallSite | undefined): Promise<unknown> {
     for (;;) {
       try {
-        return await (this.#target ?? shard.target).reply('SCAN', this.#cursor, ...this.extra);
+        return await ask(this.#target ?? shard.target, site, 'SCAN', [this.#cursor, ...this.extra]);
       } catch (err) {
         // The node is gone: if its slots have a new master (failover), walk that one from the
         // start (its cursor means nothing there). Keys already yielded are skipped by dedupe.
@@ -392,7 +418,7 @@ export function scoreOf(raw: unknown): number {
 type CollectionCommand = 'HSCAN' | 'SSCAN' | 'ZSCAN';
 
 /** HSCAN (pairs [field, value]), SSCAN (members) or ZSCAN (pairs [member, score]) of `key` on `target`. */
-export function collectionScan(command: CollectionCommand, key: Arg, options: CollectionScanOptions | undefined, target: ScanTarget): ScanIterator<unknown> {
+export function collectionScan(command: CollectionCommand, key: Arg, options: CollectionScanOptions | undefined, target: ScanTarget, made?: CallSite): ScanIterator<unknown> {
   const where = `db.${command.toLowerCase()}()`;
   if (typeof key !== 'string' && !(key instanceof Uint8Array)) throw new InvalidArgumentError(`${where}: the key must be a string or a Buffer`, { command });
   const opts = options ?? {};
@@ -401,7 +427,7 @@ export function collectionScan(command: CollectionCommand, key: Arg, options: Co
   if (opts.match !== undefined) extra.push('MATCH', opts.match);
   if (opts.count !== undefined) extra.push('COUNT', opts.count);
   const dedupe = opts.dedupe === true;
-  return new ScanIterator<unknown>(() => new CollectionWalk(command, key, extra, target, dedupe));
+  return new ScanIterator<unknown>(() => new CollectionWalk(command, key, extra, target, dedupe), made);
 }
 
 /** One iteration of `db.hscan()` / `sscan()` / `zscan()`: cursor 0 to cursor 0 on the key's node. */
@@ -421,13 +447,13 @@ class CollectionWalk implements PageSource<unknown> {
     this.#seen = dedupe ? new Set() : undefined;
   }
 
-  async next(): Promise<unknown[] | undefined> {
+  async next(site: CallSite | undefined): Promise<unknown[] | undefined> {
     for (;;) {
       if (this.#cursor === undefined || this.#stopped) {
         this.stop();
         return undefined;
       }
-      const reply = await this.target.reply(this.command, this.key, this.#cursor, ...this.extra);
+      const reply = await ask(this.target, site, this.command, [this.key, this.#cursor, ...this.extra]);
       if (this.#stopped) return undefined;
       const cursor = cursorOf(reply, this.command);
       this.#cursor = cursor === '0' ? undefined : cursor;

@@ -19,11 +19,53 @@ import { traceSettled, type CommandTraceContext } from './diagnostics.js';
 /** Where the caller issued the command: `Error.captureStackTrace` output, formatted only if it fails. */
 export type CallSite = { stack?: string };
 
-/** Where the caller of `issuer` (the API method it called) is now: costs a stack walk, so only with `callSiteStacks`. */
+/** The user's call the library is issuing commands for, synchronously, inside `withCallSite`. */
+let issuing: CallSite | undefined;
+
+/**
+ * Where the caller of `issuer` (the API method it called) is now: costs a
+ * stack walk, so only with `callSiteStacks`. Inside `withCallSite`, the
+ * user's call site given there instead (a stack here would be the library's).
+ */
 export function captureCallSite(issuer: Function): CallSite {
+  if (issuing !== undefined) return issuing;
   const site: CallSite = {};
   Error.captureStackTrace(site, issuer);
   return site;
+}
+
+/**
+ * Run `issue`, whose commands are issued on behalf of the user's call at
+ * `site` (a SCAN page, a subscriber's CONFIG): they carry `site`, not the
+ * library's frames that issue them. Commands issued after an await inside
+ * `issue` are not covered: wrap each synchronous issuing.
+ */
+export function withCallSite<R>(site: CallSite, issue: () => R): R {
+  const outer = issuing;
+  issuing = site;
+  try {
+    return issue();
+  } finally {
+    issuing = outer;
+  }
+}
+
+/**
+ * `site`, then after a `--- <what> made at ---` line where the user made the
+ * thing whose call that is (an iterator that may be driven far from where it
+ * was made): formatted only if it fails, like a captured site.
+ */
+export function callSiteMadeAt(site: CallSite, made: CallSite, what: string): CallSite {
+  return {
+    get stack() {
+      return `${site.stack ?? ''}\n    --- ${what} made at ---\n${framesOf(made)}`;
+    },
+  };
+}
+
+/** The frames of a captured site, without its first line (the capture's header). */
+function framesOf(site: CallSite): string {
+  return site.stack?.split('\n').slice(1).join('\n') ?? '';
 }
 
 /** Errors that already carry a call site (an error shared by several commands keeps the first). */
@@ -82,6 +124,6 @@ export class ObservedCommand<T = unknown> extends Command<T> {
 export function appendCallSite(err: Error, site: CallSite): void {
   if (stamped.has(err)) return;
   stamped.add(err);
-  const frames = site.stack?.split('\n').slice(1).join('\n');
+  const frames = framesOf(site);
   if (frames && typeof err.stack === 'string') err.stack += `\n    --- issued at ---\n${frames}`;
 }
