@@ -14,6 +14,8 @@ export class FaultProxy {
   private server: net.Server;
   private readonly links = new Set<Link>();
   private stalled = false;
+  /** Only the replies are held (the server still gets and runs what the client writes). */
+  private stalledReplies = false;
   private stalledChunks: (() => void)[] = [];
   private delayMs = 0;
   private dropNext = 0;
@@ -56,7 +58,7 @@ export class FaultProxy {
         const send = () => {
           if (!to.destroyed) to.write(chunk);
         };
-        if (this.stalled) this.stalledChunks.push(send);
+        if (this.stalled || (toClient && this.stalledReplies)) this.stalledChunks.push(send);
         else if (this.delayMs > 0) setTimeout(send, this.delayMs);
         else send();
       });
@@ -87,6 +89,16 @@ export class FaultProxy {
     this.stalled = true;
   }
 
+  /**
+   * Stop forwarding what the server sends, and only that: a command written
+   * now reaches the server and runs there, its reply is held, not lost. Once
+   * `held` > 0 the client's commands were run and their answers are with us:
+   * in flight from the client's side, whatever the machine's speed.
+   */
+  stallReplies(): void {
+    this.stalledReplies = true;
+  }
+
   /** Chunks held by a stall so far (bytes that reached the proxy and went no further). */
   get held(): number {
     return this.stalledChunks.length;
@@ -95,6 +107,7 @@ export class FaultProxy {
   /** Forward again, releasing what was held. */
   resume(): void {
     this.stalled = false;
+    this.stalledReplies = false;
     for (const send of this.stalledChunks.splice(0)) send();
   }
 
