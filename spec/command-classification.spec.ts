@@ -27,6 +27,7 @@ import {
   WRITE,
 } from '../lib/commands/index.js';
 import { useRealServer } from './support/real-server.js';
+import { until, within } from './support/until.js';
 
 const resendable = (name: string, sub?: unknown) => (commandInfo(name, sub).flags & RESENDABLE) !== 0;
 /** `CONFIG SET` -> commandInfo('CONFIG', 'SET'). */
@@ -220,28 +221,35 @@ describe('through the public API, on a real server', () => {
 
   it('XREAD with a Buffer BLOCK goes to the pool: a concurrent GET is not held up', async () => {
     const db = env.client().db;
+    const admin = env.client().db; // a connection of its own: sees the server's state, is never held up by db's
     await db.reply('DEL', 'xs');
     await db.reply('SET', 'xk', 'here');
-    const started = Date.now();
-    let xreadDone = false;
-    const xread = db.reply('XREAD', Buffer.from('BLOCK'), 300, 'STREAMS', 'xs', '$').then((v) => {
-      xreadDone = true;
-      return v;
-    });
-    // Let the XREAD be written first, wherever it goes.
-    await new Promise((r) => setTimeout(r, 20));
-    expect(await db.reply('GET', 'xk')).toBe('here');
-    expect(xreadDone).toBe(false);
-    expect(await xread).toBeNull();
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(250);
-    expect(elapsed).toBeLessThan(5000);
-    // Uint8Array, lower case: also leased.
-    let done = false;
-    const x2 = db.reply('XREAD', bytes('block'), 300, 'STREAMS', 'xs', '$').then(() => (done = true));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(await db.reply('PING')).toBe('PONG');
-    expect(done).toBe(false);
-    await x2;
+    const blockedXreads = async () =>
+      String(await admin.reply('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((line) => / flags=\w*b/.test(line) && / cmd=xread /.test(line)).length;
+    // BLOCK 0: the XREAD blocks until the XADD below, not for some time that
+    // could run out while the GET is answered on a slow machine.
+    const cases: [Uint8Array, string, string][] = [
+      [Buffer.from('BLOCK'), 'GET', 'here'],
+      [bytes('block'), 'PING', 'PONG'], // Uint8Array, lower case: also leased
+    ];
+    try {
+      for (const [block, other, answer] of cases) {
+        let xreadDone = false;
+        const xread = db.reply('XREAD', block, 0, 'STREAMS', 'xs', '$').then((v) => {
+          xreadDone = true;
+          return v;
+        });
+        await until('the XREAD blocked on the server', async () => (await blockedXreads()) === 1);
+        const reply = other === 'GET' ? db.reply('GET', 'xk') : db.reply('PING');
+        expect(await within(`${other} answered while the XREAD blocks (not queued behind it on the shared connection)`, reply)).toBe(answer);
+        expect(xreadDone).toBe(false); // it blocks until the XADD, which has not come yet
+        await admin.reply('XADD', 'xs', '*', 'f', other);
+        expect(JSON.stringify(await within('the XREAD answered the XADD', xread))).toContain(other);
+      }
+    } finally {
+      await admin.reply('XADD', 'xs', '*', 'f', 'release'); // a failed case leaves no XREAD blocked for close()
+    }
   });
 });
