@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import type { Redis, RedisOptions } from '../lib/index.js';
 import { useCluster } from './support/real-cluster.js';
+import { until } from './support/until.js';
 
 const env = useCluster({ commandTimeout: 5000 });
 const { cluster } = env;
@@ -108,8 +109,10 @@ describe('cache review: cached misses of a slot that moves', () => {
     expect(await cached.reply('GET', key)).toBe(null);
     expect(await cached.reply('GET', key)).toBe(null);
     expect(reader.stats().cache!.hits).toBe(1);
-    await cluster.moveSlot(slot, to);
-    await new Promise((r) => setTimeout(r, 500)); // several periodic refreshes: the reader's map has the new owner
+    await cluster.moveSlot(slot, to); // every node agrees on the new owner when this resolves
+    // The reader sends nothing meanwhile: only a periodic refresh can tell it
+    // of the move, and the cached miss (its only entry) goes when one does.
+    await until('a periodic refresh dropped the moved slot\'s cached miss', () => reader.stats().cache!.entries === 0);
     await writer.db.reply('SET', key, 'fresh');
     const oldOwner = () => Object.entries(reader.stats().nodes!).find(([address]) => address.endsWith(`:${from}`))?.[1].commands ?? 0;
     const before = oldOwner();
@@ -146,13 +149,28 @@ describe('cache review: cached misses of a slot that moves', () => {
     expect(new Set(await Promise.all(keys.map((k) => cluster.ownerOf(keySlot(k))))).size).toBeGreaterThan(1);
     await Promise.all(keys.map((k) => writer.db.reply('SET', k, k)));
     const slow = await cluster.ownerOf(keySlot(keys[0]!));
-    await cluster.call(slow, 'CLIENT', 'PAUSE', 300, 'ALL'); // the node holds every client's commands for 300 ms
-    const ac = new AbortController();
-    const read = reader.db.with({ cache: true, signal: ac.signal }).reply('MGET', ...keys).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 20)); // its parts are written
-    ac.abort();
-    expect(await read).toMatchObject({ name: 'AbortError', sent: true, command: 'MGET' });
-    expect(await reader.db.reply('GET', keys[0]!)).toBe(keys[0]); // answered after the pause, after the aborted part's reply
+    const written = () => {
+      const node = Object.entries(reader.stats().nodes!).find(([address]) => address.endsWith(`:${slow}`))?.[1];
+      return node === undefined ? 0 : node.pending - node.queued; // handed to the socket, not answered
+    };
+    // The node holds the reader's shared connection until UNPAUSE, not for
+    // some time: a write on it is postponed by the pause, and what follows it
+    // on that connection (the MGET's part) waits behind it.
+    await cluster.call(slow, 'CLIENT', 'PAUSE', 60_000, 'WRITE');
+    let held: Promise<unknown> | undefined;
+    try {
+      held = reader.db.reply('SET', `${keys[0]!}:held`, 'x');
+      await until('the held write is written', () => written() === 1);
+      const ac = new AbortController();
+      const read = reader.db.with({ cache: true, signal: ac.signal }).reply('MGET', ...keys).catch((e: unknown) => e);
+      await until("the MGET's part is written behind it", () => written() === 2);
+      ac.abort();
+      expect(await read).toMatchObject({ name: 'AbortError', sent: true, command: 'MGET' });
+    } finally {
+      await cluster.call(slow, 'CLIENT', 'UNPAUSE');
+    }
+    expect(await held).toBe('OK');
+    expect(await reader.db.reply('GET', keys[0]!)).toBe(keys[0]); // answered after the aborted part's reply
     expect(await reader.db.with({ cache: true }).reply('MGET', ...keys)).toEqual(keys);
   });
 });
