@@ -17,6 +17,7 @@ import { prefixed, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import type { CommandArguments, Decoding, DefaultDecoding, Resolved } from './commands/typed.js';
 import { resp2ToResp3 } from './commands/resp3-shapes.js';
 import { checkCommand, Command, InternalCommand, prepareCommand } from './connection/command.js';
+import type { AbortWatch } from './connection/abort.js';
 import { appendCallSite, captureCallSite, ObservedCommand } from './connection/observed.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
@@ -62,7 +63,7 @@ export interface HandleSettings {
   /** Prepended to every key (`with({ prefix })`). */
   prefix?: KeyPrefix;
   /** The view's signal (abort.ts): settles a command instead of sending it once fired; true when it did. */
-  abort?: { refuse(cmd: Command): boolean };
+  abort?: AbortWatch;
   /** `callSiteStacks`: each command carries where the caller issued it (observed.ts); off, no stack is captured. */
   callSiteStacks?: boolean;
 }
@@ -112,9 +113,15 @@ function refuseInside(info: { name: string }): never {
  * anything is sent. With `callSiteStacks` it carries the stack of the
  * caller of `issuer` (the builder's or the watch connection's method).
  */
-function buildCommand(name: string, args: Arg[], on: HandleSettings, issuer: Function): Command {
-  const cmd = on.callSiteStacks
-    ? new ObservedCommand(name, args, checkCommand(name, args, refuseInside, on.maxArgumentBytes), on.decodeFlags, on.index, undefined, captureCallSite(issuer), undefined)
+/**
+ * `watch`: the signal watch the command is handed to (a command sent on its
+ * own in db.watch): it must tell the watch when it settles, else the watch
+ * keeps it, and its listener on the signal (with the client behind it), until
+ * the signal fires.
+ */
+function buildCommand(name: string, args: Arg[], on: HandleSettings, issuer: Function, watch?: AbortWatch): Command {
+  const cmd = on.callSiteStacks || watch !== undefined
+    ? new ObservedCommand(name, args, checkCommand(name, args, refuseInside, on.maxArgumentBytes), on.decodeFlags, on.index, undefined, on.callSiteStacks ? captureCallSite(issuer) : undefined, watch)
     : prepareCommand(name, args, on.decodeFlags, on.index, refuseInside, on.maxArgumentBytes);
   if (on.prefix !== undefined) prefixKeys(cmd.info, args, on.prefix); // `args` is the caller's rest array: ours
   return cmd;
@@ -332,14 +339,14 @@ export async function runWatch<R>(
       }
       const conn = {
         command(name: string, ...args: Arg[]) {
-          const cmd = buildCommand(name, args, on, conn.command);
+          const cmd = buildCommand(name, args, on, conn.command, on.abort);
           if (on.abort === undefined || !on.abort.refuse(cmd)) lease.send(cmd);
           return new Pending(cmd);
         },
         reply(name: string, ...args: Arg[]) {
           try {
             // The promise exists before sending, so an immediate failure is observed, not reported.
-            const cmd = buildCommand(name, args, on, conn.reply);
+            const cmd = buildCommand(name, args, on, conn.reply, on.abort);
             const reply = cmd.toPromise();
             if (on.abort === undefined || !on.abort.refuse(cmd)) lease.send(cmd);
             return reply;

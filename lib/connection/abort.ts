@@ -14,9 +14,9 @@
  * all. The listener is removed when the last of them settles (commands of a
  * signal view report their settlement: observed.ts; db.run's calls are
  * followed), so a long-lived signal never keeps a closed client, or settled
- * commands, alive. Commands that cannot report (a transaction's parts inside
- * `watch()`) are pruned as the set grows, so it holds at most about twice its
- * live commands.
+ * commands, alive (db.watch's own commands report too: transaction.ts).
+ * Should a command ever fail to report, it is pruned as the set grows, so the
+ * set holds at most about twice its live commands.
  */
 import { AbortError } from '../errors.js';
 import { failCommand, wasSent, type Command } from './command.js';
