@@ -74,8 +74,8 @@ export class Lease {
     this.mux.send(cmd, timeout, custom);
   }
 
-  sendGroup(cmds: Command[]): void {
-    this.mux.sendGroup(cmds);
+  sendGroup(cmds: Command[], timeout?: number, custom = false): void {
+    this.mux.sendGroup(cmds, timeout, custom);
   }
 
   reply<T = unknown>(cmd: Command<T>): Promise<T> {

@@ -25,6 +25,7 @@ import { ClosedError, ConnectError, ConnectionError, ConnectionLostError, PoolTi
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import { abortError } from './abort.js';
+import { asking } from './asking.js';
 import { Command, QUEUED, failCommand, notSent, wasSent } from './command.js';
 import { timeoutError } from './deadlines.js';
 import { StopSignal, drain, type DrainContext } from './drain.js';
@@ -209,13 +210,14 @@ export class BlockingPool {
 
   /**
    * Run one blocking command on a leased connection, with the caller's retry
-   * policy. Settles `cmd`; never throws.
+   * policy. Settles `cmd`; never throws. `asked`: a cluster's slot source
+   * answered ASK, so every try writes ASKING right before it (asking.ts).
    */
-  run(cmd: Command, timeout: number, custom: boolean): void {
-    void this.runAsync(cmd, timeout, custom);
+  run(cmd: Command, timeout: number, custom: boolean, asked = false): void {
+    void this.runAsync(cmd, timeout, custom, asked);
   }
 
-  private async runAsync(cmd: Command, timeout: number, custom: boolean): Promise<void> {
+  private async runAsync(cmd: Command, timeout: number, custom: boolean, asked: boolean): Promise<void> {
     const own = blockingTimeoutMs(cmd.info.name, cmd.args);
     // The server answers null when the command's own timeout passes; our
     // deadline comes later, so it only fires when the server is gone or stuck.
@@ -239,7 +241,7 @@ export class BlockingPool {
         this.fail(cmd, err as Error);
         return;
       }
-      const err = await this.attempt(lease, cmd, own, deadline);
+      const err = await this.attempt(lease, cmd, own, deadline, asked);
       if (err === undefined) return;
       // Never ran (no connection, lost before the write, refused by a transient server
       // state): the policy decides, as for any command; may have run: only if rule 2
@@ -296,7 +298,7 @@ export class BlockingPool {
    * (a connection error, or a refusal before running) for the caller's retry
    * decision; the lease is released either way.
    */
-  private attempt(lease: Lease, cmd: Command, own: number | undefined, deadline: number): Promise<Error | undefined> {
+  private attempt(lease: Lease, cmd: Command, own: number | undefined, deadline: number, asked: boolean): Promise<Error | undefined> {
     return new Promise((done) => {
       const proxy = new Command<Reply>(cmd.name, cmd.args, cmd.info, cmd.decodeFlags, cmd.db);
       let timer: NodeJS.Timeout | undefined;
@@ -368,7 +370,9 @@ export class BlockingPool {
       }
       // The caller's signal gives it up like its deadline does: the lease is drained, never cut.
       cmd.abortHook = (reason) => lease.abandon?.('abort', reason);
-      lease.send(proxy, 0, true); // no deadline on the lease: the pool owns it (module comment)
+      // No deadline on the lease: the pool owns it (module comment).
+      if (asked) lease.sendGroup([asking(), proxy], 0, true);
+      else lease.send(proxy, 0, true);
     });
   }
 

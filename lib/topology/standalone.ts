@@ -6,6 +6,7 @@
  * to a connection.
  */
 import { isBlockingCall } from '../commands/index.js';
+import { asking } from '../connection/asking.js';
 import { SETTLED, type Command } from '../connection/command.js';
 import { Multiplexer, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from '../connection/multiplexer.js';
 import { BlockingPool, type Lease, type PoolHooks, type PoolSettings } from '../connection/pool.js';
@@ -89,6 +90,18 @@ export class Standalone implements Topology {
     if (cmd.trace !== undefined) cmd.trace.node = this.mux.node; // someone traces it (diagnostics.ts)
     if (isBlockingCall(cmd.info, cmd.args, 0)) this.pool.run(cmd, timeout, custom);
     else this.mux.send(cmd, timeout, custom);
+  }
+
+  /**
+   * Send `cmd` where a cluster's ASK pointed: ASKING right before it, on the
+   * shared connection, or on a lease for a blocking command (which would
+   * block the shared one).
+   */
+  sendAsked(cmd: Command, timeout: number, custom: boolean): void {
+    if (cmd.state === SETTLED) return;
+    if (cmd.trace !== undefined) cmd.trace.node = this.mux.node;
+    if (isBlockingCall(cmd.info, cmd.args, 0)) this.pool.run(cmd, timeout, custom, true);
+    else this.mux.sendGroup([asking(), cmd], timeout, custom);
   }
 
   sendGroup(cmds: Command[], timeout: number, custom: boolean): void {

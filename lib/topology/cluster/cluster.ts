@@ -36,7 +36,8 @@ import { shardTracking } from './shard-tracking.js';
 import { fanOut, splitCall } from './fanout.js';
 import { querySlotMap } from './map-query.js';
 import { READONLY } from '../../commands/flags.js';
-import { asking, redirectTarget } from './redirect.js';
+import { redirectTarget } from './redirect.js';
+import { asking } from '../../connection/asking.js';
 import { SlotFences } from './slot-fence.js';
 import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
@@ -396,8 +397,6 @@ export class Cluster implements Topology {
       failCommand(cmd, new ClosedError(why, { command: cmd.info.name, node: replyingPort > 0 ? `${replyingHost}:${replyingPort}` : replyingHost }), this.hooks.unobservedError);
       return true;
     }
-    // ASK to a blocking command would need ASKING on its lease, not on the shared connection.
-    if (!moved && isBlockingCall(cmd.info, cmd.args, 0)) return false;
     if (++cmd.redirects > this.settings.maxRedirects) {
       const tooMany = new ClusterRedirectError(
         `redirected more than ${this.settings.maxRedirects} times; the cluster's slot map does not converge (last: ${err.serverMessage}). It did not run on the nodes that redirected it`,
@@ -411,9 +410,9 @@ export class Cluster implements Topology {
     const unit = this.#unit(target.host, target.port, false);
     const left = remainingTime(cmd);
     // A blocking command's deadline lives in its pool, not on the command: the new node's pool computes it again.
-    if (moved && left === 0 && isBlockingCall(cmd.info, cmd.args, 0)) unit.send(cmd, this.opts.commandTimeout, false);
-    else if (moved) unit.send(cmd, left, true);
-    else unit.sendGroup([asking(), cmd], remainingTime(cmd), true);
+    const again = left === 0 && isBlockingCall(cmd.info, cmd.args, 0);
+    if (moved) unit.send(cmd, again ? this.opts.commandTimeout : left, !again);
+    else unit.sendAsked(cmd, again ? this.opts.commandTimeout : left, !again); // ASKING first, on a lease if it blocks
     return true;
   }
 

@@ -1,11 +1,9 @@
 /**
- * Reading a cluster redirection (MOVED / ASK replies name the slot and the
- * node to go to) and the ASKING that must precede a command sent where an ASK
- * pointed.
+ * Reading a cluster redirection: MOVED / ASK replies name the slot and the
+ * node to go to (the ASKING written before a command sent where an ASK
+ * pointed is connection/asking.ts).
  */
-import { commandInfo } from '../../commands/index.js';
 import { SLOT_COUNT } from '../../commands/slot.js';
-import { InternalCommand } from '../../connection/command.js';
 
 /**
  * `MOVED <slot> <host>:<port>` / `ASK ...`; an empty host is the replying
@@ -24,10 +22,5 @@ export function redirectTarget(message: string, replyingHost: string): { slot: n
   let host = address.slice(0, colon);
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   return { slot, host: host || replyingHost, port };
-}
-
-/** ASKING before a command (or a MULTI block) redirected by ASK: its reply is nobody's business. */
-export function asking(): InternalCommand {
-  return new InternalCommand('ASKING', [], commandInfo('ASKING'), () => {});
 }
 
