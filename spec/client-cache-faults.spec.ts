@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis, ReplyTimeoutError, ServerError } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
+import { until } from './support/until.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 
 const CACHE = { cache: { maxEntries: 1000, maxBytes: 1 << 20 } };
@@ -64,7 +65,7 @@ describe('client-side cache faults', () => {
     await probe.db.reply('SET', 'ccf:inflight', 'v');
     proxy.stall();
     const read = cached.reply('GET', 'ccf:inflight');
-    await new Promise((r) => setTimeout(r, 30)); // written, held by the proxy
+    await until('the read is written: its bytes are held by the proxy', () => proxy.held > 0);
     proxy.cutAll();
     proxy.resume();
     expect(await read).toBe('v'); // a read: resent on the new connection (the default retry policy)
@@ -103,9 +104,9 @@ describe('client-side cache faults', () => {
     const violations: string[] = [];
     let checked = 0;
     const cuts = setInterval(() => proxy.cutAll(), 150);
-    const until = Date.now() + 3000;
+    const stopAt = Date.now() + 3000;
     const write = async () => {
-      for (let i = 1; Date.now() < until; i++) {
+      for (let i = 1; Date.now() < stopAt; i++) {
         const k = keys[i % keys.length]!;
         await writer.db.reply('SET', k, i);
         acked.set(k, i);
