@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClosedError, ConnectError, ConnectionLostError, OfflineQueueFullError, ProtocolError, Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
 import { FaultProxy } from './support/fault-proxy.js';
 import { destroyRedis, freePort, startRedis, type RedisServer } from './support/redis-server.js';
+import { until } from './support/until.js';
 
 let server: RedisServer;
 let proxy: FaultProxy;
@@ -21,7 +22,10 @@ const clients: Redis[] = [];
 beforeAll(async () => {
   server = await startRedis();
 });
+/** Stops the loads still running: a test that failed before stopping its load leaves no loop spinning. */
+const loads: (() => void)[] = [];
 afterEach(async () => {
+  for (const stop of loads.splice(0)) stop();
   for (const c of clients.splice(0)) c.disconnect();
   await proxy?.close();
 });
@@ -63,6 +67,7 @@ interface Tally {
 function load(redis: Redis, key: string, callers = 20) {
   const tally: Tally = { ok: 0, maybe: 0, notRun: 0, wrongReply: 0, errors: new Map() };
   let running = true;
+  loads.push(() => (running = false));
   const note = (err: unknown) => {
     const name = (err as Error).constructor.name;
     tally.errors.set(name, (tally.errors.get(name) ?? 0) + 1);
@@ -114,7 +119,14 @@ async function checkCounter(redis: Redis, key: string, t: Tally): Promise<void> 
   expect(value).toBeLessThanOrEqual(t.ok + t.maybe);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Wait until the load has succeeded again since now: the client is through
+ * the fault (or, before it, the load is under way) whatever the machine's speed.
+ */
+async function progress(t: Tally, what: string): Promise<void> {
+  const ok = t.ok;
+  await until(`an INCR of the load succeeding ${what}`, () => t.ok > ok);
+}
 
 /**
  * Refuse new connections and cut the live one; resolves once the client has
@@ -133,10 +145,10 @@ describe('fault injection through a proxy', () => {
     const redis = await through();
     const run = load(redis, 'fi:cut');
     for (let i = 0; i < 5; i++) {
-      await sleep(60);
+      await progress(run.tally, i === 0 ? 'before the first cut' : `after cut ${i}`); // cut under load, on a live link
       proxy.cutAll();
     }
-    await sleep(100);
+    await progress(run.tally, 'after the last cut');
     const t = await run.stop();
     await checkCounter(redis, 'fi:cut', t);
     expect(t.ok).toBeGreaterThan(0);
@@ -147,11 +159,13 @@ describe('fault injection through a proxy', () => {
   it('a stall longer than the deadline: timeouts, recycle, recovery', async () => {
     const redis = await through();
     const run = load(redis, 'fi:stall');
-    await sleep(50);
+    await progress(run.tally, 'before the stall');
+    const lost = redis.stats().connectionLost;
     proxy.stall();
-    await sleep(900); // > commandTimeout + staleReplyGrace: the client gives up on the link
+    // Past commandTimeout + staleReplyGrace, the client gives up on the link.
+    await until('the client recycling the stalled link', () => redis.stats().connectionLost > lost);
     proxy.resume();
-    await sleep(150);
+    await progress(run.tally, 'after the resume');
     const t = await run.stop();
     await checkCounter(redis, 'fi:stall', t);
     expect(t.errors.get('ReplyTimeoutError') ?? 0).toBeGreaterThan(0);
@@ -171,7 +185,7 @@ describe('fault injection through a proxy', () => {
     const redis = await through();
     proxy.slow(15);
     const run = load(redis, 'fi:slow', 10);
-    await sleep(300);
+    await until('50 INCRs of the load through the slow link', () => run.tally.ok >= 50);
     const t = await run.stop();
     await checkCounter(redis, 'fi:slow', t);
     expect(t.ok).toBeGreaterThan(0);
@@ -180,9 +194,11 @@ describe('fault injection through a proxy', () => {
   it('half-close from the server side: the client reconnects', async () => {
     const redis = await through();
     const run = load(redis, 'fi:half');
-    await sleep(50);
+    await progress(run.tally, 'before the half-close');
+    const lost = redis.stats().connectionLost;
     proxy.halfCloseClients();
-    await sleep(200);
+    await until('the client dropping the half-closed link', () => redis.stats().connectionLost > lost);
+    await progress(run.tally, 'after the half-close');
     const t = await run.stop();
     await checkCounter(redis, 'fi:half', t);
     expect(await redis.db.reply('ECHO', 'recovered')).toBe('recovered');
@@ -191,9 +207,11 @@ describe('fault injection through a proxy', () => {
   it('dropped bytes corrupt the stream: the connection is dropped, never resynced by guessing', async () => {
     const redis = await through();
     const run = load(redis, 'fi:drop');
-    await sleep(50);
+    await progress(run.tally, 'before the bytes are dropped');
+    const lost = redis.stats().connectionLost;
     proxy.dropBytes(3);
-    await sleep(900);
+    await until('the client dropping the corrupt link', () => redis.stats().connectionLost > lost);
+    await progress(run.tally, 'after the corrupt link');
     const t = await run.stop();
     await checkCounter(redis, 'fi:drop', t);
     expect(await redis.db.reply('ECHO', 'recovered')).toBe('recovered');
@@ -203,8 +221,9 @@ describe('fault injection through a proxy', () => {
     const redis = await through({ commandTimeout: 3000 });
     await offline(redis);
     const queued = [redis.db.reply('SET', 'fi:offline', 'v'), redis.db.reply('GET', 'fi:offline')];
-    await sleep(200);
-    expect(redis.stats().queued).toBeGreaterThanOrEqual(1);
+    const tried = redis.stats().reconnects;
+    await until('three more reconnect attempts refused', () => redis.stats().reconnects >= tried + 3);
+    expect(redis.stats().queued).toBe(2); // still waiting, neither failed nor sent
     proxy.refuse(false);
     expect(await Promise.all(queued)).toEqual(['OK', 'v']);
   });
@@ -242,7 +261,7 @@ describe('fault injection through a proxy', () => {
     const redis = await through({ reconnect: { baseDelay: 5, maxDelay: 5, maxAttempts: 2 }, commandTimeout: 5000 });
     proxy.stall(); // the GET is written; its bytes go no further
     const read = redis.db.reply('GET', 'fi:abandoned').catch((e) => e);
-    await sleep(30);
+    await until('the GET is written: its bytes are held by the proxy', () => proxy.held > 0);
     proxy.refuse(true);
     proxy.cutAll(); // lost: a read is kept to be resent, then reconnecting gives up
     const err = await read;
@@ -255,10 +274,12 @@ describe('fault injection through a proxy', () => {
     const redis = await through({ commandTimeout: 5000 });
     proxy.stall();
     const read = redis.db.reply('GET', 'fi:abandoned').catch((e) => e);
-    await sleep(30);
+    await until('the GET is written: its bytes are held by the proxy', () => proxy.held > 0);
+    const lost = redis.stats().connectionLost;
     proxy.refuse(true);
     proxy.cutAll();
-    await sleep(30); // waiting to reconnect, the read queued to be resent
+    // The loss is handled in one go: once counted, the read is queued to be resent, waiting to reconnect.
+    await until('the client handling the loss', () => redis.stats().connectionLost > lost);
     redis.disconnect();
     const err = await read;
     expect(err).toBeInstanceOf(ClosedError);
@@ -272,7 +293,7 @@ describe('fault injection through a proxy', () => {
     expect(err).toBeInstanceOf(ConnectionLostError);
     expect(err.maybeExecuted).toBe(false);
     proxy.refuse(false);
-    for (let i = 0; i < 100 && (await redis.db.reply('PING').catch(() => null)) !== 'PONG'; i++) await sleep(20);
+    await until('the client connected again', async () => (await redis.db.reply('PING').catch(() => null)) === 'PONG');
     expect(await redis.db.reply('EXISTS', 'fi:never')).toBe(0);
   });
 });
@@ -312,11 +333,12 @@ describe('the server dies', () => {
       const sub = redis.subscriber();
       await sub.subscribe('fi:news');
       const run = load(redis, 'fi:kill');
-      await sleep(80);
+      await progress(run.tally, 'before the kill');
+      const lost = redis.stats().connectionLost;
       await own.kill();
-      await sleep(100);
+      await until('the client seeing the server gone', () => redis.stats().connectionLost > lost);
       await own.restart();
-      await sleep(300);
+      await progress(run.tally, 'after the restart');
       const t = await run.stop();
       // The restarted server has no data (no persistence): only check settlement and recovery.
       expect(t.wrongReply).toBe(0);
@@ -324,7 +346,7 @@ describe('the server dies', () => {
       expect(await redis.db.reply('ECHO', 'recovered')).toBe('recovered');
       // The pool replaced its dead lease; the subscriber subscribed again.
       expect(await redis.db.reply('BLPOP', 'fi:none', 0.01)).toBeNull();
-      for (let i = 0; i < 100 && (await redis.db.reply('PUBSUB', 'NUMSUB', 'fi:news'))[1] !== 1; i++) await sleep(20);
+      await until('the subscriber subscribed again', async () => (await redis.db.reply('PUBSUB', 'NUMSUB', 'fi:news'))[1] === 1);
       const got = new Promise((r) => sub.once('message', r));
       await redis.db.reply('PUBLISH', 'fi:news', 'after restart');
       expect(await got).toEqual({ channel: 'fi:news', message: 'after restart' });
