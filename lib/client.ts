@@ -491,7 +491,7 @@ export class Redis<Cache extends CacheOptions | undefined = CacheOptions | undef
       command: (name, ...args) => this.db.reply<Reply>(name, ...args),
       db: resolved.connection.db,
       timeout: resolved.connection.commandTimeout,
-      maxArgumentBytes: resolved.maxArgumentBytes,
+      maxArgumentBytes: resolved.maxArgumentBytes, callSiteStacks: resolved.callSiteStacks,
     };
   }
 

@@ -29,7 +29,7 @@
 import { ConnectionError, InvalidArgumentError, ProtocolError, TimeoutError } from './errors.js';
 import { boolean, checkObject, either, integer, nonEmptyString, schema } from './option-check.js';
 import type { KeyPrefix } from './commands/prefix.js';
-import { appendCallSite, callSiteMadeAt, captureCallSite, withCallSite, type CallSite } from './connection/observed.js';
+import { callSiteMadeAt, captureCallSite, withCallSite, withOwnCallSite, type CallSite } from './connection/observed.js';
 import type { Arg } from './resp/encoder.js';
 
 export interface ScanOptions {
@@ -198,8 +198,8 @@ class ItemIterator<T> extends WalkIterator<T, T> {
       (err: unknown) => {
         this.#fetching = undefined;
         if (this.source === source) this.end();
-        if (site !== undefined && err instanceof Error) appendCallSite(err, site); // not a command's: the shard list, a reply's shape
-        throw err;
+        // A command's error carries `site` already; others (the shard list, a reply's shape) get it here.
+        throw site !== undefined && err instanceof Error ? withOwnCallSite(err, site) : err;
       },
     );
     this.#fetching = fetching;
@@ -236,8 +236,8 @@ class PageIterator<T> extends WalkIterator<T, T[]> {
       (err: unknown) => {
         this.#fetching = undefined;
         if (this.source === source) this.end();
-        if (site !== undefined && err instanceof Error) appendCallSite(err, site); // not a command's: the shard list, a reply's shape
-        throw err;
+        // A command's error carries `site` already; others (the shard list, a reply's shape) get it here.
+        throw site !== undefined && err instanceof Error ? withOwnCallSite(err, site) : err;
       },
     );
     this.#fetching = fetching;

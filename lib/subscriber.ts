@@ -13,11 +13,16 @@
  * (channel names and payloads alike). A listener that throws is reported as
  * 'error' (or rethrown on its own when nobody listens), never costing the
  * connection or a message.
+ *
+ * `callSiteStacks`: each call (subscribe, ..., keyspace) captures its
+ * caller's stack, and whatever it fails with carries it (the server's
+ * refusal, a deadline, a closed subscriber), as `db.reply`'s errors do.
  */
 import { EventEmitter } from 'node:events';
 import { ClosedError, InvalidArgumentError, MovedError } from './errors.js';
 import type { Listener } from './events.js';
 import { checkObject, schema, type Validator } from './option-check.js';
+import { captureCallSite, rejectsWithCallSite, withCallSite, type CallSite } from './connection/observed.js';
 import { CHANNEL, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
 import { BoundedIterator, SubscriberOverflowError } from './pubsub/iterator.js';
 import { Keyspace, enableKeyspaceEvents, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceSink } from './pubsub/keyspace.js';
@@ -59,6 +64,8 @@ export interface SubscriberContext {
   /** Default call deadline (the client's commandTimeout). */
   timeout: number;
   maxArgumentBytes: number;
+  /** The client's `callSiteStacks`: each call captures where it was made. */
+  callSiteStacks: boolean;
 }
 
 /**
@@ -173,23 +180,28 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   }
 
   subscribe(...channels: Arg[]): Promise<void> {
-    return this.#change(CHANNEL, true, channels);
+    return this.#change(CHANNEL, true, channels, this.#site(Subscriber.prototype.subscribe));
   }
   /** Without arguments: every channel of this subscriber (never another's). */
   unsubscribe(...channels: Arg[]): Promise<void> {
-    return this.#change(CHANNEL, false, channels);
+    return this.#change(CHANNEL, false, channels, this.#site(Subscriber.prototype.unsubscribe));
   }
   psubscribe(...patterns: Arg[]): Promise<void> {
-    return this.#change(PATTERN, true, patterns);
+    return this.#change(PATTERN, true, patterns, this.#site(Subscriber.prototype.psubscribe));
   }
   punsubscribe(...patterns: Arg[]): Promise<void> {
-    return this.#change(PATTERN, false, patterns);
+    return this.#change(PATTERN, false, patterns, this.#site(Subscriber.prototype.punsubscribe));
   }
   ssubscribe(...channels: Arg[]): Promise<void> {
-    return this.#change(SHARD, true, channels);
+    return this.#change(SHARD, true, channels, this.#site(Subscriber.prototype.ssubscribe));
   }
   sunsubscribe(...channels: Arg[]): Promise<void> {
-    return this.#change(SHARD, false, channels);
+    return this.#change(SHARD, false, channels, this.#site(Subscriber.prototype.sunsubscribe));
+  }
+
+  /** Where the caller of `call` (one of the methods above) is, with `callSiteStacks`; else nothing is captured. */
+  #site(call: Function): CallSite | undefined {
+    return this.#ctx.callSiteStacks ? captureCallSite(call) : undefined;
   }
 
   /** What this subscriber holds (including calls in progress), in its decode. */
@@ -205,11 +217,19 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
    * `notify-keyspace-events` set (`K` plus the event classes, e.g. 'KA'), or
    * pass `configure: true` to have it set with CONFIG SET.
    */
-  async keyspace(pattern: Arg, opts: KeyspaceOptions = {}): Promise<Keyspace<T>> {
+  keyspace(pattern: Arg, opts: KeyspaceOptions = {}): Promise<Keyspace<T>> {
+    const site = this.#site(Subscriber.prototype.keyspace);
+    if (site === undefined) return this.#keyspace(pattern, opts, this.#ctx.command);
+    // Its CONFIG commands are the caller's too: they carry the caller's site, not keyspace.ts's frames.
+    const command: SubscriberContext['command'] = (name, ...args) => withCallSite(site, () => this.#ctx.command(name, ...args));
+    return rejectsWithCallSite(this.#keyspace(pattern, opts, command), site);
+  }
+
+  async #keyspace(pattern: Arg, opts: KeyspaceOptions, command: SubscriberContext['command']): Promise<Keyspace<T>> {
     checkObject(opts, KEYSPACE, '', { where: 'sub.keyspace()' });
     validateArgs('PSUBSCRIBE', [pattern], 0, this.#ctx.maxArgumentBytes);
     this.#refuseIfClosed('PSUBSCRIBE');
-    if (opts.configure) await enableKeyspaceEvents(this.#ctx.command);
+    if (opts.configure) await enableKeyspaceEvents(command);
     const channel = keyspacePattern(opts.db ?? this.#ctx.db, bytes(pattern));
     const events = opts.events ? new Set(opts.events) : undefined;
     const hub = this.#ctx.route(PATTERN, channel);
@@ -287,7 +307,13 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     if (this.#closed) throw new ClosedError('the subscriber is closed', { command });
   }
 
-  #change(kind: Kind, on: boolean, names: Arg[], moves = 0): Promise<void> {
+  /** A call of the user's (`site`: where, with `callSiteStacks`; its failure carries it). */
+  #change(kind: Kind, on: boolean, names: Arg[], site: CallSite | undefined, moves = 0): Promise<void> {
+    const call = this.#changeNow(kind, on, names, site, moves);
+    return site === undefined ? call : rejectsWithCallSite(call, site);
+  }
+
+  #changeNow(kind: Kind, on: boolean, names: Arg[], site: CallSite | undefined, moves: number): Promise<void> {
     const command = COMMANDS[kind][on ? 0 : 1];
     try {
       this.#refuseIfClosed(command);
@@ -311,7 +337,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
         if (on) {
           this.#hubs.add(hub);
           const call = hub.subscribe(this.#member, kind, group, this.#timeout);
-          calls.push(kind === SHARD ? call.catch((err: unknown) => this.#movedCall(err, group, moves)) : call);
+          calls.push(kind === SHARD ? call.catch((err: unknown) => this.#movedCall(err, group, site, moves)) : call);
         } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, group, this.#timeout));
       }
       return settleAll(calls);
@@ -325,10 +351,10 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
    * known yet, or stale): routing has learned the owner, so the call is made
    * again there; the caller sees one call.
    */
-  async #movedCall(err: unknown, names: Buffer[], moves: number): Promise<void> {
+  async #movedCall(err: unknown, names: Buffer[], site: CallSite | undefined, moves: number): Promise<void> {
     if (!(err instanceof MovedError) || moves >= MAX_MOVES || this.#closed) throw err;
     await new Promise((r) => setTimeout(r, MOVE_DELAY << moves).unref());
-    return this.#change(SHARD, true, names, moves + 1);
+    return this.#changeNow(SHARD, true, names, site, moves + 1); // inside the call: its failure gets the site there
   }
 
   /** A held shard channel now belongs to another node (see Member.moved): subscribe it there. */

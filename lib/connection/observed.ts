@@ -68,8 +68,12 @@ function framesOf(site: CallSite): string {
   return site.stack?.split('\n').slice(1).join('\n') ?? '';
 }
 
-/** Errors that already carry a call site (an error shared by several commands keeps the first). */
-const stamped = new WeakSet<Error>();
+/**
+ * Errors that already carry a call site: which, and the length of the stack
+ * before it (an error shared by several commands keeps the first; see
+ * `withOwnCallSite` for calls that must not share one).
+ */
+const stamped = new WeakMap<Error, { site: CallSite; length: number | undefined }>();
 
 export class ObservedCommand<T = unknown> extends Command<T> {
   private issuing = true;
@@ -120,10 +124,35 @@ export class ObservedCommand<T = unknown> extends Command<T> {
   }
 }
 
+/** `call`, whose failure carries `site`: for a call of the user's made of several commands, or of none. */
+export function rejectsWithCallSite<T>(call: Promise<T>, site: CallSite): Promise<T> {
+  return call.catch((err: unknown) => {
+    throw err instanceof Error ? withOwnCallSite(err, site) : err;
+  });
+}
+
+/**
+ * `err` carrying `site`. An error already carrying another call's site (one
+ * error settled several independent calls: a refused channel two
+ * subscribers waited for) is copied, so each caller sees where it called,
+ * never another's code: same class and properties, its own stack.
+ */
+export function withOwnCallSite(err: Error, site: CallSite): Error {
+  const mark = stamped.get(err);
+  if (mark === undefined) appendCallSite(err, site);
+  if (mark === undefined || mark.site === site) return err;
+  const copy = Object.create(Object.getPrototypeOf(err) as object) as Error;
+  for (const key of Reflect.ownKeys(err)) Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(err, key)!);
+  if (mark.length !== undefined && typeof copy.stack === 'string') copy.stack = copy.stack.slice(0, mark.length);
+  appendCallSite(copy, site);
+  return copy;
+}
+
 /** Append where the command was issued to `err`'s stack, once. */
 export function appendCallSite(err: Error, site: CallSite): void {
   if (stamped.has(err)) return;
-  stamped.add(err);
+  const stack = err.stack;
+  stamped.set(err, { site, length: typeof stack === 'string' ? stack.length : undefined });
   const frames = framesOf(site);
-  if (frames && typeof err.stack === 'string') err.stack += `\n    --- issued at ---\n${frames}`;
+  if (frames && typeof stack === 'string') err.stack = `${stack}\n    --- issued at ---\n${frames}`;
 }
