@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectError, Redis } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
 import { freePort } from './support/redis-server.js';
+import { until, within } from './support/until.js';
 
 const PASSWORD = 'state-spec-secret';
 const env = useProxiedServer(
@@ -70,15 +71,19 @@ describe('commands issued while a lost connection is being handled', () => {
       keys.push(key);
       issued.push(redis.db.reply('SET', key, 'v'));
     };
-    redis.on('error', issue);
-    redis.on('reconnecting', issue);
-    redis.on('commandError', issue);
-    redis.db.command('INCR', 'hook:counter'); // unobserved: its loss is reported as commandError
+    const heard = new Set<string>();
+    for (const event of ['error', 'reconnecting', 'commandError'] as const) {
+      redis.on(event, () => {
+        heard.add(event);
+        issue();
+      });
+    }
     proxy.stall();
-    await sleep(20);
+    redis.db.command('INCR', 'hook:counter'); // unobserved: its loss is reported as commandError
+    await until('the INCR is written: its bytes are held by the proxy', () => proxy.held > 0);
     proxy.cutAll();
     proxy.resume();
-    await sleep(100);
+    await until('error, reconnecting and commandError all heard (each listener issued its SET)', () => heard.size === 3);
     const results = await Promise.all(issued.map(settle));
     expect(results.every((r) => r.ok && r.v === 'OK')).toBe(true);
     for (const key of keys) expect(await whereIs(key)).toEqual([3]);
@@ -98,12 +103,10 @@ describe('closing from a listener while a loss is handled', () => {
     proxy.stall();
     redis.db.command('INCR', 'closing:unobserved'); // its loss is reported first
     const others = [redis.db.reply('GET', 'closing:a'), redis.db.reply('INCR', 'closing:b'), redis.database(4).reply('GET', 'closing:c')].map(settle);
-    await sleep(30);
+    await until('the commands are written: their bytes are held by the proxy', () => proxy.held > 0);
     proxy.cutAll();
     proxy.resume();
-    const bound = sleep(3000).then(() => 'unsettled');
-    const results = await Promise.race([Promise.all(others), bound]);
-    expect(results).not.toBe('unsettled');
+    await within('every command settled', Promise.all(others));
     expect(called).toBe(true);
   });
 });
@@ -134,9 +137,14 @@ describe('a cut while a SELECT is in flight', () => {
     }
     const db5 = redis.database(5).with(expire ? { timeout: 150 } : {});
     proxy.stall();
-    const set5 = settle(db5.reply('SET', k5, 'v')); // SELECT 5 is written; with a probe, SET waits for its answer
+    let set5Settled = false;
+    const set5 = settle(db5.reply('SET', k5, 'v')).finally(() => (set5Settled = true)); // SELECT 5 is written; with a probe, SET waits for its answer
     const set0 = settle(redis.db.reply('SET', k0, 'v'));
-    await sleep(expire ? 250 : 30);
+    // Everything the client will write before an answer is written (with a
+    // probe, only the SELECT: the rest waits for its answer), and with
+    // `expire` the db-5 command's deadline has passed (it settled).
+    await until(probe ? 'the probe SELECT is written' : 'both SETs are written', () => proxy.held > 0 && (probe || redis.stats().queued === 0));
+    if (expire) await until("the db-5 SET's deadline passed: it settled", () => set5Settled);
     proxy.cutAll();
     proxy.resume();
     const [r5, r0] = await Promise.all([set5, set0]);
