@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectError, InvalidArgumentError, Redis, type RedisOptions } from '../lib/index.js';
 import { FaultProxy } from './support/fault-proxy.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+import { until } from './support/until.js';
 
 let a: RedisServer;
 let b: RedisServer;
@@ -31,13 +32,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(probe: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
 
 const FAST = { failureThreshold: 2, failureWindow: 5000, gracePeriod: 500, healthCheckInterval: 100, healthCheckTimeout: 300 };
 
@@ -66,17 +60,17 @@ describe('endpoint failover', () => {
 
     pa.refuse(true);
     pa.cutAll();
-    await until(() => events.length === 1);
+    await until('a failover event', () => events.length === 1);
     expect(events[0]).toMatchObject({ from: `127.0.0.1:${pa.url.split(':').pop()}`, to: `127.0.0.1:${pb.url.split(':').pop()}` });
     expect(await redis.db.reply('SET', 'where', 'second')).toBe('OK');
     expect(await direct.b.db.reply('GET', 'where')).toBe('second');
-    await until(async () => (await direct.b.db.reply('PUBLISH', 'news', 'on b')) === 1);
-    await until(() => got.includes('on b'));
+    await until('the subscriber subscribed on b', async () => (await direct.b.db.reply('PUBLISH', 'news', 'on b')) === 1);
+    await until("the message published on b received", () => got.includes('on b'));
 
     pa.refuse(false);
-    await until(() => events.length === 2);
+    await until('a second failover event (back to a)', () => events.length === 2);
     expect(events[1]).toMatchObject({ from: events[0]!.to, to: events[0]!.from });
-    await until(async () => (await redis.db.reply('SET', 'back', '1')) === 'OK' && (await direct.a.db.reply('GET', 'back')) === '1');
+    await until('a write landing on a again', async () => (await redis.db.reply('SET', 'back', '1')) === 'OK' && (await direct.a.db.reply('GET', 'back')) === '1');
     await sub.close();
   });
 
@@ -101,11 +95,11 @@ describe('endpoint failover', () => {
     };
     const callers = Array.from({ length: 16 }, caller);
     try {
-      await sleep(200);
+      await until('the load under way on a', () => ok > 0);
       pa.refuse(true);
       pa.cutAll();
-      await until(() => events.length === 1);
-      await until(async () => Number(await direct.b.db.reply('GET', 'n')) > 50);
+      await until('a failover event', () => events.length === 1);
+      await until('the load going on on b', async () => Number(await direct.b.db.reply('GET', 'n')) > 50);
     } finally {
       stop = true;
       await Promise.all(callers);
@@ -123,7 +117,7 @@ describe('endpoint failover', () => {
     pb.refuse(true);
     pa.cutAll();
     pb.cutAll();
-    await until(() => events.some((e) => e.to === undefined));
+    await until('a failover event with no endpoint left', () => events.some((e) => e.to === undefined));
     const err = await redis.db.reply('GET', 'k').catch((e: Error) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as Error).message).toMatch(/no endpoint is available/);
