@@ -308,12 +308,12 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   }
 
   /** A call of the user's (`site`: where, with `callSiteStacks`; its failure carries it). */
-  #change(kind: Kind, on: boolean, names: Arg[], site: CallSite | undefined, moves = 0): Promise<void> {
-    const call = this.#changeNow(kind, on, names, site, moves);
+  #change(kind: Kind, on: boolean, names: Arg[], site: CallSite | undefined): Promise<void> {
+    const call = this.#changeNow(kind, on, names, 0);
     return site === undefined ? call : rejectsWithCallSite(call, site);
   }
 
-  #changeNow(kind: Kind, on: boolean, names: Arg[], site: CallSite | undefined, moves: number): Promise<void> {
+  #changeNow(kind: Kind, on: boolean, names: Arg[], moves: number): Promise<void> {
     const command = COMMANDS[kind][on ? 0 : 1];
     try {
       this.#refuseIfClosed(command);
@@ -337,7 +337,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
         if (on) {
           this.#hubs.add(hub);
           const call = hub.subscribe(this.#member, kind, group, this.#timeout);
-          calls.push(kind === SHARD ? call.catch((err: unknown) => this.#movedCall(err, group, site, moves)) : call);
+          calls.push(kind === SHARD ? call.catch((err: unknown) => this.#movedCall(err, group, moves)) : call);
         } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, group, this.#timeout));
       }
       return settleAll(calls);
@@ -351,10 +351,10 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
    * known yet, or stale): routing has learned the owner, so the call is made
    * again there; the caller sees one call.
    */
-  async #movedCall(err: unknown, names: Buffer[], site: CallSite | undefined, moves: number): Promise<void> {
+  async #movedCall(err: unknown, names: Buffer[], moves: number): Promise<void> {
     if (!(err instanceof MovedError) || moves >= MAX_MOVES || this.#closed) throw err;
     await new Promise((r) => setTimeout(r, MOVE_DELAY << moves).unref());
-    return this.#changeNow(SHARD, true, names, site, moves + 1); // inside the call: its failure gets the site there
+    return this.#changeNow(SHARD, true, names, moves + 1); // inside the caller's #change: its failure gets the call site there
   }
 
   /** A held shard channel now belongs to another node (see Member.moved): subscribe it there. */
