@@ -11,6 +11,7 @@
  * WRONGTYPE, an ACL refusal (NOPERM), a page lost with its connection
  * (retries off, through a fault proxy).
  */
+import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConnectionLostError, NoPermError, Redis, RetryPolicy, WrongTypeError, type RedisOptions } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
@@ -93,6 +94,14 @@ describe('SCAN iterators with callSiteStacks', () => {
     expect(pages).toBeInstanceOf(NoPermError);
     expect(pages.stack).toMatch(DRAINED_HERE);
     expect(pages.stack).toMatch(frameAfter('iterator made at'));
+  });
+
+  it('driven by other code (Readable.from): the line that made the iterator is there, though no frame of ours asked for the page', async () => {
+    const db = client({ callSiteStacks: true }).db;
+    const fields = db.hscan('scs:str'), line = here();
+    const err = await Readable.from(fields).toArray().then(() => new Error('the stream ended'), (e: Error) => e);
+    expect(err).toBeInstanceOf(WrongTypeError);
+    expect(err.stack).toMatch(frameAfter('iterator made at', line));
   });
 
   it('it.next() by hand, its page lost with the connection (retries off): the ConnectionLostError carries the next() line', async () => {
