@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
+import { until } from './support/until.js';
 
 const env = useProxiedServer({ staleReplyGrace: 60_000 });
 
@@ -71,8 +72,8 @@ describe('deadlines', () => {
   it('the health PING deadline does not delay an earlier command deadline', async () => {
     const { redis, proxy } = await env.through({ pingInterval: 1000, commandTimeout: 100 });
     proxy.stall();
-    // Silent for two intervals: the health check has sent its PING (deadline 1 s) by now.
-    await new Promise((r) => setTimeout(r, 2100));
+    // Silent for two intervals, the health check sends its PING (deadline 1 s): the only command, so the first bytes held.
+    await until('the health PING is written: its bytes are held by the proxy', () => proxy.held > 0);
     const elapsed = await rejectsAfter(redis.db.reply('GET', 'k'));
     expect(elapsed).toBeGreaterThanOrEqual(95);
     expect(elapsed).toBeLessThan(100 + LATE);
@@ -85,7 +86,7 @@ describe('deadlines', () => {
     await redis.db.reply('PING');
     proxy.refuse(true);
     proxy.cutAll();
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the client saw the loss: what is asked next waits offline', () => redis.stats().connectionLost > 0);
     const long = redis.db.with({ timeout: 2000 }).reply('GET', 'x');
     long.catch(() => {});
     const [a, b] = await Promise.all([rejectsAfter(redis.db.reply('GET', 'y')), rejectsAfter(redis.db.with({ timeout: 150 }).reply('GET', 'z'))]);
@@ -101,7 +102,7 @@ describe('deadlines', () => {
     const outcome = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
     const byDefault = outcome(redis.db.reply('GET', 'deadline:lost'));
     const perCall = outcome(redis.db.with({ timeout: 400 }).reply('GET', 'deadline:lost'));
-    while (proxy.held < 1) await new Promise((r) => setTimeout(r, 5)); // written: their bytes reached the proxy
+    await until('the GETs are written: their bytes are held by the proxy', () => proxy.held > 0);
     proxy.cutAll(); // reads: queued to be sent again on the next connection
     // They may have run before the loss: never "it was never sent".
     expect(await byDefault).toMatchObject({ name: 'ReplyTimeoutError', sent: true });
