@@ -9,6 +9,7 @@ import { BusyLoadingError, ClosedError, ConnectError, Redis, RetryPolicy, Timeou
 import { FaultProxy } from './support/fault-proxy.js';
 import { useRealServer } from './support/real-server.js';
 import { scriptedServer } from './support/scripted-server.js';
+import { until } from './support/until.js';
 
 const env = useRealServer();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,11 +27,12 @@ function quiet(redis: Redis): Redis {
   return env.track(redis);
 }
 
-async function until(check: () => boolean, withinMs: number): Promise<void> {
-  const end = Date.now() + withinMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`condition not met within ${withinMs} ms`);
-    await sleep(20);
+/** The policy below, counting the failed tries it is asked about: a try made during an outage is seen, not assumed. */
+class CountingRetry extends RetryPolicy {
+  tries = 0;
+  override delayFor(attempt: number, err: Error): number {
+    this.tries++;
+    return super.delayFor(attempt, err);
   }
 }
 
@@ -43,10 +45,12 @@ describe('health checks and leased connections', () => {
       (v) => ({ v, ms: Date.now() - t0 }),
       (error) => ({ v: error, ms: Date.now() - t0 }),
     );
-    const long = db.reply('BLPOP', 'hp:q', 5).then(
+    const long = db.reply('BLPOP', 'hp:q', 0).then(
       (value) => ({ value }),
       (error) => ({ error }),
     );
+    // Four ping intervals (a window: it checks that no ping comes; a slow
+    // machine only lengthens it, and the BLPOP blocks until the RPUSH).
     await sleep(1200);
     await db.reply('RPUSH', 'hp:q', 'late');
     expect(await long).toEqual({ value: ['hp:q', 'late'] });
@@ -61,36 +65,37 @@ describe('health checks and leased connections', () => {
     expect(await redis.db.reply('BLPOP', 'hp:idle', 0.01)).toBeNull();
     expect(redis.stats().leased).toBe(1);
     proxy.stall(); // half-open: nothing comes back, nothing is closed
-    await until(() => redis.stats().leased === 0, 2000);
+    await until('the half-open lease found by its health check and dropped', () => redis.stats().leased === 0);
     proxy.resume();
     expect(await redis.db.reply('BLPOP', 'hp:idle', 0.01)).toBeNull();
   });
 });
 
 describe('a blocking command that was never sent follows its retry policy', () => {
-  const retry = RetryPolicy.exponential({ attempts: 10, baseDelay: 20 });
+  const policy = () => new CountingRetry({ attempts: 10, baseDelay: 20, factor: 2 });
 
-  it('rides out a server that is down for ~300 ms', async () => {
+  it('rides out a server that is down while it is tried', async () => {
     const redis = quiet(new Redis(env.server.url));
     const db = redis.db;
     await db.reply('DEL', 'out:q');
     expect(await db.reply('BLPOP', 'out:q', 0.01)).toBeNull(); // a lease exists (and dies with the server)
     await env.server.stop();
     let outcome: Promise<unknown>;
+    const retry = policy();
     try {
-      await until(() => redis.stats().leased === 0, 2000); // the lease's loss is seen: the BLPOP is not written to it
+      await until("the lease's loss is seen: the BLPOP is not written to it", () => redis.stats().leased === 0);
       outcome = db.with({ retry }).reply('BLPOP', 'out:q', 1).then(
         (value) => ({ value }),
         (error) => ({ error }),
       );
-      await sleep(300);
+      await until('a try of the BLPOP failed while the server is down', () => retry.tries >= 1);
     } finally {
       await env.server.restart();
     }
     expect(await outcome).toEqual({ value: null });
   });
 
-  it('rides out a proxy that refuses connections for ~300 ms (lease closed before the write)', async () => {
+  it('rides out a proxy that refuses connections while it is tried (lease closed before the write)', async () => {
     proxy = await FaultProxy.start(env.server.port);
     const redis = quiet(new Redis(proxy.url));
     const db = redis.db;
@@ -98,15 +103,15 @@ describe('a blocking command that was never sent follows its retry policy', () =
     expect(await db.reply('BLPOP', 'out:p', 0.01)).toBeNull();
     proxy.refuse(true);
     proxy.cutAll();
-    await until(() => redis.stats().leased === 0, 2000); // the lease's loss is seen: the BLPOP is not written to it
+    await until("the lease's loss is seen: the BLPOP is not written to it", () => redis.stats().leased === 0);
+    const retry = policy();
     const outcome = db.with({ retry }).reply('BLPOP', 'out:p', 1).then(
       (value) => ({ value }),
       (error) => ({ error }),
     );
-    const pushed = sleep(500).then(() => db.reply('RPUSH', 'out:p', 'after')); // waits on the shared connection
-    await sleep(300);
+    await until('a try of the BLPOP refused', () => retry.tries >= 1);
     proxy.refuse(false);
-    expect(await pushed).toBe(1);
+    expect(await db.reply('RPUSH', 'out:p', 'after')).toBe(1);
     expect(await outcome).toEqual({ value: ['out:p', 'after'] });
   });
 
@@ -118,7 +123,7 @@ describe('a blocking command that was never sent follows its retry policy', () =
     });
     try {
       const db = quiet(new Redis(server.url)).db;
-      expect(await db.with({ retry }).reply('BLPOP', 'out:l', 1)).toBeNull();
+      expect(await db.with({ retry: policy() }).reply('BLPOP', 'out:l', 1)).toBeNull();
       expect(server.received.filter((c) => c[0] === 'BLPOP').length).toBe(3);
       await expect(db.with({ retry: RetryPolicy.none() }).reply('BLPOP', 'out:l', 1)).resolves.toBeNull();
       loading = 5;
@@ -189,10 +194,17 @@ describe('an abandoned blocking command never loses an item', () => {
       }
       await Promise.all(work);
     }
-    await sleep(300); // what an abandoned BLPOP popped reaches us as an orphan
-    const left = (await pusher.reply('LRANGE', key, 0, -1)) as string[];
+    // What an abandoned BLPOP popped reaches us as an orphan, in its own time.
+    // Read before the list: an item popped after LRANGE read it is then
+    // missed (and read again), never counted twice.
+    let found: string[] = [];
+    await until('every item delivered, orphaned or still in the list', async () => {
+      const seen = [...delivered, ...orphans];
+      found = [...seen, ...((await pusher.reply('LRANGE', key, 0, -1)) as string[])];
+      return found.length >= items.length;
+    });
     await redis.close();
-    expect([...delivered, ...orphans, ...left].sort()).toEqual([...items].sort());
+    expect(found.sort()).toEqual([...items].sort());
   }
 
   it('for a user who may unblock', async () => {
