@@ -10,13 +10,15 @@ import { describe, expect, it } from 'vitest';
 import { AbortError, Redis } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
 import { useRealServer } from './support/real-server.js';
+import { until, within } from './support/until.js';
 
 const env = useRealServer();
 const faults = useProxiedServer();
 
-/** Poll `check` until it holds (bounded: the test's own timeout). */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 5));
+/** How many clients are blocked in `cmd` on the server (CLIENT LIST: flag b). */
+async function blockedIn(admin: Redis, cmd: string): Promise<number> {
+  const lines = String(await admin.db.reply('CLIENT', 'LIST')).split('\n');
+  return lines.filter((line) => / flags=\w*b/.test(line) && line.includes(` cmd=${cmd} `)).length;
 }
 
 const settle = <T>(p: PromiseLike<T>) => Promise.resolve(p).then((value) => ({ value, error: undefined }), (error: unknown) => ({ value: undefined, error }));
@@ -51,20 +53,27 @@ describe('AbortSignal', () => {
 
   it('aborted after the write: rejects at once, the FIFO slot is kept, the next caller gets its own reply', async () => {
     const redis = env.client();
+    const admin = env.client();
     await redis.db.reply('DEL', 'abort:n');
     const ac = new AbortController();
-    let slept = false;
-    const sleep = redis.db.reply('DEBUG', 'SLEEP', '0.4').then(() => (slept = true));
-    const incr = settle(redis.db.with({ signal: ac.signal }).reply('INCR', 'abort:n'));
-    const next = redis.db.reply('SET', 'abort:other', 'mine');
-    await new Promise((r) => setTimeout(r, 100)); // written, the server still asleep
-    ac.abort();
-    const { error } = await incr;
-    expect(slept).toBe(false); // released before the server answered
-    expect(error).toBeInstanceOf(AbortError);
-    expect(error).toMatchObject({ sent: true });
+    // The server holds both writes until UNPAUSE (not for some time that
+    // could end before the abort on a slow machine).
+    await admin.db.reply('CLIENT', 'PAUSE', 60_000, 'WRITE');
+    let answered = false;
+    let next: Promise<unknown> | undefined;
+    try {
+      const incr = settle(redis.db.with({ signal: ac.signal }).reply('INCR', 'abort:n'));
+      next = redis.db.reply('SET', 'abort:other', 'mine').finally(() => (answered = true));
+      await until('INCR and SET written', () => redis.stats().pending - redis.stats().queued === 2);
+      ac.abort();
+      const { error } = await incr;
+      expect(answered).toBe(false); // released before the server answered
+      expect(error).toBeInstanceOf(AbortError);
+      expect(error).toMatchObject({ sent: true });
+    } finally {
+      await admin.db.reply('CLIENT', 'UNPAUSE');
+    }
     expect(await next).toBe('OK'); // not INCR's reply
-    await sleep;
     expect(await redis.db.reply('GET', 'abort:n')).toBe('1'); // it ran: written commands may run
   });
 
@@ -73,15 +82,17 @@ describe('AbortSignal', () => {
     const orphans: unknown[] = [];
     redis.on('orphanedReply', (o) => orphans.push(o));
     const ac = new AbortController();
+    const admin = env.client();
     const pop = settle(redis.db.with({ signal: ac.signal }).reply('BLPOP', 'abort:q', 0));
-    await new Promise((r) => setTimeout(r, 100));
+    await until('the BLPOP blocked on the server', async () => (await blockedIn(admin, 'blpop')) === 1);
     ac.abort();
     expect((await pop).error).toMatchObject({ name: 'AbortError', sent: true, command: 'BLPOP' });
     // The lease is drained (CLIENT UNBLOCK) and clean: the pool's one connection serves the next BLPOP.
-    const next = redis.db.reply('BLPOP', 'abort:q', 5);
-    await new Promise((r) => setTimeout(r, 100));
+    await until('the aborted BLPOP unblocked on the server', async () => (await blockedIn(admin, 'blpop')) === 0);
+    const next = redis.db.reply('BLPOP', 'abort:q', 0);
+    await until('the next BLPOP blocked on the server', async () => (await blockedIn(admin, 'blpop')) === 1);
     await redis.db.reply('RPUSH', 'abort:q', 'item');
-    expect(await next).toEqual(['abort:q', 'item']);
+    expect(await within('the next BLPOP answered the RPUSH', next)).toEqual(['abort:q', 'item']);
     expect(orphans).toEqual([]);
     expect(redis.stats().leased).toBe(1);
   });
@@ -183,7 +194,7 @@ describe('AbortSignal after a lost connection', () => {
     proxy.stall();
     let settled = false;
     const get = settle(redis.db.with({ signal: ac.signal }).reply('GET', 'abort:lost')).finally(() => (settled = true));
-    await until(() => proxy.held > 0); // written: its bytes reached the proxy
+    await until('the GET is written: its bytes are held by the proxy', () => proxy.held > 0);
     const reconnecting = new Promise((r) => redis.once('reconnecting', r));
     proxy.cutAll();
     await reconnecting;
@@ -199,12 +210,12 @@ describe('AbortSignal after a lost connection', () => {
     const ac = new AbortController();
     let settled = false;
     const read = settle(redis.db.with({ signal: ac.signal }).reply('XREAD', 'BLOCK', 0, 'STREAMS', 'abort:stream', '$')).finally(() => (settled = true));
-    await until(async () => String(await admin.db.reply('CLIENT', 'LIST')).includes('cmd=xread'));
+    await until('the XREAD blocked on the server', async () => (await blockedIn(admin, 'xread')) === 1);
     proxy.stall();
     const accepted = proxy.accepted;
     proxy.cutAll();
     // The shared connection reconnects, and the pool resends the read (read-only: rule 2 allows it) on a new lease.
-    await until(() => proxy.accepted >= accepted + 2);
+    await until('the shared connection and a new lease reconnected', () => proxy.accepted >= accepted + 2);
     await new Promise((r) => setImmediate(r));
     expect(settled).toBe(false);
     ac.abort();
