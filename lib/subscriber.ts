@@ -27,6 +27,7 @@ import { CHANNEL, PATTERN, SHARD, type Hub, type Kind, type Member } from './pub
 import { BoundedIterator, SubscriberOverflowError } from './pubsub/iterator.js';
 import { Keyspace, enableKeyspaceEvents, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceSink } from './pubsub/keyspace.js';
 import { callEach, safeEmit } from './pubsub/listeners.js';
+import { NodeLeftError } from './pubsub/subscriptions.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
 
@@ -337,7 +338,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
         if (on) {
           this.#hubs.add(hub);
           const call = hub.subscribe(this.#member, kind, group, this.#timeout);
-          calls.push(kind === SHARD ? call.catch((err: unknown) => this.#movedCall(err, group, moves)) : call);
+          calls.push(call.catch((err: unknown) => this.#callAgain(err, kind, true, group, moves)));
         } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, group, this.#timeout));
       }
       return settleAll(calls);
@@ -347,14 +348,16 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   }
 
   /**
-   * A shard subscribe call answered MOVED (sent with a slot map that was not
-   * known yet, or stale): routing has learned the owner, so the call is made
-   * again there; the caller sees one call.
+   * A subscribe call answered MOVED (a shard channel sent with a slot map that
+   * was not known yet, or stale: routing has learned the owner), or whose node
+   * left the slot map before confirming it (NodeLeftError): the call is made
+   * again where routing now places it; the caller sees one call.
    */
-  async #movedCall(err: unknown, names: Buffer[], moves: number): Promise<void> {
-    if (!(err instanceof MovedError) || moves >= MAX_MOVES || this.#closed) throw err;
-    await new Promise((r) => setTimeout(r, MOVE_DELAY << moves).unref());
-    return this.#changeNow(SHARD, true, names, moves + 1); // inside the caller's #change: its failure gets the call site there
+  async #callAgain(err: unknown, kind: Kind, on: boolean, names: Buffer[], moves: number): Promise<void> {
+    const moved = err instanceof MovedError && kind === SHARD;
+    if (!(moved || err instanceof NodeLeftError) || moves >= MAX_MOVES || this.#closed) throw err;
+    if (moved) await new Promise((r) => setTimeout(r, MOVE_DELAY << moves).unref());
+    return this.#changeNow(kind, on, names, moves + 1); // inside the caller's #change: its failure gets the call site there
   }
 
   /** A held shard channel now belongs to another node (see Member.moved): subscribe it there. */
@@ -370,7 +373,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     this.#hubs.add(hub);
     hub.subscribe(this.#member, kind, [name], this.#timeout).catch((err: Error) => {
       if (this.#closed) return;
-      if (!(err instanceof MovedError) || moves >= MAX_MOVES) {
+      if (!(err instanceof MovedError || err instanceof NodeLeftError) || moves >= MAX_MOVES) {
         this.#member.dropped(kind, name, err);
         return;
       }

@@ -31,7 +31,7 @@ import { MESSAGE, PMESSAGE, PUNSUBSCRIBED, SMESSAGE, SUNSUBSCRIBED, UNSUBSCRIBED
 import { describeEndpoint } from '../connection/socket.js';
 import { ClosedError, ConnectError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError } from '../errors.js';
 import { DECODE_BUFFERS, type Reply } from '../resp/types.js';
-import { CHANNEL, PATTERN, SHARD, Call, Entry, frameKey, keyOf, type Kind, type Member, type MemberState } from './subscriptions.js';
+import { CHANNEL, PATTERN, SHARD, Call, Entry, NodeLeftError, frameKey, keyOf, type Kind, type Member, type MemberState } from './subscriptions.js';
 
 export { CHANNEL, PATTERN, SHARD, type Kind, type Member };
 
@@ -66,6 +66,8 @@ export class Hub {
   /** Why the connection gave up for good: every call is refused with it, at once. */
   private failure: ((command: string) => Error) | undefined;
   private closed = false;
+  /** Its node left routing (handOver): members hold nothing here any more, subscribe calls are routed again. */
+  private handedOver = false;
   /** The last connection error: the cause when it gives up. */
   private lastError: Error | undefined;
   /**
@@ -189,6 +191,34 @@ export class Hub {
     this.shutDown(new ClosedError('the client was disconnected', { node: this.node }));
   }
 
+  /**
+   * Routing dropped this node (a cluster node gone from the slot map: failed
+   * over, removed, or a seed that the map names otherwise). Every member's
+   * subscriptions move to wherever routing now places them (Member.moved);
+   * calls still waiting here are rejected with NodeLeftError, which their
+   * subscriber answers by making the call again through routing, so its
+   * caller sees one call. Then the connection closes. Members without
+   * `moved` (keyspace streams) are told their names were dropped.
+   */
+  handOver(): Promise<void> {
+    const moves: [Member, Kind, Buffer][] = [];
+    for (const map of this.entries) {
+      for (const e of map.values()) for (const [member, call] of e.members) if (call.done) moves.push([member, e.kind, e.name]);
+    }
+    const calls: Call[] = [];
+    for (const state of this.members.values()) calls.push(...state.calls);
+    this.handedOver = true;
+    this.members.clear();
+    this.bufferMembers = 0;
+    const closed = this.closeConnection((mux) => mux.close()); // forgets the entries: the server does with the connection
+    for (const call of calls) this.settle(call, new NodeLeftError(call.command, this.node));
+    for (const [member, kind, name] of moves) {
+      if (member.moved) member.moved(kind, name);
+      else member.dropped(kind, name, new ConnectionLostError("its node left the cluster's slot map", false, { command: SUBSCRIBE[kind], node: this.node }));
+    }
+    return closed;
+  }
+
   /** The server moved (Sentinel): reconnect where it is now and subscribe again there. */
   relocate(why: string, keep?: (node: string) => boolean): void {
     this.mux?.relocate(why, keep);
@@ -210,6 +240,8 @@ export class Hub {
   // ------------------------------------------------------------------ bookkeeping
 
   private refusal(command: string): Error | undefined {
+    // Handed over: a subscribe goes where routing says now; an unsubscribe finds nothing held here.
+    if (this.handedOver) return (SUBSCRIBE as readonly string[]).includes(command) ? new NodeLeftError(command, this.node) : undefined;
     if (this.closed) return new ClosedError('the client is closed', { command, node: this.node });
     return this.failure?.(command);
   }

@@ -6,6 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Command } from '../connection/command.js';
+import { ConnectionLostError } from '../errors.js';
 import type { Reply } from '../resp/types.js';
 
 /** Subscription kinds. */
@@ -116,4 +117,16 @@ export class Call {
 export interface MemberState {
   readonly held: [Set<Entry>, Set<Entry>, Set<Entry>];
   readonly calls: Set<Call>;
+}
+
+/**
+ * A call rejected because its hub's node left routing (a cluster node gone
+ * from the slot map, see Hub.handOver): nothing is wrong with the call, its
+ * subscriber makes it again wherever routing now places its names. Reaches a
+ * caller only when that keeps happening (a map that does not settle).
+ */
+export class NodeLeftError extends ConnectionLostError {
+  constructor(command: string, node: string) {
+    super('its node left the cluster\'s slot map before the server confirmed it', false, { command, node });
+  }
 }

@@ -153,6 +153,17 @@ export class Standalone implements Topology {
     this.hub.relocateShards(stays);
   }
 
+  /**
+   * Its node left a cluster's slot map: as close(), except that subscriptions
+   * move to wherever routing now places them (Hub.handOver) instead of ending.
+   */
+  async leave(): Promise<void> {
+    const hub = this.hub.handOver();
+    await this.pool.close();
+    await this.mux.close();
+    await hub;
+  }
+
   /** The pool closes first: an abandoned lease may still need the shared connection for CLIENT UNBLOCK. */
   async close(): Promise<void> {
     const hub = this.hub.close();

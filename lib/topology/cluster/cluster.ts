@@ -533,7 +533,7 @@ export class Cluster implements Topology {
       const moved = unit.takeQueued();
       this.#units.delete(address);
       if (this.#pubsubUnit === unit) this.#pubsubUnit = undefined;
-      void unit.close(); // after its in-flight replies
+      void unit.leave(); // after its in-flight replies; its subscriptions move to the map's nodes
       this.#reroute(moved);
     }
   }
