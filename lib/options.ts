@@ -8,6 +8,7 @@ import type { CacheLimits } from './cache/client-cache.js';
 import type { CredentialsProvider } from './connection/handshake.js';
 import type { FailoverSettings } from './topology/failover/endpoints.js';
 import { failoverOptions, maintenanceOptions, sentinelOptions } from './topology/ha-options.js';
+import { checkAddressMap, type AddressMap } from './topology/address-map.js';
 import type { MultiplexerOptions, ReconnectStrategy } from './connection/multiplexer.js';
 import type { Endpoint } from './connection/socket.js';
 import {
@@ -235,6 +236,13 @@ export interface ClusterOptions {
   refreshInterval?: number;
   /** Most MOVED / ASK redirections of one command before ClusterRedirectError (default 5). */
   maxRedirects?: number;
+  /**
+   * Where to connect for nodes the cluster announces by addresses the client
+   * cannot reach (Docker, Kubernetes, NAT): `{ 'announced-host:port': { host, port } }`,
+   * or a function of the announced `{ host, port }` answering `{ host, port }` or
+   * undefined (connect as announced). See README "Redis Cluster".
+   */
+  addressMap?: AddressMap;
 }
 
 export interface ResolvedOptions {
@@ -251,7 +259,7 @@ export interface ResolvedOptions {
   mode: 'auto' | 'standalone' | 'cluster';
   /** Cluster seeds (the configured endpoint when none were given). */
   seeds: Endpoint[];
-  cluster: Required<ClusterOptions>;
+  cluster: Required<Omit<ClusterOptions, 'addressMap'>> & Pick<ClusterOptions, 'addressMap'>;
   /** Client-side cache bounds; undefined when no cache is configured. */
   cache?: CacheLimits;
   /** Sentinel discovery, when the `sentinel` option was given. */
@@ -303,7 +311,7 @@ const LIMITS = schema(Object.fromEntries(Object.keys(DEFAULT_LIMITS).map((k) => 
 
 const CACHE = schema({ maxEntries: count, maxBytes: count, ttl: milliseconds });
 
-const CLUSTER = schema({ readFrom: oneOf('master', 'replica', 'prefer-replica'), refreshInterval: milliseconds, maxRedirects: integer(0) });
+const CLUSTER = schema({ readFrom: oneOf('master', 'replica', 'prefer-replica'), refreshInterval: milliseconds, maxRedirects: integer(0), addressMap: checkAddressMap });
 
 /** A cluster seed: a URL or `{ host, port }`. */
 const seed: Validator = (v, name) => {
@@ -561,6 +569,6 @@ function topologyOptions(o: RedisOptions & { nodes?: unknown[] }, tlsOpts: tls.C
   return {
     mode,
     seeds,
-    cluster: { readFrom: c.readFrom ?? 'master', refreshInterval: c.refreshInterval ?? 30_000, maxRedirects: c.maxRedirects ?? 5 },
+    cluster: { readFrom: c.readFrom ?? 'master', refreshInterval: c.refreshInterval ?? 30_000, maxRedirects: c.maxRedirects ?? 5, addressMap: c.addressMap },
   };
 }

@@ -26,6 +26,7 @@ import { validateArgs, type Arg } from './resp/encoder.js';
 import { DECODE_RESP3_SHAPES, type Reply } from './resp/types.js';
 import type { Script } from './script.js';
 import { isScript, scriptArgs, scriptCall } from './connection/script-command.js';
+import { tryAgainDelay } from './topology/cluster/settings.js';
 
 export interface TransactionBuilder<D extends Decoding = DefaultDecoding> {
   /** Queue a command in the block. The handle settles with this command's own reply once EXEC returns. Typed like `db.reply`. */
@@ -76,9 +77,6 @@ interface MultiTarget extends HandleSettings {
 const MULTI = commandInfo('MULTI');
 /** How many times a block refused at queue time by redirections (MOVED, ASK: its slot moved or is moving) is sent again. */
 const MAX_MOVED_RESENDS = 5;
-/** A block refused by TRYAGAIN (its keys split by a migration) is sent again after this backoff, doubling, capped, within its deadline. */
-const TRY_AGAIN_BASE = 10;
-const TRY_AGAIN_MAX = 500;
 
 /**
  * A block whose every queue-time refusal says it ran nothing and can simply
@@ -239,7 +237,7 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
           }
           if (until === -1) until = exec.deadline;
           if (again?.wait) {
-            const delay = Math.min(TRY_AGAIN_MAX, TRY_AGAIN_BASE * 2 ** Math.min(waits, 10));
+            const delay = tryAgainDelay(waits); // a block refused by TRYAGAIN: sent again after it, within its deadline
             if (until > 0 && Date.now() + delay < until) {
               waits++;
               sends = 0; // waiting out a migration is not a redirection

@@ -38,27 +38,11 @@ import { querySlotMap } from './map-query.js';
 import { READONLY } from '../../commands/flags.js';
 import { redirectTarget } from './redirect.js';
 import { asking } from '../../connection/asking.js';
+import { mapAddress } from '../address-map.js';
+import { MIN_REFRESH_GAP, tryAgainDelay, type ClusterSettings } from './settings.js';
 import { SlotFences } from './slot-fence.js';
 import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
-
-export interface ClusterSettings {
-  /** Where to ask for the topology first; any one reachable is enough. */
-  seeds: Endpoint[];
-  /** Where reads go: the slot's master, or one of its replicas (falling back to the master when it has none). */
-  readFrom: 'master' | 'replica' | 'prefer-replica';
-  /** Refresh the slot map this often in ms, whatever happens (0: only when something says it changed). */
-  refreshInterval: number;
-  /** Most MOVED / ASK redirections of one command before ClusterRedirectError. */
-  maxRedirects: number;
-}
-
-/** Backoff of TRYAGAIN / CLUSTERDOWN resends: doubling from this, capped. */
-const TRY_AGAIN_BASE = 10;
-const TRY_AGAIN_MAX = 500;
-
-/** Spacing of slot map queries: a burst of MOVED replies or a failover in progress asks at most this often. */
-const MIN_REFRESH_GAP = 100;
 
 function remainingTime(cmd: Command): number {
   return cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0;
@@ -276,8 +260,11 @@ export class Cluster implements Topology {
     }
     if (unit === undefined) {
       const endpoint = { ...this.opts.endpoint, host, port, path: undefined };
+      // Mapped, except the seeds (the user's own addresses): asked before every connection; a failure fails the node's commands.
+      const map = this.settings.seeds.some((s) => s.host === host && s.port === port) ? undefined : this.settings.addressMap;
+      const locate = map && (async () => ({ endpoint: { ...endpoint, ...mapAddress(map, host, port) } }));
       const tracking = shardTracking(this.opts.tracking, host, port, () => this.#map); // a node's events concern its shard's slots
-      unit = new Standalone({ ...this.opts, endpoint, tracking, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host, port, replica));
+      unit = new Standalone({ ...this.opts, endpoint, locate, tracking, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host, port, replica));
       this.#units.set(address, unit);
     }
     return unit;
@@ -432,7 +419,7 @@ export class Cluster implements Topology {
     if (err instanceof ClusterDownError) this.#refresher.soon();
     if (cmd instanceof InternalCommand || cmd.pinned || this.#closed || cmd.deadline === 0) return false;
     const waited = this.#waits.get(cmd) ?? 0;
-    const delay = Math.min(TRY_AGAIN_MAX, TRY_AGAIN_BASE * 2 ** Math.min(waited, 10));
+    const delay = tryAgainDelay(waited);
     if (Date.now() + delay >= cmd.deadline) return false;
     this.#waits.set(cmd, waited + 1); // its own count: waiting out a migration is not a redirection
     cmd.redirects = 0; // the ASK that led here was right: the slot is in flux, not the map wrong

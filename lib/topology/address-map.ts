@@ -1,0 +1,83 @@
+/**
+ * `cluster.addressMap`: where to connect for a node the cluster announces by
+ * an address the client cannot reach. Behind Docker, Kubernetes or NAT the
+ * slot map and every MOVED / ASK name in-network addresses (`172.18.0.3:6379`,
+ * `redis-2.redis:6379`); the map turns each into one the client can reach.
+ *
+ * - A table `{ 'announced-host:port': { host, port } }` (IPv6 hosts in
+ *   brackets, as the client writes addresses), or a function of the announced
+ *   `{ host, port }` answering `{ host, port }`, or undefined to connect to the
+ *   announced address as it is.
+ * - Asked before every connection to that node (its shared connection, its
+ *   leases, its pub/sub), so a function may change its answer over time.
+ * - The node keeps its announced address everywhere else: `redis.nodes()`,
+ *   `stats().nodes`, the slot map. Errors name the address connected to.
+ * - A function that throws or answers something that is not `{ host, port }`
+ *   fails that node's waiting commands with a `ConnectError` whose cause says
+ *   so: never sent, and the other nodes are not affected.
+ */
+import { ConnectError, InvalidArgumentError } from '../errors.js';
+
+export interface NodeAddress {
+  host: string;
+  port: number;
+}
+
+export type AddressMap = Readonly<Record<string, NodeAddress>> | ((announced: NodeAddress) => NodeAddress | undefined);
+
+const PORT_MAX = 65535;
+
+function isPort(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) > 0 && (v as number) <= PORT_MAX;
+}
+
+/** Whether `v` is exactly `{ host, port }` with a usable host and port (nothing else: TLS and the rest are set once for every node). */
+function isAddress(v: unknown): v is NodeAddress {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.host === 'string' && o.host !== '' && isPort(o.port) && Object.keys(o).every((k) => k === 'host' || k === 'port');
+}
+
+/** `host:port` as the client writes addresses: IPv6 hosts in brackets. */
+export function addressKey(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The option's check, for the options schema: throws InvalidArgumentError naming `name` and what to write instead. */
+export function checkAddressMap(v: unknown, name: string): void {
+  if (typeof v === 'function') return;
+  const shape = `a function ({ host, port }) => ({ host, port }) | undefined, or an object { 'announced-host:port': { host, port } }`;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError(`option ${name} must be ${shape}`);
+  for (const [key, to] of Object.entries(v)) {
+    const colon = key.lastIndexOf(':');
+    if (colon <= 0 || !isPort(Number(key.slice(colon + 1))) || !/^\d+$/.test(key.slice(colon + 1))) {
+      throw new InvalidArgumentError(`option ${name} has the key '${key}', which is not host:port (write IPv6 hosts in brackets: '[::1]:7000')`);
+    }
+    if (!isAddress(to)) throw new InvalidArgumentError(`option ${name}['${key}'] must be { host, port } (a non-empty host, a port 1-${PORT_MAX}, nothing else)`);
+  }
+}
+
+/**
+ * Where to connect for the node announced as `host:port`: the map's answer,
+ * or the announced address when it has none. Throws ConnectError (with the
+ * function's error or the bad answer as cause) when a function fails.
+ */
+export function mapAddress(map: AddressMap, host: string, port: number): NodeAddress {
+  if (typeof map !== 'function') {
+    const key = addressKey(host, port);
+    return Object.hasOwn(map, key) ? map[key]! : { host, port };
+  }
+  const node = addressKey(host, port);
+  let to: NodeAddress | undefined;
+  try {
+    to = map({ host, port });
+  } catch (err) {
+    throw new ConnectError(`the cluster.addressMap function failed for ${node}; see the cause`, { node, cause: err });
+  }
+  if (to === undefined) return { host, port };
+  if (!isAddress(to)) {
+    const cause = new InvalidArgumentError('cluster.addressMap must answer { host, port } (a non-empty host, a port 1-65535) or undefined');
+    throw new ConnectError(`the cluster.addressMap function gave something that is not an address for ${node}`, { node, cause });
+  }
+  return { host: to.host, port: to.port };
+}
