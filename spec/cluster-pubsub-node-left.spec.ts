@@ -70,6 +70,27 @@ describe('a seed the cluster names otherwise (localhost)', () => {
   });
 });
 
+describe('auto mode, seeded by a name the cluster does not announce', () => {
+  it('what was subscribed before the handshake said cluster follows to the map\'s nodes', async () => {
+    const seedPort = cluster.nodes[0]!.port;
+    const publisher = client({ nodes: cluster.urls.slice() });
+    await publisher.db.reply('PING');
+    const { Redis } = await import('../lib/index.js');
+    const redis = new Redis(`redis://localhost:${seedPort}`, { commandTimeout: 8000 }); // mode 'auto'
+    try {
+      const l = listen(redis);
+      const calls = [l.sub.subscribe('auto:chan'), l.sub.ssubscribe('auto{shard}')].map((c) => c.then(() => 'ok', (err: unknown) => String(err)));
+      expect(await Promise.all(calls)).toEqual(['ok', 'ok']);
+      await reaches(publisher, 'auto:chan', [l]);
+      await reaches(publisher, 'auto{shard}', [l], true);
+      expect(redis.mode).toBe('cluster');
+      expect(l.errors).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
 describe('the node carrying the subscriptions dies', () => {
   it('channel and pattern subscriptions are made again on a master of the map; messages keep coming', async () => {
     const publisher = client({ nodes: cluster.urls.slice() });
