@@ -9,6 +9,7 @@
  * client grows without end), no abort listener on a signal shared by every
  * client. Counts only: no heap sizes, no timings.
  */
+import dc from 'node:diagnostics_channel';
 import { getEventListeners } from 'node:events';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from '../lib/index.js';
@@ -52,12 +53,44 @@ function within(now: Record<string, number>, baseline: Record<string, number>): 
   return Object.entries(now).every(([k, n]) => n <= (baseline[k] ?? 0));
 }
 
+/**
+ * Connections open as `redmux:ready` / `redmux:connection-lost` /
+ * `redmux:close` tell them (what an exporter counts, as lib/otel.ts does): a
+ * connection that ends without telling stays in such a set for good.
+ */
+function openConnections(): { readonly size: number; readonly seen: number; stop(): void } {
+  const open = new Set<number>();
+  let seen = 0;
+  const onReady = (m: unknown) => {
+    seen++;
+    open.add((m as { connection: number }).connection);
+  };
+  const onGone = (m: unknown) => open.delete((m as { connection: number }).connection);
+  dc.subscribe('redmux:ready', onReady);
+  dc.subscribe('redmux:connection-lost', onGone);
+  dc.subscribe('redmux:close', onGone);
+  return {
+    get size() {
+      return open.size;
+    },
+    get seen() {
+      return seen;
+    },
+    stop() {
+      dc.unsubscribe('redmux:ready', onReady);
+      dc.unsubscribe('redmux:connection-lost', onGone);
+      dc.unsubscribe('redmux:close', onGone);
+    },
+  };
+}
+
 describe('connect / close cycles', () => {
   it('200 clients each used and closed: no timer, socket or process listener left', async () => {
     const shared = new AbortController();
     await turn();
     const before = resources();
     const listenersBefore = processListeners();
+    const open = openConnections();
     for (let i = 0; i < 200; i++) {
       const redis = new Redis(env.server.url, { blockingPool: { size: 2 } });
       await redis.db.reply('SET', `life:${i % 10}`, i);
@@ -75,6 +108,9 @@ describe('connect / close cycles', () => {
       expect(await last).toBe('PONG');
     }
     expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+    expect(open.seen).toBeGreaterThan(300); // shared connections, leases, pub/sub connections
+    expect(open.size).toBe(0); // every connection that was ready said it ended
+    open.stop();
     expect(processListeners()).toEqual(listenersBefore);
     expect(await settledTo(before)).toSatisfy((now: Record<string, number>) => within(now, before));
   });
@@ -83,6 +119,7 @@ describe('connect / close cycles', () => {
     await turn();
     const before = resources();
     const listenersBefore = processListeners();
+    const open = openConnections();
     for (let i = 0; i < 200; i++) {
       const redis = new Redis(env.server.url, { cache: { maxEntries: 100 } });
       const cached = redis.db.with({ cache: true });
@@ -99,6 +136,9 @@ describe('connect / close cycles', () => {
       redis.disconnect();
       await Promise.all(pending);
     }
+    expect(open.seen).toBeGreaterThanOrEqual(400);
+    expect(open.size).toBe(0);
+    open.stop();
     expect(processListeners()).toEqual(listenersBefore);
     expect(await settledTo(before)).toSatisfy((now: Record<string, number>) => within(now, before));
   });
