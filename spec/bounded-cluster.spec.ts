@@ -220,3 +220,41 @@ describe('a slot migrated back and forth under load', () => {
     expect(after).toBeLessThanOrEqual(before);
   });
 });
+
+describe('client-side cache on a cluster', () => {
+  it('reads over every shard, 10 CLIENT KILLs of one node and 6 migrations of a cached slot: entries bounded, back to 0 once all is written', async () => {
+    const redis = client({ cache: { maxEntries: 400 }, reconnect: { baseDelay: 5, maxDelay: 20 } });
+    const writer = client();
+    const cached = redis.db.with({ cache: true });
+    const keys = Array.from({ length: 300 }, (_, i) => `ccache:${i}`);
+    await Promise.all(keys.map((k) => writer.db.reply('SET', k, 'v')));
+    const readAll = () => Promise.all(keys.map((k) => cached.reply('GET', k)));
+    await redis.db.reply('PING');
+    await readAll();
+    expect(redis.stats().cache.entries).toBe(300);
+    const victim = cluster.masters()[0]!.port;
+    for (let i = 0; i < 10; i++) {
+      const [node] = redis.nodes('master').filter((n) => n.address.endsWith(`:${victim}`));
+      await cluster.call(victim, 'CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+      await node!.db.reply('PING').catch(() => {}); // through the reconnect
+      await readAll();
+      expect(redis.stats().cache.entries).toBeLessThanOrEqual(400);
+    }
+    expect(redis.stats().reconnects).toBeGreaterThanOrEqual(10);
+    const slot = keySlot('ccache:{moving}');
+    await cached.reply('GET', 'ccache:{moving}');
+    const home = await cluster.ownerOf(slot);
+    const away = cluster.masters().find((m) => m.port !== home)!.port;
+    for (let i = 0; i < 6; i++) {
+      await cluster.moveSlot(slot, i % 2 === 0 ? away : home);
+      await cached.reply('GET', 'ccache:{moving}');
+      await readAll();
+      expect(redis.stats().cache.entries).toBeLessThanOrEqual(400);
+    }
+    await Promise.all([...keys, 'ccache:{moving}'].map((k) => writer.db.reply('SET', k, 'w')));
+    await Promise.all(redis.nodes('master').map((n) => n.db.reply('PING')));
+    expect(redis.stats().cache).toMatchObject({ entries: 0, bytes: 0 });
+    await expectIdle(redis);
+  });
+});
+
