@@ -231,14 +231,14 @@ describe('client-side cache on a cluster', () => {
     const readAll = () => Promise.all(keys.map((k) => cached.reply('GET', k)));
     await redis.db.reply('PING');
     await readAll();
-    expect(redis.stats().cache.entries).toBe(300);
+    expect(redis.stats().cache!.entries).toBe(300);
     const victim = cluster.masters()[0]!.port;
     for (let i = 0; i < 10; i++) {
       const [node] = redis.nodes('master').filter((n) => n.address.endsWith(`:${victim}`));
       await cluster.call(victim, 'CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
       await node!.db.reply('PING').catch(() => {}); // through the reconnect
       await readAll();
-      expect(redis.stats().cache.entries).toBeLessThanOrEqual(400);
+      expect(redis.stats().cache!.entries).toBeLessThanOrEqual(400);
     }
     expect(redis.stats().reconnects).toBeGreaterThanOrEqual(10);
     const slot = keySlot('ccache:{moving}');
@@ -249,11 +249,11 @@ describe('client-side cache on a cluster', () => {
       await cluster.moveSlot(slot, i % 2 === 0 ? away : home);
       await cached.reply('GET', 'ccache:{moving}');
       await readAll();
-      expect(redis.stats().cache.entries).toBeLessThanOrEqual(400);
+      expect(redis.stats().cache!.entries).toBeLessThanOrEqual(400);
     }
     await Promise.all([...keys, 'ccache:{moving}'].map((k) => writer.db.reply('SET', k, 'w')));
     await Promise.all(redis.nodes('master').map((n) => n.db.reply('PING')));
-    expect(redis.stats().cache).toMatchObject({ entries: 0, bytes: 0 });
+    expect(redis.stats().cache!).toMatchObject({ entries: 0, bytes: 0 });
     await expectIdle(redis);
   });
 });
