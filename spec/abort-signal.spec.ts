@@ -11,15 +11,10 @@ import { AbortError, Redis } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
 import { useRealServer } from './support/real-server.js';
 import { until, within } from './support/until.js';
+import { blockedIn } from './support/blocked-clients.js';
 
 const env = useRealServer();
 const faults = useProxiedServer();
-
-/** How many clients are blocked in `cmd` on the server (CLIENT LIST: flag b). */
-async function blockedIn(admin: Redis, cmd: string): Promise<number> {
-  const lines = String(await admin.db.reply('CLIENT', 'LIST')).split('\n');
-  return lines.filter((line) => / flags=\w*b/.test(line) && line.includes(` cmd=${cmd} `)).length;
-}
 
 const settle = <T>(p: PromiseLike<T>) => Promise.resolve(p).then((value) => ({ value, error: undefined }), (error: unknown) => ({ value: undefined, error }));
 
@@ -84,13 +79,13 @@ describe('AbortSignal', () => {
     const ac = new AbortController();
     const admin = env.client();
     const pop = settle(redis.db.with({ signal: ac.signal }).reply('BLPOP', 'abort:q', 0));
-    await until('the BLPOP blocked on the server', async () => (await blockedIn(admin, 'blpop')) === 1);
+    await until('the BLPOP blocked on the server', async () => (await blockedIn(admin.db, 'blpop')) === 1);
     ac.abort();
     expect((await pop).error).toMatchObject({ name: 'AbortError', sent: true, command: 'BLPOP' });
     // The lease is drained (CLIENT UNBLOCK) and clean: the pool's one connection serves the next BLPOP.
-    await until('the aborted BLPOP unblocked on the server', async () => (await blockedIn(admin, 'blpop')) === 0);
+    await until('the aborted BLPOP unblocked on the server', async () => (await blockedIn(admin.db, 'blpop')) === 0);
     const next = redis.db.reply('BLPOP', 'abort:q', 0);
-    await until('the next BLPOP blocked on the server', async () => (await blockedIn(admin, 'blpop')) === 1);
+    await until('the next BLPOP blocked on the server', async () => (await blockedIn(admin.db, 'blpop')) === 1);
     await redis.db.reply('RPUSH', 'abort:q', 'item');
     expect(await within('the next BLPOP answered the RPUSH', next)).toEqual(['abort:q', 'item']);
     expect(orphans).toEqual([]);
@@ -210,7 +205,7 @@ describe('AbortSignal after a lost connection', () => {
     const ac = new AbortController();
     let settled = false;
     const read = settle(redis.db.with({ signal: ac.signal }).reply('XREAD', 'BLOCK', 0, 'STREAMS', 'abort:stream', '$')).finally(() => (settled = true));
-    await until('the XREAD blocked on the server', async () => (await blockedIn(admin, 'xread')) === 1);
+    await until('the XREAD blocked on the server', async () => (await blockedIn(admin.db, 'xread')) === 1);
     proxy.stall();
     const accepted = proxy.accepted;
     proxy.cutAll();

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ClosedError, PoolTimeoutError, Redis, ReplyTimeoutError, RetryPolicy, TimeoutError, type RedisOptions } from '../lib/index.js';
 import { blockingTimeoutMs } from '../lib/connection/pool.js';
+import { blockedIn } from './support/blocked-clients.js';
 import { useRealServer } from './support/real-server.js';
+import { until } from './support/until.js';
 
 const env = useRealServer();
 const client = (opts: RedisOptions = {}) => env.client(opts);
@@ -49,13 +51,14 @@ describe('blocking commands on the leased pool', () => {
     const redis = client({ blockingPool: { size: 1 } });
     const db = redis.db;
     await db.reply('DEL', 'precious');
+    const admin = client().db;
     const err = await db.with({ timeout: 100 }).reply('BLPOP', 'precious', 0).catch((e) => e);
     expect(err).toBeInstanceOf(ReplyTimeoutError);
     expect(err.sent).toBe(true);
-    // Give the lease hygiene (CLIENT UNBLOCK + PING) its round trips.
-    await new Promise((r) => setTimeout(r, 100));
+    // The lease hygiene (CLIENT UNBLOCK) ends the abandoned BLPOP on the server.
+    await until('the abandoned BLPOP unblocked on the server', async () => (await blockedIn(admin, 'blpop')) === 0);
     await db.reply('RPUSH', 'precious', 'item');
-    await new Promise((r) => setTimeout(r, 50));
+    // A BLPOP still blocked would have been served the item before the server ran the next command.
     expect(await db.reply('LRANGE', 'precious', 0, -1)).toEqual(['item']);
     // And the (single) lease is usable again.
     expect(await db.reply('BLPOP', 'precious', 1)).toEqual(['precious', 'item']);
@@ -64,9 +67,10 @@ describe('blocking commands on the leased pool', () => {
 
   it('close() cuts blocked leases: their callers get ClosedError', async () => {
     const redis = new Redis(env.server.url);
+    const admin = client().db;
     const blocked = redis.db.reply('BLPOP', 'forever', 0).catch((e) => e);
     await redis.db.reply('PING');
-    await new Promise((r) => setTimeout(r, 30));
+    await until('the BLPOP blocked on the server', async () => (await blockedIn(admin, 'blpop')) === 1);
     await redis.close();
     expect(await blocked).toBeInstanceOf(ClosedError);
   });

@@ -27,6 +27,7 @@ import {
   WRITE,
 } from '../lib/commands/index.js';
 import { useRealServer } from './support/real-server.js';
+import { blockedIn } from './support/blocked-clients.js';
 import { until, within } from './support/until.js';
 
 const resendable = (name: string, sub?: unknown) => (commandInfo(name, sub).flags & RESENDABLE) !== 0;
@@ -224,10 +225,6 @@ describe('through the public API, on a real server', () => {
     const admin = env.client().db; // a connection of its own: sees the server's state, is never held up by db's
     await db.reply('DEL', 'xs');
     await db.reply('SET', 'xk', 'here');
-    const blockedXreads = async () =>
-      String(await admin.reply('CLIENT', 'LIST'))
-        .split('\n')
-        .filter((line) => / flags=\w*b/.test(line) && / cmd=xread /.test(line)).length;
     // BLOCK 0: the XREAD blocks until the XADD below, not for some time that
     // could run out while the GET is answered on a slow machine.
     const cases: [Uint8Array, string, string][] = [
@@ -241,7 +238,7 @@ describe('through the public API, on a real server', () => {
           xreadDone = true;
           return v;
         });
-        await until('the XREAD blocked on the server', async () => (await blockedXreads()) === 1);
+        await until('the XREAD blocked on the server', async () => (await blockedIn(admin, 'xread')) === 1);
         const reply = other === 'GET' ? db.reply('GET', 'xk') : db.reply('PING');
         expect(await within(`${other} answered while the XREAD blocks (not queued behind it on the shared connection)`, reply)).toBe(answer);
         expect(xreadDone).toBe(false); // it blocks until the XADD, which has not come yet

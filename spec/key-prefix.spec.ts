@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../lib/index.js';
+import { blockedIn } from './support/blocked-clients.js';
 import { useRealServer } from './support/real-server.js';
+import { until } from './support/until.js';
 
 const env = useRealServer();
 
@@ -119,8 +121,8 @@ describe('key prefixes', () => {
   it('blocking commands on leased connections are prefixed too', async () => {
     const redis = env.client();
     const app = redis.db.with({ prefix: 'q:' });
-    const popped = app.reply('BLPOP', 'jobs', 5);
-    await new Promise((r) => setTimeout(r, 50));
+    const popped = app.reply('BLPOP', 'jobs', 0);
+    await until('the BLPOP blocked on the server', async () => (await blockedIn(redis.db, 'blpop')) === 1);
     await redis.db.reply('RPUSH', 'q:jobs', 'job1');
     expect(await popped).toEqual(['q:jobs', 'job1']);
   });
