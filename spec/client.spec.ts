@@ -12,6 +12,7 @@ import {
   type RedisOptions,
 } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { until } from './support/until.js';
 import { destroyRedis, startRedis } from './support/redis-server.js';
 
 const env = useRealServer();
@@ -144,7 +145,8 @@ describe('the contract of DESIGN.md on a real server', () => {
       redis.db.command('LPUSH', 'str', 'y'); // WRONGTYPE, never awaited
       redis.db.command('NOSUCHCOMMAND');
       await redis.db.reply('PING');
-      await new Promise((r) => setTimeout(r, 20));
+      await until('both failures reported as commandError', () => seen.length >= 2);
+      await new Promise((r) => setImmediate(r)); // a turn of the loop: an unhandled rejection is reported by then
       expect(seen.map((e) => e.constructor)).toEqual([WrongTypeError, UnknownCommandError]);
       expect((seen[0] as ServerError).command).toBe('LPUSH');
       expect(redis.stats().commandErrors).toBe(2);
