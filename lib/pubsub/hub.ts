@@ -86,6 +86,8 @@ export class Hub {
   constructor(
     private readonly opts: MultiplexerOptions,
     private readonly onMoved?: (err: MovedError) => void,
+    /** Cluster routing: the connection was lost after it was ready (channels and patterns can move at once, see handOver). */
+    private readonly onLost?: () => void,
   ) {
     this.node = describeEndpoint(opts.endpoint);
   }
@@ -217,6 +219,37 @@ export class Hub {
       else member.dropped(kind, name, new ConnectionLostError("its node left the cluster's slot map", false, { command: SUBSCRIBE[kind], node: this.node }));
     }
     return closed;
+  }
+
+  /**
+   * The connection was lost and routing sends channels and patterns to
+   * another node now (cluster: PUBLISH reaches every node). The members that
+   * can move (Member.moved) let go of theirs here and subscribe them again
+   * there; their calls still waiting are rejected with NodeLeftError and made
+   * again there. Members that cannot (keyspace streams: a node's own events)
+   * stay, and are restored here when the connection comes back.
+   */
+  moveChannels(): void {
+    const moves: [Member, Kind, Buffer][] = [];
+    const calls: Call[] = [];
+    for (const kind of [CHANNEL, PATTERN] as const) {
+      const map = this.entries[kind];
+      for (const e of [...map.values()]) {
+        for (const [member, call] of [...e.members]) {
+          if (member.moved === undefined) continue;
+          if (call.done) moves.push([member, kind, e.name]);
+          else calls.push(call);
+          e.remove(member);
+          this.members.get(member)?.held[kind].delete(e);
+        }
+        if (e.members.size > 0) continue;
+        map.delete(e.key);
+        // The connection is down: nothing to unsubscribe on the server; a SUBSCRIBE still queued is never written.
+        if (e.cmd?.state === QUEUED) e.cmd.reject(new NodeLeftError(SUBSCRIBE[kind], this.node));
+      }
+    }
+    for (const call of calls) this.fail(call, new NodeLeftError(call.command, this.node));
+    for (const [member, kind, name] of moves) member.moved!(kind, name);
   }
 
   /** The server moved (Sentinel): reconnect where it is now and subscribe again there. */
@@ -426,17 +459,27 @@ export class Hub {
     this.binary = false;
     for (const map of this.entries) for (const e of map.values()) if (e.binary) this.binary = true;
     this.decodeFlags();
+    let wasReady = false; // this connection was ready at least once since it was last lost
     const mux: Multiplexer = new Multiplexer(
       opts,
       {
-        ready: () => (this.mux === mux ? this.restore() : undefined),
+        ready: () => {
+          if (this.mux !== mux) return undefined;
+          wasReady = true;
+          return this.restore();
+        },
         error: (err) => {
           if (this.mux !== mux) return;
           this.lastError = err;
           this.broadcast('error', err);
         },
         reconnecting: (info) => {
-          if (this.mux === mux) this.broadcast('reconnecting', info);
+          if (this.mux !== mux) return;
+          this.broadcast('reconnecting', info);
+          if (wasReady) {
+            wasReady = false; // once per loss, not per failed attempt: a node that cannot be reached at all moves nothing
+            this.onLost?.();
+          }
         },
         close: () => {
           if (this.mux === mux) this.gaveUp(mux);

@@ -64,6 +64,8 @@ export type TopologyHooks = MultiplexerHooks &
     failover?(event: FailoverEvent): void;
     /** A shard subscription was answered MOVED (cluster): routing learns the slot's owner. */
     moved?(err: MovedError): void;
+    /** This unit's pub/sub connection was lost after it was ready (cluster: its channels can move at once). */
+    pubsubLost?(): void;
   };
 
 export class Standalone implements Topology {
@@ -75,7 +77,7 @@ export class Standalone implements Topology {
     this.mux = new Multiplexer(opts, hooks);
     // Only the shared connection tracks keys for the client-side cache: never a pub/sub or leased one.
     const side = opts.tracking === undefined ? opts : { ...opts, tracking: undefined };
-    this.hub = new Hub(side, hooks.moved);
+    this.hub = new Hub(side, hooks.moved, hooks.pubsubLost);
     this.pool = new BlockingPool(side, pool, {
       sendShared: (cmd, timeout) => this.mux.send(cmd, timeout, true),
       unobservedError: hooks.unobservedError,
@@ -151,6 +153,11 @@ export class Standalone implements Topology {
   /** Shard channels held here that now belong to another node (see Hub.relocateShards). */
   relocateShards(stays: (name: Buffer) => boolean): void {
     this.hub.relocateShards(stays);
+  }
+
+  /** Channel and pattern subscriptions go to another node now (their connection here was lost): see Hub.moveChannels. */
+  moveChannels(): void {
+    this.hub.moveChannels();
   }
 
   /**

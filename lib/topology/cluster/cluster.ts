@@ -340,7 +340,22 @@ export class Cluster implements Topology {
       orphan: h.orphan,
       redirect: (cmd, err) => this.#redirect(cmd, err, host, port),
       moved: (err) => this.moved(err),
+      pubsubLost: () => this.#pubsubLost(`${host}:${port}`),
     };
+  }
+
+  /**
+   * The node carrying channel and pattern subscriptions lost its connection:
+   * PUBLISH reaches every node's subscribers, so they move to another master
+   * at once rather than wait out a failover (shard channels stay: only their
+   * slot's master serves them).
+   */
+  #pubsubLost(address: string): void {
+    const unit = this.#units.get(address);
+    const other = this.#map.nodes('master').find((n) => n.address !== address && this.#units.get(n.address)?.down !== true); // not one known dead
+    if (unit === undefined || unit !== this.#pubsubUnit || other === undefined || this.#closed) return;
+    this.#pubsubUnit = this.#unit(other.host, other.port, false);
+    unit.moveChannels();
   }
 
   #report(err: Error): void {
