@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, Pending } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { until } from './support/until.js';
 
 const env = useRealServer();
 
@@ -50,6 +51,7 @@ describe('db.multi builders', () => {
     let first: PromiseLike<unknown> | undefined;
     let second: PromiseLike<unknown> | undefined;
     let lateError: unknown;
+    let resumed = false;
     const block = redis.db.multi(async (tx) => {
       first = tx.command('SET', 'surface:async1', '1');
       await new Promise((r) => setTimeout(r, 10));
@@ -58,12 +60,13 @@ describe('db.multi builders', () => {
       } catch (err) {
         lateError = err;
       }
+      resumed = true;
     });
     const err = await block.catch((e: Error) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect((err as Error).message).toMatch(/synchronously/);
     await expect(Promise.resolve(first)).rejects.toBeInstanceOf(InvalidArgumentError);
-    await new Promise((r) => setTimeout(r, 30));
+    await until('the builder ran on after its await', () => resumed);
     expect(second).toBeUndefined(); // queueing after the builder returned throws at once
     expect(lateError).toBeInstanceOf(InvalidArgumentError);
     expect(await redis.db.reply('EXISTS', 'surface:async1', 'surface:async2')).toBe(0);

@@ -24,7 +24,7 @@ describe('commands given up while queued offline', () => {
     expect(dead.every((r) => r.error === 'ReplyTimeoutError')).toBe(true);
     // Nothing is waiting any more; a new command must be queued, not refused as if 10 were.
     const live = settle(redis.db.with({ timeout: 5000 }).reply('SET', 'r2q:live', 'y'));
-    await new Promise((r) => setTimeout(r, 50));
+    expect(redis.stats().queued).toBe(1); // queued, waiting for the connection
     proxy.refuse(false);
     expect(await live).toEqual({ value: 'OK', error: undefined });
   });
@@ -38,7 +38,7 @@ describe('commands given up while queued offline', () => {
     const dead = await Promise.all([0, 1].map((i) => settle(redis.db.with({ timeout: 50 }).reply('SET', `r2q:big:${i}`, big))));
     expect(dead.every((r) => r.error === 'ReplyTimeoutError')).toBe(true);
     const live = settle(redis.db.with({ timeout: 5000 }).reply('SET', 'r2q:big:live', big));
-    await new Promise((r) => setTimeout(r, 50));
+    expect(redis.stats().queued).toBe(1); // queued, waiting for the connection
     proxy.refuse(false);
     expect(await live).toEqual({ value: 'OK', error: undefined });
   });
