@@ -4,7 +4,7 @@
  * guarantee hammered, single-flight misses, bounds, flushes, and a read
  * invalidated in flight is not kept.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError, Redis } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
 
@@ -213,17 +213,25 @@ describe('client-side cache', () => {
   });
 
   it('ttl bounds how long an entry is served', async () => {
-    const redis = cachingClient({ ttl: 100 });
-    const probe = env.client();
-    const cached = redis.db.with({ cache: true });
-    await redis.db.reply('SET', 'cc:ttl', 'v');
-    const before = await calls(probe, 'GET');
-    await cached.reply('GET', 'cc:ttl');
-    await cached.reply('GET', 'cc:ttl');
-    expect(await calls(probe, 'GET')).toBe(before + 1);
-    await new Promise((r) => setTimeout(r, 150));
-    await cached.reply('GET', 'cc:ttl');
-    expect(await calls(probe, 'GET')).toBe(before + 2);
+    // The cache's clock (Date) is the test's, and stands still unless moved:
+    // "within the ttl" and "past it" do not depend on the machine's speed.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const redis = cachingClient({ ttl: 100 });
+      const probe = env.client();
+      const cached = redis.db.with({ cache: true });
+      await redis.db.reply('SET', 'cc:ttl', 'v');
+      const before = await calls(probe, 'GET');
+      await cached.reply('GET', 'cc:ttl');
+      vi.setSystemTime(Date.now() + 99);
+      await cached.reply('GET', 'cc:ttl'); // within the ttl: served from the cache
+      expect(await calls(probe, 'GET')).toBe(before + 1);
+      vi.setSystemTime(Date.now() + 51);
+      await cached.reply('GET', 'cc:ttl'); // 150 ms after it was kept: read again
+      expect(await calls(probe, 'GET')).toBe(before + 2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('files entries per database, decoding and exact argument bytes', async () => {
