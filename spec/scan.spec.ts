@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectionLostError, InvalidArgumentError, ScanIterator, ServerError, type Database } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { until } from './support/until.js';
 
 const env = useRealServer();
 
@@ -246,7 +247,10 @@ function scripted(pages: [string, unknown[]][]) {
   return { target, cursors };
 }
 
-/** Let pending callbacks and a few timer turns run. */
+/**
+ * Let pending callbacks and a few timer turns run: a window in which what
+ * must not happen (another SCAN) would show; a slow machine only widens it.
+ */
 const settleDown = () => new Promise((r) => setTimeout(r, 20));
 
 describe('the iterator protocol (next / return, by hand)', () => {
@@ -270,7 +274,7 @@ describe('the iterator protocol (next / return, by hand)', () => {
     const { target, cursors } = scripted([['1', []]]); // an endless run of empty pages
     const it = keyScan({}, async () => [{ target }], undefined)[Symbol.asyncIterator]();
     const pending = it.next();
-    await settleDown();
+    await until('the walk asked for more than one page', () => cursors.length > 1);
     await it.return!();
     const asked = cursors.length;
     expect(asked).toBeGreaterThan(1);
@@ -278,8 +282,9 @@ describe('the iterator protocol (next / return, by hand)', () => {
     await settleDown();
     expect(cursors.length).toBeLessThanOrEqual(asked + 1); // at most the request already in flight
     const pages = keyScan({}, async () => [{ target }], undefined).pages();
+    const before = cursors.length;
     const pendingPage = pages.next();
-    await settleDown();
+    await until('the pages walk asked for more than one page', () => cursors.length > before + 1);
     await pages.return!();
     const asked2 = cursors.length;
     expect(await pendingPage).toEqual({ value: undefined, done: true });
