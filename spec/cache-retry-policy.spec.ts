@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { Redis, RetryPolicy } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
+import { until } from './support/until.js';
 
 const CACHE = { cache: { maxEntries: 1000, maxBytes: 1 << 20 } };
 const env = useProxiedServer({ reconnect: { baseDelay: 20, maxDelay: 50 } });
@@ -18,8 +19,6 @@ const settle = <T>(p: PromiseLike<T>) =>
     (value) => ({ value, error: undefined as unknown }),
     (error: unknown) => ({ value: undefined, error: (error as Error).name }),
   );
-
-const turn = () => new Promise((r) => setTimeout(r, 20));
 
 /** How many times the server ran `command` (INFO commandstats). */
 async function calls(probe: Redis, command: string): Promise<number> {
@@ -35,7 +34,7 @@ describe('a shared cached read and each caller’s retry policy', () => {
     await redis.db.reply('SET', 'r2c:alone', 'v');
     proxy.stall();
     const read = settle(cached.reply('GET', 'r2c:alone'));
-    await turn(); // written (held by the proxy)
+    await until('the shared read is written: its bytes are held by the proxy', () => proxy.held > 0);
     proxy.cutAll();
     proxy.resume();
     expect(await read).toEqual({ value: 'v', error: undefined });
@@ -48,7 +47,7 @@ describe('a shared cached read and each caller’s retry policy', () => {
     proxy.stall();
     const noRetry = settle(cached.with({ retry: RetryPolicy.none() }).reply('GET', 'r2c:joined')); // starts the shared read
     const mine = settle(cached.reply('GET', 'r2c:joined')); // would join it
-    await turn();
+    await until('the shared read is written: its bytes are held by the proxy', () => proxy.held > 0);
     proxy.cutAll();
     proxy.resume();
     expect((await noRetry).error).toBe('ConnectionLostError'); // its own choice
@@ -63,7 +62,7 @@ describe('a shared cached read and each caller’s retry policy', () => {
     proxy.stall();
     const retried = settle(cached.reply('GET', 'r2c:refused')); // starts the shared read
     const noRetry = settle(cached.with({ retry: RetryPolicy.none() }).reply('GET', 'r2c:refused')); // would join it
-    await turn();
+    await until('the shared read is written: its bytes are held by the proxy', () => proxy.held > 0);
     proxy.cutAll();
     proxy.resume();
     expect(await retried).toEqual({ value: 'v', error: undefined });

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AbortError, Redis, ReplyTimeoutError } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
+import { until } from './support/until.js';
 
 const CACHE = { cache: { maxEntries: 1000, maxBytes: 1 << 20 } };
 const env = useProxiedServer({ reconnect: { baseDelay: 20, maxDelay: 50 } });
@@ -102,7 +103,7 @@ describe('cache review: aborted cached reads', () => {
     const ac = new AbortController();
     const starter = settle(redis.db.with({ cache: true, signal: ac.signal, timeout: 50 }).reply('GET', 'ccr:gone'));
     const joiner = settle(redis.db.with({ cache: true, timeout: 5000 }).reply('GET', 'ccr:gone'));
-    await turn();
+    await until('the shared read is written: its bytes are held by the proxy', () => proxy.held > 0);
     ac.abort();
     expect((await starter).error).toMatchObject({ name: 'AbortError', sent: true });
     await new Promise((r) => setTimeout(r, 100)); // past the starter's deadline, which the shared read still carries
@@ -118,7 +119,7 @@ describe('cache review: aborted cached reads', () => {
     const short = settle(redis.db.with({ cache: true, timeout: 30 }).reply('GET', 'ccr:again'));
     const joiner = settle(redis.db.with({ cache: true, signal: ac.signal, timeout: 5000 }).reply('GET', 'ccr:again'));
     expect((await short).error).toBeInstanceOf(ReplyTimeoutError);
-    await turn(); // the joiner's own read is written now
+    await until("the joiner's own read is written: a second chunk held by the proxy", () => proxy.held > 1);
     ac.abort();
     expect((await joiner).error).toMatchObject({ name: 'AbortError', sent: true });
     proxy.resume();
@@ -135,7 +136,7 @@ describe('cache review: aborted cached reads', () => {
     const starter = settle(signalled.reply('GET', 'ccr:ab')); // starts the read: written at once (connection idle)
     const joiner = settle(signalled.reply('GET', 'ccr:ab')); // joins it
     const bystander = redis.db.with({ cache: true }).reply('GET', 'ccr:ab'); // joins too, no signal
-    await turn();
+    await until('the shared read is written: its bytes are held by the proxy', () => proxy.held > 0);
     ac.abort();
     for (const r of [await starter, await joiner]) {
       expect(r.error).toBeInstanceOf(AbortError);
