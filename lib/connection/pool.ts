@@ -54,6 +54,23 @@ export interface PoolHooks {
   node(): string;
 }
 
+/**
+ * Where a leaving pool (leave()) hands a command it never wrote: routing sends
+ * it again, with the timeout it was given (`custom`: a per-call one).
+ */
+export type HandBack = (cmd: Command, timeout: number, custom: boolean) => void;
+
+/**
+ * Why a caller waiting for a side connection gets none: the pool's node left
+ * the cluster's slot map. Nothing was sent; routing asks another node's pool
+ * (a db.watch lease) or sends the command again (a blocking command).
+ */
+export class PoolLeftError extends ConnectError {
+  constructor(command: string, node: string) {
+    super('its node left the cluster before a side connection was free; nothing was sent', { command, node });
+  }
+}
+
 /** setTimeout's limit; a longer deadline is re-armed in steps. */
 const MAX_TIMER = 2 ** 31 - 1;
 
@@ -70,9 +87,11 @@ export class BlockingPool {
   private readonly active = new Set<Lease>();
   /** The waiting line, oldest first: a Set, so an aborted waiter leaves it at once, wherever it stands. */
   private readonly waiters = new Set<Waiter>();
-  /** Commands waiting out a retry backoff, and how to end that wait (close and disconnect settle them at once). */
-  private readonly backingOff = new Map<Command, () => void>();
+  /** Commands waiting out a retry backoff, and how to end that wait (close and disconnect settle them at once; leave hands them back). */
+  private readonly backingOff = new Map<Command, (next: Next) => void>();
   private closed = false;
+  /** Set by leave(): commands never written here go back to routing instead of failing. */
+  private leaving: HandBack | undefined;
   private closeWaiters: (() => void)[] = [];
   private idleCheck: NodeJS.Timeout | undefined;
   /** The server refused CLIENT UNBLOCK (or CLIENT ID): abandoned commands are drained by waiting. */
@@ -105,6 +124,7 @@ export class BlockingPool {
    * cleared, the caller gets its AbortError and the promise rejects.
    */
   acquire(maxWait = this.settings.maxWait, cmd?: Command): Promise<Lease> {
+    if (this.leaving) return Promise.reject(new PoolLeftError(cmd?.info.name ?? 'WATCH', this.hooks.node()));
     if (this.closed) return Promise.reject(new ClosedError('the client is closed', { command: cmd?.info.name ?? 'WATCH', node: this.hooks.node() }));
     const idle = this.idle.pop();
     if (idle) {
@@ -223,10 +243,17 @@ export class BlockingPool {
     // deadline comes later, so it only fires when the server is gone or stuck.
     const budget = custom ? timeout : own === undefined ? timeout : own === 0 ? 0 : own + this.settings.blockingMargin;
     const deadline = budget > 0 ? Date.now() + budget : Infinity;
+    // Handed back untouched (its budget is computed again where it goes), or with what is left of a per-call one.
+    const handBack = (to: HandBack) => to(cmd, custom && deadline !== Infinity ? Math.max(1, deadline - Date.now()) : timeout, custom);
     for (let attempt = 1; ; attempt++) {
       let lease: Lease;
       try {
         lease = await this.acquire(Math.min(this.settings.maxWait, deadline - Date.now()), cmd);
+        if (this.leaving && !cmd.settled) {
+          // Its node left while the lease was on its way: never written here, it goes where routing says.
+          lease.release(false);
+          return handBack(this.leaving);
+        }
         if (cmd.settled || this.closed) {
           // Aborted while waiting for the lease, or close() came first and
           // found nothing to abandon yet: it is never sent (it could block the close forever).
@@ -236,6 +263,7 @@ export class BlockingPool {
         }
       } catch (err) {
         if (cmd.settled) return;
+        if (err instanceof PoolLeftError && this.leaving) return handBack(this.leaving);
         // A lease that timed out waiting is retried at once: the wait was the backoff.
         if (err instanceof PoolTimeoutError && Date.now() < deadline && cmd.retry && cmd.retry.delayFor(attempt, err) >= 0) continue;
         this.fail(cmd, err as Error);
@@ -252,7 +280,9 @@ export class BlockingPool {
         this.fail(cmd, err);
         return;
       }
-      if (delay > 0 && !(await this.backoff(cmd, delay))) return;
+      const next = delay > 0 ? await this.backoff(cmd, delay) : RETRY;
+      if (next === STOP) return;
+      if (next === LEFT && this.leaving) return handBack(this.leaving);
     }
   }
 
@@ -261,33 +291,35 @@ export class BlockingPool {
    * disconnect() end the wait at once: the timer is cleared (it would keep the
    * process alive), the caller gets its AbortError or ClosedError (saying it
    * may have run when an earlier try was written), and it resolves false:
-   * nothing more is sent, no lease is taken.
+   * nothing more is sent, no lease is taken. leave() ends it with LEFT: the
+   * command goes back to routing (its retry was decided; the node is gone).
    */
-  private backoff(cmd: Command, delay: number): Promise<boolean> {
+  private backoff(cmd: Command, delay: number): Promise<Next> {
+    if (this.leaving) return Promise.resolve(LEFT);
     if (this.closed) {
       this.fail(cmd, backoffClosedError(cmd, 'the client closed', this.hooks.node()));
-      return Promise.resolve(false);
+      return Promise.resolve(STOP);
     }
     return new Promise((resume) => {
-      const end = (next: boolean) => {
+      const end = (next: Next) => {
         cmd.abortHook = undefined;
         this.backingOff.delete(cmd);
         clearTimeout(timer);
         resume(next);
       };
-      const timer = setTimeout(() => end(true), delay);
+      const timer = setTimeout(() => end(RETRY), delay);
       cmd.abortHook = (reason) => {
-        end(false);
+        end(STOP);
         this.fail(cmd, abortError(cmd.info.name, wasSent(cmd), undefined, reason));
       };
-      this.backingOff.set(cmd, () => end(false));
+      this.backingOff.set(cmd, end);
     });
   }
 
   /** Settle every command waiting out a retry backoff with ClosedError (`why`: closed or disconnected). */
   private endBackoffs(why: string): void {
     for (const [cmd, end] of [...this.backingOff]) {
-      end();
+      end(STOP);
       this.fail(cmd, backoffClosedError(cmd, why, this.hooks.node()));
     }
   }
@@ -387,12 +419,39 @@ export class BlockingPool {
    */
   close(): Promise<void> {
     this.closed = true;
+    this.leaving = undefined; // the client closes: nothing goes elsewhere any more
     this.stopIdleCheck();
     for (const w of [...this.waiters]) w.reject(this.waiterClosed(w, 'the client closed'));
     this.endBackoffs('the client closed');
     for (const lease of this.idle.splice(0)) void lease.mux.close();
     for (const lease of [...this.active]) lease.abandon?.('closing');
     this.stopDrains.fire();
+    return this.ended();
+  }
+
+  /**
+   * Its node left a cluster's slot map (it may be gone, or alive under
+   * another name): what was never written here goes back to routing through
+   * `handBack` (waiting for a lease, or out a retry backoff); idle leases
+   * close; busy ones finish on their own. A command blocked on a node still
+   * there completes there; on a dead node its lease is lost, and rule 2
+   * decides, as for any lost connection (a retry goes back to routing). A
+   * waiting db.watch gets PoolLeftError (routing asks again). Resolves once
+   * the last busy lease is back; close() or disconnect() still end it all.
+   */
+  leave(handBack: HandBack): Promise<void> {
+    if (this.closed) return this.ended();
+    this.leaving = handBack;
+    this.closed = true; // no lease is reused or made here any more
+    this.stopIdleCheck();
+    for (const w of [...this.waiters]) w.reject(new PoolLeftError(w.cmd?.info.name ?? 'WATCH', this.hooks.node()));
+    for (const end of [...this.backingOff.values()]) end(LEFT);
+    for (const lease of this.idle.splice(0)) void lease.mux.close();
+    return this.ended();
+  }
+
+  /** Resolves once no lease is busy (close, leave). */
+  private ended(): Promise<void> {
     if (this.active.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.closeWaiters.push(resolve));
   }
@@ -414,6 +473,7 @@ export class BlockingPool {
 
   disconnect(): void {
     this.closed = true;
+    this.leaving = undefined;
     this.stopIdleCheck();
     this.stopDrains.fire();
     for (const w of [...this.waiters]) w.reject(this.waiterClosed(w, 'the client was disconnected'));
@@ -434,6 +494,10 @@ export class BlockingPool {
     this.idleCheck = undefined;
   }
 }
+
+/** How a retry backoff ended: try again, stop (settled), or go back to routing (the pool left). */
+type Next = 0 | 1 | 2;
+const RETRY = 0, STOP = 1, LEFT = 2;
 
 function closedError(cmd: Command, sent: boolean, node: string): ClosedError {
   const message = sent

@@ -9,7 +9,7 @@ import { isBlockingCall } from '../commands/index.js';
 import { asking } from '../connection/asking.js';
 import { SETTLED, type Command } from '../connection/command.js';
 import { Multiplexer, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from '../connection/multiplexer.js';
-import { BlockingPool, type Lease, type PoolHooks, type PoolSettings } from '../connection/pool.js';
+import { BlockingPool, type HandBack, type Lease, type PoolHooks, type PoolSettings } from '../connection/pool.js';
 import { Hub, type Kind, type PubSubStats } from '../pubsub/hub.js';
 import type { Arg } from '../resp/encoder.js';
 import type { FailoverEvent } from './failover/endpoints.js';
@@ -161,12 +161,16 @@ export class Standalone implements Topology {
   }
 
   /**
-   * Its node left a cluster's slot map: as close(), except that subscriptions
-   * move to wherever routing now places them (Hub.handOver) instead of ending.
+   * Its node left a cluster's slot map (gone, or alive under another name):
+   * as close(), except that nothing is given up for it. Subscriptions move to
+   * wherever routing now places them (Hub.handOver); blocking commands never
+   * written here go back to routing through `handBack`, and those blocked
+   * here finish where they are (BlockingPool.leave). close() or disconnect()
+   * afterwards (the client's) still end what is left.
    */
-  async leave(): Promise<void> {
+  async leave(handBack: HandBack): Promise<void> {
     const hub = this.hub.handOver();
-    await this.pool.close();
+    await this.pool.leave(handBack);
     await this.mux.close();
     await hub;
   }

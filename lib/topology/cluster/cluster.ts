@@ -23,7 +23,7 @@ import { isBlockingCall } from '../../commands/index.js';
 import { Command, InternalCommand, QUEUED, failCommand } from '../../connection/command.js';
 import type { HandshakeResult } from '../../connection/handshake.js';
 import type { MultiplexerOptions } from '../../connection/multiplexer.js';
-import type { Lease, PoolSettings } from '../../connection/pool.js';
+import { PoolLeftError, type Lease, type PoolSettings } from '../../connection/pool.js';
 import type { Endpoint } from '../../connection/socket.js';
 import { AskError, ClosedError, ClusterDownError, ClusterRedirectError, ConnectError, MovedError, TryAgainError, ServerError, annotate } from '../../errors.js';
 import { SHARD, type Hub, type Kind } from '../../pubsub/hub.js';
@@ -67,6 +67,8 @@ export class Cluster implements Topology {
   readonly #waits = new WeakMap<Command, number>();
   /** Waiting for the first slot map (transactions, leases). */
   readonly #waiting = new Set<(err?: Error) => void>();
+  /** Units whose node left the map, until their busy leases are back: the client's close() still ends them. */
+  readonly #leaving = new Set<Standalone>();
   #closed = false;
   #next = 0;
 
@@ -166,11 +168,13 @@ export class Cluster implements Topology {
     (slot === -1 ? this.#anyMaster() : this.#forSlot(slot, 0)).sendGroup(cmds, timeout, custom);
   }
 
-  lease(keys?: readonly Arg[]): Promise<Lease> {
+  lease(keys?: readonly Arg[], left = 0): Promise<Lease> {
     if (!this.#ready) return this.#mapped(this.opts.connectTimeout || 10_000).then(() => this.lease(keys));
     try {
       const slot = keys && keys.length > 0 ? singleSlot('WATCH', keys) : -1;
-      return (slot === -1 ? this.#anyMaster() : this.#forSlot(slot, 0)).lease();
+      const leased = (slot === -1 ? this.#anyMaster() : this.#forSlot(slot, 0)).lease();
+      // Its node left the map while it waited (nothing sent): ask where the map says now, a bounded number of times.
+      return leased.catch((err: Error) => (err instanceof PoolLeftError && left < this.settings.maxRedirects ? this.lease(keys, left + 1) : Promise.reject(err)));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -535,8 +539,20 @@ export class Cluster implements Topology {
       const moved = unit.takeQueued();
       this.#units.delete(address);
       if (this.#pubsubUnit === unit) this.#pubsubUnit = undefined;
-      void unit.leave(); // after its in-flight replies; its subscriptions move to the map's nodes
+      // After its in-flight replies; its subscriptions move to the map's nodes, blocking commands never written there too.
+      this.#leaving.add(unit);
+      void unit.leave((cmd, timeout, custom) => this.#handBack(cmd, timeout, custom)).finally(() => this.#leaving.delete(unit));
       this.#reroute(moved);
+    }
+  }
+
+  /** A blocking command a leaving node's pool never wrote: routed again, a bounded number of times (a map may flap); one pinned there fails. */
+  #handBack(cmd: Command, timeout: number, custom: boolean): void {
+    try {
+      if (cmd.pinned || ++cmd.redirects > this.settings.maxRedirects) throw new ConnectError(`its node left the cluster's slot map before it was sent${cmd.pinned ? '' : ` (${cmd.redirects - 1} times)`}; it was never sent`, { command: cmd.info.name });
+      this.send(cmd, timeout, custom);
+    } catch (err) {
+      this.#fail(cmd, err as Error);
     }
   }
 
@@ -573,7 +589,7 @@ export class Cluster implements Topology {
     this.#closed = true;
     this.#refresher.stop();
     this.#endWaiting();
-    await Promise.all([...this.#units.values()].map((u) => u.close()));
+    await Promise.all([...this.#units.values(), ...this.#leaving].map((u) => u.close()));
     this.hooks.close();
   }
 
@@ -581,7 +597,7 @@ export class Cluster implements Topology {
     this.#closed = true;
     this.#refresher.stop();
     this.#endWaiting();
-    for (const u of this.#units.values()) u.disconnect();
+    for (const u of [...this.#units.values(), ...this.#leaving]) u.disconnect();
     this.hooks.close();
   }
 
