@@ -43,6 +43,7 @@ import { MIN_REFRESH_GAP, tryAgainDelay, type ClusterSettings } from './settings
 import { SlotFences } from './slot-fence.js';
 import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
+import { pinnedRouting } from './pinned.js';
 
 function remainingTime(cmd: Command): number {
   return cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0;
@@ -282,23 +283,7 @@ export class Cluster implements Topology {
 
   /** A routing that sends everything to `node` only (per-node handles): its commands are never sent elsewhere. */
   pinnedTo(node: ClusterNode): Topology {
-    const unit = (): Standalone => this.#unit(node.host, node.port, node.role === 'replica');
-    return {
-      replicaReads: node.role === 'replica', // a replica's answers are cached apart from the masters'
-      send: (cmd, timeout, custom) => {
-        cmd.pinned = true;
-        unit().send(cmd, timeout, custom);
-      },
-      sendGroup: (cmds, timeout, custom) => {
-        for (const c of cmds) c.pinned = true;
-        unit().sendGroup(cmds, timeout, custom);
-      },
-      lease: (keys) => unit().lease(keys),
-      pubsub: (kind, name) => unit().pubsub(kind, name),
-      close: () => Promise.resolve(), // the client closes its nodes
-      disconnect: () => {},
-      stats: () => unit().stats(),
-    };
+    return pinnedRouting(() => this.#unit(node.host, node.port, node.role === 'replica'), node.role === 'replica');
   }
 
   /** A MOVED seen on a lease (WATCH): the slot map learns the new owner at once. */
