@@ -136,6 +136,17 @@ describe('sentinel replies', () => {
     expect(healthyReplicas(entries).map((r) => r.port)).toEqual([1, 8, 9, 11]);
   });
 
+  it('a master named by hostname (announce-hostnames) is matched by port: replicas report the IP they were sent', () => {
+    const master = { host: 'redis-0.redis.svc', port: 6379 };
+    const entries = [
+      replica(1, { 'master-host': '10.0.0.9' }), // the resolved IP: cannot be told apart from the name, the port matches
+      replica(2, { 'master-host': '10.0.0.9', 'master-port': '6390' }),
+      replica(3, { 'master-host': 'redis-0.redis.svc' }),
+      replica(4, { 'master-host': 'redis-1.redis.svc' }), // another name: another master
+    ];
+    expect(healthyReplicas(entries, master).map((r) => r.port)).toEqual([1, 3]);
+  });
+
   it('picks at random among the replicas in the best lag bucket', () => {
     const c = [
       { host: 'a', port: 1, offset: 10_000_000 },

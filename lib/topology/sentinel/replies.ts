@@ -5,6 +5,7 @@
  * `[field, value, ...]` arrays), which replicas are fit to read from, and
  * which one to pick.
  */
+import { isIP } from 'node:net';
 import { ProtocolError } from '../../errors.js';
 import type { Reply } from '../../resp/types.js';
 
@@ -95,6 +96,18 @@ export interface ReplicaCandidate extends Address {
 }
 
 /**
+ * Whether a replica's `master-host` names `master`. A replica reports the
+ * address it was told to replicate from, which is an IP (sentinels send
+ * `REPLICAOF <resolved ip>`), while sentinels with `announce-hostnames`
+ * name the master by its hostname: an IP and a name cannot be compared
+ * without resolving the name (which the client may not be able to: NAT),
+ * so they pass, and the port alone tells the master.
+ */
+function sameHost(reported: string | undefined, master: string): boolean {
+  return reported === master || reported === undefined || (isIP(reported) !== 0) !== (isIP(master) !== 0);
+}
+
+/**
  * Replicas fit to read from: up as far as this sentinel can tell (no
  * `s_down`, `o_down`, `disconnected`), reporting the replica role, with a
  * working link to the master (`master-link-status` ok, `master-link-down-time`
@@ -109,7 +122,7 @@ export function healthyReplicas(entries: readonly Instance[], master?: Address):
     if (e['role-reported'] !== undefined && e['role-reported'] !== 'slave') continue;
     if (e['master-link-status'] !== 'ok') continue;
     if (e['master-link-down-time'] !== undefined && e['master-link-down-time'] !== '0') continue;
-    if (master && e['master-port'] !== undefined && (port(e['master-port']) !== master.port || e['master-host'] !== master.host)) continue;
+    if (master && e['master-port'] !== undefined && (port(e['master-port']) !== master.port || !sameHost(e['master-host'], master.host))) continue;
     const offset = Number(e['slave-repl-offset']);
     out.push({ ...addr, offset: Number.isFinite(offset) && offset >= 0 ? offset : 0 });
   }
