@@ -227,6 +227,12 @@ export interface SentinelOptions {
   tls?: boolean | tls.ConnectionOptions;
   /** The sentinels' own rotating credentials, instead of username/password (called for every sentinel connection). */
   credentials?: CredentialsProvider;
+  /**
+   * Where to connect for data nodes the sentinels name by addresses the client cannot
+   * reach (Docker, Kubernetes, NAT), as `cluster.addressMap`; also for the sentinels
+   * learned from them, never for `nodes`. See README "High availability".
+   */
+  addressMap?: AddressMap;
 }
 
 export interface ClusterOptions {
@@ -277,6 +283,7 @@ export interface SentinelSettings {
   credentials?: CredentialsProvider;
   tls?: tls.ConnectionOptions;
   role: 'master' | 'replica';
+  addressMap?: AddressMap;
 }
 
 export function exponentialReconnect(opts: ReconnectOptions = {}): ReconnectStrategy {
@@ -365,7 +372,7 @@ const endpointList: Validator = (v, name) => {
   v.forEach((e, i) => endpoint(e, `${name}[${i}]`));
 };
 
-const SENTINEL = schema({ name: nonEmptyString, nodes: seeds, username: string, password: string, tls: tlsOption, credentials: func });
+const SENTINEL = schema({ name: nonEmptyString, nodes: seeds, username: string, password: string, tls: tlsOption, credentials: func, addressMap: checkAddressMap });
 
 const REDIS: Schema = schema({
   host: nonEmptyString,
@@ -405,7 +412,7 @@ const REDIS: Schema = schema({
   mode: oneOf('auto', 'standalone', 'cluster'),
   cluster: nested(CLUSTER),
   cache: nested(CACHE),
-  sentinel: nested(SENTINEL, { hints: { sentinels: 'nodes', masterName: 'name', sentinelPassword: 'password', sentinelUsername: 'username' } }),
+  sentinel: nested(SENTINEL, { hints: { sentinels: 'nodes', masterName: 'name', sentinelPassword: 'password', sentinelUsername: 'username', natMap: 'addressMap' } }),
   role: oneOf('master', 'replica'),
   maintenance: nested(MAINTENANCE),
   endpoints: endpointList,
@@ -426,6 +433,7 @@ const REDIS_HINTS = {
   RESP: 'protocol',
   sentinels: "sentinel: { name, nodes: [...] }",
   sentinelPassword: "sentinel: { password } (the sentinels' own credentials)",
+  natMap: 'sentinel: { addressMap } (or cluster: { addressMap })',
   maxRetriesPerRequest: 'use retry: a RetryPolicy, e.g. RetryPolicy.exponential({ attempts: 3 })',
 };
 

@@ -1,7 +1,8 @@
 /**
- * `cluster.addressMap`: where to connect for a node the cluster announces by
- * an address the client cannot reach. Behind Docker, Kubernetes or NAT the
- * slot map and every MOVED / ASK name in-network addresses (`172.18.0.3:6379`,
+ * `cluster.addressMap` and `sentinel.addressMap`: where to connect for a node
+ * announced by an address the client cannot reach. Behind Docker, Kubernetes
+ * or NAT the slot map and every MOVED / ASK (or the sentinels' answers and
+ * `+switch-master`) name in-network addresses (`172.18.0.3:6379`,
  * `redis-2.redis:6379`); the map turns each into one the client can reach.
  *
  * - A table `{ 'announced-host:port': { host, port } }` (IPv6 hosts in
@@ -60,9 +61,10 @@ export function checkAddressMap(v: unknown, name: string): void {
 /**
  * Where to connect for the node announced as `host:port`: the map's answer,
  * or the announced address when it has none. Throws ConnectError (with the
- * function's error or the bad answer as cause) when a function fails.
+ * function's error or the bad answer as cause) when a function fails;
+ * `option` is the option's name, for those messages.
  */
-export function mapAddress(map: AddressMap, host: string, port: number): NodeAddress {
+export function mapAddress(map: AddressMap, host: string, port: number, option = 'cluster.addressMap'): NodeAddress {
   if (typeof map !== 'function') {
     const key = addressKey(host, port);
     return Object.hasOwn(map, key) ? map[key]! : { host, port };
@@ -72,12 +74,12 @@ export function mapAddress(map: AddressMap, host: string, port: number): NodeAdd
   try {
     to = map({ host, port });
   } catch (err) {
-    throw new ConnectError(`the cluster.addressMap function failed for ${node}; see the cause`, { node, cause: err });
+    throw new ConnectError(`the ${option} function failed for ${node}; see the cause`, { node, cause: err });
   }
   if (to === undefined) return { host, port };
   if (!isAddress(to)) {
-    const cause = new InvalidArgumentError('cluster.addressMap must answer { host, port } (a non-empty host, a port 1-65535) or undefined');
-    throw new ConnectError(`the cluster.addressMap function gave something that is not an address for ${node}`, { node, cause });
+    const cause = new InvalidArgumentError(`${option} must answer { host, port } (a non-empty host, a port 1-65535) or undefined`);
+    throw new ConnectError(`the ${option} function gave something that is not an address for ${node}`, { node, cause });
   }
   return { host: to.host, port: to.port };
 }

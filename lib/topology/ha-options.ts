@@ -68,5 +68,5 @@ export function sentinelOptions(o: RedisOptions): SentinelSettings | undefined {
   if (s.credentials !== undefined && (s.username !== undefined || s.password !== undefined)) {
     throw new InvalidArgumentError('sentinel.credentials replaces sentinel.username/password: give one or the other');
   }
-  return { name: s.name, nodes, username: s.username, password: s.password, credentials: s.credentials, tls: sentinelTls, role: o.role ?? 'master' };
+  return { name: s.name, nodes, username: s.username, password: s.password, credentials: s.credentials, tls: sentinelTls, role: o.role ?? 'master', addressMap: s.addressMap };
 }

@@ -15,6 +15,17 @@
  * the tilt trigger: a loaded test machine must not send a sentinel into
  * TILT mode (30 s of doing nothing) because its timer ran late once.
  *
+ * Behind NAT (`hostnames`): every process announces itself by a name under
+ * `.invalid` (RFC 2606: it never resolves), as containers announce in-network
+ * addresses the host cannot reach. Only the deployment resolves those names:
+ * each sentinel runs in its own mount namespace (`unshare --map-root-user --mount`,
+ * Linux) where a hosts file of this deployment is bound over /etc/hosts; so
+ * does every data node (sentinels send `REPLICAOF <name>` with
+ * `announce-hostnames`). The sentinels answer the names (`resolve-hostnames`,
+ * `announce-hostnames`). The replicas are first made replicas by IP, as a
+ * hand-written config would do (they report `master_host:127.0.0.1` until a
+ * sentinel reconfigures them).
+ *
  * Every wait is bounded (`timeout`, default 20 s) and a failed wait says what
  * it was still waiting for. The harness talks to the processes with
  * `NodeClient` (./node-client.ts: our codec on a socket, RESP2, no retries,
@@ -27,7 +38,7 @@ import path from 'node:path';
 import type { Arg } from '../../lib/resp/encoder.js';
 import type { Reply } from '../../lib/resp/types.js';
 import { NodeClient } from './node-client.js';
-import { ensureRedisInstalled, freePort, startRedis, type RedisServer } from './redis-server.js';
+import { ensureRedisInstalled, freePort, startRedis, withHostsFile, type RedisServer } from './redis-server.js';
 
 export interface Credentials {
   /** An ACL user (created with every permission, the `default` user turned off); without it, `requirepass`. */
@@ -59,7 +70,19 @@ export interface StartSentinelsOptions {
    * sees, e.g. to measure a master's death to the first write.
    */
   productionClocks?: boolean;
+  /**
+   * Announce every data node as `node-<port>.redmux.invalid` and every
+   * sentinel as `sentinel-<port>.redmux.invalid`: what the sentinels answer
+   * cannot be reached by the client (see the header). `restartNode` is not
+   * available then (a restarted node would forget its announced name).
+   */
+  hostnames?: boolean;
 }
+
+/** The name a data node announces with `hostnames`. */
+export const announcedNode = (port: number) => `node-${port}.redmux.invalid`;
+/** The name a sentinel announces with `hostnames`. */
+export const announcedSentinel = (port: number) => `sentinel-${port}.redmux.invalid`;
 
 export type DataRole = 'master' | 'replica';
 
@@ -238,6 +261,16 @@ export async function startSentinels(opts: StartSentinelsOptions = {}): Promise<
   checkCredentials(sentinelAuth, 'sentinel');
 
   const nodes: NodeState[] = [];
+  const hostsDir = opts.hostnames ? mkdtempSync(path.join(os.tmpdir(), 'redmux-sentinel-hosts-')) : undefined;
+  const hostsFile = hostsDir && path.join(hostsDir, 'hosts');
+  if (hostsFile !== undefined) writeFileSync(hostsFile, '127.0.0.1 localhost\n'); // bound over /etc/hosts: it must exist first
+  /** With hostnames: the deployment's /etc/hosts, naming every process of the deployment (rewritten in place as sentinels get ports). */
+  const writeHosts = () => {
+    if (hostsFile === undefined) return;
+    const names = [...nodes.map((n) => announcedNode(n.server.port)), ...sentinels.filter((s) => s.port > 0).map((s) => announcedSentinel(s.port))];
+    writeFileSync(hostsFile, ['127.0.0.1 localhost', ...names.map((n) => `127.0.0.1 ${n}`)].join('\n') + '\n');
+  };
+
   const sentinels: SentinelState[] = [];
   const killAllSync = () => {
     for (const n of nodes) if (n.alive && n.pid !== undefined && running(n.pid)) process.kill(n.pid, 'SIGKILL');
@@ -294,6 +327,7 @@ export async function startSentinels(opts: StartSentinelsOptions = {}): Promise<
     await Promise.all(exits);
     for (const n of nodes) rmSync(n.server.dir, { recursive: true, force: true });
     for (const s of sentinels) rmSync(s.dir, { recursive: true, force: true });
+    if (hostsDir !== undefined) rmSync(hostsDir, { recursive: true, force: true });
   };
 
   // ---------------------------------------------------------------- data nodes
@@ -326,13 +360,18 @@ export async function startSentinels(opts: StartSentinelsOptions = {}): Promise<
 
   let masterServer: RedisServer;
   try {
-    masterServer = await startRedis(dataArgs);
+    masterServer = await startRedis(dataArgs, { hostsFile });
     nodes.push({ server: masterServer, role: 'master', pid: undefined, alive: true });
-    const started = await Promise.allSettled(
-      Array.from({ length: replicaCount }, () => startRedis([...dataArgs, '--replicaof', '127.0.0.1', String(masterServer.port)])),
-    );
+    // With hostnames, replicas are made replicas once they announce their name (REPLCONF ip-address is sent when the link is made).
+    const replicaof = opts.hostnames ? [] : ['--replicaof', '127.0.0.1', String(masterServer.port)];
+    const started = await Promise.allSettled(Array.from({ length: replicaCount }, () => startRedis([...dataArgs, ...replicaof], { hostsFile })));
     for (const r of started) if (r.status === 'fulfilled') nodes.push({ server: r.value, role: 'replica', pid: undefined, alive: true });
     for (const r of started) if (r.status === 'rejected') throw r.reason;
+    if (opts.hostnames) {
+      writeHosts();
+      for (const n of nodes) await call(n.server.port, 'CONFIG', 'SET', 'replica-announce-ip', announcedNode(n.server.port));
+      for (const n of nodes.slice(1)) await call(n.server.port, 'REPLICAOF', '127.0.0.1', masterServer.port);
+    }
     for (const n of nodes) n.pid = await pidOf(n.server.port);
     await until('replication online', bound, async () => {
       for (const n of nodes.slice(1)) {
@@ -352,8 +391,10 @@ export async function startSentinels(opts: StartSentinelsOptions = {}): Promise<
       'bind 127.0.0.1',
       `dir ${dir}`,
       `logfile ${path.join(dir, 'sentinel.log')}`,
-      'sentinel resolve-hostnames no',
-      `sentinel monitor ${name} 127.0.0.1 ${masterServer.port} ${quorum}`,
+      ...(opts.hostnames
+        ? ['sentinel resolve-hostnames yes', 'sentinel announce-hostnames yes', `sentinel announce-ip ${announcedSentinel(port)}`]
+        : ['sentinel resolve-hostnames no']),
+      `sentinel monitor ${name} ${opts.hostnames ? announcedNode(masterServer.port) : '127.0.0.1'} ${masterServer.port} ${quorum}`,
       `sentinel down-after-milliseconds ${name} ${downAfter}`,
       `sentinel failover-timeout ${name} ${failoverTimeout}`,
       `sentinel parallel-syncs ${name} 1`,
@@ -380,7 +421,9 @@ export async function startSentinels(opts: StartSentinelsOptions = {}): Promise<
 
   /** Start one sentinel process on `s.port` with its config file; resolve once it answers with the debug clocks set. */
   const launchSentinel = async (s: SentinelState): Promise<void> => {
-    const child = spawn(SENTINEL_BINARY[0], [...SENTINEL_BINARY.slice(1), s.config, ...SENTINEL_BINARY_TAIL], { stdio: 'ignore' });
+    const command = [...SENTINEL_BINARY, s.config, ...SENTINEL_BINARY_TAIL];
+    const [program, ...args] = hostsFile === undefined ? command : withHostsFile(hostsFile, command);
+    const child = spawn(program!, args, { stdio: 'ignore' });
     s.child = child;
     dropClient(s.port);
     const deadline = Date.now() + 10_000;
@@ -405,6 +448,7 @@ export async function startSentinels(opts: StartSentinelsOptions = {}): Promise<
       do s.port = await freePort();
       while (s.port === 26379);
       writeFileSync(s.config, sentinelConfig(s.port, dir));
+      writeHosts();
       try {
         await launchSentinel(s);
         return s;
@@ -558,6 +602,7 @@ export async function startSentinels(opts: StartSentinelsOptions = {}): Promise<
     },
     killNode,
     async restartNode(port) {
+      if (opts.hostnames) throw new Error('restartNode is not available with hostnames (the node would forget its announced name)');
       const n = nodeState(port);
       if (n.alive) throw new Error(`data node ${port} is running`);
       // It comes back with its start arguments (a master without --replicaof, or a replica of its first

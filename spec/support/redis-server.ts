@@ -67,19 +67,32 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000
   }
 }
 
-export async function startRedis(extraArgs: string[] = []): Promise<RedisServer> {
+/**
+ * `command` run with `hostsFile` bound over /etc/hosts, for that process
+ * only: a private mount namespace (`unshare --map-root-user --mount`, Linux),
+ * so names the test made up resolve there and nowhere else. The command is
+ * exec'd: its pid is the one spawned.
+ */
+export function withHostsFile(hostsFile: string, command: string[]): [string, ...string[]] {
+  return ['unshare', '--map-root-user', '--mount', 'sh', '-c', `mount --bind "${hostsFile}" /etc/hosts && exec "$@"`, 'sh', ...command];
+}
+
+export interface StartRedisOptions {
+  /** Resolve names through this hosts file (see `withHostsFile`). */
+  hostsFile?: string;
+}
+
+export async function startRedis(extraArgs: string[] = [], opts: StartRedisOptions = {}): Promise<RedisServer> {
   ensureRedisInstalled();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'redmux-redis-'));
   const socket = path.join(dir, 'redis.sock');
   let port = await freePort();
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-        '--unixsocket', socket, '--unixsocketperm', '700', '--enable-debug-command', 'yes', ...extraArgs],
-      { stdio: 'ignore' },
-    );
+    const command = ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+      '--unixsocket', socket, '--unixsocketperm', '700', '--enable-debug-command', 'yes', ...extraArgs];
+    const [program, ...args] = opts.hostsFile === undefined ? command : withHostsFile(opts.hostsFile, command);
+    child = spawn(program!, args, { stdio: 'ignore' });
     await waitForPort(port, child);
   };
   const exited = () =>

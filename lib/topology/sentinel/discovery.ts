@@ -23,6 +23,10 @@
  *   the sentinels it sees up that we did not know are appended to the list,
  *   after the configured ones (at most `MAX_SENTINELS` in all). They are
  *   never removed: one that went away is skipped like any failing sentinel.
+ *   They are named as they announce themselves, so with an `addressMap`
+ *   (NAT) they are learned at the address it gives (a duplicate of a
+ *   configured one is then recognised as such); one it fails for is not
+ *   learned. The configured sentinels are the user's own addresses: never mapped.
  */
 import type { ConnectionOptions } from 'node:tls';
 import { commandInfo } from '../../commands/index.js';
@@ -43,6 +47,7 @@ import {
   annotate,
 } from '../../errors.js';
 import type { Arg } from '../../resp/encoder.js';
+import { mapAddress, type AddressMap } from '../address-map.js';
 import type { DecoderLimits, Reply } from '../../resp/types.js';
 import {
   healthyReplicas,
@@ -77,6 +82,8 @@ export interface SentinelDiscoveryOptions {
   replicaLagBucket?: number;
   /** Decoder bounds for sentinel replies (small by default: a sentinel has no business sending much). */
   limits?: Partial<DecoderLimits>;
+  /** Where to connect for learned sentinels, named as they announce themselves (`sentinel.addressMap`). */
+  addressMap?: AddressMap;
 }
 
 export type DiscoveredRole = 'master' | 'replica';
@@ -379,7 +386,14 @@ export class SentinelDiscovery {
     }
     for (const p of peers) {
       const addr = instanceAddress(p);
-      if (addr && !looksDown(p)) this.add({ host: addr.host, port: addr.port, tls: this.opts.tls });
+      if (!addr || looksDown(p)) continue;
+      let to = addr;
+      try {
+        if (this.opts.addressMap !== undefined) to = mapAddress(this.opts.addressMap, addr.host, addr.port, 'sentinel.addressMap');
+      } catch {
+        continue; // the map cannot place it: not learned (the data nodes' connections report the map's failure)
+      }
+      this.add({ host: to.host, port: to.port, tls: this.opts.tls });
     }
   }
 

@@ -17,6 +17,11 @@
  *   (`maybeExecuted: true` for writes: the old master may have run it, and
  *   may yet lose it when it resyncs from the new one); nothing is written to
  *   it once the switch is known; what was never written goes to the new one.
+ * - `addressMap` (NAT): the sentinels name data nodes as they announce
+ *   themselves; every connection goes where the map says, asked in `locate`.
+ *   What the sentinels say (a switch, a replica down, the master now) is
+ *   compared with the announced address each connection was located by,
+ *   never with the address it connected to.
  */
 import type { Located, MultiplexerOptions } from '../../connection/multiplexer.js';
 import type { PoolSettings } from '../../connection/pool.js';
@@ -24,6 +29,7 @@ import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
 import { CHANNEL, Hub, type Member } from '../../pubsub/hub.js';
 import type { Reply } from '../../resp/types.js';
 import type { SentinelSettings } from '../../options.js';
+import { mapAddress } from '../address-map.js';
 import { OneUnitTopology } from '../one-unit.js';
 import { Standalone, type TopologyHooks } from '../standalone.js';
 import { SentinelDiscovery } from './discovery.js';
@@ -31,6 +37,9 @@ import { SentinelDiscovery } from './discovery.js';
 
 const SWITCH = '+switch-master';
 const SDOWN = '+sdown';
+
+/** Most connected -> announced addresses remembered (a map function may send one node to ever new places). */
+const MAX_REMEMBERED = 256;
 
 /** The watch connection retries a sentinel every 100 ms .. 1 s, forever: it is what tells us of a switch. */
 const watchReconnect = (attempt: number) => Math.min(1000, 100 * attempt);
@@ -52,6 +61,8 @@ export class Sentinel extends OneUnitTopology {
   /** How many times the watch connection was (re)subscribed. */
   private watchReady = 0;
   private resubscribeTimer: NodeJS.Timeout | undefined;
+  /** With an addressMap: the address a connection was made to -> the address the sentinels named (see `announced`). */
+  private readonly announcedAs = new Map<string, string>();
 
   constructor(connection: MultiplexerOptions, pool: PoolSettings, hooks: TopologyHooks, settings: SentinelSettings) {
     super();
@@ -67,12 +78,18 @@ export class Sentinel extends OneUnitTopology {
       connectTimeout: bound,
       commandTimeout: Math.min(bound, connection.commandTimeout || bound),
       limits: connection.limits,
+      addressMap: settings.addressMap,
     });
     const dataTls = connection.endpoint.tls;
     const role = settings.role;
+    const map = settings.addressMap;
     const locate = async (): Promise<Located> => {
       const found = await this.discovery.discover(role);
-      return { endpoint: { host: found.endpoint.host, port: found.endpoint.port, tls: dataTls }, role: found.role };
+      if (map === undefined) return { endpoint: { host: found.endpoint.host, port: found.endpoint.port, tls: dataTls }, role: found.role };
+      // Asked before every connection; a throwing or bad function fails the waiting commands (never sent) with its ConnectError.
+      const to = mapAddress(map, found.endpoint.host, found.endpoint.port, 'sentinel.addressMap');
+      this.remember(describeEndpoint(to), describeEndpoint(found.endpoint));
+      return { endpoint: { host: to.host, port: to.port, tls: dataTls }, role: found.role };
     };
     // Until the sentinels answered, errors name the service (the placeholder is never dialled: `locate` is).
     const service: Endpoint = { host: '', port: 0, path: `${role} of '${settings.name}' (sentinel)` };
@@ -113,6 +130,17 @@ export class Sentinel extends OneUnitTopology {
     return this.settings.role;
   }
 
+  /** The address the sentinels named the node connected to as `node` by (itself without an addressMap). */
+  private announced(node: string): string {
+    return this.announcedAs.get(node) ?? node;
+  }
+
+  private remember(connected: string, announced: string): void {
+    this.announcedAs.delete(connected); // re-inserted last: the oldest entry is the one dropped
+    this.announcedAs.set(connected, announced);
+    if (this.announcedAs.size > MAX_REMEMBERED) this.announcedAs.delete(this.announcedAs.keys().next().value!);
+  }
+
   private nextWatch(): Located {
     const list = this.discovery.sentinels();
     this.watchTurn = (this.watchTurn + 1) % list.length;
@@ -144,14 +172,15 @@ export class Sentinel extends OneUnitTopology {
       if (this.watching) this.discovery.prefer(this.watching);
       const why = `sentinel announced a new master for '${this.settings.name}' (${from} -> ${to}); reconnecting there`;
       // A master stays only on the new master; a replica stays unless it was promoted or was the old master.
-      const keep = this.settings.role === 'master' ? (node: string) => node === to : (node: string) => node !== to && node !== from;
+      const keep =
+        this.settings.role === 'master' ? (node: string) => this.announced(node) === to : (node: string) => this.announced(node) !== to && this.announced(node) !== from;
       this.unit.relocate(why, keep);
       return;
     }
     if (channel === SDOWN && this.settings.role === 'replica' && p[0] === 'slave' && p[5] === this.settings.name) {
       const down = describeEndpoint({ host: p[2]!, port: Number(p[3]) });
       this.discovery.forget();
-      this.unit.relocate(`sentinel sees the replica ${down} down; moving to a healthy one`, (node) => node !== down);
+      this.unit.relocate(`sentinel sees the replica ${down} down; moving to a healthy one`, (node) => this.announced(node) !== down);
     }
   }
 
@@ -167,7 +196,7 @@ export class Sentinel extends OneUnitTopology {
     this.discovery.discover('master').then(
       (found) => {
         const to = describeEndpoint(found.endpoint);
-        if (!this.closed) this.unit.relocate(`the sentinels name ${to} as the master now (a switch announced while we were not listening)`, (node) => node === to);
+        if (!this.closed) this.unit.relocate(`the sentinels name ${to} as the master now (a switch announced while we were not listening)`, (node) => this.announced(node) === to);
       },
       () => {}, // no sentinel answers: the connections find out by themselves (loss, READONLY, ROLE)
     );
