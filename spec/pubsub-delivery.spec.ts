@@ -8,17 +8,9 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { SubscriberOverflowError, type Message, type Redis } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { until } from './support/until.js';
 
 const env = useRealServer();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
-}
 
 async function take<T>(it: AsyncIterator<T>, n: number): Promise<T[]> {
   const out: T[] = [];
@@ -52,7 +44,7 @@ describe('listeners that throw', () => {
     sub.on('error', (e: Error) => errors.push(e));
     await sub.subscribe('tl:ch');
     await publishMany(redis, 'tl:ch', 200);
-    await until(() => second.length === 200);
+    await until('200 messages to the second listener', () => second.length === 200);
     const expected = Array.from({ length: 200 }, (_, i) => `m${i}`);
     expect(first).toEqual(expected);
     expect(second).toEqual(expected);
@@ -84,7 +76,7 @@ describe('async iterators', () => {
     let seen = 0;
     sub.on('message', () => seen++);
     await publishMany(redis, 'it:late', 50, 'old');
-    await until(() => seen === 50);
+    await until('50 messages seen', () => seen === 50);
     const it = sub[Symbol.asyncIterator]();
     await redis.db.reply('PUBLISH', 'it:late', 'new');
     expect((await it.next()).value).toEqual({ channel: 'it:late', message: 'new' });
@@ -104,7 +96,7 @@ describe('async iterators', () => {
     await publishMany(redis, 'it:flood', 50);
     const expected = Array.from({ length: 50 }, (_, i) => `m${i}`);
     expect((await quick).map((m) => m.message)).toEqual(expected);
-    await until(() => strictEvents.length === 50); // events are never buffered, never dropped
+    await until('50 strict events', () => strictEvents.length === 50); // events are never buffered, never dropped
     expect(strictEvents).toEqual(expected);
 
     // 'error': what was buffered first, then SubscriberOverflowError, then the iterator is done.

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectError, ConnectionError, ReplyTimeoutError, Redis, type Message, type RedisOptions } from '../lib/index.js';
 import { FaultProxy } from './support/fault-proxy.js';
 import { useRealServer } from './support/real-server.js';
+import { until } from './support/until.js';
 
 const env = useRealServer();
 const proxies: FaultProxy[] = [];
@@ -23,14 +24,6 @@ const FAST: RedisOptions = { reconnect: { baseDelay: 5, maxDelay: 20 } };
 
 function within<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`did not settle within ${ms} ms`)), ms))]);
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(5);
-  }
 }
 
 async function through(opts: RedisOptions = {}): Promise<{ redis: Redis; proxy: FaultProxy }> {
@@ -73,7 +66,9 @@ describe.each([3, 2] as const)('CLIENT KILL TYPE pubsub under traffic (protocol 
     })().catch((err: unknown) => (publishError = err)); // observed at once: a failure while the test awaits must not go unhandled
     try {
       for (let round = 0; round < 3; round++) {
-        await sleep(30);
+        // Messages of every kind flowing to the subscriber before each kill: a kill under traffic.
+        const [m, p, sm] = [got.message.length, got.pmessage.length, got.smessage.length];
+        await until('messages of every kind received since the last kill', () => got.message.length > m && got.pmessage.length > p && got.smessage.length > sm);
         const ready = new Promise((r) => sub.once('ready', r)); // events.once would reject on the 'error' of the kill
         expect(await admin.db.reply('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
         await within(ready, 3000);
@@ -87,7 +82,7 @@ describe.each([3, 2] as const)('CLIENT KILL TYPE pubsub under traffic (protocol 
     await admin.db.reply('PUBLISH', ch, 'end');
     await admin.db.reply('PUBLISH', `kt${protocol}:p:x`, 'end');
     await admin.db.reply('SPUBLISH', sh, 'end');
-    await until(() => got.message.at(-1) === 'end' && got.pmessage.at(-1) === 'end' && got.smessage.at(-1) === 'end');
+    await until("every kind's 'end' received", () => got.message.at(-1) === 'end' && got.pmessage.at(-1) === 'end' && got.smessage.at(-1) === 'end');
     expect(redis.stats().pubsub).toMatchObject({ reconnects: 3, connectionLost: 3, channels: 1, patterns: 1, shardChannels: 1 });
   });
 });
@@ -104,7 +99,7 @@ async function monitor(port: number): Promise<{ lines: string[]; stop(): void }>
     lines.push(...parts);
   });
   socket.write('*1\r\n$7\r\nMONITOR\r\n');
-  await until(() => lines.includes('+OK'));
+  await until('MONITOR started', () => lines.includes('+OK'));
   return { lines, stop: () => socket.destroy() };
 }
 
@@ -123,7 +118,7 @@ describe('resubscription order and deadlines', () => {
     try {
       proxy.refuse(false);
       await within(during, 3000);
-      await until(() => mon.lines.some((l) => l.includes('"SUBSCRIBE" "ord:new"')));
+      await until('the server ran SUBSCRIBE ord:new', () => mon.lines.some((l) => l.includes('"SUBSCRIBE" "ord:new"')));
       const subs = mon.lines.filter((l) => l.includes('"SUBSCRIBE"'));
       expect(subs[0]).toMatch(/"SUBSCRIBE" "ord:old"$/);
       expect(subs[1]).toMatch(/"SUBSCRIBE" "ord:new"$/);
@@ -145,7 +140,7 @@ describe('resubscription order and deadlines', () => {
     const mon = await monitor(env.server.port);
     try {
       proxy.resume();
-      await until(() => mon.lines.some((l) => l.includes('"UNSUBSCRIBE" "st:b"')));
+      await until('the server ran UNSUBSCRIBE st:b', () => mon.lines.some((l) => l.includes('"UNSUBSCRIBE" "st:b"')));
     } finally {
       mon.stop();
     }

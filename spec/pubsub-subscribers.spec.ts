@@ -9,18 +9,9 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ClosedError, type Redis } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { until } from './support/until.js';
 
 const env = useRealServer();
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => Promise<boolean>, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await sleep(10);
-  }
-}
 
 /** PUBSUB NUMSUB of one channel (a string or raw bytes). */
 async function numsub(redis: Redis, channel: string | Buffer): Promise<number> {
@@ -56,7 +47,7 @@ describe('independent subscribers', () => {
     expect((await stillBytes)[0]).toEqual({ channel: Buffer.from('ind:both'), message: Buffer.from('again') });
 
     await bytes.close();
-    await until(async () => (await numsub(redis, 'ind:both')) === 0 && (await pubsubClients(redis)) === 0);
+    await until('no subscriber and no pub/sub connection left on the server', async () => (await numsub(redis, 'ind:both')) === 0 && (await pubsubClients(redis)) === 0);
   });
 
   it('closing one subscriber never touches another, and the client can subscribe again after every close', async () => {
@@ -122,7 +113,7 @@ describe('independent subscribers', () => {
     const payload = Buffer.from([0, 0xff, 0x80, 10, 13]);
     await redis.db.reply('PUBLISH', fe, payload);
     await redis.db.reply('PUBLISH', Buffer.from([0x70, 0xff, 0x41]), payload);
-    await until(async () => got.length === 2);
+    await until('both messages received', () => got.length === 2);
     expect(got[0]).toEqual({ channel: fe, message: payload });
     expect(got[1]).toEqual({ pattern, channel: Buffer.from([0x70, 0xff, 0x41]), message: payload });
     expect(sub.subscriptions.channels).toEqual([ff, fe]);
@@ -141,7 +132,7 @@ describe('independent subscribers', () => {
     text.on('message', (m) => got.push(m));
     await redis.db.reply('PUBLISH', fe, 'to fe');
     await redis.db.reply('PUBLISH', 'txt:plain', 'plain');
-    await until(async () => got.length === 2);
+    await until('both messages received', () => got.length === 2);
     // As text, both names read "t\uFFFD" (decode 'utf8' is lossy for such bytes), but only fe's message came.
     expect(got).toEqual([{ channel: 't\ufffd', message: 'to fe' }, { channel: 'txt:plain', message: 'plain' }]);
     await text.unsubscribe(ff, fe);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Redis, SubscriberOverflowError, type Message, type RedisOptions } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { until } from './support/until.js';
 
 const env = useRealServer();
 const client = (opts: RedisOptions = {}) => env.client(opts);
@@ -51,12 +52,11 @@ describe('the subscriber', () => {
     expect(await redis.db.reply('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
     await reconnected;
     // Resubscription is in flight right after 'ready'; wait until the server sees all three.
-    for (let i = 0; i < 100; i++) {
+    await until('the server sees the two channels and the pattern again', async () => {
       const n = (await redis.db.reply('PUBSUB', 'NUMSUB', 'a', 'b')) as (string | number)[];
       const pats = await redis.db.reply('PUBSUB', 'NUMPAT');
-      if (n[1] === 1 && n[3] === 1 && pats === 1) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+      return n[1] === 1 && n[3] === 1 && pats === 1;
+    });
     const done = collect(sub, 3);
     await redis.db.reply('PUBLISH', 'a', '1');
     await redis.db.reply('PUBLISH', 'b', '2');
