@@ -249,6 +249,13 @@ export class Hub {
       }
     }
     for (const call of calls) this.fail(call, new NodeLeftError(call.command, this.node));
+    // Members left with nothing here stop hearing of this connection (its errors are no longer theirs); with none left, it closes.
+    for (const [member, state] of [...this.members]) {
+      if (state.calls.size > 0 || state.held.some((h) => h.size > 0)) continue;
+      this.members.delete(member);
+      if (member.buffers) this.bufferMembers--;
+    }
+    if (this.members.size === 0) void this.closeConnection((mux) => mux.close());
     for (const [member, kind, name] of moves) member.moved!(kind, name);
   }
 
