@@ -31,26 +31,12 @@ import { MESSAGE, PMESSAGE, PUNSUBSCRIBED, SMESSAGE, SUNSUBSCRIBED, UNSUBSCRIBED
 import { describeEndpoint } from '../connection/socket.js';
 import { ClosedError, ConnectError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError } from '../errors.js';
 import { DECODE_BUFFERS, type Reply } from '../resp/types.js';
-import { CHANNEL, PATTERN, SHARD, Call, Entry, NodeLeftError, frameKey, keyOf, type Kind, type Member, type MemberState } from './subscriptions.js';
+import {
+  CHANNEL, KINDS, PATTERN, SHARD, SUBSCRIBE, UNSUBSCRIBE, Call, Entry, NodeLeftError, frameKey, keyOf,
+  type Kind, type Member, type MemberState, type PubSubStats,
+} from './subscriptions.js';
 
-export { CHANNEL, PATTERN, SHARD, type Kind, type Member };
-
-const KINDS: readonly Kind[] = [CHANNEL, PATTERN, SHARD];
-const SUBSCRIBE = ['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE'] as const;
-const UNSUBSCRIBE = ['UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE'] as const;
-
-export interface PubSubStats {
-  /** Open pub/sub connections. */
-  connections: number;
-  /** Channels, patterns and shard channels subscribed on the server (each once, however many subscribers want it). */
-  channels: number;
-  patterns: number;
-  shardChannels: number;
-  /** Of the pub/sub connections, over the client's life. */
-  reconnects: number;
-  connectionLost: number;
-  timeouts: number;
-}
+export { CHANNEL, PATTERN, SHARD, type Kind, type Member, type PubSubStats };
 
 export class Hub {
   readonly node: string;

@@ -14,6 +14,24 @@ export const CHANNEL = 0;
 export const PATTERN = 1;
 export const SHARD = 2;
 export type Kind = typeof CHANNEL | typeof PATTERN | typeof SHARD;
+export const KINDS: readonly Kind[] = [CHANNEL, PATTERN, SHARD];
+/** The commands of each kind, by kind. */
+export const SUBSCRIBE = ['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE'] as const;
+export const UNSUBSCRIBE = ['UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE'] as const;
+
+/** What a hub holds and how its connections fared (stats().pubsub). */
+export interface PubSubStats {
+  /** Open pub/sub connections. */
+  connections: number;
+  /** Channels, patterns and shard channels subscribed on the server (each once, however many subscribers want it). */
+  channels: number;
+  patterns: number;
+  shardChannels: number;
+  /** Of the pub/sub connections, over the client's life. */
+  reconnects: number;
+  connectionLost: number;
+  timeouts: number;
+}
 
 /** What the hub needs of a member. */
 export interface Member {
