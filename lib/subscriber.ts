@@ -233,8 +233,24 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     if (opts.configure) await enableKeyspaceEvents(command);
     const channel = keyspacePattern(opts.db ?? this.#ctx.db, bytes(pattern));
     const events = opts.events ? new Set(opts.events) : undefined;
-    const hub = this.#ctx.route(PATTERN, channel);
+    let hub: Hub | undefined;
     let sink: KeyspaceSink<T> | undefined;
+    let closed = false;
+    /**
+     * Subscribe where routing places the pattern now. Its node leaving the
+     * slot map before confirming (NodeLeftError) asks routing again, a
+     * bounded number of times; a closed stream subscribes nothing.
+     */
+    const follow = async (moves: number): Promise<void> => {
+      if (closed) return;
+      hub = this.#ctx.route(PATTERN, channel);
+      try {
+        await hub.subscribe(member, PATTERN, [channel], this.#timeout);
+      } catch (err) {
+        if (err instanceof NodeLeftError && moves < MAX_MOVES) return follow(moves + 1);
+        throw err;
+      }
+    };
     const member: Member = {
       buffers: this.#buffers,
       deliver: (_kind, frame) => {
@@ -248,18 +264,21 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
         if (event === 'close') sink!.end(detail as Error | undefined);
       },
       dropped: (_kind, _name, err) => sink!.end(err),
+      // Its node left the cluster's slot map: the stream goes on where channels and patterns go now, as a subscriber's do.
+      moved: () => void follow(0).catch((err: Error) => sink!.end(err)),
     };
     const ks = new Keyspace<T>(
       this.#convert(channel),
       { maxBuffered: this.#maxBuffered, dropOldest: this.#dropOldest },
       () => {
+        closed = true;
         this.#keyspaces.delete(ks as Keyspace<string | Buffer>);
-        return hub.leave(member);
+        return hub?.leave(member) ?? Promise.resolve();
       },
       (s) => (sink = s),
     );
     try {
-      await hub.subscribe(member, PATTERN, [channel], this.#timeout);
+      await follow(0);
       this.#refuseIfClosed('PSUBSCRIBE'); // closed while it was being confirmed
     } catch (err) {
       void ks.close();

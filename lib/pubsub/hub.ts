@@ -185,8 +185,8 @@ export class Hub {
    * subscriptions move to wherever routing now places them (Member.moved);
    * calls still waiting here are rejected with NodeLeftError, which their
    * subscriber answers by making the call again through routing, so its
-   * caller sees one call. Then the connection closes. Members without
-   * `moved` (keyspace streams) are told their names were dropped.
+   * caller sees one call (keyspace streams too). Then the connection closes.
+   * Members without `moved` are told their names were dropped.
    */
   handOver(): Promise<void> {
     const moves: [Member, Kind, Buffer][] = [];
