@@ -17,6 +17,9 @@
  *   fails that node's waiting commands with a `ConnectError` whose cause says
  *   so: never sent, and the other nodes are not affected.
  */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Endpoint } from '../connection/socket.js';
 import { ConnectError, InvalidArgumentError } from '../errors.js';
 
 export interface NodeAddress {
@@ -82,4 +85,22 @@ export function mapAddress(map: AddressMap, host: string, port: number, option =
     throw new ConnectError(`the ${option} function gave something that is not an address for ${node}`, { node, cause });
   }
   return { host: to.host, port: to.port };
+}
+
+/**
+ * What to dial for a node announced as `announced` that the map sends to
+ * `to`. With TLS the certificate is checked against the announced address,
+ * the node's identity (what its certificate names), not the address the map
+ * points at (a NAT address, a port forward), which would fail every
+ * properly issued certificate and push users to turn checking off. Your own
+ * `tls.servername` or `checkServerIdentity` wins.
+ */
+export function mappedEndpoint(base: Endpoint, announced: NodeAddress, to: NodeAddress): Endpoint {
+  const endpoint: Endpoint = { ...base, host: to.host, port: to.port, path: undefined };
+  const t = base.tls;
+  if (t === undefined || to.host === announced.host || t.servername !== undefined || t.checkServerIdentity !== undefined) return endpoint;
+  const name = announced.host;
+  // SNI carries host names only; an announced IP is checked against the certificate's IP addresses.
+  const sni = net.isIP(name) === 0 ? { servername: name } : {};
+  return { ...endpoint, tls: { ...t, ...sni, checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert) } };
 }

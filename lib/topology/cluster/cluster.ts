@@ -38,7 +38,7 @@ import { querySlotMap } from './map-query.js';
 import { READONLY } from '../../commands/flags.js';
 import { redirectTarget } from './redirect.js';
 import { asking } from '../../connection/asking.js';
-import { mapAddress } from '../address-map.js';
+import { mapAddress, mappedEndpoint } from '../address-map.js';
 import { MIN_REFRESH_GAP, tryAgainDelay, type ClusterSettings } from './settings.js';
 import { SlotFences } from './slot-fence.js';
 import { sumStats } from './stats.js';
@@ -267,7 +267,7 @@ export class Cluster implements Topology {
       const endpoint = { ...this.opts.endpoint, host, port, path: undefined };
       // Mapped, except the seeds (the user's own addresses): asked before every connection; a failure fails the node's commands.
       const map = this.settings.seeds.some((s) => s.host === host && s.port === port) ? undefined : this.settings.addressMap;
-      const locate = map && (async () => ({ endpoint: { ...endpoint, ...mapAddress(map, host, port) } }));
+      const locate = map && (async () => ({ endpoint: mappedEndpoint(endpoint, { host, port }, mapAddress(map, host, port)) }));
       const tracking = shardTracking(this.opts.tracking, host, port, () => this.#map); // a node's events concern its shard's slots
       unit = new Standalone({ ...this.opts, endpoint, locate, tracking, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host, port, replica));
       this.#units.set(address, unit);

@@ -29,7 +29,7 @@ import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
 import { CHANNEL, Hub, type Member } from '../../pubsub/hub.js';
 import type { Reply } from '../../resp/types.js';
 import type { SentinelSettings } from '../../options.js';
-import { mapAddress } from '../address-map.js';
+import { mapAddress, mappedEndpoint } from '../address-map.js';
 import { OneUnitTopology } from '../one-unit.js';
 import { Standalone, type TopologyHooks } from '../standalone.js';
 import { SentinelDiscovery } from './discovery.js';
@@ -89,7 +89,7 @@ export class Sentinel extends OneUnitTopology {
       // Asked before every connection; a throwing or bad function fails the waiting commands (never sent) with its ConnectError.
       const to = mapAddress(map, found.endpoint.host, found.endpoint.port, 'sentinel.addressMap');
       this.remember(describeEndpoint(to), describeEndpoint(found.endpoint));
-      return { endpoint: { host: to.host, port: to.port, tls: dataTls }, role: found.role };
+      return { endpoint: mappedEndpoint({ host: found.endpoint.host, port: found.endpoint.port, tls: dataTls }, found.endpoint, to), role: found.role };
     };
     // Until the sentinels answered, errors name the service (the placeholder is never dialled: `locate` is).
     const service: Endpoint = { host: '', port: 0, path: `${role} of '${settings.name}' (sentinel)` };
