@@ -191,6 +191,35 @@ describe('async iterators broken out of early', () => {
   });
 });
 
+describe('keyspace iterators broken out of early', () => {
+  it('500 iterators over one keyspace stream left by break and return(): none still receives events', async () => {
+    const redis = env.client();
+    const sub = redis.subscriber();
+    const ks = await sub.keyspace('kit:*', { configure: true, events: ['set'] });
+    for (let i = 0; i < 500; i++) {
+      const got = (async () => {
+        for await (const e of ks) return e;
+        return undefined;
+      })();
+      if (i % 2 === 0) await redis.db.reply('SET', 'kit:k', i);
+      else {
+        const it = ks[Symbol.asyncIterator]();
+        await it.return!();
+        await redis.db.reply('SET', 'kit:k', i);
+      }
+      expect(await got).toMatchObject({ key: 'kit:k', event: 'set' });
+    }
+    pushedTo.clear();
+    const seen = new Promise((r) => ks.once('event', r));
+    await redis.db.reply('SET', 'kit:k', 'last');
+    await seen;
+    expect(pushedTo.size).toBe(0);
+    await ks.close();
+    await sub.close();
+    expectNothingSubscribed(redis);
+  });
+});
+
 describe('after close()', () => {
   it('a client with 200 subscribers and their iterators leaves no timer or socket once closed', async () => {
     await turn();
