@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
 import { encodeReply, scriptedServer, type Responder, type ScriptedServer } from './support/scripted-server.js';
+import { until } from './support/until.js';
 
 const servers: ScriptedServer[] = [];
 const clients: Redis[] = [];
@@ -72,10 +73,10 @@ describe('maintenance notifications', () => {
     expect(await redis.db.reply('GET', 'slow:500').catch((e: Error) => e)).toBeInstanceOf(ReplyTimeoutError);
     for (const [begin, end] of [['MIGRATING', 'MIGRATED'], ['FAILING_OVER', 'FAILED_OVER']] as const) {
       push(s, begin, 1, 5, '1');
-      await sleep(50);
+      await redis.db.reply('PING'); // answered after the push on the same stream: the push is handled
       expect(await redis.db.reply('GET', 'slow:500')).toBe('slow');
       push(s, end, 2, '1');
-      await sleep(50);
+      await redis.db.reply('PING');
       expect(await redis.db.reply('GET', 'slow:500').catch((e: Error) => e)).toBeInstanceOf(ReplyTimeoutError);
     }
     expect(pushes).toEqual([]); // consumed, never shown to 'push' listeners
@@ -87,9 +88,9 @@ describe('maintenance notifications', () => {
     const redis = client(a, { commandTimeout: 3000 });
     expect(await redis.db.reply('GET', 'where')).toBe('a');
     const inflight = [redis.db.reply('GET', 'slow:300'), redis.db.reply('GET', 'slow:10')];
-    await sleep(50); // written to A
+    await until('both GETs received by A', () => commandsOf(a).filter((c) => c.startsWith('GET slow:')).length === 2);
     push(a, 'MOVING', 1, 15, `127.0.0.1:${b.port}`);
-    await sleep(50);
+    await until('the client connecting to B (the MOVING is handled)', () => b.sockets.size > 0);
     const later = Array.from({ length: 20 }, (_, i) => redis.db.reply('SET', `k${i}`, 'v'));
     expect(await Promise.all(inflight)).toEqual(['slow', 'slow']);
     expect(await Promise.all(later)).toEqual(later.map(() => 'OK'));
@@ -110,8 +111,7 @@ describe('maintenance notifications', () => {
     push(a, 'MOVING', 1, 1, null); // grace 1 s: reconnect after 500 ms
     const during = Array.from({ length: 10 }, () => redis.db.reply('GET', 'slow:20'));
     expect(await Promise.all(during)).toEqual(during.map(() => 'slow'));
-    const t0 = Date.now();
-    while (hellos() < 2 && Date.now() - t0 < 2000) await sleep(20);
+    await until('a second HELLO (the reconnect to the same endpoint)', () => hellos() >= 2);
     expect(hellos()).toBe(2);
     expect(await redis.db.reply('GET', 'where')).toBe('a');
   });
