@@ -135,9 +135,11 @@ describe('module commands', () => {
 
 describe('abandoned blocking commands', () => {
   it('an item popped after the caller gave up is reported as orphanedReply, never dropped silently', async () => {
+    let release!: () => void;
+    const popped = new Promise<void>((r) => (release = r));
     const { redis } = await setup(async (args) => {
       if (args[0] === 'BLPOP') {
-        await new Promise((r) => setTimeout(r, 150)); // the pop completes after the caller's deadline
+        await popped; // the pop completes once the caller gave up, not after some time
         return '*2\r\n$4\r\njobs\r\n$4\r\njob1\r\n';
       }
       if (args[0] === 'CLIENT' && args[1] === 'UNBLOCK') return ':0\r\n';
@@ -146,6 +148,7 @@ describe('abandoned blocking commands', () => {
     const orphan = new Promise((r) => redis.once('orphanedReply', r));
     const err = await redis.db.with({ timeout: 50 }).reply('BLPOP', 'jobs', 0).catch((e) => e);
     expect(err).toBeInstanceOf(ReplyTimeoutError);
+    release();
     expect(await orphan).toEqual({ command: 'BLPOP', value: ['jobs', 'job1'] });
     expect(redis.stats().orphanedReplies).toBe(1);
   });
