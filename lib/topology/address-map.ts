@@ -64,27 +64,39 @@ export function checkAddressMap(v: unknown, name: string): void {
 /**
  * Where to connect for the node announced as `host:port`: the map's answer,
  * or the announced address when it has none. Throws ConnectError (with the
- * function's error or the bad answer as cause) when a function fails;
- * `option` is the option's name, for those messages.
+ * function's error or the bad answer as cause) when a function fails or a
+ * table entry is not an address (a table the caller changed after the option
+ * check); `option` is the option's name, for those messages.
  */
 export function mapAddress(map: AddressMap, host: string, port: number, option = 'cluster.addressMap'): NodeAddress {
-  if (typeof map !== 'function') {
-    const key = addressKey(host, port);
-    return Object.hasOwn(map, key) ? map[key]! : { host, port };
-  }
   const node = addressKey(host, port);
+  const source = typeof map === 'function' ? `the ${option} function` : `the ${option} entry`;
   let to: NodeAddress | undefined;
   try {
-    to = map({ host, port });
+    const answer: unknown = typeof map === 'function' ? map({ host, port }) : Object.hasOwn(map, node) ? map[node] : undefined;
+    if (answer === undefined) return { host, port };
+    to = plainAddress(answer);
   } catch (err) {
-    throw new ConnectError(`the ${option} function failed for ${node}; see the cause`, { node, cause: err });
+    throw new ConnectError(`${source} failed for ${node}; see the cause`, { node, cause: err });
   }
-  if (to === undefined) return { host, port };
-  if (!isAddress(to)) {
+  if (to === undefined) {
     const cause = new InvalidArgumentError(`${option} must answer { host, port } (a non-empty host, a port 1-65535) or undefined`);
-    throw new ConnectError(`the ${option} function gave something that is not an address for ${node}`, { node, cause });
+    throw new ConnectError(`${source} gave something that is not an address for ${node}`, { node, cause });
   }
-  return { host: to.host, port: to.port };
+  return to;
+}
+
+/**
+ * `v` as a fresh `{ host, port }` if it is exactly an address, else
+ * undefined. Each property is read once: a getter or a Proxy cannot answer
+ * one thing to the check and another to the socket (its throws reach the caller).
+ */
+function plainAddress(v: unknown): NodeAddress | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const keys = Object.keys(v);
+  const o = v as Record<string, unknown>;
+  const to = { host: o.host, port: o.port };
+  return isAddress(to) && keys.every((k) => k === 'host' || k === 'port') ? to : undefined;
 }
 
 /**
