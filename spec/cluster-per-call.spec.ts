@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import { AbortError, CrossSlotError } from '../lib/index.js';
+import { blockedInList } from './support/blocked-clients.js';
 import { useCluster } from './support/real-cluster.js';
+import { until, within } from './support/until.js';
 
 const { cluster, client } = useCluster({ commandTimeout: 5000 });
 
@@ -46,17 +48,20 @@ describe('AbortSignal in a cluster', () => {
     await redis.db.reply('PING');
     await expect(redis.db.with({ signal: AbortSignal.abort() }).reply('SET', 'c:never', 'x')).rejects.toMatchObject({ name: 'AbortError', sent: false });
     expect(await redis.db.reply('EXISTS', 'c:never')).toBe(0);
+    const owner = await cluster.ownerOf(keySlot('c:q'));
+    const blocked = async () => blockedInList(String(await cluster.call(owner, 'CLIENT', 'LIST')), 'blpop');
     const ac = new AbortController();
     const pop = redis.db.with({ signal: ac.signal }).reply('BLPOP', 'c:q', 0).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 150));
+    await until("the BLPOP blocked on its node", async () => (await blocked()) === 1);
     ac.abort();
     const err = await pop;
     expect(err).toBeInstanceOf(AbortError);
     expect(err).toMatchObject({ sent: true });
-    const next = redis.db.reply('BLPOP', 'c:q', 5);
-    await new Promise((r) => setTimeout(r, 100));
+    await until('the aborted BLPOP drained (unblocked on its node)', async () => (await blocked()) === 0);
+    const next = redis.db.reply('BLPOP', 'c:q', 0);
+    await until('the next BLPOP blocked on its node', async () => (await blocked()) === 1);
     await redis.db.reply('RPUSH', 'c:q', 'item');
-    expect(await next).toEqual(['c:q', 'item']);
+    expect(await within('the next BLPOP answered the RPUSH', next)).toEqual(['c:q', 'item']);
   });
 
   it('a split command aborted while the slot map is still coming is never sent, not even in parts', async () => {

@@ -7,6 +7,10 @@
 import type { Database } from '../../lib/index.js';
 
 export async function blockedIn(admin: Database, cmd: string): Promise<number> {
-  const lines = String(await admin.reply('CLIENT', 'LIST')).split('\n');
-  return lines.filter((line) => / flags=\w*b/.test(line) && line.includes(` cmd=${cmd.toLowerCase()} `)).length;
+  return blockedInList(String(await admin.reply('CLIENT', 'LIST')), cmd);
+}
+
+/** The same count, from the text of a CLIENT LIST reply (one a spec got some other way). */
+export function blockedInList(clientList: string, cmd: string): number {
+  return clientList.split('\n').filter((line) => / flags=\w*b/.test(line) && line.includes(` cmd=${cmd.toLowerCase()} `)).length;
 }
