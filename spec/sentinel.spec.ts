@@ -9,8 +9,10 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectError, InvalidArgumentError, ReadOnlyError, Redis, type RedisOptions } from '../lib/index.js';
+import { blockedIn } from './support/blocked-clients.js';
 import { startSentinels, type RedisSentinels } from './support/redis-sentinel.js';
 import { freePort } from './support/redis-server.js';
+import { until } from './support/until.js';
 
 const SENTINEL_USER = { username: 'watcher', password: 'sentinel-secret-7Qx' };
 const DATA_AUTH = { password: 'data-secret-9Zk' };
@@ -92,8 +94,8 @@ describe('Sentinel routing', () => {
       return conn.multi((tx) => tx.command('SET', 'sentinel:w', cur + 1));
     });
     expect(watched).toEqual(['OK']);
-    const popped = redis.db.reply('BLPOP', 'sentinel:q', 5);
-    await new Promise((r) => setTimeout(r, 100));
+    const popped = redis.db.reply('BLPOP', 'sentinel:q', 0);
+    await until('the BLPOP blocked on the master', async () => (await blockedIn(redis.db, 'blpop')) === 1);
     await redis.db.reply('RPUSH', 'sentinel:q', 'job');
     expect(await popped).toEqual(['sentinel:q', 'job']);
     const sub = redis.subscriber();
