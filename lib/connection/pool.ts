@@ -269,7 +269,7 @@ export class BlockingPool {
         this.fail(cmd, err as Error);
         return;
       }
-      const err = await this.attempt(lease, cmd, own, deadline, asked);
+      const err = await this.attempt(lease, cmd, own, deadline, asked, custom);
       if (err === undefined) return;
       // Never ran (no connection, lost before the write, refused by a transient server
       // state): the policy decides, as for any command; may have run: only if rule 2
@@ -330,7 +330,7 @@ export class BlockingPool {
    * (a connection error, or a refusal before running) for the caller's retry
    * decision; the lease is released either way.
    */
-  private attempt(lease: Lease, cmd: Command, own: number | undefined, deadline: number, asked: boolean): Promise<Error | undefined> {
+  private attempt(lease: Lease, cmd: Command, own: number | undefined, deadline: number, asked: boolean, custom: boolean): Promise<Error | undefined> {
     return new Promise((done) => {
       const proxy = new Command<Reply>(cmd.name, cmd.args, cmd.info, cmd.decodeFlags, cmd.db);
       let timer: NodeJS.Timeout | undefined;
@@ -363,6 +363,12 @@ export class BlockingPool {
         const serverEnd = own === undefined || own === 0 ? Infinity : Date.now() + own;
         void drain(lease, proxy, serverEnd, this.drainContext).then((clean) => lease.release(clean));
       };
+      // A per-call deadline goes with the command where routing sends it (the caller's, not the next pool's own-timeout budget).
+      const redirected = (c: Command, err: ServerError): boolean => {
+        if (this.hooks.redirect === undefined) return false;
+        if (custom && deadline !== Infinity) c.deadline = deadline;
+        return this.hooks.redirect(c, err);
+      };
       proxy.then(
         (value) => {
           if (abandoned) return;
@@ -381,7 +387,7 @@ export class BlockingPool {
           if (err instanceof ServerError) {
             lease.release(!(err instanceof ReadOnlyError)); // a lease on a replica is not reused
             if (refusedBeforeRunning(err)) done(err); // LOADING, BUSY, ...: it never ran
-            else if (this.hooks.redirect?.(cmd, err)) done(undefined); // it never ran; routing sends it where it belongs
+            else if (redirected(cmd, err)) done(undefined); // it never ran; routing sends it where it belongs
             else {
               this.fail(cmd, err);
               done(undefined);
