@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionLostError, Redis, type RedisOptions } from '../lib/index.js';
 import { startRedis, destroyRedis, type RedisServer } from './support/redis-server.js';
 import { scriptedSentinel, type ScriptedSentinel } from './support/scripted-sentinel.js';
+import { until } from './support/until.js';
 
 let a: RedisServer;
 let c: RedisServer;
@@ -46,14 +47,6 @@ async function setup(master: number, o: RedisOptions = {}): Promise<{ fake: Scri
 const portOf = async (redis: Redis) => Number(/^tcp_port:(\d+)/m.exec(await redis.db.reply('INFO', 'server'))![1]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Wait until `probe` is true (bounded). */
-async function until(probe: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
 
 describe('a switch announced by the sentinel', () => {
   it('moves every connection to the new master: nothing more is written to the old one, subscribers resubscribe there', async () => {
@@ -67,10 +60,10 @@ describe('a switch announced by the sentinel', () => {
     // A WATCH lease used once leaves an idle lease on A.
     await redis.db.watch(['w'], (conn) => conn.multi((tx) => tx.command('SET', 'w', '1')));
     await redis.db.reply('PUBLISH', 'news', 'on a');
-    await until(() => messages.includes('on a'));
+    await until("'on a' received", () => messages.includes('on a'));
 
     fake.switchTo(c.port);
-    await until(async () => (await portOf(redis)) === c.port);
+    await until('the client on C', async () => (await portOf(redis)) === c.port);
     const before = await direct.a.db.reply('INFO', 'commandstats');
     for (let i = 0; i < 50; i++) redis.db.command('INCR', 'after');
     await redis.db.reply('PING');
@@ -82,8 +75,8 @@ describe('a switch announced by the sentinel', () => {
     for (const cmd of ['incr', 'ping', 'subscribe', 'watch']) expect(calls(after, cmd), cmd).toBe(calls(before, cmd));
 
     // The subscriber is subscribed at C now.
-    await until(async () => (await direct.c.db.reply('PUBLISH', 'news', 'on c')) === 1);
-    await until(() => messages.includes('on c'));
+    await until('the subscriber subscribed on C', async () => (await direct.c.db.reply('PUBLISH', 'news', 'on c')) === 1);
+    await until("'on c' received", () => messages.includes('on c'));
     const w = await redis.db.watch(['w'], (conn) => conn.multi((tx) => tx.command('SET', 'w', '2')));
     expect(w).toEqual(['OK']);
     expect(await direct.c.db.reply('GET', 'w')).toBe('2');
@@ -110,9 +103,9 @@ describe('a switch announced by the sentinel', () => {
     };
     const callers = Array.from({ length: 64 }, caller);
     try {
-      await sleep(200);
+      await until('the load under way on A', () => ok > 0);
       fake.switchTo(c.port);
-      await until(async () => Number(await direct.c.db.reply('GET', 'counter')) > 100);
+      await until('the load going on on C', async () => Number(await direct.c.db.reply('GET', 'counter')) > 100);
     } finally {
       stop = true; // a failed wait must not leave 64 callers spinning
       await Promise.all(callers);
@@ -127,13 +120,13 @@ describe('a switch announced by the sentinel', () => {
   it('a blocked BLPOP on the old master fails with maybeExecuted (it may have popped); the next one blocks on the new master', async () => {
     const { fake, redis } = await setup(a.port);
     const popped = redis.db.reply('BLPOP', 'q', 10).catch((e: Error) => e);
-    await until(async () => /blocked_clients:1/.test(await direct.a.db.reply('INFO', 'clients')));
+    await until('the BLPOP blocked on A', async () => /blocked_clients:1/.test(await direct.a.db.reply('INFO', 'clients')));
     fake.switchTo(c.port);
     const err = await popped;
     expect(err).toBeInstanceOf(ConnectionLostError);
     expect((err as ConnectionLostError).maybeExecuted).toBe(true);
     const next = redis.db.reply('BLPOP', 'q', 10);
-    await until(async () => /blocked_clients:1/.test(await direct.c.db.reply('INFO', 'clients')));
+    await until('the next BLPOP blocked on C', async () => /blocked_clients:1/.test(await direct.c.db.reply('INFO', 'clients')));
     await direct.c.db.reply('RPUSH', 'q', 'job');
     expect(await next).toEqual(['q', 'job']);
   });
@@ -151,9 +144,9 @@ describe('a switch announced by the sentinel', () => {
       return conn.multi((t) => t.command('SET', 'wcount', cur + 1));
     });
     const settled = tx.catch((e: Error) => e); // observed from the start: it must not fail unseen meanwhile
-    await until(async () => inside);
+    await until('the watch block running', async () => inside);
     fake.switchTo(c.port);
-    await until(async () => (await portOf(redis)) === c.port);
+    await until('the client on C', async () => (await portOf(redis)) === c.port);
     release();
     const err = await settled;
     expect(err).toBeInstanceOf(ConnectionLostError);
@@ -164,11 +157,11 @@ describe('a switch announced by the sentinel', () => {
   it('a switch announced while the watch connection was down is caught up when it comes back', async () => {
     const { fake, redis } = await setup(a.port);
     await redis.db.reply('PING');
-    await until(() => fake.server.received.some((c) => c[0] === 'SUBSCRIBE'));
+    await until('the sentinel subscription made', () => fake.server.received.some((c) => c[0] === 'SUBSCRIBE'));
     // The sentinel restarts (every connection to it cut) and names C meanwhile; no event reaches the client.
     fake.master = c.port;
     for (const socket of fake.server.sockets) socket.destroy();
-    await until(async () => (await portOf(redis).catch(() => 0)) === c.port);
+    await until('the client on C (without the event)', async () => (await portOf(redis).catch(() => 0)) === c.port);
     await redis.db.reply('SET', 'caught-up', '1');
     expect(await direct.c.db.reply('GET', 'caught-up')).toBe('1');
   });
@@ -179,7 +172,7 @@ describe('a switch announced by the sentinel', () => {
     fake.master = c.port;
     // The client learns of C without the event (its connection dropped), then the late event arrives.
     await direct.a.db.reply('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
-    await until(async () => (await portOf(redis).catch(() => 0)) === c.port);
+    await until('the client on C (without the event)', async () => (await portOf(redis).catch(() => 0)) === c.port);
     const lost = redis.stats().connectionLost;
     fake.master = a.port;
     fake.switchTo(c.port);
@@ -193,7 +186,7 @@ describe('ROLE confirmation', () => {
   it('a node announced as the master that says replica is dropped, and the sentinel asked again', async () => {
     const { fake, redis } = await setup(replicaOfA.port);
     const reply = redis.db.reply('SET', 'k', 'v');
-    await until(() => fake.asked >= 2); // asked, connected, ROLE said slave: asked again
+    await until('the sentinel asked again (ROLE said slave)', () => fake.asked >= 2); // asked, connected, ROLE said slave: asked again
     fake.master = a.port;
     expect(await reply).toBe('OK');
     expect(await portOf(redis)).toBe(a.port);
