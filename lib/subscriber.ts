@@ -28,6 +28,7 @@ import { BoundedIterator, SubscriberOverflowError } from './pubsub/iterator.js';
 import { Keyspace, enableKeyspaceEvents, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceSink } from './pubsub/keyspace.js';
 import { callEach, safeEmit } from './pubsub/listeners.js';
 import { NodeLeftError } from './pubsub/subscriptions.js';
+import { keySlot } from './commands/slot.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
 
@@ -344,16 +345,18 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
         // Everything this subscriber holds of this kind, on every hub: named explicitly, never a bare UNSUBSCRIBE.
         return settleAll([...this.#hubs].map((hub) => hub.unsubscribe(this.#member, kind, undefined, this.#timeout)));
       }
-      const groups = new Map<Hub, Buffer[]>();
+      // One server call per hub, and for shard channels per slot too: the server takes one slot per SSUBSCRIBE (else CROSSSLOT).
+      const groups = new Map<Hub | string, [Hub, Buffer[]]>();
       for (const name of names) {
         const b = bytes(name);
         const hub = this.#ctx.route(kind, b);
-        const group = groups.get(hub);
-        if (group) group.push(b);
-        else groups.set(hub, [b]);
+        const key = kind === SHARD ? `${keySlot(b)}` : hub;
+        const group = groups.get(key);
+        if (group) group[1].push(b);
+        else groups.set(key, [hub, [b]]);
       }
       const calls: Promise<void>[] = [];
-      for (const [hub, group] of groups) {
+      for (const [hub, group] of groups.values()) {
         if (on) {
           this.#hubs.add(hub);
           const call = hub.subscribe(this.#member, kind, group, this.#timeout);

@@ -32,7 +32,7 @@ import { describeEndpoint } from '../connection/socket.js';
 import { ClosedError, ConnectError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError } from '../errors.js';
 import { DECODE_BUFFERS, type Reply } from '../resp/types.js';
 import {
-  CHANNEL, KINDS, PATTERN, SHARD, SUBSCRIBE, UNSUBSCRIBE, Call, Entry, NodeLeftError, frameKey, keyOf,
+  CHANNEL, KINDS, PATTERN, SHARD, SUBSCRIBE, UNSUBSCRIBE, Call, Entry, NodeLeftError, frameKey, keyOf, perCommand,
   type Kind, type Member, type MemberState, type PubSubStats,
 } from './subscriptions.js';
 
@@ -119,7 +119,7 @@ export class Hub {
         }, timeout);
         call.timer.unref();
       }
-      if (fresh.length > 0) this.send(this.subscribeCommand(kind, fresh), timeout);
+      for (const group of perCommand(kind, fresh)) this.send(this.subscribeCommand(kind, group), timeout);
     });
   }
 
@@ -353,14 +353,15 @@ export class Hub {
     // Without a connection (or with one given up) there is nothing subscribed on the server.
     if (gone.length === 0 || this.mux === undefined || this.failure !== undefined || this.closed) return Promise.resolve();
     const name = UNSUBSCRIBE[kind];
-    return new Promise((resolve, reject) => {
-      const cmd = new InternalCommand(name, gone.map((e) => e.name), commandInfo(name), (err) => {
+    const sent = perCommand(kind, gone).map((group) => new Promise<void>((resolve, reject) => {
+      const cmd = new InternalCommand(name, group.map((e) => e.name), commandInfo(name), (err) => {
         // Lost with the connection: the next one never had it. Closed: the hub is done anyway.
         if (err === undefined || err instanceof ConnectionLostError || err instanceof ClosedError) resolve();
         else reject(err);
       });
       this.send(cmd, timeout);
-    });
+    }));
+    return Promise.all(sent).then(() => undefined);
   }
 
   /** A subscribe command settled: confirmed (no error), lost with its connection, or failed. */
@@ -501,7 +502,7 @@ export class Hub {
         e.confirmed = false;
         entries.push(e);
       }
-      if (entries.length > 0) cmds.push(this.subscribeCommand(kind, entries));
+      for (const group of perCommand(kind, entries)) cmds.push(this.subscribeCommand(kind, group));
     }
     this.restoring = cmds.length > 0 ? new Set(cmds) : undefined;
     if (cmds.length === 0) this.broadcast('ready');

@@ -6,6 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Command } from '../connection/command.js';
+import { keySlot } from '../commands/slot.js';
 import { ConnectionLostError } from '../errors.js';
 import type { Reply } from '../resp/types.js';
 
@@ -114,6 +115,25 @@ export function keyOf(name: Buffer, binary = !isUtf8(name)): string {
 /** The key of a name as a frame carries it (a string or a Buffer), or undefined. */
 export function frameKey(name: Reply | undefined): string | undefined {
   return typeof name === 'string' ? name : Buffer.isBuffer(name) ? keyOf(name) : undefined;
+}
+
+/**
+ * Entries as the server takes them in one (UN)SUBSCRIBE: all together, but
+ * shard channels one slot per command (SSUBSCRIBE and SUNSUBSCRIBE refuse
+ * channels of several slots with CROSSSLOT, even on the node that serves
+ * them all). None for none.
+ */
+export function perCommand(kind: Kind, entries: Entry[]): Entry[][] {
+  if (entries.length === 0) return [];
+  if (kind !== SHARD) return [entries];
+  const bySlot = new Map<number, Entry[]>();
+  for (const e of entries) {
+    const slot = keySlot(e.name);
+    const group = bySlot.get(slot);
+    if (group) group.push(e);
+    else bySlot.set(slot, [e]);
+  }
+  return [...bySlot.values()];
 }
 
 /** A subscribe call in progress. */
