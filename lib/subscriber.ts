@@ -265,7 +265,9 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
         if (event === 'close') sink!.end(detail as Error | undefined);
       },
       dropped: (_kind, _name, err) => sink!.end(err),
-      // Its node left the cluster's slot map: the stream goes on where channels and patterns go now, as a subscriber's do.
+      // Its node left the cluster's slot map: the stream goes on where channels and patterns go now, as a subscriber's do
+      // (a lost connection is not that: it stays and reconnects, its events being its node's keys).
+      nodeLocal: true,
       moved: () => void follow(0).catch((err: Error) => sink!.end(err)),
     };
     const ks = new Keyspace<T>(

@@ -65,6 +65,34 @@ describe('a seed the cluster names otherwise (localhost), auto mode', () => {
   });
 });
 
+describe('the pub/sub connection carrying a keyspace stream is lost, its node fine', () => {
+  it('the stream stays on that node (its events are that node\'s keys) while channels move away', async () => {
+    await notifyEverywhere();
+    const writer = client({ nodes: cluster.urls.slice() });
+    const redis = client({ nodes: cluster.urls.slice() });
+    const sub = redis.subscriber();
+    sub.on('error', () => {});
+    const s = watch(await sub.keyspace('kslost*'));
+    await sub.subscribe('kslost:chan');
+    await reaches(writer, 'kslost', [s]);
+    const carriers = async (flag: string) => {
+      const found: number[] = [];
+      for (const m of cluster.masters()) if (new RegExp(` ${flag}=1 `).test(String(await cluster.call(m.port, 'CLIENT', 'LIST')))) found.push(m.port);
+      return found;
+    };
+    const [carrier] = await carriers('psub');
+    expect(carrier).toBeDefined();
+    await cluster.call(carrier!, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
+    // The channel moves to another master at once; the keyspace stream reconnects where it was.
+    await until('the channel subscribed on another master', async () => (await carriers('sub')).some((p) => p !== carrier));
+    await until('the keyspace pattern subscribed again', async () => (await carriers('psub')).length > 0);
+    expect(await carriers('psub')).toEqual([carrier]);
+    s.got.length = 0;
+    await reaches(writer, 'kslost', [s]);
+    expect(s.closed).toBe(false);
+  });
+});
+
 describe('the master carrying a keyspace stream dies', () => {
   it('the stream goes on on a master of the map', async () => {
     await notifyEverywhere();

@@ -222,7 +222,7 @@ export class Hub {
       const map = this.entries[kind];
       for (const e of [...map.values()]) {
         for (const [member, call] of [...e.members]) {
-          if (member.moved === undefined) continue;
+          if (member.moved === undefined || member.nodeLocal) continue; // keyspace streams stay with their node
           if (call.done) moves.push([member, kind, e.name]);
           else calls.push(call);
           e.remove(member);

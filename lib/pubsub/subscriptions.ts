@@ -61,6 +61,12 @@ export interface Member {
    * Must not throw.
    */
   moved?(kind: Kind, name: Buffer): void;
+  /**
+   * What it hears is its node's own (keyspace events): when the connection
+   * is lost it stays and reconnects there (Hub.moveChannels passes it by);
+   * only its node leaving routing (Hub.handOver) moves it.
+   */
+  readonly nodeLocal?: boolean;
 }
 
 /** One server-side subscription and the members that want it. */
