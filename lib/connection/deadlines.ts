@@ -30,6 +30,8 @@ export class Deadlines {
   /** When the armed timer fires (valid while `timer` is set). */
   private timerAt = 0;
   private readonly custom = new Set<Command>();
+  /** `custom`'s size at which settled entries are swept out before the next add (amortised: doubles with what is live). */
+  private pruneAt = 64;
   /** Extra ms every deadline is given while the server says it is under maintenance (maintenance.ts). */
   private slack = 0;
 
@@ -51,6 +53,9 @@ export class Deadlines {
     cmd.deadline = at;
     if (custom) {
       cmd.customDeadline = true;
+      // Commands settled without a reply (aborted while queued, given up with a connection) never call done():
+      // sweep them out now and then, so the set follows what is live, not rate x timeout.
+      if (this.custom.size >= this.pruneAt) this.prune();
       this.custom.add(cmd);
     }
     if (this.timer === undefined || at < this.timerAt) this.arm(at);
@@ -65,6 +70,11 @@ export class Deadlines {
   relax(ms: number): void {
     this.slack = ms;
     if (this.timer !== undefined) this.arm(Date.now()); // a sweep re-arms for the deadlines as they now are
+  }
+
+  private prune(): void {
+    for (const c of this.custom) if (c.state === SETTLED) this.custom.delete(c);
+    this.pruneAt = Math.max(64, 2 * this.custom.size);
   }
 
   stop(): void {
