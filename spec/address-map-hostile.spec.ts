@@ -6,7 +6,7 @@
  * socket, never another kind of error.
  */
 import { describe, expect, it } from 'vitest';
-import { ConnectError } from '../lib/index.js';
+import { ConnectError, InvalidArgumentError } from '../lib/index.js';
 import { checkAddressMap, mapAddress, type AddressMap } from '../lib/topology/address-map.js';
 
 /** mapAddress's answer, or what it threw. */
@@ -63,5 +63,16 @@ describe('an address map answering something hostile', () => {
     for (const answer of [{ host: 127, port: 7001 }, { host: '127.0.0.1', port: '7001' }, ['127.0.0.1', 7001], null, { host: '', port: 7001 }, { host: 'h', port: 70000 }]) {
       expect(outcome(() => answer as never)).toBeInstanceOf(ConnectError);
     }
+  });
+});
+
+describe('IPv6 keys of an address table', () => {
+  it('an unbracketed IPv6 host is refused at the check (it could never match), a bracketed one is found', () => {
+    expect(() => checkAddressMap({ '::1:7000': { host: '127.0.0.1', port: 7001 } }, 'cluster.addressMap')).toThrow(InvalidArgumentError);
+    expect(() => checkAddressMap({ 'fe80::2:7000': { host: '127.0.0.1', port: 7001 } }, 'cluster.addressMap')).toThrow(/brackets/);
+    const table = { '[::1]:7000': { host: '127.0.0.1', port: 7001 } };
+    checkAddressMap(table, 'cluster.addressMap');
+    expect(mapAddress(table, '::1', 7000)).toEqual({ host: '127.0.0.1', port: 7001 });
+    expect(mapAddress(table, '::1', 7002)).toEqual({ host: '::1', port: 7002 });
   });
 });

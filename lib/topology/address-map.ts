@@ -54,7 +54,10 @@ export function checkAddressMap(v: unknown, name: string): void {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError(`option ${name} must be ${shape}`);
   for (const [key, to] of Object.entries(v)) {
     const colon = key.lastIndexOf(':');
-    if (colon <= 0 || !isPort(Number(key.slice(colon + 1))) || !/^\d+$/.test(key.slice(colon + 1))) {
+    const host = key.slice(0, Math.max(0, colon));
+    // An IPv6 host without brackets ('::1:7000') could never match: nodes are looked up as '[::1]:7000'.
+    const unbracketed = host.includes(':') && !(host.startsWith('[') && host.endsWith(']'));
+    if (colon <= 0 || unbracketed || !isPort(Number(key.slice(colon + 1))) || !/^\d+$/.test(key.slice(colon + 1))) {
       throw new InvalidArgumentError(`option ${name} has the key '${key}', which is not host:port (write IPv6 hosts in brackets: '[::1]:7000')`);
     }
     if (!isAddress(to)) throw new InvalidArgumentError(`option ${name}['${key}'] must be { host, port } (a non-empty host, a port 1-${PORT_MAX}, nothing else)`);
