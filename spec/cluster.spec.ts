@@ -8,11 +8,19 @@ import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import { ConnectionLostError, CrossSlotError, InvalidArgumentError, Redis } from '../lib/index.js';
 import { useCluster } from './support/real-cluster.js';
+import { until } from './support/until.js';
 
 // Clients seeded with every node: any reachable one is enough (a failover test may have killed the first).
 const { cluster, client, track } = useCluster({ commandTimeout: 5000 });
 
 const ready = (redis: Redis) => new Promise((resolve) => redis.once('ready', resolve));
+
+/** TRYAGAIN replies the masters gave so far (INFO errorstats). */
+async function tryagains(): Promise<number> {
+  let n = 0;
+  for (const m of cluster.masters()) n += Number(/^errorstat_TRYAGAIN:count=(\d+)/m.exec(String(await cluster.call(m.port, 'INFO', 'errorstats')))?.[1] ?? 0);
+  return n;
+}
 
 describe('routing by slot', () => {
   it('writes land on the owner of each key slot, and read back', async () => {
@@ -190,13 +198,14 @@ describe('transactions during a migration', () => {
     const from = await cluster.ownerOf(slot);
     const to = cluster.masters().find((m) => m.port !== from)!.port;
     const move = await cluster.moveSlot(slot, to, { stopAt: 5, batch: 5 }); // half the keys on each side
+    const refused = await tryagains();
     const done = redis.db
       .multi((tx) => {
         tx.command('MGET', ...keys); // some keys here, some there: TRYAGAIN until the move ends
         tx.command('INCR', keys[0]!);
       })
       .catch((e: Error) => e); // observed at once: a failure while the move runs must not go unhandled
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the block met TRYAGAIN while the keys are split', async () => (await tryagains()) > refused);
     await move.finish();
     const result = await done;
     expect(result).toEqual([keys.map(() => '0'), 1]);
@@ -363,13 +372,7 @@ describe('failover', () => {
     await failover;
     const r = await during;
     if (r instanceof Error) expect(r).toBeInstanceOf(ConnectionLostError);
-    let got: unknown;
-    for (let i = 0; i < 40; i++) {
-      got = await redis.db.reply('GET', key).catch((e: Error) => e);
-      if (got === 'kept') break;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    expect(got).toBe('kept');
+    await until('a GET answered by the promoted replica', async () => (await redis.db.reply('GET', key).catch((e: Error) => e)) === 'kept');
     expect(await redis.db.reply('SET', key, 'new master')).toBe('OK');
   }, 40_000);
 
@@ -388,17 +391,13 @@ describe('failover', () => {
     const handle = redis.nodes('master').find((n) => n.address.endsWith(`:${master}`))!;
     const promoted = cluster.failover(master);
     promoted.catch(() => {}); // awaited below; a failure meanwhile must not go unhandled
-    await new Promise((res) => setTimeout(res, 50)); // killed by now
+    await until('the master killed', () => !cluster.node(master).alive);
     const block = redis.db.with({ timeout: 300 }).multi((tx) => tx.command('SET', key, 'in-block'));
     const pinned = handle.db.with({ timeout: 6000 }).reply('CONFIG', 'SET', 'maxmemory-samples', '7').catch((e: Error) => e);
     await expect(block).rejects.toBeInstanceOf(Error);
     await promoted;
     let got: unknown;
-    for (let i = 0; i < 50; i++) {
-      got = await redis.db.reply('GET', key).catch((e: Error) => e);
-      if (got === 'v') break;
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    await until("a GET answered 'v' after the promotion", async () => (got = await redis.db.reply('GET', key).catch((e: Error) => e)) === 'v');
     expect(got).toBe('v'); // not 'QUEUED'
     expect(await pinned).toBeInstanceOf(Error); // its node is gone: not run elsewhere
     for (const m of cluster.masters()) expect(await cluster.call(m.port, 'CONFIG', 'GET', 'maxmemory-samples')).toEqual(['maxmemory-samples', '5']);
