@@ -29,6 +29,7 @@ import { InternalCommand, QUEUED, type Command } from '../connection/command.js'
 import { Multiplexer, type MultiplexerOptions } from '../connection/multiplexer.js';
 import { MESSAGE, PMESSAGE, PUNSUBSCRIBED, SMESSAGE, SUNSUBSCRIBED, UNSUBSCRIBED, frameKind } from '../connection/pubsub-frames.js';
 import { describeEndpoint } from '../connection/socket.js';
+import { ConnectionCounters } from './connection-counters.js';
 import { ClosedError, ConnectError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError } from '../errors.js';
 import { DECODE_BUFFERS, type Reply } from '../resp/types.js';
 import {
@@ -63,7 +64,7 @@ export class Hub {
    */
   private restoring: Set<Command> | undefined = undefined;
   /** Counters of the connections closed before the current one. */
-  private readonly past = { reconnects: 0, connectionLost: 0, timeouts: 0 };
+  private readonly past = new ConnectionCounters();
 
   /**
    * @param onMoved cluster routing: a shard subscription was answered MOVED,
@@ -137,7 +138,9 @@ export class Hub {
     const targets = names === undefined ? [...held] : names.map((n) => this.entries[kind].get(keyOf(n)));
     const gone: Entry[] = [];
     for (const e of targets) if (e !== undefined && held.has(e)) this.release(member, e, gone);
-    return this.unsubscribeGone(kind, gone, timeout);
+    const done = this.unsubscribeGone(kind, gone, timeout);
+    this.forgetIdle(); // a subscriber dropped without close() after letting go of everything must not be kept
+    return done;
   }
 
   /** The member is done: its calls reject, its subscriptions are released; the last one closes the connection. */
@@ -235,14 +238,24 @@ export class Hub {
       }
     }
     for (const call of calls) this.fail(call, new NodeLeftError(call.command, this.node));
-    // Members left with nothing here stop hearing of this connection (its errors are no longer theirs); with none left, it closes.
+    this.forgetIdle(); // members left with nothing here stop hearing of this connection: its errors are no longer theirs
+    for (const [member, kind, name] of moves) member.moved!(kind, name);
+  }
+
+  /**
+   * Members holding nothing here and waiting for nothing are forgotten (they
+   * join again with their next subscribe): a subscriber dropped without
+   * close() is not kept for the client's life. With none left, the
+   * connection closes (gracefully: after the UNSUBSCRIBEs already sent).
+   */
+  private forgetIdle(): void {
     for (const [member, state] of [...this.members]) {
       if (state.calls.size > 0 || state.held.some((h) => h.size > 0)) continue;
       this.members.delete(member);
       if (member.buffers) this.bufferMembers--;
     }
+    this.decodeFlags();
     if (this.members.size === 0) void this.closeConnection((mux) => mux.close());
-    for (const [member, kind, name] of moves) member.moved!(kind, name);
   }
 
   /** The server moved (Sentinel): reconnect where it is now and subscribe again there. */
@@ -251,15 +264,12 @@ export class Hub {
   }
 
   stats(): PubSubStats {
-    const s = this.mux?.snapshot();
     return {
       connections: this.mux !== undefined && !this.mux.closed ? 1 : 0,
       channels: this.entries[CHANNEL].size,
       patterns: this.entries[PATTERN].size,
       shardChannels: this.entries[SHARD].size,
-      reconnects: this.past.reconnects + (s?.reconnects ?? 0),
-      connectionLost: this.past.connectionLost + (s?.connectionLost ?? 0),
-      timeouts: this.past.timeouts + (s?.timeouts ?? 0),
+      ...this.past.total(this.mux),
     };
   }
 
@@ -553,7 +563,7 @@ export class Hub {
           ? new ConnectError('the pub/sub connection could not connect and reconnecting is over', { command, node: this.node, cause })
           : new ConnectionLostError('the pub/sub connection was lost and reconnecting is over', false, { command, node: this.node, cause });
     this.mux = this.muxOpts = undefined;
-    this.addPast(mux);
+    this.past.add(mux);
     this.shutDown(this.failure('SUBSCRIBE'));
   }
 
@@ -579,14 +589,7 @@ export class Hub {
     this.mux = this.muxOpts = undefined;
     for (const map of this.entries) map.clear(); // the server forgets them with the connection
     const done = end(mux);
-    this.addPast(mux);
+    this.past.add(mux);
     return done;
-  }
-
-  private addPast(mux: Multiplexer): void {
-    const s = mux.snapshot();
-    this.past.reconnects += s.reconnects;
-    this.past.connectionLost += s.connectionLost;
-    this.past.timeouts += s.timeouts;
   }
 }
