@@ -381,7 +381,10 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     const moved = err instanceof MovedError && kind === SHARD;
     if (!(moved || err instanceof NodeLeftError) || moves >= MAX_MOVES || this.#closed) throw err;
     if (moved) await new Promise((r) => setTimeout(r, MOVE_DELAY << moves).unref());
-    return this.#changeNow(kind, on, names, moves + 1); // inside the caller's #change: its failure gets the call site there
+    // Only what is still wanted: a name unsubscribed while the call waited is not subscribed again.
+    const again = err instanceof NodeLeftError && err.names !== undefined ? err.names : names;
+    if (again.length === 0) return;
+    return this.#changeNow(kind, on, again, moves + 1); // inside the caller's #change: its failure gets the call site there
   }
 
   /** A held shard channel now belongs to another node (see Member.moved): subscribe it there. */

@@ -115,3 +115,22 @@ describe('the node carrying the subscriptions dies', () => {
     expect(keySlot(shard)).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('an unsubscribe made while the subscribe call waits, then the node leaves', () => {
+  it('the call made again holds only what is still wanted: the channel let go of stays let go', async () => {
+    const seed = cluster.masters()[0]!.port;
+    for (let i = 0; i < 4; i++) {
+      const redis = client({ nodes: [`redis://localhost:${seed}`] });
+      const sub = redis.subscriber();
+      const call = sub.subscribe(`race${i}:c`, `race${i}:d`);
+      await sub.unsubscribe(`race${i}:c`); // before the server confirmed the subscribe (and before the first slot map)
+      await call; // made again on a node of the map once the seed's unit left
+      await redis.db.reply('PING');
+      expect(sub.subscriptions.channels).toEqual([`race${i}:d`]);
+      for (const n of cluster.nodes) {
+        if (!n.alive) continue;
+        expect(await cluster.call(n.port, 'PUBSUB', 'NUMSUB', `race${i}:c`)).toEqual([`race${i}:c`, 0]);
+      }
+    }
+  });
+});

@@ -196,13 +196,14 @@ export class Hub {
     for (const map of this.entries) {
       for (const e of map.values()) for (const [member, call] of e.members) if (call.done) moves.push([member, e.kind, e.name]);
     }
-    const calls: Call[] = [];
-    for (const state of this.members.values()) calls.push(...state.calls);
+    // Each waiting call with the names its member still wants of it (what an unsubscribe let go of meanwhile stays let go).
+    const calls: [Call, Buffer[]][] = [];
+    for (const state of this.members.values()) for (const c of state.calls) calls.push([c, c.added.filter((e) => e.members.get(c.member) === c).map((e) => e.name)]);
     this.handedOver = true;
     this.members.clear();
     this.bufferMembers = 0;
     const closed = this.closeConnection((mux) => mux.close()); // forgets the entries: the server does with the connection
-    for (const call of calls) this.settle(call, new NodeLeftError(call.command, this.node));
+    for (const [call, names] of calls) this.settle(call, new NodeLeftError(call.command, this.node, names));
     for (const [member, kind, name] of moves) {
       if (member.moved) member.moved(kind, name);
       else member.dropped(kind, name, new ConnectionLostError("its node left the cluster's slot map", false, { command: SUBSCRIBE[kind], node: this.node }));
@@ -220,14 +221,14 @@ export class Hub {
    */
   moveChannels(): void {
     const moves: [Member, Kind, Buffer][] = [];
-    const calls: Call[] = [];
+    const calls = new Map<Call, Buffer[]>(); // each waiting call, with the names its member still wants of it
     for (const kind of [CHANNEL, PATTERN] as const) {
       const map = this.entries[kind];
       for (const e of [...map.values()]) {
         for (const [member, call] of [...e.members]) {
           if (member.moved === undefined || member.nodeLocal) continue; // keyspace streams stay with their node
           if (call.done) moves.push([member, kind, e.name]);
-          else calls.push(call);
+          else calls.set(call, [...(calls.get(call) ?? []), e.name]);
           e.remove(member);
           this.members.get(member)?.held[kind].delete(e);
         }
@@ -237,7 +238,7 @@ export class Hub {
         if (e.cmd?.state === QUEUED) e.cmd.reject(new NodeLeftError(SUBSCRIBE[kind], this.node));
       }
     }
-    for (const call of calls) this.fail(call, new NodeLeftError(call.command, this.node));
+    for (const [call, names] of calls) this.fail(call, new NodeLeftError(call.command, this.node, names));
     this.forgetIdle(); // members left with nothing here stop hearing of this connection: its errors are no longer theirs
     for (const [member, kind, name] of moves) member.moved!(kind, name);
   }

@@ -170,7 +170,12 @@ export interface MemberState {
  * caller only when that keeps happening (a map that does not settle).
  */
 export class NodeLeftError extends ConnectionLostError {
-  constructor(command: string, node: string) {
+  /**
+   * @param names of the call, those its member still wanted when it was
+   *   rejected (an unsubscribe made meanwhile let go of the others); none
+   *   given: every name of the call.
+   */
+  constructor(command: string, node: string, readonly names?: Buffer[]) {
     super('its node left the cluster\'s slot map before the server confirmed it', false, { command, node });
   }
 }
