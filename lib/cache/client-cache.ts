@@ -289,6 +289,11 @@ export class ClientCache implements TrackingSink {
     else this.#untracked.add(node);
   }
 
+  /** A cluster node left the map: if it refused tracking, it no longer keeps the cache off. */
+  gone(node: string): void {
+    this.#untracked.delete(node);
+  }
+
   lost(_node: string, slots?: readonly number[]): void {
     this.#reset(slots);
   }

@@ -32,6 +32,8 @@ export interface TrackingSink {
    * not exist there is not deleted by the migration).
    */
   slotsMoved(slots: readonly number[]): void;
+  /** Cluster routing: node `node` left the slot map; its connections are closed and answer nothing any more. */
+  gone?(node: string): void;
 }
 
 /** Whether a push frame is a tracking invalidation: `>2 invalidate <keys | null>`. */

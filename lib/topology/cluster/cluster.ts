@@ -524,6 +524,7 @@ export class Cluster implements Topology {
       const moved = unit.takeQueued();
       this.#units.delete(address);
       if (this.#pubsubUnit === unit) this.#pubsubUnit = undefined;
+      this.opts.tracking?.gone?.(base); // a node that refused tracking keeps the cache off only while it is there
       // After its in-flight replies; its subscriptions move to the map's nodes, blocking commands never written there too.
       this.#leaving.add(unit);
       void unit.leave((cmd, timeout, custom) => this.#handBack(cmd, timeout, custom)).finally(() => this.#leaving.delete(unit));

@@ -43,9 +43,11 @@ export function shardSlots(map: SlotMap, host: string, port: number): number[] |
 /** The sink for the connections of node `host:port`: `sink`, told which slots each event concerns. */
 export function shardTracking(sink: TrackingSink | undefined, host: string, port: number, map: () => SlotMap): TrackingSink | undefined {
   if (sink === undefined) return undefined;
+  // Named by its announced address, whatever it was dialled as (cluster.addressMap): what `gone` names it by.
+  const address = nodeAddress(host, port);
   return {
-    connected: (node, tracking) => sink.connected(node, tracking, shardSlots(map(), host, port)),
-    lost: (node) => sink.lost(node, shardSlots(map(), host, port)),
+    connected: (_node, tracking) => sink.connected(address, tracking, shardSlots(map(), host, port)),
+    lost: () => sink.lost(address, shardSlots(map(), host, port)),
     invalidate: (keys) => sink.invalidate(keys, keys === null ? shardSlots(map(), host, port) : undefined),
     slotsMoved: (slots) => sink.slotsMoved(slots),
   };
