@@ -28,7 +28,8 @@ import {
   TryAgainError,
 } from '../lib/index.js';
 import { freePort } from './support/redis-server.js';
-import { useCluster } from './support/real-cluster.js';
+import { tryAgainsAnswered, useCluster } from './support/real-cluster.js';
+import { until } from './support/until.js';
 
 // Clients seeded with the first node only; disconnected after each test (what waits on a dead node fails at once).
 const { cluster, client } = useCluster(
@@ -402,19 +403,22 @@ describe('resharding', () => {
     const counters = [...moving, ...staying].flatMap((t) => [`${t}:c0`, `${t}:c1`, `${t}:c2`]);
     await Promise.all(moving.map((t) => fill(redis, t, 120)));
     const run = load(redis, counters, 24);
-    await sleep(150);
-    // Two slots at a time, each to the next master, spread over time by the batches.
-    for (let i = 0; i < moving.length; i += 2) {
-      await Promise.all(
-        moving.slice(i, i + 2).map((t) => {
-          const slot = keySlot(t);
-          const to = masters[(masters.indexOf(owners[slot]!) + 1) % masters.length]!;
-          return cluster.moveSlot(slot, to, { batch: 15, onBatch: () => sleep(10) });
-        }),
-      );
+    try {
+      await until('the load under way', () => run.stats.calls > 0);
+      // Two slots at a time, each to the next master, spread over time by the batches.
+      for (let i = 0; i < moving.length; i += 2) {
+        await Promise.all(
+          moving.slice(i, i + 2).map((t) => {
+            const slot = keySlot(t);
+            const to = masters[(masters.indexOf(owners[slot]!) + 1) % masters.length]!;
+            return cluster.moveSlot(slot, to, { batch: 15, onBatch: () => sleep(10) });
+          }),
+        );
+      }
+      await until('more than 500 calls of the load', () => run.stats.calls > 500);
+    } finally {
+      await run.stop(5000);
     }
-    await sleep(150);
-    await run.stop(5000);
     expect(run.failures.map(describeFailure)).toEqual([]);
     expect(run.stats.wrongReply).toBe(0);
     expect(run.stats.calls).toBeGreaterThan(500);
@@ -499,10 +503,13 @@ describe('resharding', () => {
         }
       }
     })();
-    await sleep(100);
-    await cluster.moveSlot(slot, otherMaster(owners[slot]!), { batch: 10, onBatch: () => sleep(10) });
-    await sleep(100);
-    running = false;
+    try {
+      await until('MGETs and DEL rounds under way', () => mgets > 0 && delRounds > 0);
+      await cluster.moveSlot(slot, otherMaster(owners[slot]!), { batch: 10, onBatch: () => sleep(10) });
+      await until('more than 20 MGETs and 5 DEL rounds', () => mgets > 20 && delRounds > 5);
+    } finally {
+      running = false; // a failed wait must not leave the loops running
+    }
     await Promise.all([writer, deleter, ...readers]);
     expect(wrong).toEqual([]);
     expect(mgets).toBeGreaterThan(20);
@@ -520,8 +527,9 @@ describe('resharding', () => {
     const keys = Array.from({ length: 10 }, (_, i) => `${tag}:${i}`);
     await redis.db.reply('MSET', ...keys.flatMap((k) => [k, k]));
     const move = await cluster.moveSlot(slot, otherMaster(await cluster.ownerOf(slot)), { batch: 5, stopAt: 5 }); // half the keys moved
+    const refused = await tryAgainsAnswered(cluster);
     const mget = redis.db.reply('MGET', ...keys).catch((e: Error) => e);
-    await sleep(300);
+    await until('the MGET met TRYAGAIN', async () => (await tryAgainsAnswered(cluster)) > refused);
     await move.finish();
     expect(await mget).toEqual(keys);
   });

@@ -7,20 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import { ConnectionLostError, CrossSlotError, InvalidArgumentError, Redis } from '../lib/index.js';
-import { useCluster } from './support/real-cluster.js';
+import { tryAgainsAnswered, useCluster } from './support/real-cluster.js';
 import { until } from './support/until.js';
 
 // Clients seeded with every node: any reachable one is enough (a failover test may have killed the first).
 const { cluster, client, track } = useCluster({ commandTimeout: 5000 });
 
 const ready = (redis: Redis) => new Promise((resolve) => redis.once('ready', resolve));
-
-/** TRYAGAIN replies the masters gave so far (INFO errorstats). */
-async function tryagains(): Promise<number> {
-  let n = 0;
-  for (const m of cluster.masters()) n += Number(/^errorstat_TRYAGAIN:count=(\d+)/m.exec(String(await cluster.call(m.port, 'INFO', 'errorstats')))?.[1] ?? 0);
-  return n;
-}
 
 describe('routing by slot', () => {
   it('writes land on the owner of each key slot, and read back', async () => {
@@ -198,14 +191,14 @@ describe('transactions during a migration', () => {
     const from = await cluster.ownerOf(slot);
     const to = cluster.masters().find((m) => m.port !== from)!.port;
     const move = await cluster.moveSlot(slot, to, { stopAt: 5, batch: 5 }); // half the keys on each side
-    const refused = await tryagains();
+    const refused = await tryAgainsAnswered(cluster);
     const done = redis.db
       .multi((tx) => {
         tx.command('MGET', ...keys); // some keys here, some there: TRYAGAIN until the move ends
         tx.command('INCR', keys[0]!);
       })
       .catch((e: Error) => e); // observed at once: a failure while the move runs must not go unhandled
-    await until('the block met TRYAGAIN while the keys are split', async () => (await tryagains()) > refused);
+    await until('the block met TRYAGAIN while the keys are split', async () => (await tryAgainsAnswered(cluster)) > refused);
     await move.finish();
     const result = await done;
     expect(result).toEqual([keys.map(() => '0'), 1]);

@@ -108,3 +108,14 @@ export async function keysOnEachMaster(cluster: RedisCluster, prefix: string): P
   if (found.size < masters) throw new Error(`no key under ${prefix}: on ${masters - found.size} of the masters`);
   return [...found].map(([port, key]) => ({ key, port }));
 }
+
+/**
+ * How many TRYAGAIN replies the masters gave so far (INFO errorstats): a spec
+ * that needs a command to have met a half-migrated slot waits for this to go
+ * up, instead of a pause that assumes it did.
+ */
+export async function tryAgainsAnswered(cluster: RedisCluster): Promise<number> {
+  let n = 0;
+  for (const m of cluster.masters()) n += Number(/^errorstat_TRYAGAIN:count=(\d+)/m.exec(String(await cluster.call(m.port, 'INFO', 'errorstats')))?.[1] ?? 0);
+  return n;
+}
