@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionLostError, Redis } from '../lib/index.js';
 import { startSentinels, type RedisSentinels } from './support/redis-sentinel.js';
+import { until } from './support/until.js';
 
 const CALLERS = 64;
 
@@ -122,7 +123,14 @@ async function resumed(l: Load, feed: Awaited<ReturnType<typeof news>>, since: n
     if (Date.now() > end) throw new Error(`writes or messages did not resume (first write: ${l.firstSuccessAfter(since)}, last message ${feed.received.at(-1)} of ${feed.published()})`);
     await sleep(50);
   }
-  await sleep(300); // some load on the new master before stopping
+  // Some load on the new master before stopping: every caller succeeded there once more.
+  const okAt = l.ok.slice();
+  await until('every caller succeeding again on the new master', () => l.ok.every((n, i) => n > okAt[i]!));
+}
+
+/** The load and the feed under way on the first master, before the fault (was a 500 ms pause). */
+async function underWay(l: Load, feed: Awaited<ReturnType<typeof news>>): Promise<void> {
+  await until('every caller succeeding, and a message received', () => l.ok.every((n) => n > 0) && feed.received.length > 0);
 }
 
 describe('failover under load', () => {
@@ -133,7 +141,7 @@ describe('failover under load', () => {
       const l = load(redis, 'manual');
       const feed = await news(redis);
       try {
-        await sleep(500);
+        await underWay(l, feed);
         const old = await sentinels.masterPort();
         // A plain SENTINEL FAILOVER promotes the replica while the old master
         // still takes writes until the client hears +switch-master (and until
@@ -181,7 +189,7 @@ describe('failover under load', () => {
       const l = load(redis, 'killed');
       const feed = await news(redis);
       try {
-        await sleep(500);
+        await underWay(l, feed);
         const old = await sentinels.masterPort();
         await sentinels.killNode(old); // resolves once the process is gone
         const t0 = Date.now();
@@ -219,7 +227,7 @@ describe('with production sentinel clocks (no SENTINEL DEBUG)', () => {
       const l = load(redis, 'production');
       const feed = await news(redis);
       try {
-        await sleep(500);
+        await underWay(l, feed);
         const old = await production.masterPort();
         await production.killNode(old);
         const t0 = Date.now();
