@@ -47,14 +47,15 @@ describe('subscriber calls with callSiteStacks', () => {
   it('a channel, pattern or shard channel the ACL forbids: the NOPERM carries the line of the call; off, it does not', async () => {
     for (const on of [true, false]) {
       const sub = env.client({ ...restricted, callSiteStacks: on }).subscriber();
-      const calls: [Promise<unknown>, number][] = [
-        [sub.subscribe('forbidden'), here()],
-        [sub.psubscribe('forbidden:*'), here()],
-        [sub.ssubscribe('forbidden:shard'), here()],
-        [sub.subscribe('allowed:1', 'forbidden'), here()],
+      // Each call observed as it is made (failure()): the later ones settle while the first is awaited.
+      const calls: [Promise<Error>, number][] = [
+        [failure(sub.subscribe('forbidden')), here()],
+        [failure(sub.psubscribe('forbidden:*')), here()],
+        [failure(sub.ssubscribe('forbidden:shard')), here()],
+        [failure(sub.subscribe('allowed:1', 'forbidden')), here()],
       ];
       for (const [call, line] of calls) {
-        const err = await failure(call);
+        const err = await call;
         expect(err).toBeInstanceOf(NoPermError);
         if (on) expect(err.stack).toMatch(issuedAt(line));
         else expect(err.stack).not.toMatch(/issued at/);
