@@ -8,7 +8,7 @@ import type { CacheLimits } from './cache/client-cache.js';
 import type { CredentialsProvider } from './connection/handshake.js';
 import type { FailoverSettings } from './topology/failover/endpoints.js';
 import { failoverOptions, maintenanceOptions, sentinelOptions } from './topology/ha-options.js';
-import { checkAddressMap, type AddressMap } from './topology/address-map.js';
+import { checkAddressMap, hasHostAndPort, type AddressMap } from './topology/address-map.js';
 import type { MultiplexerOptions, ReconnectStrategy } from './connection/multiplexer.js';
 import type { Endpoint } from './connection/socket.js';
 import {
@@ -331,7 +331,7 @@ const seed: Validator = (v, name) => {
     }
     return;
   }
-  if (isPlainObject(v) && typeof v.host === 'string' && v.host !== '' && Number.isInteger(v.port) && (v.port as number) > 0 && (v.port as number) < 65536) {
+  if (isPlainObject(v) && hasHostAndPort(v)) {
     if (Object.keys(v).some((k) => k !== 'host' && k !== 'port')) throw new InvalidArgumentError(`option ${name} takes only host and port (other options apply to every node)`);
     return;
   }

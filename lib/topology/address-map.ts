@@ -35,11 +35,16 @@ function isPort(v: unknown): v is number {
   return Number.isInteger(v) && (v as number) > 0 && (v as number) <= PORT_MAX;
 }
 
-/** Whether `v` is exactly `{ host, port }` with a usable host and port (nothing else: TLS and the rest are set once for every node). */
-function isAddress(v: unknown): v is NodeAddress {
+/** Whether `v` is an object with a usable `host` (non-empty) and `port` (1-65535), whatever else it holds. */
+export function hasHostAndPort(v: unknown): v is NodeAddress {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
-  return typeof o.host === 'string' && o.host !== '' && isPort(o.port) && Object.keys(o).every((k) => k === 'host' || k === 'port');
+  return typeof o.host === 'string' && o.host !== '' && isPort(o.port);
+}
+
+/** Whether `v` is exactly `{ host, port }` with a usable host and port (nothing else: TLS and the rest are set once for every node). */
+function isAddress(v: unknown): v is NodeAddress {
+  return hasHostAndPort(v) && Object.keys(v).every((k) => k === 'host' || k === 'port');
 }
 
 /** `host:port` as the client writes addresses: IPv6 hosts in brackets. */
