@@ -14,17 +14,12 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Redis } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { expectIdle } from './support/bounded.js';
 
 const env = useRealServer();
 
 function cacheOf(redis: Redis) {
   return redis.stats().cache!;
-}
-
-function expectIdle(redis: Redis): void {
-  const s = redis.stats();
-  expect(s.pending).toBe(0);
-  expect(s.queued).toBe(0);
 }
 
 describe('more distinct keys than the cache holds', () => {

@@ -19,6 +19,7 @@ import { keySlot } from '../lib/commands/slot.js';
 import { Hub } from '../lib/pubsub/hub.js';
 import { Redis } from '../lib/index.js';
 import { useCluster } from './support/real-cluster.js';
+import { resourcesBackTo } from './support/bounded.js';
 
 const { cluster, client } = useCluster({ commandTimeout: 5000 }, { start: { masters: 3, replicasPerMaster: 0 } });
 const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').length;
@@ -225,12 +226,7 @@ describe('a slot migrated back and forth under load', () => {
     expect(listeners(ac.signal)).toBe(0);
     await expectIdle(redis);
     await redis.close();
-    let after = process.getActiveResourcesInfo().length;
-    for (let i = 0; i < 100 && after > before; i++) {
-      await new Promise((r) => setTimeout(r, 5));
-      after = process.getActiveResourcesInfo().length;
-    }
-    expect(after).toBeLessThanOrEqual(before);
+    await resourcesBackTo(before);
   });
 });
 

@@ -17,6 +17,7 @@ import { Hub } from '../lib/pubsub/hub.js';
 import { BoundedIterator } from '../lib/pubsub/iterator.js';
 import { Redis } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { resourcesBackTo } from './support/bounded.js';
 
 const env = useRealServer();
 const turn = () => new Promise((r) => setImmediate(r));
@@ -231,11 +232,6 @@ describe('after close()', () => {
       void sub[Symbol.asyncIterator]().next();
     }
     await redis.close();
-    let after = process.getActiveResourcesInfo().length;
-    for (let i = 0; i < 100 && after > before; i++) {
-      await new Promise((r) => setTimeout(r, 5));
-      after = process.getActiveResourcesInfo().length;
-    }
-    expect(after).toBeLessThanOrEqual(before);
+    await resourcesBackTo(before);
   });
 });

@@ -12,16 +12,10 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Redis } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { expectIdle } from './support/bounded.js';
 
 const env = useRealServer();
 const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').length;
-
-function expectIdle(redis: Redis): void {
-  const s = redis.stats();
-  expect(s.pending).toBe(0);
-  expect(s.queued).toBe(0);
-  expect(s.queuedBytes).toBe(0);
-}
 
 async function fill(redis: Redis): Promise<void> {
   const db = redis.db;

@@ -18,6 +18,7 @@ import { Hub } from '../lib/pubsub/hub.js';
 import { Redis } from '../lib/index.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 import { scriptedSentinel, type ScriptedSentinel } from './support/scripted-sentinel.js';
+import { resourcesBackTo } from './support/bounded.js';
 
 let a: RedisServer;
 let c: RedisServer;
@@ -99,11 +100,6 @@ describe('a sentinel master switching back and forth', () => {
     expect(onOld).toHaveLength(1); // the one asking
     await sub.close();
     await redis.close();
-    let after = process.getActiveResourcesInfo().length;
-    for (let i = 0; i < 200 && after > before; i++) {
-      await new Promise((r) => setTimeout(r, 5));
-      after = process.getActiveResourcesInfo().length;
-    }
-    expect(after).toBeLessThanOrEqual(before);
+    await resourcesBackTo(before);
   });
 });

@@ -13,6 +13,7 @@ import { getEventListeners } from 'node:events';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, Redis } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { expectIdle } from './support/bounded.js';
 
 const env = useRealServer();
 const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').length;
@@ -26,14 +27,6 @@ beforeAll(async () => {
 });
 
 /** What a leak would grow: requests waiting for replies or to be written, side connections. */
-function expectIdle(redis: Redis, poolSize = 8): void {
-  const s = redis.stats();
-  expect(s.pending).toBe(0);
-  expect(s.queued).toBe(0);
-  expect(s.queuedBytes).toBe(0);
-  expect(s.leased).toBeLessThanOrEqual(poolSize);
-}
-
 describe('one long-lived signal that never fires', () => {
   it('5,000 commands one after another and 20 batches of 500: no listener once each settled, none reported', async () => {
     const redis = env.client();
@@ -53,7 +46,7 @@ describe('one long-lived signal that never fires', () => {
       await redis.db.reply('PING');
       expect(listeners(ac.signal)).toBe(0);
     }
-    expectIdle(redis);
+    expectIdle(redis, 8);
     expect(errors).toEqual([]);
     expect(redis.stats().commandErrors).toBe(0);
   });
@@ -66,7 +59,7 @@ describe('one long-lived signal that never fires', () => {
       await view.reply('GET', `sig:view:${i % 7}`);
     }
     expect(listeners(ac.signal)).toBe(0);
-    expectIdle(redis);
+    expectIdle(redis, 8);
   });
 });
 
@@ -91,7 +84,7 @@ describe('signals that fire after their commands settled', () => {
     for (const s of signals) expect(listeners(s)).toBe(0);
     expect(errors).toEqual([]);
     expect(redis.stats().commandErrors).toBe(0);
-    expectIdle(redis);
+    expectIdle(redis, 8);
   });
 
   it('AbortSignal.timeout that never fires: 2,000 commands, no listener left on any of the signals', async () => {
@@ -103,7 +96,7 @@ describe('signals that fire after their commands settled', () => {
       if (i % 50 === 0) kept.push(signal);
     }
     for (const s of kept) expect(listeners(s)).toBe(0);
-    expectIdle(redis);
+    expectIdle(redis, 8);
   });
 
   it('AbortSignal.timeout(0) (already fired): 2,000 commands refused unsent, nothing held', async () => {
@@ -117,7 +110,7 @@ describe('signals that fire after their commands settled', () => {
     }
     expect(listeners(signal)).toBe(0);
     expect(await redis.db.reply('PING')).toBe('PONG');
-    expectIdle(redis);
+    expectIdle(redis, 8);
   });
 });
 

@@ -14,17 +14,10 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ExecAbortError, Redis, Script } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { expectIdle } from './support/bounded.js';
 
 const env = useRealServer();
 const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').length;
-
-function expectIdle(redis: Redis, poolSize = 8): void {
-  const s = redis.stats();
-  expect(s.pending).toBe(0);
-  expect(s.queued).toBe(0);
-  expect(s.queuedBytes).toBe(0);
-  expect(s.leased).toBeLessThanOrEqual(poolSize);
-}
 
 describe('db.multi churn', () => {
   it('3,000 blocks, one in ten refused at queue time (EXECABORT): nothing held', async () => {
@@ -45,7 +38,7 @@ describe('db.multi churn', () => {
         expect([ok, n]).toEqual(['OK', i + 1]);
       }
     }
-    expectIdle(redis);
+    expectIdle(redis, 8);
   });
 });
 
@@ -101,7 +94,7 @@ describe('db.watch churn', () => {
     }
     expect(await redis.db.reply('GET', 'tx:s')).toBe('800');
     expect(listeners(ac.signal)).toBe(0);
-    expectIdle(redis);
+    expectIdle(redis, 8);
   });
 
   it('one watch block on a signal view, with commands of its own, lets the signal go once it settled', async () => {
@@ -140,7 +133,7 @@ describe('scripts', () => {
       }
     }
     expect(listeners(ac.signal)).toBe(0);
-    expectIdle(redis);
+    expectIdle(redis, 8);
     await redis.db.reply('SCRIPT', 'FLUSH');
   });
 });
