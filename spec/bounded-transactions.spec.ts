@@ -12,7 +12,7 @@
  */
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ExecAbortError, Redis, Script } from '../lib/index.js';
+import { ExecAbortError, Script } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
 import { expectIdle } from './support/bounded.js';
 
