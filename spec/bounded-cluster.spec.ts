@@ -14,9 +14,9 @@
  * their `members` map is read.
  */
 import { getEventListeners } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { Hub } from '../lib/pubsub/hub.js';
+import { peekHubs } from './support/hub-peek.js';
 import { Redis } from '../lib/index.js';
 import { useCluster } from './support/real-cluster.js';
 import { resourcesBackTo } from './support/bounded.js';
@@ -26,24 +26,7 @@ const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').le
 const turn = () => new Promise((r) => setImmediate(r));
 
 // ---- test-only peek ----
-const hubsSeen = new Set<Hub>();
-const hubStats = Hub.prototype.stats;
-beforeAll(() => {
-  Hub.prototype.stats = function (this: Hub) {
-    hubsSeen.add(this);
-    return hubStats.call(this);
-  };
-});
-afterAll(() => {
-  Hub.prototype.stats = hubStats;
-});
-function hubMembers(redis: Redis): number {
-  hubsSeen.clear();
-  redis.stats();
-  let n = 0;
-  for (const hub of hubsSeen) n += (hub as unknown as { members: Map<unknown, unknown> }).members.size;
-  return n;
-}
+const { hubMembers } = peekHubs();
 
 /**
  * Nothing waiting on any node; one unit per node of the cluster, none for

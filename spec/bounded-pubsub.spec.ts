@@ -13,7 +13,7 @@
  * wrapping BoundedIterator.prototype.push.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Hub } from '../lib/pubsub/hub.js';
+import { peekHubs } from './support/hub-peek.js';
 import { BoundedIterator } from '../lib/pubsub/iterator.js';
 import { Redis } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
@@ -23,33 +23,18 @@ const env = useRealServer();
 const turn = () => new Promise((r) => setImmediate(r));
 
 // ---- test-only peeks ----
-const hubsSeen = new Set<Hub>();
+const { hubsOf, members } = peekHubs();
 const pushedTo = new Set<object>();
-const hubStats = Hub.prototype.stats;
 const push = BoundedIterator.prototype.push;
 beforeAll(() => {
-  Hub.prototype.stats = function (this: Hub) {
-    hubsSeen.add(this);
-    return hubStats.call(this);
-  };
   BoundedIterator.prototype.push = function (this: BoundedIterator<unknown>, value: unknown) {
     pushedTo.add(this);
     return push.call(this, value);
   };
 });
 afterAll(() => {
-  Hub.prototype.stats = hubStats;
   BoundedIterator.prototype.push = push;
 });
-
-/** The hubs of `redis` (its pub/sub connections' bookkeeping). */
-function hubsOf(redis: Redis): Hub[] {
-  hubsSeen.clear();
-  redis.stats();
-  return [...hubsSeen];
-}
-/** Members (subscribers, keyspace streams) a hub keeps state for. */
-const members = (hub: Hub) => (hub as unknown as { members: Map<unknown, unknown> }).members.size;
 
 /** How many iterators still receive: each one given the next message published to `channel`. */
 async function iteratorsReceiving(redis: Redis, publisher: Redis, channel: string): Promise<number> {

@@ -14,7 +14,7 @@
  */
 import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Hub } from '../lib/pubsub/hub.js';
+import { peekHubs } from './support/hub-peek.js';
 import { Redis } from '../lib/index.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 import { scriptedSentinel, type ScriptedSentinel } from './support/scripted-sentinel.js';
@@ -24,31 +24,19 @@ let a: RedisServer;
 let c: RedisServer;
 let fake: ScriptedSentinel;
 
-const hubsSeen = new Set<Hub>();
-const hubStats = Hub.prototype.stats;
+const { hubMembers } = peekHubs();
 
 beforeAll(async () => {
   // A blocking command's timeout is checked at the server's hz (10 a second by default: 100 ms per short BLPOP).
   [a, c] = await Promise.all([startRedis(['--hz', '500']), startRedis(['--hz', '500'])]);
   fake = await scriptedSentinel('mymaster', a.port);
-  Hub.prototype.stats = function (this: Hub) {
-    hubsSeen.add(this);
-    return hubStats.call(this);
-  };
 });
 afterAll(async () => {
-  Hub.prototype.stats = hubStats;
   await fake?.close();
   await Promise.all([destroyRedis(a), destroyRedis(c)]);
 });
 
-function hubMembers(redis: Redis): number {
-  hubsSeen.clear();
-  redis.stats();
-  let n = 0;
-  for (const hub of hubsSeen) n += (hub as unknown as { members: Map<unknown, unknown> }).members.size;
-  return n;
-}
+
 
 const portOf = async (redis: Redis) => Number(/^tcp_port:(\d+)/m.exec(await redis.db.reply('INFO', 'server'))![1]);
 

@@ -6,30 +6,19 @@
  * by redis.stats()), and their private `members` map is read.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Hub } from '../lib/pubsub/hub.js';
+import { peekHubs } from './support/hub-peek.js';
 import { Redis, type Message } from '../lib/index.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 import { until } from './support/until.js';
 
-const hubsSeen = new Set<Hub>();
-const hubStats = Hub.prototype.stats;
-Hub.prototype.stats = function (this: Hub) {
-  hubsSeen.add(this);
-  return hubStats.call(this);
-};
-const members = (hub: Hub) => (hub as unknown as { members: Map<unknown, unknown> }).members.size;
-function hubOf(redis: Redis): Hub {
-  hubsSeen.clear();
-  redis.stats();
-  return [...hubsSeen][0]!;
-}
+const { hubsOf, members } = peekHubs();
+const hubOf = (redis: Redis) => hubsOf(redis)[0]!;
 
 let server: RedisServer;
 beforeAll(async () => {
   server = await startRedis();
 });
 afterAll(async () => {
-  Hub.prototype.stats = hubStats;
   await destroyRedis(server);
 });
 
