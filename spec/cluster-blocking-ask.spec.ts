@@ -9,7 +9,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
+import { blockedInList } from './support/blocked-clients.js';
 import { useCluster } from './support/real-cluster.js';
+import { until } from './support/until.js';
 
 const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 8000, cluster: { refreshInterval: 0 } }));
 
@@ -18,15 +20,9 @@ function otherMaster(port: number): number {
   return cluster.masters().find((m) => m.port !== port)!.port;
 }
 
-/** Resolves once the node on `port` has a client blocked in `command` (CLIENT LIST), within 10 s. */
+/** Resolves once the node on `port` has a client blocked in `command` (CLIENT LIST), within the shared bound. */
 async function blockedOn(port: number, command: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (Date.now() < end) {
-    const list = String(await cluster.call(port, 'CLIENT', 'LIST'));
-    if (list.split('\n').some((line) => line.includes(`cmd=${command}`) && / flags=\S*b/.test(line))) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no client blocked in ${command} on ${port} within 10 s`);
+  await until(`a client blocked in ${command} on ${port}`, async () => blockedInList(String(await cluster.call(port, 'CLIENT', 'LIST')), command) > 0);
 }
 
 describe('a blocking command meeting ASK', () => {
