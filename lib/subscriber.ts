@@ -27,7 +27,7 @@ import { CHANNEL, PATTERN, SHARD, type Hub, type Kind, type Member } from './pub
 import { BoundedIterator, SubscriberOverflowError } from './pubsub/iterator.js';
 import { Keyspace, enableKeyspaceEvents, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceSink } from './pubsub/keyspace.js';
 import { callEach, safeEmit } from './pubsub/listeners.js';
-import { NodeLeftError } from './pubsub/subscriptions.js';
+import { KINDS, NodeLeftError } from './pubsub/subscriptions.js';
 import { keySlot } from './commands/slot.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
@@ -360,7 +360,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       const calls: Promise<void>[] = [];
       for (const [hub, group] of groups.values()) {
         if (on) {
-          this.#hubs.add(hub);
+          this.#join(hub);
           const call = hub.subscribe(this.#member, kind, group, this.#timeout);
           calls.push(call.catch((err: unknown) => this.#callAgain(err, kind, true, group, moves)));
         } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, group, this.#timeout));
@@ -387,6 +387,17 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     return this.#changeNow(kind, on, again, moves + 1); // inside the caller's #change: its failure gets the call site there
   }
 
+  /**
+   * About to subscribe on `hub`. The hubs where this member holds nothing,
+   * not even a call in progress (their node left routing, or it let go of
+   * everything there), are let go of here:
+   * otherwise every failover or map flap in the subscriber's life would add one.
+   */
+  #join(hub: Hub): void {
+    for (const h of this.#hubs) if (h !== hub && KINDS.every((kind) => h.held(this.#member, kind).length === 0)) this.#hubs.delete(h);
+    this.#hubs.add(hub);
+  }
+
   /** A held shard channel now belongs to another node (see Member.moved): subscribe it there. */
   #follow(kind: Kind, name: Buffer, moves: number): void {
     if (this.#closed) return;
@@ -397,7 +408,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       this.#member.dropped(kind, name, err as Error);
       return;
     }
-    this.#hubs.add(hub);
+    this.#join(hub);
     hub.subscribe(this.#member, kind, [name], this.#timeout).catch((err: Error) => {
       if (this.#closed) return;
       if (!(err instanceof MovedError || err instanceof NodeLeftError) || moves >= MAX_MOVES) {
