@@ -374,7 +374,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
     const topology = this.#core.topology;
     // A fired signal: nothing is leased or sent (the commands fn sends later are refused one by one).
     if (this.#abort?.signal.aborted) return Promise.reject(abortError('WATCH', false, undefined, this.#abort.signal.reason));
-    return runWatch((prefixed) => topology.lease(prefixed), this.#settings, keys, fn, options, (err) => topology.moved?.(err));
+    return runWatch((prefixed) => topology.lease(prefixed), this.#settings, keys, fn, options, topology);
   }
 }
 

@@ -21,7 +21,7 @@ import type { AbortWatch } from './connection/abort.js';
 import { appendCallSite, captureCallSite, ObservedCommand } from './connection/observed.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
-import { AskError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
+import { AskError, ConnectionError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import { DECODE_RESP3_SHAPES, type Reply } from './resp/types.js';
 import type { Script } from './script.js';
@@ -303,6 +303,18 @@ export interface WatchConnection<D extends Decoding = DefaultDecoding> {
   run<T = unknown>(script: Script, keys?: readonly Arg[], args?: readonly Arg[]): Promise<T>;
 }
 
+/** What a routing that can place a WATCH elsewhere (cluster) does when its WATCH did not take. */
+export interface WatchRouting {
+  /** The WATCH was answered MOVED (a slot moved): the map learns the new owner, where the next lease is taken. */
+  moved?(err: MovedError): void;
+  /**
+   * The WATCH's node could not be reached (its lease's connection failed: a
+   * failover may be under way). Resolves true once the map was refreshed and
+   * a lease may be asked for again; false when the wait since `since` is over.
+   */
+  unreachable?(err: ConnectionError, since: number): Promise<boolean>;
+}
+
 export async function runWatch<R>(
   /** Lease a connection (on the node of `keys`, as they are sent: prefixed). */
   acquire: (keys: Arg[]) => Promise<Lease>,
@@ -310,8 +322,7 @@ export async function runWatch<R>(
   keys: Arg[],
   fn: (conn: WatchConnection<Decoding>) => Promise<R> | R,
   options: WatchOptions,
-  /** The WATCH was answered MOVED (a cluster slot moved): tell the routing, which then leases on the new owner. */
-  moved?: (err: MovedError) => void,
+  routing: WatchRouting = {},
 ): Promise<R> {
   if (!Array.isArray(keys) || keys.length === 0) throw new InvalidArgumentError('db.watch needs at least one key');
   validateArgs('WATCH', keys, 0, on.maxArgumentBytes);
@@ -320,7 +331,14 @@ export async function runWatch<R>(
   if (prefix !== undefined) keys = keys.map((k) => prefixed(k, prefix));
   const retries = options.retries ?? 0;
   let redirects = 0;
+  /** The WATCH's connection failed (its lease is destroyed first): wait for routing, then lease again. */
+  let unreachable: ConnectionError | undefined;
+  let unreachableSince = 0;
   for (let attempt = 0; ; attempt++) {
+    if (unreachable !== undefined) {
+      if (!(await routing.unreachable!(unreachable, unreachableSince))) throw unreachable;
+      unreachable = undefined;
+    }
     const lease = await acquire(keys);
     let aborted = false;
     let clean = false;
@@ -328,10 +346,14 @@ export async function runWatch<R>(
       try {
         await lease.reply(new Command('WATCH', keys, commandInfo('WATCH'), 0, on.index));
       } catch (err) {
-        // Nothing was watched and fn has not run: lease again where the slot lives now.
-        if (!(err instanceof MovedError) || moved === undefined || ++redirects > MAX_MOVED_RESENDS) throw err;
-        moved(err);
-        clean = true;
+        // Nothing is watched (a WATCH lives and dies with its connection) and fn has not run: lease again where the slot lives now.
+        if (err instanceof ConnectionError && routing.unreachable !== undefined) {
+          unreachable = err;
+          unreachableSince ||= Date.now();
+        } else if (err instanceof MovedError && routing.moved !== undefined && ++redirects <= MAX_MOVED_RESENDS) {
+          routing.moved(err);
+          clean = true;
+        } else throw err;
         attempt--;
         continue;
       }

@@ -10,7 +10,7 @@ import type { Lease } from '../connection/pool.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Hub, Kind } from '../pubsub/hub.js';
 import type { Arg } from '../resp/encoder.js';
-import type { AskError, ServerError } from '../errors.js';
+import type { AskError, ConnectionError, ServerError } from '../errors.js';
 import { Cluster } from './cluster/cluster.js';
 import type { ClusterNode } from './cluster/slot-map.js';
 import { Sentinel } from './sentinel/sentinel.js';
@@ -146,6 +146,10 @@ export class AutoTopology implements Topology {
 
   moved(err: ServerError): void {
     this.#current.moved?.(err);
+  }
+
+  unreachable(err: ConnectionError, since: number): Promise<boolean> {
+    return this.#current.unreachable?.(err, since) ?? Promise.resolve(false);
   }
 
   close(): Promise<void> {

@@ -13,7 +13,7 @@ import { BlockingPool, type HandBack, type Lease, type PoolHooks, type PoolSetti
 import { Hub, type Kind, type PubSubStats } from '../pubsub/hub.js';
 import type { Arg } from '../resp/encoder.js';
 import type { FailoverEvent } from './failover/endpoints.js';
-import { ClosedError, type AskError, type MovedError, type ServerError } from '../errors.js';
+import { ClosedError, type AskError, type ConnectionError, type MovedError, type ServerError } from '../errors.js';
 
 export interface TopologyStats extends MultiplexerStats {
   /** Side connections open for blocking commands and WATCH. */
@@ -46,6 +46,8 @@ export interface Topology {
   stats(): TopologyStats;
   /** A MOVED seen outside the shared connection (a WATCH lease): routing learns the slot's owner. */
   moved?(err: ServerError): void;
+  /** A WATCH lease's connection failed, nothing watched (cluster: a failover?): true once a lease may be asked for again (see WatchRouting). */
+  unreachable?(err: ConnectionError, since: number): Promise<boolean>;
   /** Its reads may be answered by a cluster replica: the client-side cache files them apart (cache/client-cache.ts FillTarget). */
   readonly replicaReads?: boolean;
 }

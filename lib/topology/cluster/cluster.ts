@@ -25,7 +25,7 @@ import type { HandshakeResult } from '../../connection/handshake.js';
 import type { MultiplexerOptions } from '../../connection/multiplexer.js';
 import { PoolLeftError, type Lease, type PoolSettings } from '../../connection/pool.js';
 import type { Endpoint } from '../../connection/socket.js';
-import { AskError, ClosedError, ClusterDownError, ClusterRedirectError, ConnectError, MovedError, TryAgainError, ServerError, annotate } from '../../errors.js';
+import { AskError, ClosedError, ClusterDownError, ClusterRedirectError, ConnectError, type ConnectionError, MovedError, TryAgainError, ServerError, annotate } from '../../errors.js';
 import { SHARD, type Hub, type Kind } from '../../pubsub/hub.js';
 import type { Arg } from '../../resp/encoder.js';
 import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from '../standalone.js';
@@ -86,7 +86,7 @@ export class Cluster implements Topology {
       this.#pubsubUnit = adopted.unit;
     }
     this.#refresher = new Refresher<SlotMap>(
-      { query: () => this.#query(), apply: (map) => this.#apply(map), failed: (err) => this.#report(err) },
+      { query: () => this.#query(), apply: (map) => this.#apply(map), failed: (err) => this.hooks.error(err) },
       MIN_REFRESH_GAP,
       settings.refreshInterval,
     );
@@ -289,12 +289,14 @@ export class Cluster implements Topology {
   /** A MOVED seen on a lease (WATCH): the slot map learns the new owner at once. */
   moved(err: ServerError): void {
     const target = err instanceof MovedError ? redirectTarget(err.serverMessage, '') : undefined;
-    if (target === undefined || target.host === '') {
-      this.#refresher.soon();
-      return;
-    }
-    this.#moveSlot(target.slot, target.host, target.port);
+    if (target !== undefined && target.host !== '') this.#moveSlot(target.slot, target.host, target.port);
     this.#refresher.soon();
+  }
+
+  /** A WATCH lease could not reach its node: after the next refresh (a failover moves the slot), within the command timeout since `since`. */
+  async unreachable(_err: ConnectionError, since: number): Promise<boolean> {
+    const within = () => !this.#closed && Date.now() - since < (this.opts.commandTimeout || this.opts.connectTimeout || 10_000);
+    return within() && (await this.#refresher.refresh(), within());
   }
 
   /** A reply of the auto-mode probe's connection that redirects (it became one of this cluster's units). */
@@ -318,7 +320,7 @@ export class Cluster implements Topology {
     return {
       ready: () => {}, // the cluster is ready once its first slot map is in
       error: (err) => {
-        this.#report(err);
+        this.hooks.error(err);
         this.#refresher.soon(); // a node lost: the map may have changed (failover)
         if (replica) this.#replicaDown(`${host}:${port}/ro`);
       },
@@ -345,10 +347,6 @@ export class Cluster implements Topology {
     if (unit === undefined || unit !== this.#pubsubUnit || other === undefined || this.#closed) return;
     this.#pubsubUnit = this.#unit(other.host, other.port, false);
     unit.moveChannels();
-  }
-
-  #report(err: Error): void {
-    this.hooks.error(err);
   }
 
   // ------------------------------------------------------------------ redirects
