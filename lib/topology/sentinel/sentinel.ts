@@ -24,6 +24,7 @@
  *   never with the address it connected to.
  */
 import type { Located, MultiplexerOptions } from '../../connection/multiplexer.js';
+import type { ConnectionError } from '../../errors.js';
 import type { PoolSettings } from '../../connection/pool.js';
 import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
 import { CHANNEL, Hub, type Member } from '../../pubsub/hub.js';
@@ -36,6 +37,8 @@ import { SentinelDiscovery } from './discovery.js';
 
 
 const SWITCH = '+switch-master';
+/** Between leases of a db.watch that found no master (ms): sentinels are asked again each time. */
+const UNREACHABLE_PAUSE = 250;
 const SDOWN = '+sdown';
 
 /** Most connected -> announced addresses remembered (a map function may send one node to ever new places). */
@@ -61,6 +64,8 @@ export class Sentinel extends OneUnitTopology {
   /** How many times the watch connection was (re)subscribed. */
   private watchReady = 0;
   private resubscribeTimer: NodeJS.Timeout | undefined;
+  /** How long a db.watch whose lease found no master waits for one (see unreachable). */
+  private readonly watchBudget: number;
   /** With an addressMap: the address a connection was made to -> the address the sentinels named (see `announced`). */
   private readonly announcedAs = new Map<string, string>();
 
@@ -68,6 +73,7 @@ export class Sentinel extends OneUnitTopology {
     super();
     this.settings = settings;
     const bound = connection.connectTimeout || 10_000;
+    this.watchBudget = connection.commandTimeout || bound;
     this.discovery = new SentinelDiscovery({
       name: settings.name,
       nodes: settings.nodes,
@@ -200,6 +206,20 @@ export class Sentinel extends OneUnitTopology {
       },
       () => {}, // no sentinel answers: the connections find out by themselves (loss, READONLY, ROLE)
     );
+  }
+
+  /**
+   * A db.watch's lease could not reach the master (nothing watched, fn not
+   * run): each new lease asks the sentinels where the master is, so after a
+   * short pause it leases again, until a failover names a new master or its
+   * command timeout since `since` is over. (Polled: a switch may come while
+   * the watch connection is between sentinels.)
+   */
+  async unreachable(_err: ConnectionError, since: number): Promise<boolean> {
+    const left = () => this.watchBudget - (Date.now() - since);
+    if (this.closed || left() <= 0) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(UNREACHABLE_PAUSE, left())));
+    return !this.closed && left() > 0;
   }
 
   async close(): Promise<void> {
