@@ -17,7 +17,9 @@ import {
   MasterDownError,
   PoolTimeoutError,
   TryAgainError,
+  InvalidArgumentError,
 } from './errors.js';
+import { boolean, checkObject, integer, milliseconds, schema, type Validator } from './option-check.js';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -52,6 +54,31 @@ export const DEFAULT_RETRY_ON: ErrorClass[] = [
   ReadOnlyError,
 ];
 
+/** A try count: at least one (the first try), or Infinity (bounded by the command's deadline). */
+const attempts = integer(1, Number.MAX_SAFE_INTEGER, true);
+const factor: Validator = (v, name) => {
+  if (typeof v !== 'number' || !(v >= 1) || !Number.isFinite(v)) throw new InvalidArgumentError(`option ${name} must be a finite number of at least 1`);
+};
+const retryOn: Validator = (v, name) => {
+  if (!Array.isArray(v) || !v.every((c) => typeof c === 'function')) {
+    throw new InvalidArgumentError(`option ${name} must be an array of error classes, e.g. [ConnectionError, BusyLoadingError]`);
+  }
+};
+const COMMON = { attempts, jitter: boolean, retryOn };
+const POLICY = schema({ ...COMMON, baseDelay: milliseconds, maxDelay: milliseconds, factor });
+const EXPONENTIAL = POLICY;
+const CONSTANT = schema({ ...COMMON, delay: milliseconds });
+
+/**
+ * Checks a policy's options as `new Redis()` checks its own: a misspelt key or
+ * a wrong value would otherwise make a policy of defaults, or one that never
+ * gives up (`attempts: NaN`), without a word.
+ */
+function checked<T>(opts: T, rules: typeof POLICY, where: string): T {
+  checkObject(opts, rules, '', { where, hints: { maxAttempts: 'attempts', retries: 'attempts', delay: 'baseDelay', baseDelay: 'delay' } });
+  return opts;
+}
+
 export class RetryPolicy implements RetryDecision {
   readonly attempts: number;
   readonly baseDelay: number;
@@ -61,6 +88,7 @@ export class RetryPolicy implements RetryDecision {
   readonly retryOn: ErrorClass[];
 
   constructor(opts: RetryOptions = {}) {
+    checked(opts, POLICY, 'new RetryPolicy()');
     this.attempts = Math.max(1, Math.floor(opts.attempts ?? 3));
     this.baseDelay = Math.max(0, opts.baseDelay ?? 50);
     this.maxDelay = Math.max(this.baseDelay, opts.maxDelay ?? 2000);
@@ -71,13 +99,13 @@ export class RetryPolicy implements RetryDecision {
 
   /** Waits `baseDelay * factor^n`, capped at `maxDelay`, jittered. */
   static exponential(opts: Omit<RetryOptions, 'factor'> & { factor?: number } = {}): RetryPolicy {
-    return new RetryPolicy({ factor: 2, ...opts });
+    return new RetryPolicy({ factor: 2, ...checked(opts, EXPONENTIAL, 'RetryPolicy.exponential()') });
   }
 
   /** Waits the same `delay` every time. */
   static constant(opts: Omit<RetryOptions, 'factor' | 'baseDelay' | 'maxDelay'> & { delay?: number } = {}): RetryPolicy {
-    const delay = opts.delay ?? 50;
-    return new RetryPolicy({ ...opts, baseDelay: delay, maxDelay: delay, factor: 1, jitter: opts.jitter ?? false });
+    const { delay = 50, ...rest } = checked(opts, CONSTANT, 'RetryPolicy.constant()');
+    return new RetryPolicy({ ...rest, baseDelay: delay, maxDelay: delay, factor: 1, jitter: opts.jitter ?? false });
   }
 
   /** Never retry. */
