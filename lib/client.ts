@@ -19,7 +19,7 @@ import type { CommandArguments, Decoding, DefaultDecoding, Resolved, WithDecodin
 import type { Listener } from './events.js';
 
 import { ClosedError, InvalidArgumentError } from './errors.js';
-import { checkCallOptions, checkDb, checkSubscriberOptions, resolveOptions, type CacheOptions, type RedisOptionsWith, type ResolvedOptions } from './options.js';
+import { checkCallOptions, checkDb, checkSubscriberOptions, checkWatchOptions, resolveOptions, type CacheOptions, type RedisOptionsWith, type ResolvedOptions } from './options.js';
 import type { Arg } from './resp/encoder.js';
 import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_RESP3_SHAPES, DECODE_SETS, type Reply } from './resp/types.js';
 import type { RetryPolicy } from './retry.js';
@@ -372,6 +372,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
    */
   watch<R>(keys: Arg[], fn: (conn: WatchConnection<D>) => Promise<R> | R, options: WatchOptions = {}): Promise<R> {
     const topology = this.#core.topology;
+    try { checkWatchOptions(options); } catch (err) { return Promise.reject(err); } // a misspelt option, before anything is leased
     // A fired signal: nothing is leased or sent (the commands fn sends later are refused one by one).
     if (this.#abort?.signal.aborted) return Promise.reject(abortError('WATCH', false, undefined, this.#abort.signal.reason));
     return runWatch((prefixed) => topology.lease(prefixed), this.#settings, keys, fn, options, topology);

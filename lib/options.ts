@@ -435,6 +435,12 @@ const REDIS_HINTS = {
   sentinelPassword: "sentinel: { password } (the sentinels' own credentials)",
   natMap: 'sentinel: { addressMap } (or cluster: { addressMap })',
   maxRetriesPerRequest: 'use retry: a RetryPolicy, e.g. RetryPolicy.exponential({ attempts: 3 })',
+  keyPrefix: "keys are prefixed per view: redis.db.with({ prefix: 'app:' })",
+  pool: 'blockingPool',
+  isolationPoolOptions: 'blockingPool',
+  enableAutoPipelining: 'every command is auto-pipelined already: drop it',
+  showFriendlyErrorStack: 'callSiteStacks',
+  scaleReads: "cluster: { readFrom: 'replica' }",
 };
 
 const CALL: Schema = schema({
@@ -463,6 +469,13 @@ const SUBSCRIBER: Schema = schema({
 /** Checks the options of `db.with(...)`: unknown keys and wrong types are an `InvalidArgumentError`. */
 export function checkCallOptions(opts: unknown): void {
   checkObject(opts, CALL, '', { where: 'db.with()', hints: { encoding: 'decode' } });
+}
+
+const WATCH: Schema = schema({ retries: integer(0) });
+
+/** Checks the options of `db.watch(keys, fn, options)`: unknown keys and wrong types are an `InvalidArgumentError`. */
+export function checkWatchOptions(opts: unknown): void {
+  checkObject(opts, WATCH, '', { where: 'db.watch()', hints: { attempts: 'retries', maxRetries: 'retries' } });
 }
 
 /** Checks the options of `redis.subscriber(...)`: unknown keys and wrong types are an `InvalidArgumentError`. */
