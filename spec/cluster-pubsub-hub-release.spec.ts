@@ -29,7 +29,7 @@ it('the hub of a node that left the map is let go of once the subscriptions move
   const publisher = client();
   await publisher.db.reply('PING');
   const redis = client({ nodes: [`redis://localhost:${seedPort}`] });
-  const sub = redis.subscriber<string>();
+  const sub = redis.subscriber();
   const got: string[] = [];
   sub.on('message', (m: Message<string>) => got.push(m.message));
   const calls = [sub.subscribe('release:chan'), sub.psubscribe('release:pat:*'), sub.ssubscribe('release{s}')];
