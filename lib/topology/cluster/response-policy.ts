@@ -28,6 +28,7 @@ import {
   RESPONSE_POLICY,
   RESPONSE_SPECIAL,
 } from '../../commands/tips.js';
+import { ProtocolError } from '../../errors.js';
 import type { Reply } from '../../resp/types.js';
 
 /** One node's answer: a reply, or the error it failed with. */
@@ -50,6 +51,7 @@ export function combineReplies(tips: number, replies: readonly NodeReply[], comm
   const failed = decidingError(replies);
   if (failed) throw failed;
   const values = replies.map((r) => r.value!);
+  if (policy >= RESPONSE_AGG_LOGICAL_AND && policy <= RESPONSE_AGG_SUM) checkAggregatable(replies, command);
   switch (policy) {
     case RESPONSE_ALL_SUCCEEDED:
       return values[0]!;
@@ -96,6 +98,31 @@ export function decidingError(replies: readonly NodeReply[]): Error | undefined 
 export function saysMayHaveRun(err: Error): boolean {
   const flags = err as { sent?: unknown; maybeExecuted?: unknown };
   return flags.sent === true || flags.maybeExecuted === true;
+}
+
+/** A reply an aggregating policy can fold: an integer, a double or a boolean. */
+function scalar(v: Reply | undefined): boolean {
+  return typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean';
+}
+
+/**
+ * Aggregating policies fold numbers, or arrays of numbers of one length
+ * (element by element). A node answering anything else (a string, a null, an
+ * array of another length) gives no answer the call could honestly return: a
+ * ProtocolError naming that node, rather than a TypeError or a silently
+ * wrong element.
+ */
+function checkAggregatable(replies: readonly NodeReply[], command: string): void {
+  const first = replies[0]?.value;
+  const width = Array.isArray(first) ? first.length : -1;
+  for (const { node, value } of replies) {
+    const fits = width < 0 ? scalar(value) : Array.isArray(value) && value.length === width && value.every(scalar);
+    if (!fits) {
+      const what = Array.isArray(value) ? `an array of ${value.length}` : value === null ? 'a null' : `a ${typeof value}`;
+      const expected = width < 0 ? 'a number' : `an array of ${width} numbers`;
+      throw new ProtocolError(`the nodes' replies cannot be combined per the command's response policy: this node answered ${what} where ${expected} was expected`, { command: command || undefined, node });
+    }
+  }
 }
 
 function truthy(v: Reply): boolean {
