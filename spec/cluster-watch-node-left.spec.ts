@@ -6,7 +6,8 @@
  * 127.0.0.1. A watch still waiting there for a lease has sent nothing: it
  * must be routed again and run once where the map says, not fail and not
  * run twice. With a master that dies instead, a watch waiting on its unit
- * goes to the promoted replica the same way.
+ * goes to the promoted replica the same way, and so does a blocking command
+ * waiting for a side connection there (it was never written).
  */
 import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
@@ -70,8 +71,8 @@ describe('the seed\'s unit leaves while a watch waits for its only side connecti
   });
 });
 
-describe('a master dies while a watch waits for its only side connection', () => {
-  it('the watch runs once on the promoted replica once the map names it', async () => {
+describe('a master dies while a watch and a BLPOP wait for its only side connection', () => {
+  it('the watch runs once, and the BLPOP blocks, on the promoted replica once the map names it', async () => {
     const master = cluster.masters()[1]!.port;
     const counter = await keyOn(master, 'wd-counter');
     const blocked = await keyOn(master, 'wd-block');
@@ -90,10 +91,16 @@ describe('a master dies while a watch waits for its only side connection', () =>
         return conn.multi((tx) => tx.command('SET', counter, cur + 1));
       }),
     );
+    // And a BLPOP waiting for that side connection too (never written).
+    const queued = await keyOn(master, 'wd-queued');
+    const waiting = outcome(redis.db.reply('BLPOP', queued, 0));
     await cluster.failover(master);
     expect(await watched).toEqual(['OK']);
     expect(runs).toBe(1);
     expect(await pusher.db.reply('GET', counter)).toBe('11');
+    // It blocks on the new master (it was never written: nothing to lose), and gets what is pushed there.
+    await pusher.db.reply('RPUSH', queued, 'y');
+    expect(await waiting).toEqual([queued, 'y']);
     // The BLPOP on the dead master fails as a lost connection does, in bounded time (not ClosedError).
     const err = await popped;
     expect(err).toBeInstanceOf(Error);

@@ -5,6 +5,8 @@
  * lives and dies with its connection) and fn has not run, so the watch must
  * run once on the promoted replica, within its command timeout, as the
  * shared connection's commands do; never fail because the old master is gone.
+ * A BLPOP waiting for that side connection (never written) likewise blocks
+ * on the new master.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Redis } from '../lib/index.js';
@@ -24,7 +26,7 @@ function outcome<T>(p: Promise<T>): Promise<T | Error> {
   return p.then((v) => v, (err: Error) => err);
 }
 
-it('a watch waiting for a side connection when the master dies runs once on the new master', async () => {
+it('a watch and a BLPOP waiting for a side connection when the master dies: the watch runs once, the BLPOP blocks, on the new master', async () => {
   const redis = new Redis({ sentinel: { name: 'mymaster', nodes: sentinels.sentinelUrls.slice() }, connectTimeout: 2000, commandTimeout: 15_000, blockingPool: { size: 1 } });
   redis.on('error', () => {});
   try {
@@ -41,11 +43,16 @@ it('a watch waiting for a side connection when the master dies runs once on the 
         return conn.multi((tx) => tx.command('SET', 'sw:counter', cur + 1));
       }),
     );
+    // And a BLPOP waiting for that side connection too (never written).
+    const waiting = outcome(redis.db.reply('BLPOP', 'sw:queued', 0));
     await sentinels.killNode(old);
     expect(await watched).toEqual(['OK']);
     expect(runs).toBe(1);
     const now = await sentinels.waitSettled({ not: old });
     expect(await sentinels.call(now, 'GET', 'sw:counter')).toBe('11');
+    // It blocks on the new master and gets what is pushed there.
+    await sentinels.call(now, 'RPUSH', 'sw:queued', 'y');
+    expect(await waiting).toEqual(['sw:queued', 'y']);
     expect(await popped).toBeInstanceOf(Error); // blocked on the dead master: lost with it (rule 2)
   } finally {
     redis.disconnect();

@@ -52,7 +52,18 @@ export interface PoolHooks {
   redirect?(cmd: Command, err: ServerError): boolean;
   /** The server the leases connect to, as errors name it (Sentinel: the one found last). */
   node(): string;
+  /**
+   * A blocking command could not reach its node and was never written (a
+   * failover under way?): where routing sends it once it may know better
+   * (Cluster: after a slot map refresh; Sentinel: after a pause, each lease
+   * asking the sentinels), or undefined when `since` is too long ago (or it
+   * is pinned to this node): then its retry policy decides, as without this hook.
+   */
+  unreachable?(cmd: Command, err: ConnectionError, since: number): Promise<HandBack | undefined>;
 }
+
+/** When a blocking command first found its node unreachable (see PoolHooks.unreachable): kept across the pools it is handed to. */
+const unreachableSince = new WeakMap<Command, number>();
 
 /**
  * Where a leaving pool (leave()) hands a command it never wrote: routing sends
@@ -275,6 +286,13 @@ export class BlockingPool {
       // state): the policy decides, as for any command; may have run: only if rule 2
       // allows it. Either way within the deadline.
       const neverRan = err instanceof ServerError || err instanceof ConnectError || (err instanceof ConnectionLostError && !err.maybeExecuted);
+      if (neverRan && err instanceof ConnectionError && this.hooks.unreachable !== undefined) {
+        const since = unreachableSince.get(cmd) ?? Date.now();
+        unreachableSince.set(cmd, since);
+        const to = await this.hooks.unreachable(cmd, err, since);
+        if (cmd.settled) return; // its signal fired, or the client closed, while routing looked
+        if (to !== undefined) return handBack(to);
+      }
       const delay = err instanceof ServerError || err instanceof ConnectionError ? resendDelay(cmd, attempt, err, !neverRan) : -1;
       if (delay < 0 || Date.now() + delay >= deadline) {
         this.fail(cmd, err);

@@ -59,7 +59,7 @@ export interface TopologyChange {
 }
 
 export type TopologyHooks = MultiplexerHooks &
-  Pick<PoolHooks, 'orphan'> & {
+  Pick<PoolHooks, 'orphan' | 'unreachable'> & {
     /** The slot map changed (cluster): a failover, a resharding, a node added or gone. */
     topology?(change: TopologyChange): void;
     /** Endpoint failover switched endpoints (failover/endpoints.ts). */
@@ -86,6 +86,7 @@ export class Standalone implements Topology {
       orphan: hooks.orphan,
       redirect: hooks.redirect,
       node: () => this.mux.node,
+      unreachable: hooks.unreachable,
     });
   }
 

@@ -331,6 +331,7 @@ export class Cluster implements Topology {
       orphan: h.orphan,
       redirect: (cmd, err) => this.#redirect(cmd, err, host, port),
       moved: (err) => this.moved(err),
+      unreachable: async (cmd, err, since) => (!cmd.pinned && (await this.unreachable(err, since)) ? (c, t, x) => this.#handBack(c, t, x, false) : undefined),
       pubsubLost: () => this.#pubsubLost(`${host}:${port}`),
     };
   }
@@ -530,10 +531,10 @@ export class Cluster implements Topology {
     }
   }
 
-  /** A blocking command a leaving node's pool never wrote: routed again, a bounded number of times (a map may flap); one pinned there fails. */
-  #handBack(cmd: Command, timeout: number, custom: boolean): void {
+  /** A blocking command a leaving node's pool never wrote: routed again, a bounded number of times (a map may flap; `counted`: else bounded by time, see PoolHooks.unreachable); one pinned there fails. */
+  #handBack(cmd: Command, timeout: number, custom: boolean, counted = true): void {
     try {
-      if (cmd.pinned || ++cmd.redirects > this.settings.maxRedirects) throw new ConnectError(`its node left the cluster's slot map before it was sent${cmd.pinned ? '' : ` (${cmd.redirects - 1} times)`}; it was never sent`, { command: cmd.info.name });
+      if (cmd.pinned || (counted && ++cmd.redirects > this.settings.maxRedirects)) throw new ConnectError(`its node left the cluster's slot map before it was sent${cmd.pinned ? '' : ` (${cmd.redirects - 1} times)`}; it was never sent`, { command: cmd.info.name });
       this.send(cmd, timeout, custom);
     } catch (err) {
       this.#fail(cmd, err as Error);

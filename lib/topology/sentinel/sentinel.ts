@@ -99,7 +99,9 @@ export class Sentinel extends OneUnitTopology {
     };
     // Until the sentinels answered, errors name the service (the placeholder is never dialled: `locate` is).
     const service: Endpoint = { host: '', port: 0, path: `${role} of '${settings.name}' (sentinel)` };
-    this.unit = new Standalone({ ...connection, endpoint: service, locate }, pool, hooks);
+    // A blocking command that found no master (never written) is sent again after a pause: its next lease asks the sentinels.
+    const unreachable: TopologyHooks['unreachable'] = async (_cmd, err, since) => ((await this.unreachable(err, since)) ? (c, t, x) => this.unit.send(c, t, x) : undefined);
+    this.unit = new Standalone({ ...connection, endpoint: service, locate }, pool, { ...hooks, unreachable });
 
     this.watch = new Hub({
       ...connection,
@@ -209,10 +211,10 @@ export class Sentinel extends OneUnitTopology {
   }
 
   /**
-   * A db.watch's lease could not reach the master (nothing watched, fn not
-   * run): each new lease asks the sentinels where the master is, so after a
-   * short pause it leases again, until a failover names a new master or its
-   * command timeout since `since` is over. (Polled: a switch may come while
+   * A db.watch's lease, or a blocking command's, could not reach the master
+   * (nothing watched, nothing written): each new lease asks the sentinels
+   * where the master is, so after a short pause it leases again, until a
+   * failover names a new master or the command timeout since `since` is over. (Polled: a switch may come while
    * the watch connection is between sentinels.)
    */
   async unreachable(_err: ConnectionError, since: number): Promise<boolean> {
