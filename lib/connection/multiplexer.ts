@@ -17,7 +17,7 @@
  */
 import Denque from 'denque';
 import { SHAPE_ANY, commandInfo, fitsShape, resp2ToResp3 } from '../commands/index.js';
-import { ClosedError, ConnectError, ConnectionLostError, ProtocolError, ReadOnlyError, RedisError, ReplyTimeoutError, ServerError, annotate, refusedBeforeRunning } from '../errors.js';
+import { ClosedError, ConnectError, ConnectionLostError, ProtocolError, ReadOnlyError, RedisError, ReplyTimeoutError, ServerError, annotate, refusedBeforeRunning, serverErrorFrom } from '../errors.js';
 import { Decoder } from '../resp/decoder.js';
 import { validateArgs, type Arg } from '../resp/encoder.js';
 import { Attributed, DECODE_RESP3_SHAPES, type DecoderSink, type Reply } from '../resp/types.js';
@@ -94,7 +94,7 @@ export class Multiplexer implements DecoderSink {
     current: (link) => this.link === link,
     sendInternal: (link, parts, done) => this.sendInternal(link, parts, done),
     lose: (cause) => this.lose(cause),
-    refuse: (db, err) => this.queue.removeWhere((c) => c.db === db).forEach((c) => this.fail(c, annotate(new ServerError(err.serverMessage, err.code), c.info.name, this.node))),
+    refuse: (db, err) => this.queue.removeWhere((c) => c.db === db).forEach((c) => this.fail(c, annotate(serverErrorFrom(err.serverMessage), c.info.name, this.node))),
     pump: () => this.pump(),
   };
   /** A pub/sub connection's confirmations and frames (pubsub-frames.ts); undefined on others. */
