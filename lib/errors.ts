@@ -232,6 +232,20 @@ const BY_CODE: ReadonlyMap<string, ServerErrorClass> = new Map<string, ServerErr
  * cut before the message reaches an Error.
  */
 const ARG_ECHO = /(with args beginning with:).*$/s;
+/**
+ * ACL SETUSER quotes the modifier it refused ("Error in ACL SETUSER modifier
+ * '<pass': ..."), and modifiers are where passwords and their hashes go
+ * (`>pass`, `<pass`, `#sha256`): the quote is cut, the reason kept. Greedy up
+ * to the last "': " (a password may hold one); without it, to the end.
+ */
+const ACL_MODIFIER_ECHO = /(ACL SETUSER modifier ')(?:[\s\S]*(': )|[\s\S]*$)/;
+
+/** The server's message without the arguments it quotes back (values, passwords). */
+function redacted(line: string): string {
+  if (ARG_ECHO.test(line)) line = line.replace(ARG_ECHO, '$1 (redacted)');
+  if (ACL_MODIFIER_ECHO.test(line)) line = line.replace(ACL_MODIFIER_ECHO, (_all, head: string, tail?: string) => `${head}(redacted)${tail ?? "'"}`);
+  return line;
+}
 
 /**
  * Build the right `ServerError` subclass from an error line such as
@@ -244,7 +258,7 @@ const ARG_ECHO = /(with args beginning with:).*$/s;
 export function serverErrorFrom(line: string, withStack = true): ServerError {
   const space = line.indexOf(' ');
   const code = space === -1 ? line : line.slice(0, space);
-  const message = ARG_ECHO.test(line) ? line.replace(ARG_ECHO, '$1 (redacted)') : line;
+  const message = redacted(line);
   let Cls = BY_CODE.get(code);
   if (!Cls && code === 'ERR' && /^ERR unknown (sub)?command/.test(message)) Cls = UnknownCommandError;
   if (withStack) return new (Cls ?? ServerError)(message, code);
