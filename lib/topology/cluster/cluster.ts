@@ -43,7 +43,8 @@ import { MIN_REFRESH_GAP, tryAgainDelay, type ClusterSettings } from './settings
 import { SlotFences } from './slot-fence.js';
 import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
-import { pinnedRouting } from './pinned.js';
+import { onlyDatabaseZero, pinnedRouting } from './pinned.js';
+import { FirstMap } from './first-map.js';
 
 function remainingTime(cmd: Command): number {
   return cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0;
@@ -59,15 +60,14 @@ export class Cluster implements Topology {
   readonly #refresher: Refresher<SlotMap>;
   /** The unit whose hub carries channel and pattern subscriptions (shard channels go to their slot's master). */
   #pubsubUnit: Standalone | undefined;
-  #ready = false;
+  /** Commands, blocks and leases waiting for the first slot map (first-map.ts). */
+  readonly #first = new FirstMap(() => this.#refresher.soon());
   /** Fingerprint of the slot map last announced with the 'topology' hook. */
   #announced = '';
   /** Slots that just moved: their new commands wait for the old owner's older replies (slot-fence.ts). */
   readonly #fences = new SlotFences();
   /** TRYAGAIN / CLUSTERDOWN resends so far, per command (for the backoff). */
   readonly #waits = new WeakMap<Command, number>();
-  /** Waiting for the first slot map (transactions, leases). */
-  readonly #waiting = new Set<(err?: Error) => void>();
   /** Units whose node left the map, until their busy leases are back: the client's close() still ends them. */
   readonly #leaving = new Set<Standalone>();
   #closed = false;
@@ -86,7 +86,7 @@ export class Cluster implements Topology {
       this.#pubsubUnit = adopted.unit;
     }
     this.#refresher = new Refresher<SlotMap>(
-      { query: () => this.#query(), apply: (map) => this.#apply(map), failed: (err) => this.hooks.error(err) },
+      { query: () => this.#query(), apply: (map) => this.#apply(map), failed: (err) => (this.#first.failed(err), this.hooks.error(err)) },
       MIN_REFRESH_GAP,
       settings.refreshInterval,
     );
@@ -101,12 +101,13 @@ export class Cluster implements Topology {
   // ------------------------------------------------------------------ routing
 
   send(cmd: Command, timeout: number, custom: boolean): void {
+    if (cmd.db > 0) throw onlyDatabaseZero(cmd.info.name); // a handle made before auto mode knew: nothing sent
     const route = routeOf(cmd.info, cmd.args as Arg[]); // throws CrossSlotError / InvalidArgumentError: nothing sent
-    if (!this.#ready) {
+    if (!this.#first.ready) {
       // No slot map yet: wait for it (within the deadline) rather than guess a node.
       const start = Date.now();
       const within = timeout > 0 ? timeout : this.opts.connectTimeout || 10_000;
-      this.#mapped(within).then(
+      this.#first.wait(within, cmd.info.name).then(
         () => {
           if (cmd.settled) return; // given up while the map was coming (its signal fired): never sent, nor split
           try {
@@ -150,9 +151,10 @@ export class Cluster implements Topology {
       this.#unit(ask.host, ask.port, false).sendGroup([asking(), ...cmds], timeout, custom);
       return;
     }
-    if (!this.#ready) {
+    if (cmds.some((c) => c.db > 0)) throw onlyDatabaseZero('MULTI');
+    if (!this.#first.ready) {
       const last = cmds[cmds.length - 1]!;
-      this.#mapped(remainingTime(last) || timeout).then(
+      this.#first.wait(remainingTime(last) || timeout, 'MULTI').then(
         () => this.sendGroup(cmds, timeout, custom),
         (err: Error) => this.#fail(last, err),
       ).catch((err: Error) => this.#fail(last, err)); // routing refused it (cross-slot): the block settles through EXEC
@@ -170,7 +172,7 @@ export class Cluster implements Topology {
   }
 
   lease(keys?: readonly Arg[], left = 0): Promise<Lease> {
-    if (!this.#ready) return this.#mapped(this.opts.connectTimeout || 10_000).then(() => this.lease(keys));
+    if (!this.#first.ready) return this.#first.wait(this.opts.connectTimeout || 10_000, 'WATCH').then(() => this.lease(keys));
     try {
       const slot = keys && keys.length > 0 ? singleSlot('WATCH', keys) : -1;
       const leased = (slot === -1 ? this.#anyMaster() : this.#forSlot(slot, 0)).lease();
@@ -186,29 +188,6 @@ export class Cluster implements Topology {
     if (kind === SHARD) return this.#forSlot(keySlot(name), 0).pubsub(kind, name);
     this.#pubsubUnit ??= this.#anyMaster();
     return this.#pubsubUnit.pubsub(kind, name);
-  }
-
-  /**
-   * Resolves once the first slot map is in; rejects after `within` ms without
-   * one (the waiting command's deadline), or when the client closes.
-   */
-  #mapped(within: number): Promise<void> {
-    if (this.#ready) return Promise.resolve();
-    if (this.#closed) return Promise.reject(new ClosedError('the client is closed'));
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiting.delete(done);
-        reject(new ConnectError(`no cluster slot map within ${within} ms: no seed answered CLUSTER SHARDS`));
-      }, within);
-      timer.unref();
-      const done = (err?: Error) => {
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve();
-      };
-      this.#waiting.add(done);
-      this.#refresher.soon();
-    });
   }
 
   /** The unit serving `slot`: its master, or a replica for reads when `readFrom` asks for it. */
@@ -277,7 +256,7 @@ export class Cluster implements Topology {
 
   /** The masters once the first slot map is in (db.scan walks them); rejects after the connect timeout without one. */
   async masters(): Promise<readonly ClusterNode[]> {
-    await this.#mapped(this.opts.connectTimeout || 10_000);
+    await this.#first.wait(this.opts.connectTimeout || 10_000, 'SCAN');
     return this.#map.nodes('master');
   }
 
@@ -446,9 +425,9 @@ export class Cluster implements Topology {
     const nodes = this.#map.nodes(to === TO_ALL_SHARDS ? 'master' : undefined);
     if (nodes.length === 0) {
       // No map yet: wait for the first one, within the command's deadline, then route.
-      this.#mapped(timeout || this.opts.connectTimeout || 10_000).then(
+      this.#first.wait(timeout || this.opts.connectTimeout || 10_000, cmd.info.name).then(
         () => this.#fanOut(cmd, to, timeout, custom),
-        (err: Error) => this.#fail(cmd, annotate(err as ConnectError, cmd.info.name, undefined)),
+        (err: Error) => this.#fail(cmd, err),
       );
       return;
     }
@@ -497,10 +476,8 @@ export class Cluster implements Topology {
     const before = this.#map, changed = !map.equals(before);
     this.#map = map;
     if (changed) this.opts.tracking?.slotsMoved(map.slotsMovedFrom(before)); // the client-side cache drops what old owners answered
-    if (!this.#ready) {
-      this.#ready = true;
-      for (const done of this.#waiting) done();
-      this.#waiting.clear();
+    if (!this.#first.ready) {
+      this.#first.arrived();
       this.hooks.ready({ protocol: this.opts.protocol, server: { mode: 'cluster' } } as HandshakeResult);
     }
     if (map.fingerprint !== this.#announced) {
@@ -573,7 +550,7 @@ export class Cluster implements Topology {
   async close(): Promise<void> {
     this.#closed = true;
     this.#refresher.stop();
-    this.#endWaiting();
+    this.#first.end();
     await Promise.all([...this.#units.values(), ...this.#leaving].map((u) => u.close()));
     this.hooks.close();
   }
@@ -581,14 +558,9 @@ export class Cluster implements Topology {
   disconnect(): void {
     this.#closed = true;
     this.#refresher.stop();
-    this.#endWaiting();
+    this.#first.end();
     for (const u of [...this.#units.values(), ...this.#leaving]) u.disconnect();
     this.hooks.close();
-  }
-
-  #endWaiting(): void {
-    for (const done of this.#waiting) done(new ClosedError('the client closed before the cluster topology was known; it was never sent'));
-    this.#waiting.clear();
   }
 
   stats(): TopologyStats {

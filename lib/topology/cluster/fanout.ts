@@ -123,7 +123,7 @@ function partsError(replies: readonly NodeReply[], parts: readonly Command[]): E
  */
 function callersError(cmd: Command, parts: readonly Command[], err: Error): Error {
   if (!parts.some(wasSent)) return err;
-  const ctx = { command: cmd.info.name, cause: err };
+  const ctx = { command: cmd.info.name, node: (err as { node?: string }).node, cause: err }; // the node whose part failed
   const also = 'one of its parts was not sent, another was and may have run';
   if (err instanceof ReplyTimeoutError && !err.sent) return new ReplyTimeoutError(`no reply before the deadline; ${also}`, true, ctx);
   if (err instanceof ConnectionLostError && !err.maybeExecuted) return new ConnectionLostError(`the connection was lost; ${also}`, true, ctx);
