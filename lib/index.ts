@@ -25,7 +25,7 @@ export { ScanIterator } from './scan.js';
 export type { ScanOptions, CollectionScanOptions } from './scan.js';
 export type { RetryOptions } from './retry.js';
 export { Subscriber, SubscriberOverflowError, Keyspace } from './subscriber.js';
-export type { SubscriberOptions, SubscriberEvents, Message, KeyspaceEvent, KeyspaceOptions } from './subscriber.js';
+export type { SubscriberOptions, SubscriberEvents, Message, KeyspaceEvent, KeyspaceOptions, KeyspaceRequest } from './subscriber.js';
 export type { TransactionBuilder, WatchConnection, WatchOptions, MultiBuilder, MultiTupleBuilder, MultiResult } from './transaction.js';
 export { Attributed } from './resp/types.js';
 export type { Reply, DecoderLimits } from './resp/types.js';

@@ -25,7 +25,7 @@ import { checkObject, schema, type Validator } from './option-check.js';
 import { captureCallSite, rejectsWithCallSite, withCallSite, type CallSite } from './connection/observed.js';
 import { CHANNEL, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
 import { BoundedIterator, SubscriberOverflowError } from './pubsub/iterator.js';
-import { Keyspace, enableKeyspaceEvents, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceSink } from './pubsub/keyspace.js';
+import { Keyspace, enableKeyspaceEvents, iterableRequest, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceRequest, type KeyspaceSink } from './pubsub/keyspace.js';
 import { callEach, safeEmit } from './pubsub/listeners.js';
 import { KINDS, NodeLeftError } from './pubsub/subscriptions.js';
 import { keySlot } from './commands/slot.js';
@@ -33,7 +33,7 @@ import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
 
 export { Keyspace, SubscriberOverflowError };
-export type { KeyspaceEvent, KeyspaceOptions };
+export type { KeyspaceEvent, KeyspaceOptions, KeyspaceRequest };
 
 export interface SubscriberOptions {
   /** 'utf8' (default): channel names and messages as strings; 'buffer': as Buffers. */
@@ -217,17 +217,19 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
    * resolves once subscribed, with a `Keyspace` that emits 'event' and is
    * async-iterable, each item `{ key, event, db }`. The server must have
    * `notify-keyspace-events` set (`K` plus the event classes, e.g. 'KA'), or
-   * pass `configure: true` to have it set with CONFIG SET.
+   * pass `configure: true` to have it set with CONFIG SET. The call is also
+   * what `for await` takes: `for await (const e of sub.keyspace('user:*'))`
+   * iterates a stream that the loop's end closes.
    */
-  keyspace(pattern: Arg, opts: KeyspaceOptions = {}): Promise<Keyspace<T>> {
+  keyspace(pattern: Arg, opts: KeyspaceOptions = {}): KeyspaceRequest<T> {
     const site = this.#site(Subscriber.prototype.keyspace);
-    if (site === undefined) return this.#keyspace(pattern, opts, this.#ctx.command);
+    if (site === undefined) return iterableRequest((made) => this.#keyspace(pattern, opts, this.#ctx.command, made));
     // Its CONFIG commands are the caller's too: they carry the caller's site, not keyspace.ts's frames.
     const command: SubscriberContext['command'] = (name, ...args) => withCallSite(site, () => this.#ctx.command(name, ...args));
-    return rejectsWithCallSite(this.#keyspace(pattern, opts, command), site);
+    return iterableRequest((made) => rejectsWithCallSite(this.#keyspace(pattern, opts, command, made), site));
   }
 
-  async #keyspace(pattern: Arg, opts: KeyspaceOptions, command: SubscriberContext['command']): Promise<Keyspace<T>> {
+  async #keyspace(pattern: Arg, opts: KeyspaceOptions, command: SubscriberContext['command'], made: (ks: Keyspace<T>) => void): Promise<Keyspace<T>> {
     checkObject(opts, KEYSPACE, '', { where: 'sub.keyspace()' });
     validateArgs('PSUBSCRIBE', [pattern], 0, this.#ctx.maxArgumentBytes);
     this.#refuseIfClosed('PSUBSCRIBE');
@@ -280,6 +282,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       },
       (s) => (sink = s),
     );
+    made(ks);
     try {
       await follow(0);
       this.#refuseIfClosed('PSUBSCRIBE'); // closed while it was being confirmed

@@ -160,3 +160,62 @@ export class Keyspace<T extends string | Buffer = string> extends EventEmitter i
     safeEmit(this, 'close');
   }
 }
+
+/**
+ * What `sub.keyspace()` answers: a promise of the stream, which is also what a
+ * `for await` loop takes (DESIGN.md: keyspace "yields { key, event, db }").
+ * A loop over the call owns the stream it made: ending the loop (break, throw,
+ * the stream's end) closes it; a refused call throws out of the loop.
+ */
+export type KeyspaceRequest<T extends string | Buffer> = Promise<Keyspace<T>> & AsyncIterable<KeyspaceEvent<T>>;
+
+/**
+ * Make `start`'s promise iterable. `start` calls `made` with the stream as
+ * soon as it exists, before the subscription is confirmed: a loop's iterator
+ * is opened there, so an event that arrives in the same read as the
+ * confirmation is not missed.
+ */
+export function iterableRequest<T extends string | Buffer>(start: (made: (ks: Keyspace<T>) => void) => Promise<Keyspace<T>>): KeyspaceRequest<T> {
+  let stream: Keyspace<T> | undefined;
+  const waiting: ((ks: Keyspace<T>) => void)[] = [];
+  const request = start((ks) => {
+    stream = ks;
+    for (const open of waiting.splice(0)) open(ks);
+  });
+  const loop = (): AsyncIterableIterator<KeyspaceEvent<T>> => {
+    let inner: AsyncIterator<KeyspaceEvent<T>> | undefined;
+    let finished = false;
+    const open = (ks: Keyspace<T>) => {
+      if (!finished) inner = ks[Symbol.asyncIterator]();
+    };
+    if (stream !== undefined) open(stream);
+    else waiting.push(open);
+    const finish = async (): Promise<IteratorReturnResult<undefined>> => {
+      if (!finished) {
+        finished = true;
+        await inner?.return?.();
+        const ks = await request.catch(() => undefined);
+        await ks?.close();
+      }
+      return { value: undefined, done: true };
+    };
+    return {
+      async next() {
+        try {
+          await request;
+        } catch (err) {
+          finished = true;
+          throw err;
+        }
+        if (finished || inner === undefined) return finish();
+        const r = await inner.next();
+        return r.done ? finish() : r;
+      },
+      return: finish,
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  };
+  return Object.assign(request, { [Symbol.asyncIterator]: loop });
+}
