@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis, ReplyTimeoutError, ServerError } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
-import { until } from './support/until.js';
+import { until, within } from './support/until.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 
 const CACHE = { cache: { maxEntries: 1000, maxBytes: 1 << 20 } };
@@ -145,15 +145,15 @@ describe('client-side cache faults', () => {
     const cached = redis.db.with({ cache: true });
     await redis.db.reply('SET', 'ccf:dl', 'v');
     proxy.stall();
-    const slow = cached.with({ timeout: 3000 }).reply('GET', 'ccf:dl');
-    const t0 = Date.now();
-    // A shorter deadline: it does not wait behind the read in flight (which could take 3 s), it reads on its own.
-    await expect(cached.with({ timeout: 150 }).reply('GET', 'ccf:dl')).rejects.toBeInstanceOf(ReplyTimeoutError);
-    expect(Date.now() - t0).toBeLessThan(2000);
-    // No deadline at all: it must not inherit the 3 s one either.
+    // The read in flight has a deadline far past the test's: a caller that waited behind it would hang.
+    const slow = cached.with({ timeout: 60_000 }).reply('GET', 'ccf:dl');
+    // A shorter deadline: it does not wait behind the read in flight, it reads on its own (and times out on
+    // the stalled link by its own deadline). Waiting behind the read would hang until resume(): within() fails.
+    await expect(within('the 150 ms read times out on its own', cached.with({ timeout: 150 }).reply('GET', 'ccf:dl'))).rejects.toBeInstanceOf(ReplyTimeoutError);
+    // No deadline at all: it must not inherit the 60 s one either.
     const patient = cached.with({ timeout: 0 }).reply('GET', 'ccf:dl');
     // A longer deadline: it shares the read in flight.
-    const sharing = cached.with({ timeout: 5000 }).reply('GET', 'ccf:dl');
+    const sharing = cached.with({ timeout: 90_000 }).reply('GET', 'ccf:dl');
     proxy.resume();
     expect(await slow).toBe('v');
     expect(await sharing).toBe('v');
