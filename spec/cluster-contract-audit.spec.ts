@@ -11,11 +11,15 @@
  *   never comes (a user the ACL refuses CLUSTER SHARDS / SLOTS) failed with
  *   a ConnectError naming neither the command nor why ("no seed answered");
  *   it now names both, the refusal as its cause.
+ * - A per-node handle (`redis.nodes()`) cannot split a command: one whose
+ *   keys span slots (MGET, DEL, a MULTI block) was sent and came back as the
+ *   server's CROSSSLOT ServerError; it is a CrossSlotError, nothing sent.
  * - A split or fanned-out call with one master down settles by its deadline
  *   and says which node failed (`err.node`), not only in its cause.
  */
 import { describe, expect, it } from 'vitest';
-import { ConnectError, InvalidArgumentError, Redis, ReplyTimeoutError } from '../lib/index.js';
+import { keySlot } from '../lib/commands/slot.js';
+import { ConnectError, CrossSlotError, InvalidArgumentError, Redis, ReplyTimeoutError } from '../lib/index.js';
 import { keysOnEachMaster, useCluster } from './support/real-cluster.js';
 
 const { cluster, client, track } = useCluster({ commandTimeout: 2000 }, { start: { replicasPerMaster: 0 }, end: 'disconnect' });
@@ -59,6 +63,23 @@ describe('a user the ACL refuses CLUSTER SHARDS and SLOTS', () => {
     expect(err.command).toBe('GET');
     expect(err.message).toMatch(/NOPERM/);
     expect(String((err.cause as Error | undefined)?.message)).toMatch(/NOPERM/);
+  });
+});
+
+describe('a per-node handle given keys in several slots', () => {
+  it('MGET / DEL / a MULTI block across slots: CrossSlotError, nothing sent; one slot, SCAN and keyless commands still go', async () => {
+    const redis = client();
+    await redis.db.reply('SET', '{a}x', '1');
+    const port = await cluster.ownerOf(keySlot('{a}x'));
+    const owner = redis.nodes('master').find((n) => n.address === `127.0.0.1:${port}`)!;
+    await cluster.call(port, 'CONFIG', 'RESETSTAT');
+    expect(await owner.db.reply('MGET', '{a}x', '{b}y').catch((e: unknown) => e)).toBeInstanceOf(CrossSlotError);
+    expect(() => owner.db.command('DEL', '{a}x', '{b}y')).toThrow(CrossSlotError);
+    expect(await owner.db.multi((tx) => { tx.command('SET', '{a}x', '2'); tx.command('SET', '{b}y', '2'); }).catch((e: unknown) => e)).toBeInstanceOf(CrossSlotError);
+    expect(String(await cluster.call(port, 'INFO', 'commandstats'))).not.toMatch(/cmdstat_(mget|del|multi|exec|set):/);
+    expect(await owner.db.reply('MGET', '{a}x', '{a}z')).toEqual(['1', null]);
+    expect(((await owner.db.reply('SCAN', 0)) as [string, string[]])[0]).toBe('0');
+    expect(await owner.db.multi((tx) => { tx.command('INCR', '{a}n'); tx.command('DBSIZE'); })).toEqual([1, 2]);
   });
 });
 
