@@ -109,6 +109,15 @@ export class ConnectTimeoutError extends ConnectError {
   }
 }
 
+/**
+ * The error of a command whose connection never opened and will not be tried
+ * again, `cause` being why the last try failed: a ConnectTimeoutError when it
+ * timed out (a timeout stays one for `instanceof`), else a ConnectError.
+ */
+export function couldNotConnect(message: string, ctx: ErrorContext & { cause: ConnectError }): ConnectError {
+  return ctx.cause instanceof ConnectTimeoutError ? new ConnectTimeoutError(message, ctx) : new ConnectError(message, ctx);
+}
+
 /** Waiting for a pooled (blocking / WATCH) connection took longer than `maxWait`. */
 export class PoolTimeoutError extends TimeoutError {
   constructor(message: string, ctx?: ErrorContext) {

@@ -17,7 +17,7 @@
  */
 import Denque from 'denque';
 import { SHAPE_ANY, commandInfo, fitsShape, resp2ToResp3 } from '../commands/index.js';
-import { ClosedError, ConnectError, ConnectionLostError, ProtocolError, ReadOnlyError, RedisError, ReplyTimeoutError, ServerError, annotate, refusedBeforeRunning, serverErrorFrom } from '../errors.js';
+import { ClosedError, ConnectError, ConnectionLostError, ProtocolError, ReadOnlyError, RedisError, ReplyTimeoutError, ServerError, annotate, couldNotConnect, refusedBeforeRunning, serverErrorFrom } from '../errors.js';
 import { Decoder } from '../resp/decoder.js';
 import { validateArgs, type Arg } from '../resp/encoder.js';
 import { Attributed, DECODE_RESP3_SHAPES, type DecoderSink, type Reply } from '../resp/types.js';
@@ -200,6 +200,7 @@ export class Multiplexer implements DecoderSink {
     const ctx = { command: name, node: this.node };
     let refusal: Error | undefined;
     if (this.fatal) refusal = new ConnectError(this.fatal.message, { ...ctx, cause: this.fatal.cause });
+    else if (this.gaveUp instanceof ConnectError && !this.closing) refusal = couldNotConnect('could not connect and reconnecting is over; it was not sent', { ...ctx, cause: this.gaveUp });
     else if (this.gaveUp && !this.closing) refusal = new ConnectionLostError('the connection was lost and reconnecting is over; it was not sent', false, { ...ctx, cause: this.gaveUp });
     else if (this.closing || this.state === State.Closed) refusal = new ClosedError('the client is closed', ctx);
     else if (!this.opts.offlineQueue && !this.link?.ready) {
@@ -492,7 +493,7 @@ export class Multiplexer implements DecoderSink {
         fatal && !sent
           ? new ConnectError(fatal.message, { command, node: this.node, cause: fatal.cause })
           : cause instanceof ConnectError && !sent
-            ? new ConnectError('could not connect and reconnecting is over; the command was not sent', { command, node: this.node, cause })
+            ? couldNotConnect('could not connect and reconnecting is over; the command was not sent', { command, node: this.node, cause })
             : new ConnectionLostError(`reconnecting gave up; ${notSent(sent)}`, sent, { command, node: this.node, cause }),
       );
       this.stopTimers();

@@ -30,7 +30,7 @@ import { Multiplexer, type MultiplexerOptions } from '../connection/multiplexer.
 import { MESSAGE, PMESSAGE, PUNSUBSCRIBED, SMESSAGE, SUNSUBSCRIBED, UNSUBSCRIBED, frameKind } from '../connection/pubsub-frames.js';
 import { describeEndpoint } from '../connection/socket.js';
 import { ConnectionCounters } from './connection-counters.js';
-import { ClosedError, ConnectError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError } from '../errors.js';
+import { ClosedError, ConnectError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError, couldNotConnect } from '../errors.js';
 import { DECODE_BUFFERS, type Reply } from '../resp/types.js';
 import {
   CHANNEL, KINDS, PATTERN, SHARD, SUBSCRIBE, UNSUBSCRIBE, Call, Entry, NodeLeftError, frameKey, keyOf, perCommand,
@@ -561,7 +561,7 @@ export class Hub {
       cause instanceof ServerError
         ? new ConnectError('the server refused the pub/sub connection\'s configuration; fix the options. Not reconnecting', { command, node: this.node, cause })
         : cause instanceof ConnectError
-          ? new ConnectError('the pub/sub connection could not connect and reconnecting is over', { command, node: this.node, cause })
+          ? couldNotConnect('the pub/sub connection could not connect and reconnecting is over', { command, node: this.node, cause })
           : new ConnectionLostError('the pub/sub connection was lost and reconnecting is over', false, { command, node: this.node, cause });
     this.mux = this.muxOpts = undefined;
     this.past.add(mux);
