@@ -54,6 +54,12 @@ export interface HandshakeOptions {
    * connection is dropped and its owner asks again where to connect.
    */
   role?: 'master' | 'replica';
+  /**
+   * Learn the server's mode even without RESP3's HELLO map (auto mode's first
+   * connection): with `protocol: 2`, `INFO server` rides in the same round
+   * trip and its `redis_mode` fills `server.mode`. A refusal leaves it unknown.
+   */
+  askMode?: boolean;
 }
 
 export interface HandshakeResult {
@@ -197,7 +203,12 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
   }
   if (opts.clientName) steps.push(settle(send(['CLIENT', 'SETNAME', opts.clientName])));
   if (opts.db !== 0) steps.push(settle(send(['SELECT', opts.db])));
+  // Only where RESP2 was asked for: a server without HELLO (Redis < 6) keeps its handshake as it was.
+  const info = opts.askMode && opts.protocol === 2 ? settle(send(['INFO', 'server'])) : undefined;
   for (const step of await Promise.all(steps)) if (!step.ok) throw step.error;
+  const said = info && (await info);
+  const mode = said?.ok ? /^redis_mode:(\w+)/m.exec(String(said.value))?.[1] : undefined;
+  const server = mode === undefined ? undefined : { mode };
   // RESP2 gets no tracking: its invalidations would need a second connection (REDIRECT), out of order with replies.
-  return opts.tracking ? { protocol: 2, tracking: false } : { protocol: 2 };
+  return { protocol: 2, ...(server && { server }), ...(opts.tracking && { tracking: false }) };
 }

@@ -62,7 +62,8 @@ export class AutoTopology implements Topology {
       return;
     }
     const { host, port } = resolved.connection.endpoint;
-    const probe: Standalone = new Standalone(resolved.connection, pool, {
+    // Over RESP2 there is no HELLO map: the probe asks INFO server for the mode (handshake.ts).
+    const probe: Standalone = new Standalone({ ...resolved.connection, askMode: resolved.mode === 'auto' }, pool, {
       ...hooks,
       ready: (info) => {
         decide();
