@@ -62,6 +62,9 @@ interface Frame {
 
 const EMPTY = Buffer.alloc(0);
 
+/** The type bytes a RESP3 frame may start with: + - : $ ! = ; * % ~ > | _ # , ( . */
+const RESP_TYPES: ReadonlySet<number> = new Set([43, 45, 58, 36, 33, 61, 59, 42, 37, 126, 62, 124, 95, 35, 44, 40, 46]);
+
 
 type FastBuffer = Buffer & {
   utf8Slice(start: number, end: number): string;
@@ -317,6 +320,9 @@ export class Decoder {
       const flags = this.flags;
       const eol = this.lineEnd(start + 1);
       if (eol < 0) {
+        // Not RESP from its first byte (a blank line, an HTTP answer): refused now, not once a line completes,
+        // which a server that goes silent may never send. Only here, off the path of complete lines.
+        if (!RESP_TYPES.has(type)) this.fail(`unknown type byte 0x${type.toString(16).padStart(2, '0')}`);
         this.keep(start, buf.length - start + 1);
         return false;
       }
