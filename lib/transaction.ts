@@ -17,7 +17,7 @@ import { prefixed, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import type { CommandArguments, Decoding, DefaultDecoding, Resolved } from './commands/typed.js';
 import { resp2ToResp3 } from './commands/resp3-shapes.js';
 import { checkCommand, Command, InternalCommand, prepareCommand } from './connection/command.js';
-import type { AbortWatch } from './connection/abort.js';
+import { abortError, type AbortWatch } from './connection/abort.js';
 import { appendCallSite, captureCallSite, ObservedCommand } from './connection/observed.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
@@ -315,6 +315,22 @@ export interface WatchRouting {
   unreachable?(err: ConnectionError, since: number): Promise<boolean>;
 }
 
+/**
+ * `wait`, or the view's AbortError as soon as its signal fires: a db.watch
+ * waiting for routing has watched nothing and `fn` has not run, so it gives
+ * up as a command never sent does (nothing is leased again, `fn` never runs).
+ */
+function orAborted<T>(wait: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return wait;
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(abortError('WATCH', false, undefined, signal.reason));
+    if (signal.aborted) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    const done = () => signal.removeEventListener('abort', abort);
+    wait.then(resolve, reject).finally(done);
+  });
+}
+
 export async function runWatch<R>(
   /** Lease a connection (on the node of `keys`, as they are sent: prefixed). */
   acquire: (keys: Arg[]) => Promise<Lease>,
@@ -336,7 +352,7 @@ export async function runWatch<R>(
   let unreachableSince = 0;
   for (let attempt = 0; ; attempt++) {
     if (unreachable !== undefined) {
-      if (!(await routing.unreachable!(unreachable, unreachableSince))) throw unreachable;
+      if (!(await orAborted(routing.unreachable!(unreachable, unreachableSince), on.abort?.signal))) throw unreachable;
       unreachable = undefined;
     }
     const lease = await acquire(keys);

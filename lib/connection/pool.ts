@@ -98,7 +98,7 @@ export class BlockingPool {
   private readonly active = new Set<Lease>();
   /** The waiting line, oldest first: a Set, so an aborted waiter leaves it at once, wherever it stands. */
   private readonly waiters = new Set<Waiter>();
-  /** Commands waiting out a retry backoff, and how to end that wait (close and disconnect settle them at once; leave hands them back). */
+  /** Commands waiting out a retry backoff or for routing (see PoolHooks.unreachable), and how to end that wait (close and disconnect settle them at once; leave hands them back). */
   private readonly backingOff = new Map<Command, (next: Next) => void>();
   private closed = false;
   /** Set by leave(): commands never written here go back to routing instead of failing. */
@@ -289,10 +289,11 @@ export class BlockingPool {
       if (neverRan && err instanceof ConnectionError && this.hooks.unreachable !== undefined) {
         const since = unreachableSince.get(cmd) ?? Date.now();
         unreachableSince.set(cmd, since);
-        const to = await this.hooks.unreachable(cmd, err, since);
-        if (cmd.settled) return; // its signal fired, or the client closed, while routing looked
-        if (to !== undefined) return handBack(to);
-      }
+        // Waited like a backoff (its signal, close(), disconnect() and leave() end it at once), and within its deadline.
+        const to = await this.backoff(cmd, this.hooks.unreachable(cmd, err, since), deadline);
+        if (to === STOP) return;
+        if (to !== RETRY) return handBack(to);
+      } else unreachableSince.delete(cmd); // it reached its node: a later failover is waited for afresh
       const delay = err instanceof ServerError || err instanceof ConnectionError ? resendDelay(cmd, attempt, err, !neverRan) : -1;
       if (delay < 0 || Date.now() + delay >= deadline) {
         this.fail(cmd, err);
@@ -300,37 +301,50 @@ export class BlockingPool {
       }
       const next = delay > 0 ? await this.backoff(cmd, delay) : RETRY;
       if (next === STOP) return;
-      if (next === LEFT && this.leaving) return handBack(this.leaving);
+      if (next !== RETRY) return handBack(next);
     }
   }
 
   /**
-   * Wait `delay` ms before the next try of `cmd`. Its signal, close() and
-   * disconnect() end the wait at once: the timer is cleared (it would keep the
-   * process alive), the caller gets its AbortError or ClosedError (saying it
-   * may have run when an earlier try was written), and it resolves false:
-   * nothing more is sent, no lease is taken. leave() ends it with LEFT: the
-   * command goes back to routing (its retry was decided; the node is gone).
+   * Wait before the next try of `cmd`: `delay` ms, or until routing says
+   * where it goes (PoolHooks.unreachable: RETRY when it knows no better, or
+   * at `deadline`). Its signal, close() and disconnect() end the wait at
+   * once: the timer is cleared (it would keep the process alive), the caller
+   * gets its AbortError or ClosedError (saying it may have run when an
+   * earlier try was written), and it resolves STOP: nothing more is sent, no
+   * lease is taken. leave() ends a backoff with its HandBack (its retry was
+   * decided; the node is gone), not a wait for routing: that one is answered
+   * after the refresh that made the node leave, in the order calls came.
    */
-  private backoff(cmd: Command, delay: number): Promise<Next> {
-    if (this.leaving) return Promise.resolve(LEFT);
+  private backoff(cmd: Command, delay: number | Promise<HandBack | undefined>, deadline = Infinity): Promise<Next> {
+    if (this.leaving) return Promise.resolve(this.leaving);
     if (this.closed) {
       this.fail(cmd, backoffClosedError(cmd, 'the client closed', this.hooks.node()));
       return Promise.resolve(STOP);
     }
     return new Promise((resume) => {
+      let over = false; // routing may answer after the wait ended
       const end = (next: Next) => {
+        if (over) return;
+        over = true;
         cmd.abortHook = undefined;
         this.backingOff.delete(cmd);
         clearTimeout(timer);
         resume(next);
       };
-      const timer = setTimeout(() => end(RETRY), delay);
+      const routed = typeof delay !== 'number';
+      const timer = !routed ? setTimeout(() => end(RETRY), delay) : deadline === Infinity ? undefined : setTimeout(() => end(RETRY), Math.min(deadline - Date.now(), MAX_TIMER));
+      const closed = (err: Error) => {
+        if (over) return;
+        end(STOP);
+        this.fail(cmd, err); // the client closed: ClosedError
+      };
+      if (routed) delay.then((to) => end(to ?? RETRY), closed);
       cmd.abortHook = (reason) => {
         end(STOP);
         this.fail(cmd, abortError(cmd.info.name, wasSent(cmd), undefined, reason));
       };
-      this.backingOff.set(cmd, end);
+      this.backingOff.set(cmd, routed ? (next) => typeof next !== 'function' && end(next) : end);
     });
   }
 
@@ -469,7 +483,7 @@ export class BlockingPool {
     this.closed = true; // no lease is reused or made here any more
     this.stopIdleCheck();
     for (const w of [...this.waiters]) w.reject(new PoolLeftError(w.cmd?.info.name ?? 'WATCH', this.hooks.node()));
-    for (const end of [...this.backingOff.values()]) end(LEFT);
+    for (const end of [...this.backingOff.values()]) end(handBack);
     for (const lease of this.idle.splice(0)) void lease.mux.close();
     return this.ended();
   }
@@ -519,9 +533,9 @@ export class BlockingPool {
   }
 }
 
-/** How a retry backoff ended: try again, stop (settled), or go back to routing (the pool left). */
-type Next = 0 | 1 | 2;
-const RETRY = 0, STOP = 1, LEFT = 2;
+/** How a retry backoff ended: try again, stop (settled), or go back to routing (the pool left, or routing knows where it goes now). */
+type Next = 0 | 1 | HandBack;
+const RETRY = 0, STOP = 1;
 
 function closedError(cmd: Command, sent: boolean, node: string): ClosedError {
   const message = sent

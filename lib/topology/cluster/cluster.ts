@@ -70,6 +70,8 @@ export class Cluster implements Topology {
   readonly #waits = new WeakMap<Command, number>();
   /** Units whose node left the map, until their busy leases are back: the client's close() still ends them. */
   readonly #leaving = new Set<Standalone>();
+  /** Calls waiting for the slot map to place them again (see unreachable): close() and disconnect() end them. */
+  readonly #placing = new Set<() => void>();
   #closed = false;
   #next = 0;
 
@@ -272,10 +274,25 @@ export class Cluster implements Topology {
     this.#refresher.soon();
   }
 
-  /** A WATCH lease could not reach its node: after the next refresh (a failover moves the slot), within the command timeout since `since`. */
-  async unreachable(_err: ConnectionError, since: number): Promise<boolean> {
-    const within = () => !this.#closed && Date.now() - since < (this.opts.commandTimeout || this.opts.connectTimeout || 10_000);
-    return within() && (await this.#refresher.refresh(), within());
+  /**
+   * A lease (WATCH, blocking command) could not reach its node: true after the next refresh (a failover moves
+   * the slot), false once the command timeout since `since` is over (a refresh may take longer); ClosedError
+   * when the client closes meanwhile (the call settles with the client, not after it).
+   */
+  unreachable(_err: ConnectionError, since: number): Promise<boolean> {
+    const left = () => since + (this.opts.commandTimeout || this.opts.connectTimeout || 10_000) - Date.now();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#placing.delete(done);
+        if (this.#closed) reject(new ClosedError('the client closed while the call waited for the slot map to place it; it was never sent'));
+        else resolve(left() > 0);
+      };
+      const timer = setTimeout(done, Math.max(0, left()));
+      this.#placing.add(done);
+      if (this.#closed || left() <= 0) done();
+      else void this.#refresher.refresh().then(done);
+    });
   }
 
   /** A reply of the auto-mode probe's connection that redirects (it became one of this cluster's units). */
@@ -551,6 +568,7 @@ export class Cluster implements Topology {
     this.#closed = true;
     this.#refresher.stop();
     this.#first.end();
+    for (const done of [...this.#placing]) done();
     await Promise.all([...this.#units.values(), ...this.#leaving].map((u) => u.close()));
     this.hooks.close();
   }
@@ -559,6 +577,7 @@ export class Cluster implements Topology {
     this.#closed = true;
     this.#refresher.stop();
     this.#first.end();
+    for (const done of [...this.#placing]) done();
     for (const u of [...this.#units.values(), ...this.#leaving]) u.disconnect();
     this.hooks.close();
   }

@@ -24,7 +24,7 @@
  *   never with the address it connected to.
  */
 import type { Located, MultiplexerOptions } from '../../connection/multiplexer.js';
-import type { ConnectionError } from '../../errors.js';
+import { ClosedError, type ConnectionError } from '../../errors.js';
 import type { PoolSettings } from '../../connection/pool.js';
 import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
 import { CHANNEL, Hub, type Member } from '../../pubsub/hub.js';
@@ -66,6 +66,8 @@ export class Sentinel extends OneUnitTopology {
   private resubscribeTimer: NodeJS.Timeout | undefined;
   /** How long a db.watch whose lease found no master waits for one (see unreachable). */
   private readonly watchBudget: number;
+  /** Calls in that wait (see unreachable): close() and disconnect() end them. */
+  private readonly pauses = new Set<() => void>();
   /** With an addressMap: the address a connection was made to -> the address the sentinels named (see `announced`). */
   private readonly announcedAs = new Map<string, string>();
 
@@ -214,14 +216,24 @@ export class Sentinel extends OneUnitTopology {
    * A db.watch's lease, or a blocking command's, could not reach the master
    * (nothing watched, nothing written): each new lease asks the sentinels
    * where the master is, so after a short pause it leases again, until a
-   * failover names a new master or the command timeout since `since` is over. (Polled: a switch may come while
-   * the watch connection is between sentinels.)
+   * failover names a new master or the command timeout since `since` is
+   * over (false). (Polled: a switch may come while the watch connection is
+   * between sentinels.) The client closing meanwhile: ClosedError.
    */
-  async unreachable(_err: ConnectionError, since: number): Promise<boolean> {
+  unreachable(_err: ConnectionError, since: number): Promise<boolean> {
     const left = () => this.watchBudget - (Date.now() - since);
-    if (this.closed || left() <= 0) return false;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(UNREACHABLE_PAUSE, left())));
-    return !this.closed && left() > 0;
+    return new Promise((resolve, reject) => {
+      // close() and disconnect() end the pause at once: the call settles with the client, not after it.
+      const done = () => {
+        clearTimeout(timer);
+        this.pauses.delete(done);
+        if (this.closed) reject(new ClosedError('the client closed while the call waited for the sentinels to name a reachable master; it was never sent'));
+        else resolve(left() > 0);
+      };
+      const timer = setTimeout(done, Math.max(0, Math.min(UNREACHABLE_PAUSE, left())));
+      this.pauses.add(done);
+      if (this.closed || left() <= 0) done();
+    });
   }
 
   async close(): Promise<void> {
@@ -239,6 +251,7 @@ export class Sentinel extends OneUnitTopology {
 
   private stop(): void {
     this.closed = true;
+    for (const done of [...this.pauses]) done();
     if (this.resubscribeTimer !== undefined) clearTimeout(this.resubscribeTimer);
   }
 }

@@ -1,0 +1,110 @@
+/**
+ * A db.watch or a blocking command whose node is unreachable waits for the
+ * slot map to say where its keys live now (Cluster.unreachable), within the
+ * command timeout since it first found the node unreachable. Here the node
+ * is dead for good (a master without replicas: no failover will come), so
+ * nothing ever takes its place:
+ *  - the wait ends within that bound even when reasons to refresh keep
+ *    coming (a dead node's connection that retries every few ms asks for a
+ *    refresh each time, so the refresher never rests);
+ *  - close() and disconnect() end it at once, as they end every call in
+ *    flight: ClosedError, settled before close() resolves.
+ */
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { keySlot } from '../lib/commands/slot.js';
+import { ClosedError, ConnectionError, RetryPolicy } from '../lib/index.js';
+import { Cluster } from '../lib/topology/cluster/cluster.js';
+import { useCluster } from './support/real-cluster.js';
+import { until, within } from './support/until.js';
+
+const { cluster, client } = useCluster(() => ({ connectTimeout: 1000, reconnect: { baseDelay: 2, maxDelay: 5 } }), {
+  end: 'disconnect',
+  start: { masters: 3, replicasPerMaster: 0 },
+});
+
+/** A key served by the master killed below. */
+let key = '';
+
+beforeAll(async () => {
+  const dead = cluster.masters()[0]!.port;
+  for (let i = 0; key === ''; i++) if ((await cluster.ownerOf(keySlot(`ub:${i}`))) === dead) key = `ub:${i}`;
+  await cluster.kill(dead);
+});
+
+/** Counts the calls that entered the wait for the slot map. */
+function spyWait(): { entered(): number; restore(): void } {
+  const spy = vi.spyOn(Cluster.prototype, 'unreachable');
+  return { entered: () => spy.mock.calls.length, restore: () => spy.mockRestore() };
+}
+
+function spyReconnects(redis: ReturnType<typeof client>): () => number {
+  let n = 0;
+  redis.on('reconnecting', () => n++);
+  return () => n;
+}
+
+function outcome<T>(p: Promise<T>): { settled: () => boolean; result: Promise<T | Error> } {
+  let settled = false;
+  const result = p.then(
+    (v) => v,
+    (err: Error) => err,
+  );
+  void result.then(() => (settled = true));
+  return { settled: () => settled, result };
+}
+
+describe('the node never comes back, and its connection asks for a refresh every few ms', () => {
+  it('a watch fails with the connection error within its command timeout; fn never ran', async () => {
+    const redis = client({ commandTimeout: 1500 });
+    const reconnects = spyReconnects(redis);
+    void redis.db.reply('GET', key).catch(() => {}); // the node's shared connection retries, every few ms
+    await until('the dead node\'s connection retries', () => reconnects() > 3);
+    let runs = 0;
+    const watched = await within('the watch settles', outcome(redis.db.watch([key], () => runs++)).result);
+    expect(watched).toBeInstanceOf(ConnectionError);
+    expect(runs).toBe(0);
+  });
+
+  it('a BLPOP (no retries) fails with the connection error within its command timeout', async () => {
+    const redis = client({ commandTimeout: 1500 });
+    const reconnects = spyReconnects(redis);
+    void redis.db.reply('GET', key).catch(() => {});
+    await until('the dead node\'s connection retries', () => reconnects() > 3);
+    const popped = await within('the BLPOP settles', outcome(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', key, 0)).result);
+    expect(popped).toBeInstanceOf(ConnectionError);
+  });
+});
+
+describe('the client ends while a call waits for the slot map', () => {
+  it('disconnect(): the watch and the BLPOP reject with ClosedError', async () => {
+    const wait = spyWait();
+    try {
+      const redis = client({ commandTimeout: 60_000 });
+      const watched = outcome(redis.db.watch([key], () => 0));
+      const popped = outcome(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', key, 0));
+      await until('both wait for the slot map', () => wait.entered() >= 2);
+      redis.disconnect();
+      expect(await watched.result).toBeInstanceOf(ClosedError);
+      expect(await popped.result).toBeInstanceOf(ClosedError);
+    } finally {
+      wait.restore();
+    }
+  });
+
+  it('close(): the watch and the BLPOP have settled, with ClosedError, once close() resolves', async () => {
+    const wait = spyWait();
+    try {
+      const redis = client({ commandTimeout: 60_000 });
+      const watched = outcome(redis.db.watch([key], () => 0));
+      const popped = outcome(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', key, 0));
+      await until('both wait for the slot map', () => wait.entered() >= 2);
+      await redis.close();
+      expect(watched.settled()).toBe(true);
+      expect(popped.settled()).toBe(true);
+      expect(await watched.result).toBeInstanceOf(ClosedError);
+      expect(await popped.result).toBeInstanceOf(ClosedError);
+    } finally {
+      wait.restore();
+    }
+  });
+});
