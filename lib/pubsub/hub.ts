@@ -169,7 +169,7 @@ export class Hub {
   close(): Promise<void> {
     // The connection first: what it settles while closing finds nothing to change.
     const closed = this.closeConnection((mux) => mux.close());
-    this.shutDown(new ClosedError('the client is closed', { node: this.node }));
+    this.shutDown((command) => new ClosedError('the client is closed', { command, node: this.node }), true);
     return closed;
   }
 
@@ -179,7 +179,7 @@ export class Hub {
       mux.disconnect();
       return Promise.resolve();
     });
-    this.shutDown(new ClosedError('the client was disconnected', { node: this.node }));
+    this.shutDown((command) => new ClosedError('the client was disconnected', { command, node: this.node }), true);
   }
 
   /**
@@ -565,19 +565,20 @@ export class Hub {
           : new ConnectionLostError('the pub/sub connection was lost and reconnecting is over', false, { command, node: this.node, cause });
     this.mux = this.muxOpts = undefined;
     this.past.add(mux);
-    this.shutDown(this.failure('SUBSCRIBE'));
+    this.shutDown(this.failure, false);
   }
 
-  /** Reject every call, forget every subscription, and tell every member (it stays known until it leaves). */
-  private shutDown(err: Error): void {
-    if (err instanceof ClosedError) this.closed = true;
+  /** Reject every call (each with an error naming its command), forget every subscription, and tell every member
+   *  (it stays known until it leaves; `closed`: for good, the client closed). */
+  private shutDown(failure: (command: string) => Error, closed: boolean): void {
+    if (closed) this.closed = true;
     for (const state of this.members.values()) {
-      for (const call of state.calls) this.settle(call, err);
+      for (const call of state.calls) this.settle(call, failure(call.command));
       for (const held of state.held) held.clear();
     }
     for (const map of this.entries) map.clear();
     this.restoring = undefined;
-    this.broadcast('close', err instanceof ClosedError ? undefined : err);
+    this.broadcast('close', closed ? undefined : failure('SUBSCRIBE'));
     if (this.closed) {
       this.members.clear();
       this.bufferMembers = 0;
