@@ -371,8 +371,8 @@ export class Cluster implements Topology {
     const target = redirectTarget(err.serverMessage, replyingHost);
     if (target === undefined) return false;
     if (moved) {
-      this.#moveSlot(target.slot, target.host, target.port, `${replyingHost}:${replyingPort}`);
-      this.#refresher.soon();
+      // One refresh per change: a MOVED the map already agrees with (sent before an earlier MOVED fixed it) asks for none.
+      if (this.#moveSlot(target.slot, target.host, target.port, `${replyingHost}:${replyingPort}`)) this.#refresher.soon();
       if (replyingPort > 0) this.#fences.raise(target.slot, this.#units.get(`${replyingHost}:${replyingPort}`), this.opts.commandTimeout || 2000);
     } else this.opts.tracking?.slotsMoved([target.slot]); // ASK: the slot is migrating; keys we read at the source may be written at the target
     // Parts of a transaction: the block fails whole (EXECABORT) or is re-sent whole; the map is fixed for it.
@@ -402,11 +402,13 @@ export class Cluster implements Topology {
     return true;
   }
 
-  /** A MOVED (from node `from`): the slot map says so at once, and the client-side cache drops what the old owner answered for that slot. */
-  #moveSlot(slot: number, host: string, port: number, from?: string): void {
+  /** A MOVED (from node `from`): the slot map says so at once, and the client-side cache drops what the old owner answered for that slot. True: the map was wrong. */
+  #moveSlot(slot: number, host: string, port: number, from?: string): boolean {
     const map = this.#map.withMoved(slot, host, port); // unchanged when a replica moved to another shard redirects to the master the map names:
-    if (map !== this.#map || this.#map.replicasFor(slot).some((r) => r.address === from)) this.opts.tracking?.slotsMoved([slot]); // what it answered goes too
+    const wrong = map !== this.#map || this.#map.masterFor(slot)?.address === from || this.#map.replicasFor(slot).some((r) => r.address === from);
+    if (wrong) this.opts.tracking?.slotsMoved([slot]); // what it answered goes too
     this.#map = map;
+    return wrong; // the map named the redirecting node for the slot, or another owner: it was wrong
   }
 
   /**
