@@ -339,6 +339,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
 
   #multi(build: (tx: TransactionBuilder<Decoding>) => unknown, trace: CommandTraceContext | undefined): Promise<Reply[] | null> {
     try {
+      if (typeof build !== 'function') throw new InvalidArgumentError('db.multi needs a builder function: db.multi((tx) => { tx.command(...) })', { command: 'MULTI' });
       if (this.#core.closed) throw new ClosedError();
       const abort = this.#abort;
       const cache = this.#cache;
