@@ -188,7 +188,7 @@ export class Cluster implements Topology {
   /** Shard channels on the master of their slot; channels and patterns on one stable node. */
   pubsub(kind: Kind, name: Buffer): Hub {
     if (kind === SHARD) return this.#forSlot(keySlot(name), 0).pubsub(kind, name);
-    this.#pubsubUnit ??= this.#anyMaster();
+    this.#pubsubUnit ??= this.#anyMaster(); // not one known down: a connection that never comes up moves nothing
     return this.#pubsubUnit.pubsub(kind, name);
   }
 
@@ -217,11 +217,12 @@ export class Cluster implements Topology {
     return master ? (this.#masterUnits[shard] = this.#unit(master.host, master.port, false)) : this.#anyMaster();
   }
 
+  /** A master, round robin, passing over those whose connection is known down while another is not (keyless commands, channels). */
   #anyMaster(): Standalone {
     const masters = this.#map.nodes('master');
-    if (masters.length > 0) {
-      const m = masters[this.#next++ % masters.length]!;
-      return this.#unit(m.host, m.port, false);
+    for (let i = 0, start = this.#next++; i < masters.length; i++) {
+      const m = masters[(start + i) % masters.length]!;
+      if (i === masters.length - 1 || this.#units.get(m.address)?.down !== true) return this.#unit(m.host, m.port, false);
     }
     // No map yet: ask a seed; MOVED takes the command where it belongs.
     const seed = this.settings.seeds[this.#next++ % this.settings.seeds.length]!;
