@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectError, ConnectionError, ReplyTimeoutError, Redis, type Message, type RedisOptions } from '../lib/index.js';
 import { FaultProxy } from './support/fault-proxy.js';
 import { useRealServer } from './support/real-server.js';
-import { until } from './support/until.js';
+import { until, within } from './support/until.js';
 
 const env = useRealServer();
 const proxies: FaultProxy[] = [];
@@ -21,10 +21,6 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FAST: RedisOptions = { reconnect: { baseDelay: 5, maxDelay: 20 } };
-
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`did not settle within ${ms} ms`)), ms))]);
-}
 
 async function through(opts: RedisOptions = {}): Promise<{ redis: Redis; proxy: FaultProxy }> {
   const proxy = await FaultProxy.start(env.server.port);
@@ -71,7 +67,7 @@ describe.each([3, 2] as const)('CLIENT KILL TYPE pubsub under traffic (protocol 
         await until('messages of every kind received since the last kill', () => got.message.length > m && got.pmessage.length > p && got.smessage.length > sm);
         const ready = new Promise((r) => sub.once('ready', r)); // events.once would reject on the 'error' of the kill
         expect(await admin.db.reply('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(1);
-        await within(ready, 3000);
+        await within("'ready' after the kill", ready);
         expect(await counts(admin, ch, sh)).toEqual([1, 1, 1]); // 'ready' comes once they are confirmed
       }
     } finally {
@@ -117,7 +113,7 @@ describe('resubscription order and deadlines', () => {
     const mon = await monitor(env.server.port);
     try {
       proxy.refuse(false);
-      await within(during, 3000);
+      await within('the SUBSCRIBE queued while disconnected', during);
       await until('the server ran SUBSCRIBE ord:new', () => mon.lines.some((l) => l.includes('"SUBSCRIBE" "ord:new"')));
       const subs = mon.lines.filter((l) => l.includes('"SUBSCRIBE"'));
       expect(subs[0]).toMatch(/"SUBSCRIBE" "ord:old"$/);
@@ -132,9 +128,8 @@ describe('resubscription order and deadlines', () => {
     const sub = redis.subscriber({ timeout: 300 });
     await sub.subscribe('st:a');
     proxy.stall();
-    const t0 = Date.now();
-    await expect(within(sub.subscribe('st:b'), 3000)).rejects.toBeInstanceOf(ReplyTimeoutError);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // Only its 300 ms deadline can end it on the stalled link; a deadline not kept would hang (within()).
+    await expect(within('SUBSCRIBE st:b times out', sub.subscribe('st:b'))).rejects.toBeInstanceOf(ReplyTimeoutError);
     expect(sub.subscriptions.channels).toEqual(['st:a']);
     // NUMSUB of st:b is 0 until the held SUBSCRIBE reaches the server, too: wait for the undo itself.
     const mon = await monitor(env.server.port);
@@ -156,7 +151,9 @@ describe('resubscription order and deadlines', () => {
 
 describe('a connection that gave up', () => {
   it('rejects pending calls, and later ones at once', async () => {
-    const { redis, proxy } = await through({ reconnect: false });
+    // A deadline of a minute: a call that waited for it instead of failing on the closed connection would hang
+    // (within()) and end as a ReplyTimeoutError, not a ConnectionError.
+    const { redis, proxy } = await through({ reconnect: false, commandTimeout: 60_000 });
     const sub = redis.subscriber();
     sub.on('error', () => {});
     await sub.subscribe('gu:a');
@@ -164,22 +161,20 @@ describe('a connection that gave up', () => {
     const pending = sub.subscribe('gu:b');
     const closed = new Promise((r) => sub.once('close', r));
     proxy.cutAll();
-    await expect(within(pending, 2000)).rejects.toBeInstanceOf(ConnectionError);
-    await within(closed, 2000);
-    const t0 = Date.now();
-    await expect(within(sub.subscribe('gu:c'), 2000)).rejects.toBeInstanceOf(ConnectionError);
-    await expect(within(redis.subscriber().psubscribe('gu:*'), 2000)).rejects.toBeInstanceOf(ConnectionError);
-    expect(Date.now() - t0).toBeLessThan(500);
+    await expect(within('the pending SUBSCRIBE fails with the connection', pending)).rejects.toBeInstanceOf(ConnectionError);
+    await within("the subscriber's 'close'", closed);
+    await expect(within('a later SUBSCRIBE fails at once', sub.subscribe('gu:c'))).rejects.toBeInstanceOf(ConnectionError);
+    await expect(within('a new subscriber fails at once', redis.subscriber().psubscribe('gu:*'))).rejects.toBeInstanceOf(ConnectionError);
   });
 
   it('a configuration the server refuses (wrong password) rejects subscribe() at once', async () => {
-    const redis = env.client({ username: 'nobody', password: 'not-the-password', reconnect: { baseDelay: 5, maxDelay: 20 } });
+    // Deadlines of a minute: waiting for one instead of failing on the refusal would hang (within()) and end
+    // as a ReplyTimeoutError, not a ConnectError.
+    const redis = env.client({ username: 'nobody', password: 'not-the-password', reconnect: { baseDelay: 5, maxDelay: 20 }, connectTimeout: 60_000, commandTimeout: 60_000 });
     redis.on('error', () => {});
     const sub = redis.subscriber();
     sub.on('error', () => {});
-    const t0 = Date.now();
-    await expect(within(sub.subscribe('cfg:a'), 3000)).rejects.toBeInstanceOf(ConnectError);
-    await expect(within(sub.subscribe('cfg:b'), 3000)).rejects.toBeInstanceOf(ConnectError);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    await expect(within('SUBSCRIBE cfg:a refused', sub.subscribe('cfg:a'))).rejects.toBeInstanceOf(ConnectError);
+    await expect(within('SUBSCRIBE cfg:b refused', sub.subscribe('cfg:b'))).rejects.toBeInstanceOf(ConnectError);
   });
 });
