@@ -72,7 +72,7 @@ export interface RedisOptions {
   credentials?: CredentialsProvider;
   /** Database of `redis.db` (default 0). */
   db?: number;
-  /** 3 (default): HELLO 3, falling back to RESP2 on servers without HELLO. 2 forces RESP2. */
+  /** Unset: HELLO 3, falling back to RESP2 on servers without HELLO. 3 forces RESP3 (no fallback), 2 forces RESP2. */
   protocol?: 2 | 3;
   /** CLIENT SETNAME for every connection this client opens. */
   clientName?: string;
@@ -541,6 +541,7 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
       ...maintenanceOptions(o, tlsOpts),
       clientName: o.clientName,
       protocol: o.protocol ?? 3,
+      requireResp3: o.protocol === 3, // DESIGN: `protocol: 2 | 3` forces one; unset falls back to RESP2
       db: o.db ?? 0,
       connectTimeout: o.connectTimeout ?? 10_000,
       commandTimeout: o.commandTimeout ?? 10_000,

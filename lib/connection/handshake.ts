@@ -24,6 +24,8 @@ export type CredentialsProvider = () => Credentials | Promise<Credentials>;
 export interface HandshakeOptions {
   /** 3 (default) tries HELLO 3 and falls back to 2; 2 forces RESP2. */
   protocol: 2 | 3;
+  /** `protocol: 3` was asked for explicitly: no fallback; a server without HELLO fails the handshake. */
+  requireResp3?: boolean;
   username?: string;
   password?: string;
   /**
@@ -194,7 +196,7 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
       if (m) result.maintenance = m.ok;
       return result;
     }
-    if (!isNoHello(h.error)) throw h.error;
+    if (!isNoHello(h.error) || opts.requireResp3) throw h.error;
     // Fall through: the SELECT above failed or ran unauthenticated; redo everything in RESP2.
   }
   const steps: Promise<{ ok: true; value: Reply } | { ok: false; error: unknown }>[] = [];
