@@ -84,6 +84,8 @@ export class AutoTopology implements Topology {
         if (this.#current === probe) hooks.close();
       },
       redirect: (cmd, err) => this.#current instanceof Cluster && this.#current.redirected(cmd, err, host),
+      // Adopted by a cluster, it is a master's unit like the others: a blocking command that cannot reach it waits for the map.
+      unreachable: (cmd, err, since) => (this.#current instanceof Cluster ? this.#current.placeAgain(cmd, err, since) : Promise.resolve(undefined)),
     });
     this.#current = probe;
   }

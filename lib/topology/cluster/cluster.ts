@@ -23,7 +23,7 @@ import { isBlockingCall } from '../../commands/index.js';
 import { Command, InternalCommand, QUEUED, failCommand } from '../../connection/command.js';
 import type { HandshakeResult } from '../../connection/handshake.js';
 import type { MultiplexerOptions } from '../../connection/multiplexer.js';
-import { PoolLeftError, type Lease, type PoolSettings } from '../../connection/pool.js';
+import { PoolLeftError, type HandBack, type Lease, type PoolSettings } from '../../connection/pool.js';
 import type { Endpoint } from '../../connection/socket.js';
 import { AskError, ClosedError, ClusterDownError, ClusterRedirectError, ConnectError, type ConnectionError, MovedError, TryAgainError, ServerError, annotate } from '../../errors.js';
 import { SHARD, type Hub, type Kind } from '../../pubsub/hub.js';
@@ -296,6 +296,11 @@ export class Cluster implements Topology {
     });
   }
 
+  /** A blocking command's node was unreachable (PoolHooks.unreachable of every unit, the adopted seed's too): routed again once the map may place it; one pinned stays. */
+  async placeAgain(cmd: Command, err: ConnectionError, since: number): Promise<HandBack | undefined> {
+    return !cmd.pinned && (await this.unreachable(err, since)) ? (c, t, x) => this.#handBack(c, t, x, false) : undefined;
+  }
+
   /** A reply of the auto-mode probe's connection that redirects (it became one of this cluster's units). */
   redirected(cmd: Command, err: ServerError, replyingHost: string): boolean {
     return this.#redirect(cmd, err, replyingHost);
@@ -328,7 +333,7 @@ export class Cluster implements Topology {
       orphan: h.orphan,
       redirect: (cmd, err) => this.#redirect(cmd, err, host, port),
       moved: (err) => this.moved(err),
-      unreachable: async (cmd, err, since) => (!cmd.pinned && (await this.unreachable(err, since)) ? (c, t, x) => this.#handBack(c, t, x, false) : undefined),
+      unreachable: (cmd, err, since) => this.placeAgain(cmd, err, since),
       pubsubLost: () => this.#pubsubLost(`${host}:${port}`),
     };
   }
