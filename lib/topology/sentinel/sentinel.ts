@@ -47,6 +47,11 @@ const MAX_REMEMBERED = 256;
 /** The watch connection retries a sentinel every 100 ms .. 1 s, forever: it is what tells us of a switch. */
 const watchReconnect = (attempt: number) => Math.min(1000, 100 * attempt);
 
+/** A host and a TCP port (1..65535, digits only) as a sentinel event writes them. */
+function address(host: string | undefined, port: string | undefined): boolean {
+  return host !== undefined && host.length > 0 && port !== undefined && /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
+}
+
 function text(v: Reply | undefined): string {
   return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : '';
 }
@@ -175,7 +180,8 @@ export class Sentinel extends OneUnitTopology {
   private event(channel: string, payload: string): void {
     const p = payload.split(' ');
     if (channel === SWITCH) {
-      if (p[0] !== this.settings.name || p.length < 5) return;
+      // One that names no usable address (a confused sentinel, a cut payload) moves nothing: dropping every connection for it would fail writes in flight.
+      if (p[0] !== this.settings.name || p.length < 5 || !address(p[1], p[2]) || !address(p[3], p[4])) return;
       const from = describeEndpoint({ host: p[1]!, port: Number(p[2]) });
       const to = describeEndpoint({ host: p[3]!, port: Number(p[4]) });
       this.discovery.forget();
@@ -187,7 +193,7 @@ export class Sentinel extends OneUnitTopology {
       this.unit.relocate(why, keep);
       return;
     }
-    if (channel === SDOWN && this.settings.role === 'replica' && p[0] === 'slave' && p[5] === this.settings.name) {
+    if (channel === SDOWN && this.settings.role === 'replica' && p[0] === 'slave' && p[5] === this.settings.name && address(p[2], p[3])) {
       const down = describeEndpoint({ host: p[2]!, port: Number(p[3]) });
       this.discovery.forget();
       this.unit.relocate(`sentinel sees the replica ${down} down; moving to a healthy one`, (node) => this.announced(node) !== down);
