@@ -24,7 +24,7 @@ import type { Listener } from './events.js';
 import { checkObject, schema, type Validator } from './option-check.js';
 import { captureCallSite, rejectsWithCallSite, withCallSite, type CallSite } from './connection/observed.js';
 import { CHANNEL, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
-import { BoundedIterator, SubscriberOverflowError } from './pubsub/iterator.js';
+import { BoundedIterator, SubscriberOverflowError, iterationOnly } from './pubsub/iterator.js';
 import { Keyspace, enableKeyspaceEvents, iterableRequest, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceRequest, type KeyspaceSink } from './pubsub/keyspace.js';
 import { callEach, safeEmit } from './pubsub/listeners.js';
 import { KINDS, NodeLeftError } from './pubsub/subscriptions.js';
@@ -304,7 +304,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     );
     if (this.#closed || this.#failure) it.stop(this.#failure);
     else this.#iterators.add(it);
-    return it as AsyncIterableIterator<Message<T>>;
+    return iterationOnly(it) as AsyncIterableIterator<Message<T>>;
   }
 
   /**

@@ -101,3 +101,18 @@ export class BoundedIterator<T> implements AsyncIterableIterator<T> {
     return this;
   }
 }
+
+/**
+ * What a user holds of a BoundedIterator: iteration only. The iterator itself
+ * is the subscriber's feed (push, stop) and buffer: internals are not
+ * reachable from public objects (DESIGN.md), so no caller can inject a message
+ * or end a stream behind its subscriber's back.
+ */
+export function iterationOnly<T>(it: BoundedIterator<T>): AsyncIterableIterator<T> {
+  const view: AsyncIterableIterator<T> = {
+    next: () => it.next(),
+    return: () => it.return(),
+    [Symbol.asyncIterator]: () => view,
+  };
+  return view;
+}

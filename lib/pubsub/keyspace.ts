@@ -14,7 +14,7 @@ import type { Listener } from '../events.js';
 import { EventEmitter } from 'node:events';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
-import { BoundedIterator } from './iterator.js';
+import { BoundedIterator, iterationOnly } from './iterator.js';
 import { callEach, safeEmit } from './listeners.js';
 
 export interface KeyspaceOptions {
@@ -141,7 +141,7 @@ export class Keyspace<T extends string | Buffer = string> extends EventEmitter i
     );
     if (this.#ended) it.stop();
     else this.#iterators.add(it);
-    return it as AsyncIterableIterator<KeyspaceEvent<T>>;
+    return iterationOnly(it) as AsyncIterableIterator<KeyspaceEvent<T>>;
   }
 
   /** Unsubscribe (the server-side subscription stays while another subscriber wants it); iterators finish. */
