@@ -115,7 +115,11 @@ async function checkCounters(l: Load, master: number): Promise<void> {
   }
 }
 
-/** Wait (bounded) until the load made `n` more successes on the new master and the subscriber got a message published after now. */
+/**
+ * Wait (bounded) until the load made `n` more successes on the new master and the subscriber got a message published after now.
+ * The 15 s bound only turns writes that never resume into a failure that says so (the tests' own timeout is 60 s); how soon
+ * they resume is measured and printed for the README, not asserted: a loaded CI machine would make any tighter bound flake.
+ */
 async function resumed(l: Load, feed: Awaited<ReturnType<typeof news>>, since: number): Promise<void> {
   const mark = feed.published();
   const end = Date.now() + 15_000;
@@ -208,7 +212,6 @@ describe('failover under load', () => {
         expect(sw.from).toBe(old);
         const firstWrite = l.firstSuccessAfter(t0)! - t0;
         console.log(`SENTINEL FAILOVER: first write on the new master ${firstWrite} ms after the command (the sentinels switched after ${sw.switchMs} ms)`);
-        expect(firstWrite).toBeLessThan(15_000);
       } finally {
         await l.stop();
         await feed.stop();
@@ -237,7 +240,6 @@ describe('failover under load', () => {
         await resumed(l, feed, t0);
         const firstWrite = l.firstSuccessAfter(t0)! - t0;
         console.log(`kill -9 of the master (down-after 1000 ms): first successful write ${firstWrite} ms after the master died`);
-        expect(firstWrite).toBeLessThan(15_000);
         expect(await sentinels.waitSettled({ not: old })).not.toBe(old);
       } finally {
         await l.stop();
@@ -275,7 +277,6 @@ describe('with production sentinel clocks (no SENTINEL DEBUG)', () => {
         await resumed(l, feed, t0);
         const firstWrite = l.firstSuccessAfter(t0)! - t0;
         console.log(`production clocks, kill -9 of the master (down-after 1000 ms): first successful write ${firstWrite} ms after the master died`);
-        expect(firstWrite).toBeLessThan(15_000);
       } finally {
         await l.stop();
         await feed.stop();
