@@ -31,7 +31,7 @@ import {
 } from './option-check.js';
 import { DEFAULT_MAX_ARGUMENT_BYTES } from './resp/encoder.js';
 import { DEFAULT_LIMITS, type DecoderLimits } from './resp/types.js';
-import { RetryPolicy } from './retry.js';
+import { RetryPolicy, guardedReconnect } from './retry.js';
 import { parseUrl } from './url.js';
 
 export { DEFAULT_MAX_ARGUMENT_BYTES };
@@ -526,7 +526,7 @@ export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: Red
   const tlsOpts = o.tls === true ? {} : o.tls === false ? undefined : o.tls;
   let reconnect: ReconnectStrategy;
   if (o.reconnect === false) reconnect = () => -1;
-  else if (typeof o.reconnect === 'function') reconnect = o.reconnect;
+  else if (typeof o.reconnect === 'function') reconnect = guardedReconnect(o.reconnect);
   else reconnect = exponentialReconnect(o.reconnect);
   const topology = topologyOptions(o, tlsOpts);
   if (o.cache !== undefined && o.protocol === 2) {

@@ -19,7 +19,8 @@ import {
   TryAgainError,
   InvalidArgumentError,
 } from './errors.js';
-import { boolean, checkObject, integer, milliseconds, schema, type Validator } from './option-check.js';
+import { boolean, checkObject, integer, milliseconds, schema, MAX_TIMER_MS, type Validator } from './option-check.js';
+import type { ReconnectStrategy } from './connection/options.js';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -132,4 +133,25 @@ export class RetryPolicy implements RetryDecision {
     const d = this.backoff(attempt);
     return this.jitter ? d / 2 + Math.random() * (d / 2) : d;
   }
+}
+
+/**
+ * A user's `reconnect` function, made safe to call from inside a connection
+ * being lost: its answer is a delay in ms (a timer's longest wait at most) or
+ * it stops reconnecting, as -1 does. Anything else would break the rules: a
+ * throw escaped half-way through the loss (nothing reconnected, nothing gave
+ * up), and undefined (a missing return), NaN or Infinity made Node wait 1 ms,
+ * a reconnect storm. ioredis' retryStrategy reads a non-number as "stop" too.
+ */
+export function guardedReconnect(strategy: ReconnectStrategy): ReconnectStrategy {
+  return (attempt, cause) => {
+    let delay: unknown;
+    try {
+      delay = strategy(attempt, cause);
+    } catch {
+      return -1;
+    }
+    if (typeof delay !== 'number' || !(delay >= 0) || delay === Infinity) return -1;
+    return Math.min(delay, MAX_TIMER_MS);
+  };
 }
