@@ -2,11 +2,12 @@
  * Asking a cluster for its slot map: known masters first (in random order, so
  * clients spread their questions), then the seeds, a few at a time; the first
  * answer wins, so a dead node costs no more than a live one's round trip.
- * CLUSTER SHARDS, or CLUSTER SLOTS where the server predates it (Redis < 7).
+ * CLUSTER SHARDS, or CLUSTER SLOTS where the server predates it (Redis < 7)
+ * or the user's ACL grants only SLOTS.
  */
 import { commandInfo } from '../../commands/index.js';
 import { Command } from '../../connection/command.js';
-import { ConnectError, UnknownCommandError } from '../../errors.js';
+import { ConnectError, NoPermError, UnknownCommandError } from '../../errors.js';
 import type { Reply } from '../../resp/types.js';
 import type { Standalone } from '../standalone.js';
 import type { SlotMap } from './slot-map.js';
@@ -65,7 +66,8 @@ async function ask(q: MapQuery, host: string, port: number): Promise<SlotMap> {
   try {
     return slotMapFromShards(await call(['CLUSTER', 'SHARDS']), opts);
   } catch (err) {
-    if (!(err instanceof UnknownCommandError)) throw err;
-    return slotMapFromSlots(await call(['CLUSTER', 'SLOTS']), opts); // Redis < 7
+    // Redis < 7, or an ACL that grants CLUSTER SLOTS only (what older clients document): SLOTS.
+    if (!(err instanceof UnknownCommandError || err instanceof NoPermError)) throw err;
+    return slotMapFromSlots(await call(['CLUSTER', 'SLOTS']), opts);
   }
 }
