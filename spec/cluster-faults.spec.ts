@@ -14,6 +14,7 @@
  * Tests run in order and change the topology (slots move, masters fail over):
  * each asks the cluster where things are now rather than assuming.
  */
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import {
@@ -29,7 +30,7 @@ import {
 } from '../lib/index.js';
 import { freePort } from './support/redis-server.js';
 import { tryAgainsAnswered, useCluster } from './support/real-cluster.js';
-import { until } from './support/until.js';
+import { until, UNTIL_BOUND_MS, within } from './support/until.js';
 
 // Clients seeded with the first node only; disconnected after each test (what waits on a dead node fails at once).
 const { cluster, client } = useCluster(
@@ -115,15 +116,13 @@ const describeFailure = (f: Failure) =>
 function load(redis: Redis, keys: string[], callers = 24) {
   const counters = new Map(keys.map((k) => [k, { ok: 0, maybe: 0, values: [] } as Counter]));
   const failures: Failure[] = [];
-  const stats = { wrongReply: 0, slowest: 0, calls: 0 };
+  const stats = { wrongReply: 0, calls: 0 };
   let running = true;
-  const timed = async <T>(p: PromiseLike<T>): Promise<T> => {
-    const start = Date.now();
+  const counted = async <T>(p: PromiseLike<T>): Promise<T> => {
     try {
       return await p;
     } finally {
       stats.calls++;
-      stats.slowest = Math.max(stats.slowest, Date.now() - start);
     }
   };
   const loops = Array.from({ length: callers }, async (_, c) => {
@@ -131,7 +130,7 @@ function load(redis: Redis, keys: string[], callers = 24) {
       const key = keys[(c * 7 + i) % keys.length]!;
       const counter = counters.get(key)!;
       try {
-        counter.values.push((await timed(redis.db.reply('INCR', key))) as number);
+        counter.values.push((await counted(redis.db.reply('INCR', key))) as number);
         counter.ok++;
       } catch (err) {
         failures.push({ key, command: 'INCR', err: err as Error });
@@ -139,7 +138,7 @@ function load(redis: Redis, keys: string[], callers = 24) {
       }
       const token = `caller${c}:${i}`;
       try {
-        if ((await timed(redis.db.reply('ECHO', token))) !== token) stats.wrongReply++;
+        if ((await counted(redis.db.reply('ECHO', token))) !== token) stats.wrongReply++;
       } catch (err) {
         failures.push({ key: token, command: 'ECHO', err: err as Error });
       }
@@ -269,14 +268,44 @@ describe('hostile keys and arguments', () => {
 
   it('a seed list whose first hosts are dead: a reachable seed is enough, without waiting for timeouts', async () => {
     const dead = await Promise.all([freePort(), freePort(), freePort()]);
-    const redis = client({ nodes: [...dead.map((p) => `redis://127.0.0.1:${p}`), cluster.seedUrl], connectTimeout: 500, commandTimeout: 4000 });
-    const start = Date.now();
+    const redis = client({ nodes: [...dead.map((p) => `redis://127.0.0.1:${p}`), cluster.seedUrl], connectTimeout: 500, commandTimeout: 60_000 });
     const first = redis.db.reply('SET', 'seeds:first', 'ok').catch((e: Error) => `${e.constructor.name}: ${e.message}`); // before the slot map
-    await ready(redis);
-    const readyAfter = Date.now() - start;
-    // Connection refused on loopback is immediate: three dead seeds must not cost a query timeout each.
-    expect(readyAfter, 'ms until the slot map').toBeLessThan(2500);
+    await within('the slot map, from the reachable seed', ready(redis));
     expect(await first).toBe('OK');
+  });
+
+  it('dead seeds are asked at once, not one after another (they cost one question timeout, not one each)', async () => {
+    // Hosts that accept and never answer: each question to one ends only by a deadline. Asked together, all
+    // three are dialed before the first is given up (its connectTimeout closes the socket); asked one after
+    // another, the second is dialed only after the first was given up. An order of events, not a duration.
+    const events: string[] = [];
+    const silent = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const server = net.createServer((socket) => {
+          events.push(`dialed ${i}`);
+          socket.on('close', () => events.push(`given up ${i}`));
+          socket.on('error', () => {});
+          socket.resume(); // read (and drop) what comes: the client's close is seen
+        });
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        return server;
+      }),
+    );
+    try {
+      const ports = silent.map((srv) => (srv.address() as net.AddressInfo).port);
+      const redis = client({ nodes: [...ports.map((p) => `redis://127.0.0.1:${p}`), cluster.seedUrl], connectTimeout: 500, commandTimeout: 60_000 });
+      const first = redis.db.reply('SET', 'seeds:silent', 'ok').catch((e: Error) => `${e.constructor.name}: ${e.message}`);
+      await within('the slot map, from the reachable seed', ready(redis));
+      expect(await first).toBe('OK');
+      const firstGivenUp = events.findIndex((e) => e.startsWith('given up'));
+      expect(firstGivenUp, events.join(', ')).toBeGreaterThan(0); // the silent ones were given up before the map came
+      for (const i of [0, 1, 2]) expect(events.slice(0, firstGivenUp), events.join(', ')).toContain(`dialed ${i}`);
+    } finally {
+      for (const srv of silent) {
+        srv.close();
+        srv.unref();
+      }
+    }
   });
 });
 
@@ -422,7 +451,8 @@ describe('resharding', () => {
     expect(run.failures.map(describeFailure)).toEqual([]);
     expect(run.stats.wrongReply).toBe(0);
     expect(run.stats.calls).toBeGreaterThan(500);
-    expect(run.stats.slowest).toBeLessThan(8000 + 1000); // every call settled within its deadline
+    // Every call settled, and with no error: none ran into its deadline (a ReplyTimeoutError would be a failure
+    // above), and stop() fails if one is still pending. No wall-clock bound on the slowest call.
     await checkCounters(run.counters);
     for (const [key, t] of run.counters) expect(t.maybe, key).toBe(0); // no error: every counter is exact
     // The moved data is intact and readable through the client.
@@ -552,8 +582,8 @@ describe('a node down', () => {
     const run = load(redis, [...onVictim, ...elsewhere], 24);
     await sleep(300);
     const promoted = await cluster.failover(victim);
-    // Right after the promotion, commands for its slots succeed without any call from the user, within a bound.
-    const start = Date.now();
+    // Right after the promotion, commands for its slots succeed without any call from the user, each within its
+    // deadline (8 s): one the client did not route to the promoted node fails (timeout, CLUSTERDOWN), and 'ok' is asserted.
     const again = await Promise.all(
       onVictim.map(async (k) => {
         const v = (await redis.db.reply('INCR', k).catch((e: Error) => e)) as number | Error;
@@ -565,11 +595,11 @@ describe('a node down', () => {
       }),
     );
     expect(again).toEqual(onVictim.map(() => 'ok'));
-    expect(Date.now() - start).toBeLessThan(5000);
     await sleep(200);
-    await run.stop(10_000);
+    await run.stop(10_000); // fails if a call is still pending: every call settled
     expect(run.stats.wrongReply).toBe(0);
-    expect(run.stats.slowest).toBeLessThan(8000 + 1000); // every call settled within its deadline
+    // Every call settled with an allowed outcome (below): a success, or one of the failures listed there. A call that
+    // ran into its deadline would be a ReplyTimeoutError, allowed nowhere. No wall-clock bound on the slowest call.
     // ECHO is safe to send twice: it never fails, even in flight on the dead master.
     expect(run.failures.filter((f) => f.command === 'ECHO').map(describeFailure)).toEqual([]);
     // Keys of the other masters: at most refused while the cluster was down (nothing in flight was lost).
@@ -654,16 +684,14 @@ describe('a node down', () => {
     const lost = lossSeen(redis, victim);
     await cluster.kill(victim);
     await lost; // the client has seen its connection close: what follows is never written to the dead node
-    const start = Date.now();
-    // Another client closes while its commands wait for the dead node: they settle at once, never sent.
-    const closer = client({ commandTimeout: 7000 });
+    // Another client closes while its commands wait for the dead node: they settle at once, never sent. Its
+    // deadline is a minute: commands that waited for it (or for the node) would hang, and within() says so.
+    const closer = client({ commandTimeout: 60_000 });
     await ready(closer);
     const waiting = onVictim.map((k) => closer.db.reply('SET', k, 'closer').then((v) => `ran: ${v}`, (e: Error) => e.constructor.name));
     await sleep(50);
-    const closeStart = Date.now();
-    await closer.close();
-    expect(await Promise.all(waiting)).toEqual(onVictim.map(() => 'ClosedError'));
-    expect(Date.now() - closeStart).toBeLessThan(1000);
+    await within('close() with commands waiting for a dead node', closer.close());
+    expect(await within('the waiting commands settle on close()', Promise.all(waiting))).toEqual(onVictim.map(() => 'ClosedError'));
     const calls = [...onVictim, ...elsewhere].map((k) => {
       const issued = Date.now();
       return redis.db.reply('SET', k, 'during').then(
@@ -684,7 +712,9 @@ describe('a node down', () => {
     await restartNudged(victim); // empty (no persistence), same id and slots
     const results = await Promise.all(calls);
     for (const r of results) {
-      expect(r.ms, r.k).toBeLessThan(7000 + 1000); // bounded by the deadline
+      // Bounded by the deadline (7 s). Only a generous bound (the hang bound past it): it catches a call held on far past
+      // its deadline (until the node is back, say), not a late timer on a loaded machine; deadlines.spec.ts checks they fire on time.
+      expect(r.ms, r.k).toBeLessThan(7000 + UNTIL_BOUND_MS);
       if ('err' in r) {
         expect(r.err, r.k).toBeInstanceOf(RedisError);
         expect(maybeRan(r.err), `${r.k}: ${r.err.constructor.name} ${r.err.message}`).toBe(false); // nothing was written to a dead node
@@ -693,7 +723,6 @@ describe('a node down', () => {
     // With the node back, its slots serve again with no call from the user.
     expect(await Promise.all(onVictim.map((k) => redis.db.reply('SET', k, 'after')))).toEqual(onVictim.map(() => 'OK'));
     expect(await redis.db.reply('MGET', ...onVictim)).toEqual(onVictim.map(() => 'after'));
-    expect(Date.now() - start).toBeLessThan(15_000);
     await restartNudged(replica);
   }, 30_000);
 });
