@@ -239,9 +239,9 @@ export class Cluster implements Topology {
       return unit;
     }
     if (unit !== undefined && unit.closed) {
-      // Its connection gave up reconnecting (the node was down for long): start afresh.
+      // Its connection gave up reconnecting: start afresh (not disconnect(): that fails what waits there with ClosedError).
       this.#units.delete(address);
-      unit.disconnect();
+      this.#retire(unit);
       unit = undefined;
       this.#refresher.soon();
     }
@@ -276,9 +276,8 @@ export class Cluster implements Topology {
   }
 
   /**
-   * A lease (WATCH, blocking command) could not reach its node: true after the next refresh (a failover moves
-   * the slot), false once the command timeout since `since` is over (a refresh may take longer); ClosedError
-   * when the client closes meanwhile (the call settles with the client, not after it).
+   * A lease (WATCH, blocking command) could not reach its node: true after the next refresh (a failover moves the slot), false
+   * once the command timeout since `since` is over (a refresh may take longer); ClosedError when the client closes meanwhile.
    */
   unreachable(_err: ConnectionError, since: number): Promise<boolean> {
     const left = () => since + (this.opts.commandTimeout || this.opts.connectTimeout || 10_000) - Date.now();
@@ -524,13 +523,17 @@ export class Cluster implements Topology {
       if (live.has(base)) continue;
       const moved = unit.takeQueued();
       this.#units.delete(address);
-      if (this.#pubsubUnit === unit) this.#pubsubUnit = undefined;
       this.opts.tracking?.gone?.(base); // a node that refused tracking keeps the cache off only while it is there
-      // After its in-flight replies; its subscriptions move to the map's nodes, blocking commands never written there too.
-      this.#leaving.add(unit);
-      void unit.leave((cmd, timeout, custom) => this.#handBack(cmd, timeout, custom)).finally(() => this.#leaving.delete(unit));
+      this.#retire(unit);
       this.#reroute(moved);
     }
+  }
+
+  /** Routed to no more (node left, or connection gave up): subscriptions and never-written blocking commands go where routing says. */
+  #retire(unit: Standalone): void {
+    if (this.#pubsubUnit === unit) this.#pubsubUnit = undefined;
+    this.#leaving.add(unit);
+    void unit.leave((cmd, timeout, custom) => this.#handBack(cmd, timeout, custom)).finally(() => this.#leaving.delete(unit));
   }
 
   /** A blocking command a leaving node's pool never wrote: routed again, a bounded number of times (a map may flap; `counted`: else bounded by time, see PoolHooks.unreachable); one pinned there fails. */
