@@ -446,7 +446,7 @@ describe('resharding', () => {
       }
       await until('more than 500 calls of the load', () => run.stats.calls > 500);
     } finally {
-      await run.stop(5000);
+      await run.stop(10_000); // past the 8 s deadline: fails only if a call is still pending, never for a slow machine
     }
     expect(run.failures.map(describeFailure)).toEqual([]);
     expect(run.stats.wrongReply).toBe(0);
