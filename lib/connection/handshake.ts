@@ -137,7 +137,8 @@ async function run(send: Send, opts: HandshakeOptions): Promise<HandshakeResult>
   // MODULE LIST rides in the same write; more round trips only when modules are loaded.
   const list = opts.discoverModules ? send(['MODULE', 'LIST']) : undefined;
   list?.catch(() => {}); // observed even if the greeting fails
-  const result = await greeting.catch((err: unknown) => {
+  const result = await greeting.catch((refusal: unknown) => {
+    const err = withoutPassword(refusal, opts.password);
     // A rotated-out token is no configuration error: reconnecting asks the provider again.
     if (opts.credentials && err instanceof AuthError && !(err instanceof NoPermError)) {
       throw new ConnectError('the server refused the credentials the provider gave; it will be asked again on the next attempt', { cause: err });
@@ -149,6 +150,17 @@ async function run(send: Send, opts: HandshakeOptions): Promise<HandshakeResult>
   if (opts.role) await confirmRole(send, opts.role, result);
   if (list) await discoverModules(send, list);
   return result;
+}
+
+/**
+ * A server error with the password it quoted back cut out. Redis never quotes
+ * one (its own argument echo is cut in errors.ts), but a proxy or a hostile
+ * server may, and no credential may reach an error (DESIGN.md, Credentials).
+ */
+export function withoutPassword(err: unknown, password: string | undefined): unknown {
+  if (!password || !(err instanceof ServerError) || !err.serverMessage.includes(password)) return err;
+  const Cls = err.constructor as new (message: string, code: string) => ServerError;
+  return new Cls(err.serverMessage.split(password).join('(redacted)'), err.code);
 }
 
 /**

@@ -12,7 +12,7 @@ import { RedisError } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import { askProvider, type Dialed } from './dial.js';
-import type { CredentialsProvider } from './handshake.js';
+import { withoutPassword, type CredentialsProvider } from './handshake.js';
 import type { Link } from './link.js';
 
 const MAX_TIMER = 2 ** 31 - 1;
@@ -47,13 +47,16 @@ function arm(link: Link, at: number, expiresAt: number, r: Reauth): void {
 
 async function refresh(link: Link, expiresAt: number, r: Reauth): Promise<void> {
   if (!link.ready) return;
+  let password: string | undefined;
   try {
     const c = await askProvider(r.provider, r.bound);
     if (!link.ready) return;
+    password = c.password;
     await r.send(c.username !== undefined ? ['AUTH', c.username, c.password] : ['AUTH', c.password]);
     if (c.expiresAt !== undefined && link.ready) arm(link, refreshAt(Date.now(), c.expiresAt), c.expiresAt, r);
-  } catch (err) {
+  } catch (refusal) {
     if (!link.ready) return;
+    const err = withoutPassword(refusal, password); // a proxy may quote the token back
     const why = err instanceof RedisError ? err : new RedisError('re-authentication failed', 'ERR_REAUTH', { cause: err });
     r.failed(why);
     const now = Date.now();
