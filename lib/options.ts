@@ -327,7 +327,7 @@ const seed: Validator = (v, name) => {
     // Credentials, TLS, a database or a socket in one seed would silently not apply to the others.
     const extra = Object.keys(u).filter((k) => k !== 'host' && k !== 'port' && k !== 'tls');
     if (extra.length > 0 || u.path !== undefined) {
-      const where = !(extra.includes('password') || extra.includes('username')) ? 'the other options' : name.startsWith('sentinel.') ? 'sentinel.username/sentinel.password' : 'username/password'; // a sentinel's are its own
+      const where = !(extra.includes('password') || extra.includes('username')) ? 'the other options' : name.startsWith('sentinel.') ? 'sentinel.username/password' : 'username/password'; // a sentinel's are its own
       throw new InvalidArgumentError(`option ${name} takes only host and port (redis://host:port); set ${where} once, for every node, in the options`);
     }
     return;
