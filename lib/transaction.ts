@@ -21,7 +21,7 @@ import { abortError, type AbortWatch } from './connection/abort.js';
 import { appendCallSite, captureCallSite, ObservedCommand } from './connection/observed.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
-import { AskError, ConnectionError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
+import { AskError, ClusterDownError, ConnectionError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import { DECODE_RESP3_SHAPES, type Reply } from './resp/types.js';
 import type { Script } from './script.js';
@@ -82,8 +82,9 @@ const MAX_MOVED_RESENDS = 5;
  * A block whose every queue-time refusal says it ran nothing and can simply
  * go again (cluster): MOVED (routing fixed its map from the reply), ASK (the
  * slot is being imported elsewhere: send it there, with ASKING), TRYAGAIN
- * (a multi-key command over keys split by a migration: wait). Undefined when
- * there is no refusal, or any other one.
+ * (a multi-key command over keys split by a migration: wait), CLUSTERDOWN
+ * (the cluster cannot serve the slot now: wait, as a single command does).
+ * Undefined when there is no refusal, or any other one.
  */
 function redirection(errors: readonly (ServerError | undefined)[]): { ask: AskError | undefined; wait: boolean } | undefined {
   let ask: AskError | undefined;
@@ -93,7 +94,7 @@ function redirection(errors: readonly (ServerError | undefined)[]): { ask: AskEr
     if (e === undefined) continue;
     if (e instanceof MovedError) moved = true;
     else if (e instanceof AskError) ask ??= e;
-    else if (e instanceof TryAgainError) wait = true;
+    else if (e instanceof TryAgainError || e instanceof ClusterDownError) wait = true; // nothing ran: wait out the migration or the outage
     else return undefined;
   }
   if (!moved && ask === undefined && !wait) return undefined;
@@ -237,7 +238,7 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
           }
           if (until === -1) until = exec.deadline;
           if (again?.wait) {
-            const delay = tryAgainDelay(waits); // a block refused by TRYAGAIN: sent again after it, within its deadline
+            const delay = tryAgainDelay(waits); // a block refused by TRYAGAIN or CLUSTERDOWN: sent again after it, within its deadline
             if (until > 0 && Date.now() + delay < until) {
               waits++;
               sends = 0; // waiting out a migration is not a redirection
