@@ -362,6 +362,7 @@ export async function runWatch<R>(
     try {
       try {
         await lease.reply(new Command('WATCH', keys, commandInfo('WATCH'), 0, on.index));
+        unreachableSince = 0; // it reached its node: a later loss (a retry's WATCH) waits for routing afresh
       } catch (err) {
         // Nothing is watched (a WATCH lives and dies with its connection) and fn has not run: lease again where the slot lives now.
         if (err instanceof ConnectionError && routing.unreachable !== undefined) {
