@@ -25,6 +25,7 @@ import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_RESP3_SHAPES, DE
 import type { RetryPolicy } from './retry.js';
 import { AutoTopology, type TopologyMode } from './topology/auto.js';
 import type { Cluster } from './topology/cluster/cluster.js';
+import { onlyDatabaseZero } from './topology/cluster/pinned.js';
 import type { ClusterNode } from './topology/cluster/slot-map.js';
 import type { Topology, TopologyChange, TopologyStats } from './topology/standalone.js';
 import type { FailoverEvent } from './topology/failover/endpoints.js';
@@ -283,6 +284,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
     return keyScan(options, async () => {
       const masters = await core.masters?.();
       if (masters === undefined) return [{ target: this }];
+      if (this.index > 0) throw onlyDatabaseZero('SCAN'); // a handle made before auto mode knew: never database 0's keys
       return masters.map((m) => ({
         target: new Database(m.core, 0, opts),
         successor: async () => {
