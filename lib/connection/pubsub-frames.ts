@@ -67,6 +67,18 @@ function isMessage(buf: Buffer, from: number): boolean {
   return true;
 }
 
+/**
+ * Whether a message frame of `kind` (MESSAGE, PMESSAGE, SMESSAGE) has its
+ * shape: [kind, channel, payload], or [kind, pattern, channel, payload], every
+ * name and the payload a string or bytes. A hostile server's other frames
+ * are no messages (they would reach listeners as "undefined").
+ */
+export function wellFormedMessage(frame: Reply[], kind: number): boolean {
+  if (frame.length !== (kind === PMESSAGE ? 4 : 3)) return false;
+  for (let i = 1; i < frame.length; i++) if (typeof frame[i] !== 'string' && !Buffer.isBuffer(frame[i])) return false;
+  return true;
+}
+
 /** The kind of a pub/sub frame from its first element (a Buffer or a string), OTHER if it is none. */
 export function frameKind(kind: Reply | undefined): number {
   // Messages are the hot path: recognised without a lookup (strings) or making a string (Buffers).

@@ -27,7 +27,7 @@
 import { commandInfo } from '../commands/index.js';
 import { InternalCommand, QUEUED, type Command } from '../connection/command.js';
 import { Multiplexer, type MultiplexerOptions } from '../connection/multiplexer.js';
-import { MESSAGE, PMESSAGE, PUNSUBSCRIBED, SMESSAGE, SUNSUBSCRIBED, UNSUBSCRIBED, frameKind } from '../connection/pubsub-frames.js';
+import { MESSAGE, PMESSAGE, PUNSUBSCRIBED, SMESSAGE, SUNSUBSCRIBED, UNSUBSCRIBED, frameKind, wellFormedMessage } from '../connection/pubsub-frames.js';
 import { describeEndpoint } from '../connection/socket.js';
 import { ConnectionCounters } from './connection-counters.js';
 import { ClosedError, ConnectError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError, couldNotConnect } from '../errors.js';
@@ -530,7 +530,7 @@ export class Hub {
       return;
     }
     const e = this.entries[kind as Kind].get(key);
-    if (e === undefined) return; // unsubscribed meanwhile
+    if (e === undefined || !wellFormedMessage(frame, type)) return; // unsubscribed meanwhile; or no message (a hostile server)
     const holders = e.holders;
     for (let i = 0; i < holders.length; i++) holders[i]!.deliver(kind as Kind, frame);
   }
