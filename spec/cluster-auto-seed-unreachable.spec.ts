@@ -9,34 +9,21 @@
  * it must not fail with the dead node's ConnectError.
  */
 import { describe, expect, it } from 'vitest';
-import { keySlot } from '../lib/commands/slot.js';
 import { Redis } from '../lib/index.js';
-import { useCluster } from './support/real-cluster.js';
+import { useCluster, keyOn } from './support/real-cluster.js';
 import { blockedInList } from './support/blocked-clients.js';
 import { until } from './support/until.js';
+import { outcome } from './support/outcome.js';
 
 const { cluster, client, track } = useCluster(() => ({}), { end: 'disconnect' });
 
-async function keyOn(port: number, prefix: string): Promise<string> {
-  for (let i = 0; i < 2000; i++) {
-    const key = `${prefix}:${i}`;
-    if ((await cluster.ownerOf(keySlot(key))) === port) return key;
-  }
-  throw new Error(`no key of ${prefix} on ${port}`);
-}
 
-function outcome<T>(p: Promise<T>): Promise<T | Error> {
-  return p.then(
-    (v) => v,
-    (err: Error) => err,
-  );
-}
 
 describe('auto mode, seeded by the address the slot map gives its master', () => {
   it('a BLPOP waiting for the seed unit\'s only side connection when that master dies blocks on the promoted replica', async () => {
     const seed = cluster.masters()[0]!.port;
-    const held = await keyOn(seed, 'as-held');
-    const queued = await keyOn(seed, 'as-queued');
+    const held = await keyOn(cluster, seed, 'as-held');
+    const queued = await keyOn(cluster, seed, 'as-queued');
     const pusher = client();
     const redis = track(new Redis(`redis://127.0.0.1:${seed}`, { commandTimeout: 8000, connectTimeout: 1000, reconnect: { baseDelay: 20, maxDelay: 250 }, blockingPool: { size: 1 } }));
     redis.on('error', () => {});

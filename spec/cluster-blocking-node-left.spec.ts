@@ -15,42 +15,28 @@
  *    never with "the client is closed".
  */
 import { describe, expect, it } from 'vitest';
-import { keySlot } from '../lib/commands/slot.js';
 import { ClosedError, ConnectionLostError, Redis, RetryPolicy } from '../lib/index.js';
-import { useCluster } from './support/real-cluster.js';
+import { useCluster, keyOn } from './support/real-cluster.js';
 import { until, within } from './support/until.js';
+import { outcome } from './support/outcome.js';
+import { blockedInList } from './support/blocked-clients.js';
 
 const { cluster, client, track } = useCluster(
   () => ({ commandTimeout: 8000, connectTimeout: 1000, reconnect: { baseDelay: 20, maxDelay: 250 } }),
   { end: 'disconnect' },
 );
 
-/** A key of `prefix` whose slot the master on `port` serves. */
-async function keyOn(port: number, prefix: string): Promise<string> {
-  for (let i = 0; i < 2000; i++) {
-    const key = `${prefix}:${i}`;
-    if ((await cluster.ownerOf(keySlot(key))) === port) return key;
-  }
-  throw new Error(`no key of ${prefix} on ${port}`);
-}
 
 /** How many clients of the node on `port` are blocked in `command` (CLIENT LIST). */
-async function blockedCount(port: number, command: string): Promise<number> {
-  const list = String(await cluster.call(port, 'CLIENT', 'LIST'));
-  return list.split('\n').filter((line) => line.includes(`cmd=${command.toLowerCase()}`) && / flags=\S*b/.test(line)).length;
-}
+const blockedCount = async (port: number, command: string) => blockedInList(String(await cluster.call(port, 'CLIENT', 'LIST')), command);
 
-/** Observed now, awaited later: a rejection is a value to compare, not an unhandled one. */
-function outcome<T>(p: Promise<T>): Promise<T | Error> {
-  return p.then((v) => v, (err: Error) => err);
-}
 
 describe('a seed the cluster names otherwise (localhost), auto mode', () => {
   it('a BLPOP blocked on the seed before the first slot map completes there once its unit left; one waiting for a side connection blocks where the map says', async () => {
     const seed = cluster.masters()[0]!.port;
     const pusher = client({ nodes: cluster.urls.slice() });
-    const first = await keyOn(seed, 'nl-seed-a');
-    const second = await keyOn(seed, 'nl-seed-b');
+    const first = await keyOn(cluster, seed, 'nl-seed-a');
+    const second = await keyOn(cluster, seed, 'nl-seed-b');
     // One side connection: the second BLPOP waits for it, on the seed's unit.
     const redis = track(new Redis(`redis://localhost:${seed}`, { commandTimeout: 8000, blockingPool: { size: 1 } }));
     redis.on('error', () => {});
@@ -73,7 +59,7 @@ describe('a seed the cluster names otherwise (localhost), auto mode', () => {
 describe('a unit that left, its BLPOP still blocked there', () => {
   it("is ended by the client's close(): the BLPOP gets ClosedError, the server lets go of it", async () => {
     const seed = cluster.masters()[0]!.port;
-    const key = await keyOn(seed, 'nl-close');
+    const key = await keyOn(cluster, seed, 'nl-close');
     const redis = track(new Redis(`redis://localhost:${seed}`, { commandTimeout: 8000 }));
     redis.on('error', () => {});
     const before = await blockedCount(seed, 'blpop');
@@ -91,8 +77,8 @@ describe('a unit that left, its BLPOP still blocked there', () => {
 describe('the master a blocking command is on dies', () => {
   it('an XREAD BLOCK waiting out its retry backoff is routed to the new master; a blocked BLPOP fails as a lost connection does', async () => {
     const master = cluster.masters().find((m) => cluster.replicas(m.port).length > 0)!.port;
-    const stream = await keyOn(master, 'nl-fail-s');
-    const list = await keyOn(master, 'nl-fail-l');
+    const stream = await keyOn(cluster, master, 'nl-fail-s');
+    const list = await keyOn(cluster, master, 'nl-fail-l');
     const pusher = client();
     // A retry policy that outlasts the failover: the XREAD keeps trying the dead node until the map drops it.
     const redis = client({ retry: RetryPolicy.exponential({ attempts: 1000, baseDelay: 100, maxDelay: 300 }) });

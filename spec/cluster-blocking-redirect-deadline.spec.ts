@@ -13,6 +13,7 @@ import { keySlot } from '../lib/commands/slot.js';
 import { AbortError, ReplyTimeoutError } from '../lib/index.js';
 import { useCluster } from './support/real-cluster.js';
 import { until, within } from './support/until.js';
+import { outcome } from './support/outcome.js';
 
 const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 8000, cluster: { refreshInterval: 0 } }));
 
@@ -25,9 +26,6 @@ async function blocked(port: number, command: string): Promise<number> {
   return list.split('\n').filter((line) => line.includes(` cmd=${command} `) && / flags=\S*b/.test(line)).length;
 }
 
-function outcome<T>(p: Promise<T>): Promise<T | Error> {
-  return p.then((v) => v, (err: Error) => err);
-}
 
 describe('a blocking command with a per-call timeout, redirected', () => {
   it('MOVED (a stale slot map): the timeout still bounds it on the new owner', async () => {

@@ -10,40 +10,28 @@
  * waiting for a side connection there (it was never written).
  */
 import { describe, expect, it } from 'vitest';
-import { keySlot } from '../lib/commands/slot.js';
 import { ConnectionError, Redis } from '../lib/index.js';
-import { useCluster } from './support/real-cluster.js';
+import { useCluster, keyOn } from './support/real-cluster.js';
 import { until } from './support/until.js';
+import { outcome } from './support/outcome.js';
+import { blockedInList } from './support/blocked-clients.js';
 
 const { cluster, client, track } = useCluster(
   () => ({ commandTimeout: 8000, connectTimeout: 1000, reconnect: { baseDelay: 20, maxDelay: 250 } }),
   { end: 'disconnect' },
 );
 
-/** A key of `prefix` whose slot the master on `port` serves. */
-async function keyOn(port: number, prefix: string): Promise<string> {
-  for (let i = 0; i < 2000; i++) {
-    const key = `${prefix}:${i}`;
-    if ((await cluster.ownerOf(keySlot(key))) === port) return key;
-  }
-  throw new Error(`no key of ${prefix} on ${port}`);
-}
 
-async function blockedCount(port: number, command: string): Promise<number> {
-  const list = String(await cluster.call(port, 'CLIENT', 'LIST'));
-  return list.split('\n').filter((line) => line.includes(`cmd=${command.toLowerCase()}`) && / flags=\S*b/.test(line)).length;
-}
+/** How many clients of the node on `port` are blocked in `command` (CLIENT LIST). */
+const blockedCount = async (port: number, command: string) => blockedInList(String(await cluster.call(port, 'CLIENT', 'LIST')), command);
 
-function outcome<T>(p: Promise<T>): Promise<T | Error> {
-  return p.then((v) => v, (err: Error) => err);
-}
 
 describe('the seed\'s unit leaves while a watch waits for its only side connection', () => {
   it('the watch runs once, on the node the map names, and commits', async () => {
     const seed = cluster.masters()[0]!.port;
     const pusher = client();
-    const blocked = await keyOn(seed, 'wl-block');
-    const counter = await keyOn(seed, 'wl-counter');
+    const blocked = await keyOn(cluster, seed, 'wl-block');
+    const counter = await keyOn(cluster, seed, 'wl-counter');
     await pusher.db.reply('SET', counter, 41);
     const redis = track(new Redis(`redis://localhost:${seed}`, { commandTimeout: 8000, blockingPool: { size: 1 } }));
     redis.on('error', () => {});
@@ -74,8 +62,8 @@ describe('the seed\'s unit leaves while a watch waits for its only side connecti
 describe('a master dies while a watch and a BLPOP wait for its only side connection', () => {
   it('the watch runs once, and the BLPOP blocks, on the promoted replica once the map names it', async () => {
     const master = cluster.masters()[1]!.port;
-    const counter = await keyOn(master, 'wd-counter');
-    const blocked = await keyOn(master, 'wd-block');
+    const counter = await keyOn(cluster, master, 'wd-counter');
+    const blocked = await keyOn(cluster, master, 'wd-block');
     const pusher = client();
     await pusher.db.reply('SET', counter, 10);
     await until('the replica has the counter', async () => Number(await cluster.call(master, 'WAIT', 1, 1000)) >= 1);
@@ -92,7 +80,7 @@ describe('a master dies while a watch and a BLPOP wait for its only side connect
       }),
     );
     // And a BLPOP waiting for that side connection too (never written).
-    const queued = await keyOn(master, 'wd-queued');
+    const queued = await keyOn(cluster, master, 'wd-queued');
     const waiting = outcome(redis.db.reply('BLPOP', queued, 0));
     await cluster.failover(master);
     expect(await watched).toEqual(['OK']);
@@ -111,7 +99,7 @@ describe('a master dies while a watch and a BLPOP wait for its only side connect
 describe('a master and its replicas all die (no failover can come)', () => {
   it('the watch fails with the connection error within its command timeout; fn never ran', async () => {
     const master = cluster.masters()[2]!.port;
-    const counter = await keyOn(master, 'wg-counter');
+    const counter = await keyOn(cluster, master, 'wg-counter');
     const redis = client({ commandTimeout: 1500 });
     await redis.db.reply('PING');
     for (const r of cluster.replicas(master)) await cluster.kill(r.port);

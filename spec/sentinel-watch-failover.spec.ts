@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Redis } from '../lib/index.js';
 import { startSentinels, type RedisSentinels } from './support/redis-sentinel.js';
 import { until } from './support/until.js';
+import { outcome } from './support/outcome.js';
 
 let sentinels: RedisSentinels;
 
@@ -22,9 +23,6 @@ afterAll(async () => {
   await sentinels?.stop();
 });
 
-function outcome<T>(p: Promise<T>): Promise<T | Error> {
-  return p.then((v) => v, (err: Error) => err);
-}
 
 it('a watch and a BLPOP waiting for a side connection when the master dies: the watch runs once, the BLPOP blocks, on the new master', async () => {
   const redis = new Redis({ sentinel: { name: 'mymaster', nodes: sentinels.sentinelUrls.slice() }, connectTimeout: 2000, commandTimeout: 15_000, blockingPool: { size: 1 } });

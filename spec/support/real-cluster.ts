@@ -109,6 +109,15 @@ export async function keysOnEachMaster(cluster: RedisCluster, prefix: string): P
   return [...found].map(([port, key]) => ({ key, port }));
 }
 
+/** A key of the form `<prefix>:<n>` whose slot the master on `port` serves. */
+export async function keyOn(cluster: RedisCluster, port: number, prefix: string): Promise<string> {
+  for (let i = 0; i < 2000; i++) {
+    const key = `${prefix}:${i}`;
+    if ((await cluster.ownerOf(keySlot(key))) === port) return key;
+  }
+  throw new Error(`no key of ${prefix} on ${port}`);
+}
+
 /**
  * How many TRYAGAIN replies the masters gave so far (INFO errorstats): a spec
  * that needs a command to have met a half-migrated slot waits for this to go
