@@ -518,8 +518,8 @@ export class Redis<Cache extends CacheOptions | undefined = CacheOptions | undef
    * SCRIPT LOAD, ...): `{ address, role, db }`. A single server is one master.
    */
   nodes(role?: 'master' | 'replica'): { address: string; role: 'master' | 'replica'; db: Database }[] {
-    const cluster = this.#topology.cluster;
-    const sentinel = this.#topology.sentinel;
+    if (role !== undefined && role !== 'master' && role !== 'replica') throw new InvalidArgumentError("redis.nodes(role): role must be 'master' or 'replica' (or none for every node)");
+    const { cluster, sentinel } = this.#topology; // getters: read once here
     if (sentinel !== undefined) return role !== undefined && role !== sentinel.role ? [] : [{ address: sentinel.node, role: sentinel.role, db: this.db }];
     const failover = this.#topology.failover;
     if (failover !== undefined) return role === 'replica' || failover.current === undefined ? [] : [{ address: failover.current, role: 'master', db: this.db }];
