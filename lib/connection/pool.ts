@@ -98,7 +98,7 @@ export class BlockingPool {
   private readonly active = new Set<Lease>();
   /** The waiting line, oldest first: a Set, so an aborted waiter leaves it at once, wherever it stands. */
   private readonly waiters = new Set<Waiter>();
-  /** Commands waiting out a retry backoff or for routing (see PoolHooks.unreachable), and how to end that wait (close and disconnect settle them at once; leave hands them back). */
+  /** Commands waiting out a retry backoff or for routing (PoolHooks.unreachable), and how to end that wait (close and disconnect settle them at once; leave hands back those in a backoff). */
   private readonly backingOff = new Map<Command, (next: Next) => void>();
   private closed = false;
   /** Set by leave(): commands never written here go back to routing instead of failing. */
@@ -289,7 +289,7 @@ export class BlockingPool {
       if (neverRan && err instanceof ConnectionError && this.hooks.unreachable !== undefined) {
         const since = unreachableSince.get(cmd) ?? Date.now();
         unreachableSince.set(cmd, since);
-        // Waited like a backoff (its signal, close(), disconnect() and leave() end it at once), and within its deadline.
+        // Waited like a backoff (its signal, close() and disconnect() end it at once), and within its deadline.
         const to = await this.backoff(cmd, this.hooks.unreachable(cmd, err, since), deadline);
         if (to === STOP) return;
         if (to !== RETRY) return handBack(to);
@@ -317,8 +317,9 @@ export class BlockingPool {
    * after the refresh that made the node leave, in the order calls came.
    */
   private backoff(cmd: Command, delay: number | Promise<HandBack | undefined>, deadline = Infinity): Promise<Next> {
-    if (this.leaving) return Promise.resolve(this.leaving);
-    if (this.closed) {
+    if (this.leaving || this.closed) {
+      if (typeof delay !== 'number') delay.catch(() => {}); // not waited for: nobody needs routing's answer (or its ClosedError)
+      if (this.leaving) return Promise.resolve(this.leaving);
       this.fail(cmd, backoffClosedError(cmd, 'the client closed', this.hooks.node()));
       return Promise.resolve(STOP);
     }
