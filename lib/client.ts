@@ -158,7 +158,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
       this.#abort = watch;
     }
     const shapes = core.options.resp3Shapes ? DECODE_RESP3_SHAPES : 0; // RESP2 replies in RESP3 shapes (resp2: 'resp3')
-    this.#settings = { index, decodeFlags: decodeFlagsOf(opts) | shapes, maxArgumentBytes: core.options.maxArgumentBytes, prefix: this.#prefix, abort: this.#abort, callSiteStacks: core.options.callSiteStacks };
+    this.#settings = { index, decodeFlags: decodeFlagsOf(opts) | shapes, maxArgumentBytes: core.options.maxArgumentBytes, prefix: this.#prefix, abort: this.#abort, callSiteStacks: core.options.callSiteStacks, reportUnobserved: core.reportUnobserved };
     const def = core.options.connection.commandTimeout;
     this.#timeout = opts.timeout ?? def;
     this.#customTimeout = this.#timeout !== def;

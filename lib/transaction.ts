@@ -16,12 +16,12 @@ import { commandInfo, SHAPE_ANY } from './commands/index.js';
 import { prefixed, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import type { CommandArguments, Decoding, DefaultDecoding, Resolved } from './commands/typed.js';
 import { resp2ToResp3 } from './commands/resp3-shapes.js';
-import { checkCommand, Command, InternalCommand, prepareCommand } from './connection/command.js';
+import { checkCommand, Command, failCommand, InternalCommand, prepareCommand } from './connection/command.js';
 import { abortError, type AbortWatch } from './connection/abort.js';
 import { appendCallSite, captureCallSite, ObservedCommand } from './connection/observed.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
-import { AskError, ClusterDownError, ConnectionError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
+import { AskError, ClosedError, ClusterDownError, ConnectionError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import { DECODE_RESP3_SHAPES, type Reply } from './resp/types.js';
 import type { Script } from './script.js';
@@ -67,6 +67,13 @@ export interface HandleSettings {
   abort?: AbortWatch;
   /** `callSiteStacks`: each command carries where the caller issued it (observed.ts); off, no stack is captured. */
   callSiteStacks?: boolean;
+  /** A fire-and-forget command that failed before it was sent, which nobody observes: the client's 'commandError'. */
+  reportUnobserved?: (cmd: Command, err: Error) => void;
+}
+
+/** A method of a db.watch connection used after its watch ended: its lease may serve another caller by now. */
+function watchOver(command: string): ClosedError {
+  return new ClosedError('this db.watch is over and its connection went back to the pool: use conn only until the promise fn returned settles; it was not sent', { command });
 }
 
 interface MultiTarget extends HandleSettings {
@@ -358,6 +365,7 @@ export async function runWatch<R>(
     }
     const lease = await acquire(keys);
     let aborted = false;
+    let over = false;
     let clean = false;
     try {
       try {
@@ -375,10 +383,15 @@ export async function runWatch<R>(
         attempt--;
         continue;
       }
+      // Refuses `cmd` (settles it, nothing sent) once this attempt is over, or once the view's signal fired.
+      const refused = (cmd: Command): boolean => {
+        if (over) failCommand(cmd, watchOver(cmd.info.name), (err, c) => on.reportUnobserved?.(c, err));
+        return over || (on.abort !== undefined && on.abort.refuse(cmd));
+      };
       const conn = {
         command(name: string, ...args: Arg[]) {
           const cmd = buildCommand(name, args, on, conn.command, on.abort);
-          if (on.abort === undefined || !on.abort.refuse(cmd)) lease.send(cmd);
+          if (!refused(cmd)) lease.send(cmd);
           return new Pending(cmd);
         },
         reply(name: string, ...args: Arg[]) {
@@ -386,7 +399,7 @@ export async function runWatch<R>(
             // The promise exists before sending, so an immediate failure is observed, not reported.
             const cmd = buildCommand(name, args, on, conn.reply, on.abort);
             const reply = cmd.toPromise();
-            if (on.abort === undefined || !on.abort.refuse(cmd)) lease.send(cmd);
+            if (!refused(cmd)) lease.send(cmd);
             return reply;
           } catch (err) {
             return Promise.reject(err);
@@ -394,6 +407,7 @@ export async function runWatch<R>(
         },
         run<T>(script: Script, keys?: readonly Arg[], args?: readonly Arg[]): Promise<T> {
           try {
+            if (over) throw watchOver('EVALSHA');
             const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
             if (on.prefix !== undefined) prefixKeys(cmd.info, cmd.args as Arg[], on.prefix); // scriptCall made the array
             if (on.callSiteStacks) cmd.site = captureCallSite(conn.run);
@@ -403,6 +417,7 @@ export async function runWatch<R>(
           }
         },
         async multi(build: (tx: TransactionBuilder<Decoding>) => unknown) {
+          if (over) throw watchOver('MULTI');
           const result = await runMulti(build, { ...on, send: (cmds) => lease.sendGroup(cmds) });
           if (result === null) aborted = true;
           return result;
@@ -415,6 +430,7 @@ export async function runWatch<R>(
       if (aborted && attempt < retries) continue;
       return result;
     } finally {
+      over = true; // a conn kept past fn refuses from now on: this lease goes back to the pool
       lease.release(clean);
     }
   }
