@@ -29,7 +29,7 @@ import { onlyDatabaseZero } from './topology/cluster/pinned.js';
 import type { ClusterNode } from './topology/cluster/slot-map.js';
 import type { Topology, TopologyChange, TopologyStats } from './topology/standalone.js';
 import type { FailoverEvent } from './topology/failover/endpoints.js';
-import { runMulti, runWatch, type HandleSettings, type MultiBuilder, type MultiResult, type MultiTupleBuilder, type TransactionBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
+import { checkBuilder, runMulti, runWatch, type HandleSettings, type MultiBuilder, type MultiResult, type MultiTupleBuilder, type TransactionBuilder, type WatchConnection, type WatchOptions } from './transaction.js';
 import { Subscriber, type SubscriberContext, type SubscriberOptions } from './subscriber.js';
 import { collectionScan, keyScan, type CollectionScanOptions, type ScanIterator, type ScanOptions } from './scan.js';
 
@@ -341,7 +341,7 @@ export class Database<D extends Decoding = DefaultDecoding> {
 
   #multi(build: (tx: TransactionBuilder<Decoding>) => unknown, trace: CommandTraceContext | undefined): Promise<Reply[] | null> {
     try {
-      if (typeof build !== 'function') throw new InvalidArgumentError('db.multi needs a builder function: db.multi((tx) => { tx.command(...) })', { command: 'MULTI' });
+      checkBuilder(build, 'db.multi');
       if (this.#core.closed) throw new ClosedError();
       const abort = this.#abort;
       const cache = this.#cache;

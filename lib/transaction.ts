@@ -71,6 +71,11 @@ export interface HandleSettings {
   reportUnobserved?: (cmd: Command, err: Error) => void;
 }
 
+/** `db.multi(build)` and `conn.multi(build)` take a function that queues the block's commands; anything else is refused first. */
+export function checkBuilder(build: unknown, where: string): void {
+  if (typeof build !== 'function') throw new InvalidArgumentError(`${where} needs a builder function: ${where}((tx) => { tx.command(...) })`, { command: 'MULTI' });
+}
+
 /** A method of a db.watch connection used after its watch ended: its lease may serve another caller by now. */
 function watchOver(command: string): ClosedError {
   return new ClosedError('this db.watch is over and its connection went back to the pool: use conn only until the promise fn returned settles; it was not sent', { command });
@@ -418,6 +423,7 @@ export async function runWatch<R>(
         },
         async multi(build: (tx: TransactionBuilder<Decoding>) => unknown) {
           if (over) throw watchOver('MULTI');
+          checkBuilder(build, 'conn.multi');
           const result = await runMulti(build, { ...on, send: (cmds) => lease.sendGroup(cmds) });
           if (result === null) aborted = true;
           return result;
