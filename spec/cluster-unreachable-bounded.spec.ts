@@ -15,6 +15,7 @@ import { ClosedError, ConnectionError, RetryPolicy } from '../lib/index.js';
 import { Cluster } from '../lib/topology/cluster/cluster.js';
 import { useCluster } from './support/real-cluster.js';
 import { until, within } from './support/until.js';
+import { tracked } from './support/outcome.js';
 
 const { cluster, client } = useCluster(() => ({ connectTimeout: 1000, reconnect: { baseDelay: 2, maxDelay: 5 } }), {
   end: 'disconnect',
@@ -36,30 +37,20 @@ function spyWait(): { entered(): number; restore(): void } {
   return { entered: () => spy.mock.calls.length, restore: () => spy.mockRestore() };
 }
 
-function outcome<T>(p: Promise<T>): { settled: () => boolean; result: Promise<T | Error> } {
-  let settled = false;
-  const result = p.then(
-    (v) => v,
-    (err: Error) => err,
-  );
-  void result.then(() => (settled = true));
-  return { settled: () => settled, result };
-}
-
 describe('the node never comes back, and the refresher never rests', () => {
   // With reconnect: false, each slot map query opens the dead node's unit afresh (the last one gave up), which asks
   // for one more refresh: the refresher runs every ~100 ms for as long as the node is down, and no refresh "ends".
   it('a watch fails with the connection error within its command timeout; fn never ran', async () => {
     const redis = client({ commandTimeout: 1500, reconnect: false });
     let runs = 0;
-    const watched = await within('the watch settles', outcome(redis.db.watch([key], () => runs++)).result);
+    const watched = await within('the watch settles', tracked(redis.db.watch([key], () => runs++)).result);
     expect(watched).toBeInstanceOf(ConnectionError);
     expect(runs).toBe(0);
   });
 
   it('a BLPOP (no retries) fails with the connection error within its command timeout', async () => {
     const redis = client({ commandTimeout: 1500, reconnect: false });
-    const popped = await within('the BLPOP settles', outcome(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', key, 0)).result);
+    const popped = await within('the BLPOP settles', tracked(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', key, 0)).result);
     expect(popped).toBeInstanceOf(ConnectionError);
   });
 });
@@ -69,8 +60,8 @@ describe('the client ends while a call waits for the slot map', () => {
     const wait = spyWait();
     try {
       const redis = client({ commandTimeout: 60_000 });
-      const watched = outcome(redis.db.watch([key], () => 0));
-      const popped = outcome(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', key, 0));
+      const watched = tracked(redis.db.watch([key], () => 0));
+      const popped = tracked(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', key, 0));
       await until('both wait for the slot map', () => wait.entered() >= 2);
       redis.disconnect();
       expect(await watched.result).toBeInstanceOf(ClosedError);
@@ -84,8 +75,8 @@ describe('the client ends while a call waits for the slot map', () => {
     const wait = spyWait();
     try {
       const redis = client({ commandTimeout: 60_000 });
-      const watched = outcome(redis.db.watch([key], () => 0));
-      const popped = outcome(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', key, 0));
+      const watched = tracked(redis.db.watch([key], () => 0));
+      const popped = tracked(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', key, 0));
       await until('both wait for the slot map', () => wait.entered() >= 2);
       await redis.close();
       expect(watched.settled()).toBe(true);

@@ -8,18 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, Redis, RetryPolicy, type RedisOptions } from '../lib/index.js';
 import { checkCallOptions, checkSubscriberOptions, resolveOptions } from '../lib/options.js';
 import { useRealServer } from './support/real-server.js';
+import { thrown } from './support/thrown.js';
 
 const env = useRealServer();
-
-/** The error `fn` throws (fails the test if it does not throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 function construct(opts: unknown): Error {
   return thrown(() => new Redis(opts as RedisOptions));

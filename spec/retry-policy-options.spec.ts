@@ -8,15 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, RetryPolicy, ServerError } from '../lib/index.js';
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from './support/thrown.js';
 
 describe('RetryPolicy checks its options', () => {
   it('a misspelt option names the closest valid one, for every way to make a policy', () => {

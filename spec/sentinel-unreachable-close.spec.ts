@@ -13,6 +13,7 @@ import { AbortError, ClosedError, Redis, RetryPolicy } from '../lib/index.js';
 import { Sentinel } from '../lib/topology/sentinel/sentinel.js';
 import { startSentinels, type RedisSentinels } from './support/redis-sentinel.js';
 import { until } from './support/until.js';
+import { tracked } from './support/outcome.js';
 
 let sentinels: RedisSentinels;
 
@@ -44,21 +45,11 @@ function spyWait(): { entered(): number } {
   return { entered: () => spy.mock.calls.length };
 }
 
-function outcome<T>(p: Promise<T>): { settled: () => boolean; result: Promise<T | Error> } {
-  let settled = false;
-  const result = p.then(
-    (v) => v,
-    (err: Error) => err,
-  );
-  void result.then(() => (settled = true));
-  return { settled: () => settled, result };
-}
-
 it('disconnect() during the wait: the watch rejects with ClosedError, fn never ran', async () => {
   const redis = client();
   const wait = spyWait();
   let runs = 0;
-  const watched = outcome(redis.db.watch(['uc:counter'], () => runs++));
+  const watched = tracked(redis.db.watch(['uc:counter'], () => runs++));
   await until('the watch waits for a reachable master', () => wait.entered() > 0);
   redis.disconnect();
   expect(await watched.result).toBeInstanceOf(ClosedError);
@@ -68,7 +59,7 @@ it('disconnect() during the wait: the watch rejects with ClosedError, fn never r
 it('close() during the wait: the watch has settled, with ClosedError, once close() resolves', async () => {
   const redis = client();
   const wait = spyWait();
-  const watched = outcome(redis.db.watch(['uc:counter'], () => 0));
+  const watched = tracked(redis.db.watch(['uc:counter'], () => 0));
   await until('the watch waits for a reachable master', () => wait.entered() > 0);
   await redis.close();
   expect(watched.settled()).toBe(true);
@@ -78,7 +69,7 @@ it('close() during the wait: the watch has settled, with ClosedError, once close
 it('close() during the wait: a BLPOP (no retries) has settled, with ClosedError, once close() resolves', async () => {
   const redis = client();
   const wait = spyWait();
-  const popped = outcome(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', 'uc:list', 0));
+  const popped = tracked(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', 'uc:list', 0));
   await until('the BLPOP waits for a reachable master', () => wait.entered() > 0);
   await redis.close();
   expect(popped.settled()).toBe(true);
@@ -88,7 +79,7 @@ it('close() during the wait: a BLPOP (no retries) has settled, with ClosedError,
 it('disconnect() during the wait: a BLPOP (no retries) rejects with ClosedError', async () => {
   const redis = client();
   const wait = spyWait();
-  const popped = outcome(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', 'uc:list', 0));
+  const popped = tracked(redis.db.with({ retry: RetryPolicy.none() }).reply('BLPOP', 'uc:list', 0));
   await until('the BLPOP waits for a reachable master', () => wait.entered() > 0);
   redis.disconnect();
   expect(await popped.result).toBeInstanceOf(ClosedError);
@@ -99,7 +90,7 @@ it('the signal fires during the wait: the watch rejects with AbortError (never s
   const wait = spyWait();
   const ac = new AbortController();
   let runs = 0;
-  const watched = outcome(redis.db.with({ signal: ac.signal }).watch(['uc:counter'], () => runs++));
+  const watched = tracked(redis.db.with({ signal: ac.signal }).watch(['uc:counter'], () => runs++));
   await until('the watch waits for a reachable master', () => wait.entered() > 0);
   ac.abort(new Error('enough'));
   const err = await watched.result;

@@ -6,16 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, Redis } from '../lib/index.js';
 import { parseUrl } from '../lib/url.js';
-
-/** The error `fn` throws (fails the test if it does not throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from './support/thrown.js';
 
 describe('connection URLs', () => {
   it('percent-escapes in the credentials and the socket path are decoded', () => {
