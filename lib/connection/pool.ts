@@ -419,8 +419,8 @@ export class BlockingPool {
           const err = reason as Error;
           if (err instanceof ServerError) {
             lease.release(!(err instanceof ReadOnlyError)); // a lease on a replica is not reused
-            if (refusedBeforeRunning(err)) done(err); // LOADING, BUSY, ...: it never ran
-            else if (redirected(cmd, err)) done(undefined); // it never ran; routing sends it where it belongs
+            if (redirected(cmd, err)) done(undefined); // it never ran; routing sends it where it belongs, or again later (TRYAGAIN)
+            else if (refusedBeforeRunning(err)) done(err); // LOADING, BUSY, ...: it never ran
             else {
               this.fail(cmd, err);
               done(undefined);

@@ -39,7 +39,7 @@ import { READONLY } from '../../commands/flags.js';
 import { redirectTarget } from './redirect.js';
 import { asking } from '../../connection/asking.js';
 import { mapAddress, mappedEndpoint } from '../address-map.js';
-import { MIN_REFRESH_GAP, tryAgainDelay, type ClusterSettings } from './settings.js';
+import { MIN_REFRESH_GAP, tryAgainDelay, tryAgainUntil, type ClusterSettings } from './settings.js';
 import { SlotFences } from './slot-fence.js';
 import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
@@ -67,7 +67,7 @@ export class Cluster implements Topology {
   /** Slots that just moved: their new commands wait for the old owner's older replies (slot-fence.ts). */
   readonly #fences = new SlotFences();
   /** TRYAGAIN / CLUSTERDOWN resends so far, per command (for the backoff). */
-  readonly #waits = new WeakMap<Command, number>();
+  readonly #waits = new WeakMap<Command, { n: number; until: number }>();
   /** Units whose node left the map, until their busy leases are back: the client's close() still ends them. */
   readonly #leaving = new Set<Standalone>();
   /** Calls waiting for the slot map to place them again (see unreachable): close() and disconnect() end them. */
@@ -423,18 +423,18 @@ export class Cluster implements Topology {
    */
   #later(cmd: Command, err: ServerError): boolean {
     if (err instanceof ClusterDownError) this.#refresher.soon();
-    if (cmd instanceof InternalCommand || cmd.pinned || this.#closed || cmd.deadline === 0) return false;
-    const waited = this.#waits.get(cmd) ?? 0;
-    const delay = tryAgainDelay(waited);
-    if (Date.now() + delay >= cmd.deadline) return false;
-    this.#waits.set(cmd, waited + 1); // its own count: waiting out a migration is not a redirection
+    if (cmd instanceof InternalCommand || cmd.pinned || this.#closed) return false;
+    const w = this.#waits.get(cmd) ?? { n: 0, until: tryAgainUntil(cmd, this.opts.commandTimeout) }; // a blocking one: its own timeout
+    const delay = tryAgainDelay(w.n);
+    if (Date.now() + delay >= w.until) return false;
+    this.#waits.set(cmd, { n: w.n + 1, until: w.until }); // its own count: waiting out a migration is not a redirection
     cmd.redirects = 0; // the ASK that led here was right: the slot is in flux, not the map wrong
     if (cmd.attempts > 0) cmd.attempts--; // it did not run
     cmd.state = QUEUED;
     setTimeout(() => {
       if (cmd.settled) return;
       try {
-        this.send(cmd, remainingTime(cmd), true);
+        this.send(cmd, cmd.deadline > 0 ? remainingTime(cmd) : this.opts.commandTimeout, cmd.deadline > 0); // blocking: its pool computes its deadline again
       } catch (e) {
         this.#fail(cmd, e as Error);
       }

@@ -1,4 +1,7 @@
 /** A cluster routing's settings (from the `nodes` and `cluster` options), and its fixed pacing. */
+import { isBlockingCall } from '../../commands/index.js';
+import type { Command } from '../../connection/command.js';
+import { blockingTimeoutMs } from '../../connection/pool.js';
 import type { Endpoint } from '../../connection/socket.js';
 import type { AddressMap } from '../address-map.js';
 
@@ -26,4 +29,17 @@ export const MIN_REFRESH_GAP = 100;
  */
 export function tryAgainDelay(waited: number): number {
   return Math.min(500, 10 * 2 ** Math.min(waited, 10));
+}
+
+/**
+ * Until when a command refused by TRYAGAIN or CLUSTERDOWN may be sent again:
+ * its deadline; for a blocking command, which has none of its own (its pool
+ * bounds it), its block timeout from now (the command timeout for one that
+ * blocks forever); 0: it is not sent again.
+ */
+export function tryAgainUntil(cmd: Command, commandTimeout: number): number {
+  if (cmd.deadline > 0) return cmd.deadline;
+  if (!isBlockingCall(cmd.info, cmd.args, 0)) return 0;
+  const ms = blockingTimeoutMs(cmd.info.name, cmd.args as never) ?? 0;
+  return Date.now() + (ms > 0 ? ms : commandTimeout || 10_000);
 }
