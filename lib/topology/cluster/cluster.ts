@@ -45,6 +45,7 @@ import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
 import { onlyDatabaseZero, pinnedRouting } from './pinned.js';
 import { FirstMap } from './first-map.js';
+import { PlaceWaits } from '../place-waits.js';
 
 function remainingTime(cmd: Command): number {
   return cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0;
@@ -71,7 +72,7 @@ export class Cluster implements Topology {
   /** Units whose node left the map, until their busy leases are back: the client's close() still ends them. */
   readonly #leaving = new Set<Standalone>();
   /** Calls waiting for the slot map to place them again (see unreachable): close() and disconnect() end them. */
-  readonly #placing = new Set<() => void>();
+  readonly #placing = new PlaceWaits(() => this.#closed, 'the slot map to place it');
   #closed = false;
   #next = 0;
 
@@ -280,19 +281,7 @@ export class Cluster implements Topology {
    * once the command timeout since `since` is over (a refresh may take longer); ClosedError when the client closes meanwhile.
    */
   unreachable(_err: ConnectionError, since: number): Promise<boolean> {
-    const left = () => since + (this.opts.commandTimeout || this.opts.connectTimeout || 10_000) - Date.now();
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#placing.delete(done);
-        if (this.#closed) reject(new ClosedError('the client closed while the call waited for the slot map to place it; it was never sent'));
-        else resolve(left() > 0);
-      };
-      const timer = setTimeout(done, Math.max(0, left()));
-      this.#placing.add(done);
-      if (this.#closed || left() <= 0) done();
-      else void this.#refresher.refresh().then(done);
-    });
+    return this.#placing.wait(since, this.opts.commandTimeout || this.opts.connectTimeout || 10_000, Infinity, () => this.#refresher.refresh());
   }
 
   /** A blocking command's node was unreachable (PoolHooks.unreachable of every unit, the adopted seed's too): routed again once the map may place it; one pinned stays. */
@@ -579,7 +568,7 @@ export class Cluster implements Topology {
     this.#closed = true;
     this.#refresher.stop();
     this.#first.end();
-    for (const done of [...this.#placing]) done();
+    this.#placing.endAll();
     await Promise.all([...this.#units.values(), ...this.#leaving].map((u) => u.close()));
     this.hooks.close();
   }
@@ -588,7 +577,7 @@ export class Cluster implements Topology {
     this.#closed = true;
     this.#refresher.stop();
     this.#first.end();
-    for (const done of [...this.#placing]) done();
+    this.#placing.endAll();
     for (const u of [...this.#units.values(), ...this.#leaving]) u.disconnect();
     this.hooks.close();
   }

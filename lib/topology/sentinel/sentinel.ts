@@ -24,7 +24,8 @@
  *   never with the address it connected to.
  */
 import type { Located, MultiplexerOptions } from '../../connection/multiplexer.js';
-import { ClosedError, type ConnectionError } from '../../errors.js';
+import type { ConnectionError } from '../../errors.js';
+import { PlaceWaits } from '../place-waits.js';
 import type { PoolSettings } from '../../connection/pool.js';
 import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
 import { CHANNEL, Hub, type Member } from '../../pubsub/hub.js';
@@ -72,7 +73,7 @@ export class Sentinel extends OneUnitTopology {
   /** How long a db.watch whose lease found no master waits for one (see unreachable). */
   private readonly watchBudget: number;
   /** Calls in that wait (see unreachable): close() and disconnect() end them. */
-  private readonly pauses = new Set<() => void>();
+  private readonly pauses = new PlaceWaits(() => this.closed, 'the sentinels to name a reachable master');
   /** With an addressMap: the address a connection was made to -> the address the sentinels named (see `announced`). */
   private readonly announcedAs = new Map<string, string>();
 
@@ -227,20 +228,9 @@ export class Sentinel extends OneUnitTopology {
    * between sentinels.) The client closing meanwhile: ClosedError.
    */
   unreachable(_err: ConnectionError, since: number): Promise<boolean> {
-    const left = () => this.watchBudget - (Date.now() - since);
-    return new Promise((resolve, reject) => {
-      // close() and disconnect() end the pause at once: the call settles with the client, not after it.
-      const done = () => {
-        clearTimeout(timer);
-        this.pauses.delete(done);
-        if (this.closed) reject(new ClosedError('the client closed while the call waited for the sentinels to name a reachable master; it was never sent'));
-        else resolve(left() > 0);
-      };
-      const timer = setTimeout(done, Math.max(0, Math.min(UNREACHABLE_PAUSE, left())));
-      this.pauses.add(done);
-      if (this.closed || left() <= 0) done();
-    });
+    return this.pauses.wait(since, this.watchBudget, UNREACHABLE_PAUSE);
   }
+
 
   async close(): Promise<void> {
     this.stop();
@@ -257,7 +247,7 @@ export class Sentinel extends OneUnitTopology {
 
   private stop(): void {
     this.closed = true;
-    for (const done of [...this.pauses]) done();
+    this.pauses.endAll();
     if (this.resubscribeTimer !== undefined) clearTimeout(this.resubscribeTimer);
   }
 }
