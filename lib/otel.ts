@@ -28,6 +28,7 @@
  */
 import {
   context,
+  diag,
   metrics,
   SpanKind,
   SpanStatusCode,
@@ -47,6 +48,8 @@ import {
   type CommandTraceContext,
   type ConnectionEvent,
 } from './connection/diagnostics.js';
+import { InvalidArgumentError } from './errors.js';
+import { checkObject, schema, type Validator } from './option-check.js';
 
 export interface InstrumentOptions {
   /** Where spans go (default: the global tracer provider). */
@@ -62,6 +65,41 @@ export interface Instrumentation {
 
 const SCOPE = 'redmux';
 
+/** A provider: an object with the method that hands out its tracer or meter. */
+function provider(method: string): Validator {
+  return (v, name) => {
+    if (typeof v !== 'object' || v === null || typeof (v as Record<string, unknown>)[method] !== 'function') {
+      throw new InvalidArgumentError(`option ${name} must be an object with a ${method}() method`);
+    }
+  };
+}
+
+const INSTRUMENT_OPTIONS = schema({ tracerProvider: provider('getTracer'), meterProvider: provider('getMeter') });
+
+/**
+ * `handler`, made safe to run as a diagnostics_channel subscriber. Node turns
+ * a subscriber's throw into an uncaught exception (a crash, for most
+ * applications), in the middle of the user's command; a tracer, span
+ * processor or meter that throws (a bug of theirs, an exporter's) must never
+ * cost the application that. Its error goes to OpenTelemetry's diag logger,
+ * where instrumentations report their own failures.
+ */
+function guarded<A extends unknown[]>(what: string, handler: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    try {
+      handler(...args);
+    } catch (err) {
+      diag.error(`redmux/otel: ${what} failed`, err);
+    }
+  };
+}
+
+/** A span the tracer handed out (a broken tracer may hand out anything). */
+function isSpan(span: unknown): span is Span {
+  const s = span as Partial<Span> | null | undefined;
+  return typeof s === 'object' && s !== null && typeof s.end === 'function' && typeof s.setAttributes === 'function' && typeof s.setStatus === 'function';
+}
+
 /** `host:port` -> address and port; a socket path is an address without a port. */
 function serverAttributes(node: string | undefined, into: Attributes): void {
   if (node === undefined) return;
@@ -76,6 +114,7 @@ function serverAttributes(node: string | undefined, into: Attributes): void {
 
 /** Subscribe to redmux's channels and turn them into spans and metrics. */
 export function instrument(options: InstrumentOptions = {}): Instrumentation {
+  checkObject(options, INSTRUMENT_OPTIONS, '', { where: 'instrument()' });
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
   const duration: Histogram = meter.createHistogram('db.client.operation.duration', {
@@ -90,7 +129,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
 
   const spans = new WeakMap<CommandTraceContext, { span: Span; start: number }>();
   const handlers = {
-    start(ctx: CommandTraceContext) {
+    start: guarded('starting a span', (ctx: CommandTraceContext) => {
       const attributes: Attributes = {
         'db.system.name': 'redis',
         'db.operation.name': ctx.command,
@@ -99,10 +138,11 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
       // A part of a split or fanned-out command is a child of its caller's command's span.
       const parent = ctx.parent === undefined ? undefined : spans.get(ctx.parent);
       const active = parent === undefined ? context.active() : trace.setSpan(context.active(), parent.span);
-      const span = tracer.startSpan(ctx.command, { kind: SpanKind.CLIENT, attributes }, active);
+      const span: unknown = tracer.startSpan(ctx.command, { kind: SpanKind.CLIENT, attributes }, active);
+      if (!isSpan(span)) throw new TypeError('the tracer returned no span');
       spans.set(ctx, { span, start: performance.now() });
-    },
-    asyncEnd(ctx: CommandTraceContext) {
+    }),
+    asyncEnd: guarded('ending a span', (ctx: CommandTraceContext) => {
       const entry = spans.get(ctx);
       if (entry === undefined) return; // started before we subscribed
       spans.delete(ctx);
@@ -114,15 +154,21 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
       serverAttributes(ctx.node, attributes);
       const { span } = entry;
       const error = ctx.error;
-      if (error !== undefined) {
-        attributes['error.type'] = error.name;
-        span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
-      }
+      if (error !== undefined) attributes['error.type'] = error.name;
+      // The operation is the caller's command: its parts would count it again. Recorded first: a span that throws
+      // must not cost the metric (nor the metric the span: endSpan below runs whatever record did).
+      if (ctx.parent === undefined) recordDuration((performance.now() - entry.start) / 1000, attributes);
+      endSpan(span, attributes, error);
+    }),
+  };
+  const recordDuration = guarded('recording a duration', (seconds: number, attributes: Attributes) => duration.record(seconds, attributes));
+  const endSpan = (span: Span, attributes: Attributes, error: Error | undefined) => {
+    try {
+      if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
       span.setAttributes(attributes);
-      span.end();
-      // The operation is the caller's command: its parts would count it again.
-      if (ctx.parent === undefined) duration.record((performance.now() - entry.start) / 1000, attributes);
-    },
+    } finally {
+      span.end(); // even when the attributes were refused: a span never ended is a leak in the SDK's processors
+    }
   };
   commandChannel.subscribe(handlers as never);
 
@@ -133,17 +179,17 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
     serverAttributes(event.node, attributes);
     return attributes;
   };
-  const onReady = (message: unknown) => {
+  const onReady = guarded('counting a connection', (message: unknown) => {
     const event = message as ConnectionEvent;
     if (open.has(event.connection)) return;
     open.add(event.connection);
     connections.add(1, attributesOf(event));
-  };
-  const onGone = (message: unknown) => {
+  });
+  const onGone = guarded('counting a connection', (message: unknown) => {
     const event = message as ConnectionEvent;
     if (!open.delete(event.connection)) return;
     connections.add(-1, attributesOf(event));
-  };
+  });
   readyChannel.subscribe(onReady);
   connectionLostChannel.subscribe(onGone);
   closeChannel.subscribe(onGone);
