@@ -26,7 +26,7 @@ import { captureCallSite, rejectsWithCallSite, withCallSite, type CallSite } fro
 import { CHANNEL, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
 import { BoundedIterator, SubscriberOverflowError, iterationOnly } from './pubsub/iterator.js';
 import { Keyspace, enableKeyspaceEvents, iterableRequest, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceRequest, type KeyspaceSink } from './pubsub/keyspace.js';
-import { callEach, safeEmit } from './pubsub/listeners.js';
+import { LISTENER_REJECTIONS, callEach, safeEmit } from './pubsub/listeners.js';
 import { KINDS, NodeLeftError } from './pubsub/subscriptions.js';
 import { keySlot } from './commands/slot.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
@@ -159,7 +159,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
 
   /** @internal made by `redis.subscriber()`. */
   constructor(ctx: SubscriberContext, opts: SubscriberOptions = {}) {
-    super();
+    super(LISTENER_REJECTIONS);
     this.#ctx = ctx;
     this.#buffers = opts.decode === 'buffer';
     this.#timeout = opts.timeout ?? ctx.timeout;

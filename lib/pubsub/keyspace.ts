@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import { BoundedIterator, iterationOnly } from './iterator.js';
-import { callEach, safeEmit } from './listeners.js';
+import { LISTENER_REJECTIONS, callEach, safeEmit } from './listeners.js';
 
 export interface KeyspaceOptions {
   /** Database whose keys to watch (default: the client's `db`), or '*' for every database. */
@@ -118,7 +118,7 @@ export class Keyspace<T extends string | Buffer = string> extends EventEmitter i
 
   /** @internal made by `sub.keyspace()`. `attach` receives the feed. */
   constructor(pattern: T, settings: KeyspaceSettings, unsubscribe: () => Promise<void>, attach: (sink: KeyspaceSink<T>) => void) {
-    super();
+    super(LISTENER_REJECTIONS);
     this.pattern = pattern;
     this.#settings = settings;
     this.#unsubscribe = unsubscribe;

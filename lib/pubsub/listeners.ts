@@ -9,8 +9,17 @@
  * emitter's 'error' event when someone listens to it, else rethrown outside
  * the read path (an uncaught exception, as a throwing listener of any Node
  * emitter would be).
+ *
+ * An async listener whose promise rejects is a listener that throws: the
+ * emitters calling listeners from the read path are made with
+ * `LISTENER_REJECTIONS` (Node then reports a rejection from `emit` as the
+ * emitter's 'error', or throws it on its own when nobody listens), and
+ * `callEach`, which calls listeners itself, reports it the same way.
  */
 import type { EventEmitter } from 'node:events';
+
+/** Options of an emitter whose listeners may be async: their rejections are reported, never unhandled. */
+export const LISTENER_REJECTIONS = { captureRejections: true } as const;
 
 /** Report a listener's error: the emitter's 'error' event if listened to, else rethrown on its own. */
 export function reportListenerError(emitter: EventEmitter, err: unknown): void {
@@ -57,7 +66,11 @@ export function callEach(emitter: EventEmitter, event: string, value: unknown, n
   const fns = emitter.rawListeners(event); // raw: a once-listener removes itself when called
   for (let i = 0; i < fns.length; i++) {
     try {
-      fns[i]!.call(emitter, value);
+      const result: unknown = fns[i]!.call(emitter, value);
+      // As Node's captureRejections does for emit(): anything with a then() is a promise.
+      if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, (err: unknown) => reportListenerError(emitter, err));
+      }
     } catch (err) {
       reportListenerError(emitter, err);
     }
