@@ -43,6 +43,7 @@ import { SLOT_COUNT, keySlot } from '../commands/slot.js';
 import { abortCommand, abortError } from '../connection/abort.js';
 import { Command, failCommand, wasSent } from '../connection/command.js';
 import { ObservedCommand } from '../connection/observed.js';
+import { ScriptCommand } from '../connection/script-command.js';
 import { ReplyTimeoutError } from '../errors.js';
 import type { TrackingSink } from '../connection/tracking.js';
 import type { Arg } from '../resp/encoder.js';
@@ -163,6 +164,8 @@ export class ClientCache implements TrackingSink {
   readonly #positions: number[] = [];
   readonly #names = new EntryNames();
   readonly #stats = { hits: 0, misses: 0, invalidations: 0 };
+  /** A script call written again after NOSCRIPT: its keys are dropped again (written()). */
+  readonly #resent = (cmd: ScriptCommand): void => this.written(cmd);
 
   constructor(
     limits: CacheLimits,
@@ -264,10 +267,16 @@ export class ClientCache implements TrackingSink {
     failCommand(cmd, abortError(cmd.info.name, sent, undefined, reason), this.report);
   }
 
-  /** Any other command of the client, before it is sent: a write drops the entries of its keys now. */
+  /**
+   * Any other command of the client, before it is sent: a write drops the
+   * entries of its keys now. A script call is told to come back here should
+   * it be written again after a NOSCRIPT (behind reads sent since, which ran
+   * before it: their replies predate its write).
+   */
   written(cmd: Command): void {
     const info = cmd.info;
     if (info.flags & READONLY) return;
+    if (cmd instanceof ScriptCommand) cmd.resent = this.#resent;
     if (FLUSHES.has(info.name)) {
       this.#flush();
       return;
