@@ -31,6 +31,7 @@ import { boolean, checkObject, either, integer, nonEmptyString, schema } from '.
 import type { KeyPrefix } from './commands/prefix.js';
 import { callSiteMadeAt, captureCallSite, withCallSite, withOwnCallSite, type CallSite } from './connection/observed.js';
 import type { Arg } from './resp/encoder.js';
+import { SeenKeys } from './scan-seen.js';
 
 export interface ScanOptions {
   /** Glob-style pattern (SCAN MATCH); string or Buffer. */
@@ -245,32 +246,16 @@ class PageIterator<T> extends WalkIterator<T, T[]> {
   }
 }
 
-/** A key or member as a Set entry: strings as they are, bytes as latin1 (one char per byte, exact). */
-function identity(v: unknown): string {
-  return typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('latin1') : String(v);
-}
-
-/**
- * Whether `v` was not yielded before in this iteration (then it is now
- * remembered): one hash operation per item, an add and a size check, where
- * has-then-add hashed every new item twice.
- */
-function firstTime(seen: Set<string>, v: unknown): boolean {
-  const size = seen.size;
-  seen.add(identity(v));
-  return seen.size !== size;
-}
-
 /**
  * The items of `items` not yielded before: `items` itself when all are new
  * (the usual case: no copy), else a copy without the repeats. Never changes
  * `items` (a reply the target may have handed out elsewhere).
  */
-function firstTimes(seen: Set<string>, items: unknown[]): unknown[] {
+function firstTimes(seen: SeenKeys, items: unknown[]): unknown[] {
   let out: unknown[] | undefined;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (firstTime(seen, item)) out?.push(item);
+    if (seen.add(item)) out?.push(item);
     else out ??= items.slice(0, i);
   }
   return out ?? items;
@@ -333,7 +318,7 @@ class KeyWalk implements PageSource<string | Buffer> {
   #restarts = 0;
   #cursor = '0';
   /** Keys yielded so far (dedupe), released when the iteration ends. */
-  #seen: Set<string> | undefined;
+  #seen: SeenKeys | undefined;
   #stopped = false;
 
   constructor(
@@ -342,7 +327,7 @@ class KeyWalk implements PageSource<string | Buffer> {
     private readonly prefix: KeyPrefix | undefined,
     dedupe: boolean,
   ) {
-    this.#seen = dedupe ? new Set() : undefined;
+    this.#seen = dedupe ? new SeenKeys() : undefined;
   }
 
   async next(site: CallSite | undefined): Promise<(string | Buffer)[] | undefined> {
@@ -400,7 +385,7 @@ class KeyWalk implements PageSource<string | Buffer> {
     const out: unknown[] = [];
     for (let i = 0; i < keys.length; i++) {
       const key = unprefixed(keys[i], prefix);
-      if (seen === undefined || firstTime(seen, key)) out.push(key);
+      if (seen === undefined || seen.add(key)) out.push(key);
     }
     return out;
   }
@@ -434,7 +419,7 @@ export function collectionScan(command: CollectionCommand, key: Arg, options: Co
 class CollectionWalk implements PageSource<unknown> {
   #cursor: string | undefined = '0';
   /** Fields / members yielded so far (`dedupe: true`), released when the iteration ends. */
-  #seen: Set<string> | undefined;
+  #seen: SeenKeys | undefined;
   #stopped = false;
 
   constructor(
@@ -444,7 +429,7 @@ class CollectionWalk implements PageSource<unknown> {
     private readonly target: ScanTarget,
     dedupe: boolean,
   ) {
-    this.#seen = dedupe ? new Set() : undefined;
+    this.#seen = dedupe ? new SeenKeys() : undefined;
   }
 
   async next(site: CallSite | undefined): Promise<unknown[] | undefined> {
@@ -476,7 +461,7 @@ class CollectionWalk implements PageSource<unknown> {
     const scores = this.command === 'ZSCAN';
     const pairs: unknown[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      if (seen !== undefined && !firstTime(seen, flat[i])) continue;
+      if (seen !== undefined && !seen.add(flat[i])) continue;
       pairs.push([flat[i], scores ? scoreOf(flat[i + 1]) : flat[i + 1]]);
     }
     return pairs;
