@@ -27,13 +27,13 @@
 import { commandInfo } from '../commands/index.js';
 import { InternalCommand, QUEUED, type Command } from '../connection/command.js';
 import { Multiplexer, type MultiplexerOptions } from '../connection/multiplexer.js';
-import { MESSAGE, PMESSAGE, PUNSUBSCRIBED, SMESSAGE, SUNSUBSCRIBED, UNSUBSCRIBED, frameKind, wellFormedMessage } from '../connection/pubsub-frames.js';
 import { describeEndpoint } from '../connection/socket.js';
 import { ConnectionCounters } from './connection-counters.js';
+import { dispatchFrame } from './frame-dispatch.js';
 import { ClosedError, ConnectError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError, couldNotConnect } from '../errors.js';
 import { DECODE_BUFFERS, type Reply } from '../resp/types.js';
 import {
-  CHANNEL, KINDS, PATTERN, SHARD, SUBSCRIBE, UNSUBSCRIBE, Call, Entry, NodeLeftError, frameKey, keyOf, perCommand,
+  CHANNEL, KINDS, PATTERN, SHARD, SUBSCRIBE, UNSUBSCRIBE, Call, Entry, NodeLeftError, keyOf, perCommand,
   type Kind, type Member, type MemberState, type PubSubStats,
 } from './subscriptions.js';
 
@@ -65,6 +65,8 @@ export class Hub {
   private restoring: Set<Command> | undefined = undefined;
   /** Counters of the connections closed before the current one. */
   private readonly past = new ConnectionCounters();
+  /** The server let go of a confirmed entry on its own (see frame-dispatch.ts): subscribe it again. */
+  private readonly subscribeAgain = (e: Entry): void => this.send(this.subscribeCommand(e.kind, [e]), this.opts.commandTimeout);
 
   /**
    * @param onMoved cluster routing: a shard subscription was answered MOVED,
@@ -491,7 +493,8 @@ export class Hub {
         },
         unobservedError() {}, // the hub's commands are internal: their callbacks see every failure
         push: (frame) => {
-          if (this.mux === mux) this.onFrame(frame); // an old connection closing in the background is not listened to
+          // An old connection closing in the background is not listened to.
+          if (this.mux === mux) dispatchFrame(frame, this.entries, this.subscribeAgain);
         },
       },
     );
@@ -518,36 +521,6 @@ export class Hub {
     this.restoring = cmds.length > 0 ? new Set(cmds) : undefined;
     if (cmds.length === 0) this.broadcast('ready');
     return cmds;
-  }
-
-  private onFrame(frame: Reply[]): void {
-    const type = frameKind(frame[0]);
-    const kind = type === MESSAGE ? CHANNEL : type === PMESSAGE ? PATTERN : type === SMESSAGE ? SHARD : -1;
-    const key = frameKey(frame[1]);
-    if (key === undefined) return;
-    if (kind < 0) {
-      this.unsolicited(type, key);
-      return;
-    }
-    const e = this.entries[kind as Kind].get(key);
-    if (e === undefined || !wellFormedMessage(frame, type)) return; // unsubscribed meanwhile; or no message (a hostile server)
-    const holders = e.holders;
-    for (let i = 0; i < holders.length; i++) holders[i]!.deliver(kind as Kind, frame);
-  }
-
-  /**
-   * A confirmation no call was owed: the server dropped a subscription (a
-   * cluster slot moved away: `sunsubscribe`), or a duplicate of one we sent.
-   * Still wanted and not already being subscribed: subscribe again. (A shard
-   * channel whose slot moved is answered MOVED: its members move, see refuse.)
-   */
-  private unsolicited(type: number, key: string): void {
-    const kind = type === UNSUBSCRIBED ? CHANNEL : type === PUNSUBSCRIBED ? PATTERN : type === SUNSUBSCRIBED ? SHARD : -1;
-    if (kind < 0) return;
-    const e = this.entries[kind as Kind].get(key);
-    if (e === undefined || !e.confirmed) return;
-    e.confirmed = false;
-    this.send(this.subscribeCommand(kind as Kind, [e]), this.opts.commandTimeout);
   }
 
   private broadcast(event: 'ready' | 'reconnecting' | 'error' | 'close', detail?: unknown): void {
