@@ -122,7 +122,7 @@ export class Hub {
         }, timeout);
         call.timer.unref();
       }
-      for (const group of perCommand(kind, fresh)) this.send(this.subscribeCommand(kind, group), timeout);
+      for (const group of perCommand(kind, fresh)) this.send(this.subscribeCommand(kind, group, call), timeout);
     });
   }
 
@@ -348,9 +348,10 @@ export class Hub {
 
   // ------------------------------------------------------------------ commands
 
-  private subscribeCommand(kind: Kind, entries: Entry[]): Command {
+  /** @param origin the call whose names these are (none: restoring, or subscribing again what the server dropped) */
+  private subscribeCommand(kind: Kind, entries: Entry[], origin?: Call): Command {
     const name = SUBSCRIBE[kind];
-    const cmd: InternalCommand = new InternalCommand(name, entries.map((e) => e.name), commandInfo(name), (err) => this.subscribed(cmd, entries, err));
+    const cmd: InternalCommand = new InternalCommand(name, entries.map((e) => e.name), commandInfo(name), (err) => this.subscribed(cmd, entries, err, origin));
     // Timed out, then confirmed after all: the subscription exists (if its callers undid it, an UNSUBSCRIBE follows).
     cmd.onLateReply = () => this.subscribed(cmd, entries, undefined);
     for (const e of entries) e.cmd = cmd;
@@ -378,11 +379,12 @@ export class Hub {
   }
 
   /** A subscribe command settled: confirmed (no error), lost with its connection, or failed. */
-  private subscribed(cmd: Command, entries: Entry[], err: Error | undefined): void {
+  private subscribed(cmd: Command, entries: Entry[], err: Error | undefined, origin?: Call): void {
     // Lost with the connection (and it will reconnect): the next connection restores these entries.
     const lost = err instanceof ConnectionLostError && this.opts.offlineQueue && this.failure === undefined && !this.closed;
     // Routing learns the slot's owner first: calls failed below are routed again by their subscribers, members moved there.
     if (err instanceof MovedError) this.onMoved?.(err);
+    else if (err instanceof ServerError && entries.length > 1) this.splitRefusal(cmd, entries, err, origin); // takes them all
     for (const e of entries) {
       if (e.cmd !== cmd || this.entries[e.kind].get(e.key) !== e) continue; // dropped, or superseded by a later command
       if (err === undefined) {
@@ -407,6 +409,31 @@ export class Hub {
         this.restoring = undefined;
         this.broadcast('ready');
       }
+    }
+  }
+
+  /**
+   * A SUBSCRIBE of several names was refused whole (an ACL forbids one of
+   * them: NOPERM names none, and the server took none). The call that sent
+   * it is refused whole: the names were its own. The names members still
+   * want after that (joined by other calls while it was in flight, or all of
+   * them when it restored subscriptions after a reconnect) are sent again one
+   * by one, so that only a forbidden one is refused: once each, nothing loops.
+   */
+  private splitRefusal(cmd: Command, entries: Entry[], err: ServerError, origin: Call | undefined): void {
+    const refused = entries.filter((e) => e.cmd === cmd && this.entries[e.kind].get(e.key) === e);
+    for (const e of refused) {
+      e.cmd = undefined;
+      e.refused = true; // never subscribed: what the failed call lets go of needs no UNSUBSCRIBE
+    }
+    if (origin !== undefined) this.fail(origin, err);
+    const restoring = this.restoring?.has(cmd) ? this.restoring : undefined;
+    for (const e of refused) {
+      if (this.entries[e.kind].get(e.key) !== e) continue; // nobody else wanted it
+      e.refused = false;
+      const single = this.subscribeCommand(e.kind, [e]);
+      restoring?.add(single); // 'ready' once each is back, or refused
+      this.send(single, this.opts.commandTimeout);
     }
   }
 
