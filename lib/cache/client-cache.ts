@@ -131,6 +131,9 @@ class Fill extends Command {
     super(from.name, from.args, info, from.decodeFlags, from.db);
     this.retry = from.retry;
     this.idempotent = from.idempotent;
+    // Its issuer's trace context, if someone traces it: routing names the node on it (split parts nest in it),
+    // and the other waiters are given that node when it settles (traceNode): the read on the wire is the fill.
+    this.trace = from.trace;
   }
 
   /** Its failure reaches the waiters, which report it if nobody awaits them: never report it twice. */
@@ -149,6 +152,12 @@ class Fill extends Command {
     this.cache.failed(this, err);
     return true;
   }
+}
+
+/** The node that answered a traced fill, onto the trace of each caller that waited for it (set before they settle). */
+function traceNode(fill: Fill): void {
+  const node = fill.trace!.node;
+  for (const w of fill.waiters) if (w.trace !== undefined && w.trace !== fill.trace) w.trace.node = node;
 }
 
 export class ClientCache implements TrackingSink {
@@ -352,6 +361,7 @@ export class ClientCache implements TrackingSink {
   filled(fill: Fill, value: Reply): void {
     this.#detach(fill);
     const waiters = fill.waiters;
+    if (fill.trace !== undefined) traceNode(fill);
     let shared = false;
     if (!fill.poisoned && fill.generation === this.#generation && this.#untracked.size === 0) {
       shared = this.#store.set(fill.first, fill.rest, value, fill.keys, fill.slots, replySize(value), Date.now());
@@ -371,6 +381,7 @@ export class ClientCache implements TrackingSink {
   failed(fill: Fill, err: Error): void {
     this.#detach(fill);
     const waiters = fill.waiters;
+    if (fill.trace !== undefined) traceNode(fill);
     const until = fill.until;
     if (!(err instanceof ReplyTimeoutError) || until === 0) {
       for (const w of waiters) failCommand(w, err, this.report);

@@ -31,7 +31,10 @@ export interface CommandTraceContext {
    * `host:port` (or socket path) of the node it was routed to; set once
    * routed, before it settles. Undefined for a command a cluster splits by
    * slot (MGET, DEL, ... over several slots) or fans out (DBSIZE, KEYS, ...):
-   * each of its parts is then traced on its own, with its node.
+   * each of its parts is then traced on its own, with its node. Undefined
+   * too for a read the client-side cache answered locally (a hit); a miss,
+   * and a caller that waited for an identical read in flight, name the node
+   * that answered.
    */
   node: string | undefined;
   /**
