@@ -75,10 +75,11 @@ export class Standalone implements Topology {
   private readonly pool: BlockingPool;
   private readonly hub: Hub;
 
-  constructor(opts: MultiplexerOptions, pool: PoolSettings, hooks: TopologyHooks) {
+  /** `sideOnly`: options of the side connections (leases, pub/sub) alone (a cluster replica's READONLY: see cluster/replica-reads.ts). */
+  constructor(opts: MultiplexerOptions, pool: PoolSettings, hooks: TopologyHooks, sideOnly?: Partial<MultiplexerOptions>) {
     this.mux = new Multiplexer(opts, hooks);
     // Only the shared connection tracks keys for the client-side cache: never a pub/sub or leased one.
-    const side = opts.tracking === undefined ? opts : { ...opts, tracking: undefined };
+    const side = opts.tracking === undefined && sideOnly === undefined ? opts : { ...opts, tracking: undefined, ...sideOnly };
     this.hub = new Hub(side, hooks.moved, hooks.pubsubLost);
     this.pool = new BlockingPool(side, pool, {
       sendShared: (cmd, timeout) => this.mux.send(cmd, timeout, true),

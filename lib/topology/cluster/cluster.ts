@@ -46,6 +46,7 @@ import { keySlot } from '../../commands/slot.js';
 import { onlyDatabaseZero, pinnedRouting } from './pinned.js';
 import { FirstMap } from './first-map.js';
 import { PlaceWaits } from '../place-waits.js';
+import { ReplicaReads } from './replica-reads.js';
 
 function remainingTime(cmd: Command): number {
   return cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0;
@@ -73,6 +74,8 @@ export class Cluster implements Topology {
   readonly #leaving = new Set<Standalone>();
   /** Calls waiting for the slot map to place them again (see unreachable): close() and disconnect() end them. */
   readonly #placing = new PlaceWaits(() => this.#closed, 'the slot map to place it');
+  /** Which replica serves a read (`readFrom`), and which refused READONLY. */
+  readonly #reads = new ReplicaReads();
   #closed = false;
   #next = 0;
 
@@ -196,13 +199,8 @@ export class Cluster implements Topology {
   /** The unit serving `slot`: its master, or a replica for reads when `readFrom` asks for it. */
   #forSlot(slot: number, readOnly: number): Standalone {
     if (readOnly && this.settings.readFrom !== 'master') {
-      const replicas = this.#map.replicasFor(slot);
-      // Round robin over the replicas whose connection is up; none up: the master.
-      for (let tries = replicas.length, i = this.#next++; tries > 0; tries--, i++) {
-        const r = replicas[i % replicas.length]!;
-        const unit = this.#unit(r.host, r.port, true);
-        if (!unit.down) return unit;
-      }
+      const unit = this.#reads.pick(this.#map.replicasFor(slot), (r) => this.#unit(r.host, r.port, true));
+      if (unit !== undefined) return unit; // none up (or none took READONLY): the master
     }
     // Per shard, the master's unit is looked up once per slot map, not once per command
     // (the "host:port" key of #unit cost a string per command).
@@ -252,7 +250,8 @@ export class Cluster implements Topology {
       const map = this.settings.seeds.some((s) => s.host === host && s.port === port) ? undefined : this.settings.addressMap;
       const locate = map && (async () => ({ endpoint: mappedEndpoint(endpoint, { host, port }, mapAddress(map, host, port)) }));
       const tracking = shardTracking(this.opts.tracking, host, port, () => this.#map); // a node's events concern its shard's slots
-      unit = new Standalone({ ...this.opts, endpoint, locate, tracking, readOnly: replica, discoverModules: false }, this.pool, this.#nodeHooks(host, port, replica));
+      // A replica's shared connection is put in READONLY mode by routing (replica-reads.ts), its side connections by their handshake.
+      unit = new Standalone({ ...this.opts, endpoint, locate, tracking, discoverModules: false }, this.pool, this.#nodeHooks(host, port, replica), { readOnly: replica });
       this.#units.set(address, unit);
     }
     return unit;
@@ -308,7 +307,8 @@ export class Cluster implements Topology {
   #nodeHooks(host: string, port: number, replica: boolean): TopologyHooks {
     const h = this.hooks;
     return {
-      ready: () => {}, // the cluster is ready once its first slot map is in
+      // The cluster is ready once its first slot map is in; a replica's connection first takes READONLY.
+      ready: () => (replica ? this.#reads.readOnly(this.#units.get(`${host}:${port}/ro`), (err) => this.hooks.error(err)) : undefined),
       error: (err) => {
         this.hooks.error(err);
         this.#refresher.soon(); // a node lost: the map may have changed (failover)
