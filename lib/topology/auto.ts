@@ -56,7 +56,8 @@ export class AutoTopology implements Topology {
       decide();
       return;
     }
-    if (resolved.mode === 'cluster') {
+    // Several seeds can only be a cluster ('standalone' refuses them): every seed is asked, not only the first.
+    if (resolved.mode === 'cluster' || resolved.seeds.length > 1) {
       this.#current = new Cluster(resolved.connection, pool, clusterHooks, settings);
       decide();
       return;

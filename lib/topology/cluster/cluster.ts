@@ -47,6 +47,7 @@ import { onlyDatabaseZero, pinnedRouting } from './pinned.js';
 import { FirstMap } from './first-map.js';
 import { PlaceWaits } from '../place-waits.js';
 import { ReplicaReads } from './replica-reads.js';
+import { ConnectRefusals } from './connect-refusals.js';
 
 function remainingTime(cmd: Command): number {
   return cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0;
@@ -76,6 +77,8 @@ export class Cluster implements Topology {
   readonly #placing = new PlaceWaits(() => this.#closed, 'the slot map to place it');
   /** Which replica serves a read (`readFrom`), and which refused READONLY. */
   readonly #reads = new ReplicaReads();
+  /** Slot map questions waiting on a node's connection: a refused one answers at once. */
+  readonly #refusals = new ConnectRefusals();
   #closed = false;
   #next = 0;
 
@@ -310,6 +313,7 @@ export class Cluster implements Topology {
       // The cluster is ready once its first slot map is in; a replica's connection first takes READONLY.
       ready: () => (replica ? this.#reads.readOnly(this.#units.get(`${host}:${port}/ro`), (err) => this.hooks.error(err)) : undefined),
       error: (err) => {
+        if (!replica) this.#refusals.failed(`${host}:${port}`, err); // a slot map question waiting there is answered
         this.hooks.error(err);
         this.#refresher.soon(); // a node lost: the map may have changed (failover)
         if (replica) this.#replicaDown(`${host}:${port}/ro`);
@@ -480,7 +484,7 @@ export class Cluster implements Topology {
   #query(): Promise<SlotMap> {
     const opts = this.opts;
     const unit = (host: string, port: number) => this.#unit(host, port, false);
-    return querySlotMap({ known: this.#map, seeds: this.settings.seeds, unit, commandTimeout: opts.commandTimeout, tls: opts.endpoint.tls !== undefined, closed: () => this.#closed });
+    return querySlotMap({ known: this.#map, seeds: this.settings.seeds, unit, commandTimeout: opts.commandTimeout, tls: opts.endpoint.tls !== undefined, closed: () => this.#closed, refusals: this.#refusals });
   }
 
   #apply(map: SlotMap): void {

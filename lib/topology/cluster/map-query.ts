@@ -11,6 +11,7 @@ import { ConnectError, NoPermError, UnknownCommandError } from '../../errors.js'
 import type { Reply } from '../../resp/types.js';
 import type { Standalone } from '../standalone.js';
 import type { SlotMap } from './slot-map.js';
+import type { ConnectRefusals } from './connect-refusals.js';
 import { slotMapFromShards, slotMapFromSlots } from './topology-reply.js';
 
 /** How many nodes are asked for the slot map at once. */
@@ -27,6 +28,8 @@ export interface MapQuery {
   tls: boolean;
   /** The client closed: ask no more. */
   closed(): boolean;
+  /** Rejects once the connection to the node is refused (connect-refusals.ts). */
+  refusals: ConnectRefusals;
 }
 
 export async function querySlotMap(q: MapQuery): Promise<SlotMap> {
@@ -56,11 +59,14 @@ export async function querySlotMap(q: MapQuery): Promise<SlotMap> {
 async function ask(q: MapQuery, host: string, port: number): Promise<SlotMap> {
   const unit = q.unit(host, port);
   const timeout = Math.min(q.commandTimeout || 2000, 2000);
+  // A refused connection answers now; the question's command stays queued there until its deadline (harmless: a read).
+  const { refused, stop } = q.refusals.watch(`${host}:${port}`);
   const call = (parts: string[]): Promise<Reply> => {
     const cmd = new Command<Reply>(parts[0]!, parts.slice(1), commandInfo(parts[0]!, parts[1]), 0, -1);
     const p = cmd.toPromise();
+    p.catch(() => {}); // it may lose the race to `refused`
     unit.send(cmd, timeout, true);
-    return p;
+    return Promise.race([p, refused]);
   };
   const opts = { from: host, tls: q.tls };
   try {
@@ -69,5 +75,7 @@ async function ask(q: MapQuery, host: string, port: number): Promise<SlotMap> {
     // Redis < 7, or an ACL that grants CLUSTER SLOTS only (what older clients document): SLOTS.
     if (!(err instanceof UnknownCommandError || err instanceof NoPermError)) throw err;
     return slotMapFromSlots(await call(['CLUSTER', 'SLOTS']), opts);
+  } finally {
+    stop();
   }
 }
