@@ -48,6 +48,7 @@ import { FirstMap } from './first-map.js';
 import { PlaceWaits } from '../place-waits.js';
 import { ReplicaReads } from './replica-reads.js';
 import { ConnectRefusals } from './connect-refusals.js';
+import { watchLease } from './watch-lease.js';
 
 function remainingTime(cmd: Command): number {
   return cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0;
@@ -186,7 +187,10 @@ export class Cluster implements Topology {
       const slot = keys && keys.length > 0 ? singleSlot('WATCH', keys) : -1;
       const leased = (slot === -1 ? this.#anyMaster() : this.#forSlot(slot, 0)).lease();
       // Its node left the map while it waited (nothing sent): ask where the map says now, a bounded number of times.
-      return leased.catch((err: Error) => (err instanceof PoolLeftError && left < this.settings.maxRedirects ? this.lease(keys, left + 1) : Promise.reject(err)));
+      return leased.then(
+        (lease) => watchLease(lease, slot, this.hooks.unobservedError), // carries its slot's commands only, in database 0
+        (err: Error) => (err instanceof PoolLeftError && left < this.settings.maxRedirects ? this.lease(keys, left + 1) : Promise.reject(err)),
+      );
     } catch (err) {
       return Promise.reject(err);
     }

@@ -28,7 +28,7 @@ const keys: number[] = [];
  * One node cannot split a command: keys in several slots are a
  * CrossSlotError here, nothing sent (the node would refuse it with CROSSSLOT).
  */
-function slotOf(cmd: Command, command = cmd.info.name): number {
+export function slotOf(cmd: Command, command = cmd.info.name): number {
   const n = commandKeys(cmd.info, cmd.args as Arg[], keys);
   if (n === CANNOT_FIND_KEYS) throw new InvalidArgumentError(keysProblem(cmd.info, n), { command: cmd.info.name });
   if (n <= 0) return -1;
