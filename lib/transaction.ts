@@ -27,6 +27,7 @@ import { DECODE_RESP3_SHAPES, type Reply } from './resp/types.js';
 import type { Script } from './script.js';
 import { isScript, scriptArgs, scriptCall } from './connection/script-command.js';
 import { tryAgainDelay } from './topology/cluster/settings.js';
+import { groupNode } from './topology/standalone.js';
 
 export interface TransactionBuilder<D extends Decoding = DefaultDecoding> {
   /** Queue a command in the block. The handle settles with this command's own reply once EXEC returns. Typed like `db.reply`. */
@@ -84,6 +85,8 @@ function watchOver(command: string): ClosedError {
 interface MultiTarget extends HandleSettings {
   /** Send the block; `via`: an ASK naming the node to send it to, with ASKING first (cluster). */
   send(cmds: Command[], via?: AskError): void;
+  /** The node that answered the block, when the target knows it (a lease); else the routing's unit says (groupNode). */
+  node?(): string | undefined;
 }
 
 const MULTI = commandInfo('MULTI');
@@ -277,10 +280,11 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
           if (target.decodeFlags & DECODE_RESP3_SHAPES) {
             for (let i = 0; i < handles.length; i++) replies[i] = resp2ToResp3(handles[i]!.name, handles[i]!.args, replies[i] ?? null, handles[i]!.decodeFlags);
           }
+          const node = target.node?.() ?? groupNode(exec);
           for (let i = 0; i < handles.length; i++) {
             const r = replies[i] ?? null;
             // Run-time errors sit in their slot; the handle rejects with the same error.
-            if (r instanceof ServerError) handles[i]!.reject(annotate(r, handles[i]!.info.name, undefined));
+            if (r instanceof ServerError) handles[i]!.reject(annotate(r, handles[i]!.info.name, node));
             else handles[i]!.resolve(r);
           }
           resolve(picks === undefined ? replies : picks.map((i) => replies[i] ?? null));
@@ -424,7 +428,7 @@ export async function runWatch<R>(
         async multi(build: (tx: TransactionBuilder<Decoding>) => unknown) {
           if (over) throw watchOver('MULTI');
           checkBuilder(build, 'conn.multi');
-          const result = await runMulti(build, { ...on, send: (cmds) => lease.sendGroup(cmds) });
+          const result = await runMulti(build, { ...on, send: (cmds) => lease.sendGroup(cmds), node: () => lease.mux.node });
           if (result === null) aborted = true;
           return result;
         },

@@ -70,6 +70,14 @@ export type TopologyHooks = MultiplexerHooks &
     pubsubLost?(): void;
   };
 
+/** The connection each group (MULTI ... EXEC) was last handed to, by its last command: see groupNode. */
+const groupConnections = new WeakMap<Command, { readonly node: string }>();
+
+/** The node that answers a group whose last command is `last` (read as it settles): what EXEC's per-command errors name. */
+export function groupNode(last: Command): string | undefined {
+  return groupConnections.get(last)?.node;
+}
+
 export class Standalone implements Topology {
   private readonly mux: Multiplexer;
   private readonly pool: BlockingPool;
@@ -114,6 +122,7 @@ export class Standalone implements Topology {
     const last = cmds[cmds.length - 1]!;
     if (last.state === SETTLED) return abortedGroup(cmds);
     if (last.trace !== undefined) last.trace.node = this.mux.node;
+    groupConnections.set(last, this.mux);
     this.mux.sendGroup(cmds, timeout, custom);
   }
 
