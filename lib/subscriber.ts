@@ -151,6 +151,8 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   readonly #member: Member;
   /** Shard channels waiting to be subscribed again after a MOVED, by kind and bytes (cancelled by unsubscribe/close). */
   readonly #moving = new Map<string, NodeJS.Timeout>();
+  /** Calls answered MOVED, pausing before they are made again: the names still wanted, by id (see #stopFollowing). */
+  readonly #retrying = new Set<Map<string, Buffer>>();
   #closed = false;
   /** Why the connection gave up for good, if it did: iterators made later fail with it. */
   #failure: Error | undefined;
@@ -383,9 +385,15 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   async #callAgain(err: unknown, kind: Kind, on: boolean, names: Buffer[], moves: number): Promise<void> {
     const moved = err instanceof MovedError && kind === SHARD;
     if (!(moved || err instanceof NodeLeftError) || moves >= MAX_MOVES || this.#closed) throw err;
-    if (moved) await new Promise((r) => setTimeout(r, MOVE_DELAY << moves).unref());
     // Only what is still wanted: a name unsubscribed while the call waited is not subscribed again.
-    const again = err instanceof NodeLeftError && err.names !== undefined ? err.names : names;
+    let again = err instanceof NodeLeftError && err.names !== undefined ? err.names : names;
+    if (moved) {
+      const wanted = new Map(again.map((b) => [`${kind}:${b.toString('latin1')}`, b]));
+      this.#retrying.add(wanted); // an unsubscribe during the pause takes its names out
+      await new Promise((r) => setTimeout(r, MOVE_DELAY << moves).unref());
+      this.#retrying.delete(wanted);
+      again = [...wanted.values()];
+    }
     if (again.length === 0) return;
     return this.#changeNow(kind, on, again, moves + 1); // inside the caller's #change: its failure gets the call site there
   }
@@ -428,14 +436,16 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     });
   }
 
-  /** Unsubscribed (or closed) while waiting to follow a move: it is not wanted any more. */
+  /** Unsubscribed (or closed) while waiting to follow a move, or to make a call again: it is not wanted any more. */
   #stopFollowing(kind: Kind | undefined, names: Arg[]): void {
-    if (this.#moving.size === 0) return;
-    const ids = kind === undefined || names.length === 0 ? [...this.#moving.keys()].filter((id) => kind === undefined || id.startsWith(`${kind}:`)) : names.map((n) => `${kind}:${bytes(n).toString('latin1')}`);
-    for (const id of ids) {
+    if (this.#moving.size === 0 && this.#retrying.size === 0) return;
+    const all = kind === undefined || names.length === 0;
+    const of = (ids: Iterable<string>) => (all ? [...ids].filter((id) => kind === undefined || id.startsWith(`${kind}:`)) : names.map((n) => `${kind}:${bytes(n).toString('latin1')}`));
+    for (const id of of(this.#moving.keys())) {
       clearTimeout(this.#moving.get(id));
       this.#moving.delete(id);
     }
+    for (const wanted of this.#retrying) for (const id of of(wanted.keys())) wanted.delete(id);
   }
 
   #convert(b: Buffer): T {
