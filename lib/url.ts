@@ -27,6 +27,9 @@ export interface UrlOptions {
 /** Query options the URL understands (`name` is an alias of `clientName`). */
 export const QUERY_OPTIONS = ['db', 'protocol', 'clientName', 'name', 'connectTimeout', 'commandTimeout', 'username', 'password'];
 
+/** `?tls=true` is how other clients' URLs ask for TLS; here the scheme says it. */
+const TLS_HINT = 'for TLS use a rediss:// URL (or the tls option)';
+
 function integer(value: string, what: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${what} in the URL must be a non-negative integer`);
@@ -45,6 +48,9 @@ function decode(part: string, what: string): string {
     throw new InvalidArgumentError(`the ${what} in the URL has a malformed percent-escape (write a literal % as %25)`);
   }
 }
+
+/** What every malformed URL is told (never the URL itself: it may hold a password). */
+const NOT_A_URL = 'the connection URL is not a valid URL; expected redis://[user[:password]@]host[:port][/db], rediss://... for TLS, or unix:///path/to.sock';
 
 /** `redis://h1:7000,h2:7001/...`: the hosts of a multi-host URL (cluster seeds), or undefined for one host. */
 function hostList(input: string): { first: string; nodes: { host: string; port: number }[] } | undefined {
@@ -72,12 +78,17 @@ export function parseUrl(input: string): UrlOptions {
     url = new URL(input);
   } catch {
     // Never echo the URL: it may hold a password.
-    throw new InvalidArgumentError('the connection URL is not a valid URL');
+    throw new InvalidArgumentError(NOT_A_URL);
   }
   const out: UrlOptions = {};
   if (hosts) out.nodes = hosts.nodes;
   const scheme = url.protocol;
-  if (scheme === 'unix:' || scheme === 'redis+unix:' || scheme === 'redis+socket:') {
+  const unix = scheme === 'unix:' || scheme === 'redis+unix:' || scheme === 'redis+socket:';
+  // `localhost:6379` parses as scheme "localhost:", `redis:6379` as a path: a scheme not followed by // was not meant as one.
+  if (!unix && !input.trimStart().slice(scheme.length).startsWith('//')) throw new InvalidArgumentError(NOT_A_URL);
+  if (unix) {
+    // `unix://tmp/redis.sock` reads `tmp` as a host and connects to /redis.sock: refuse it rather than misread it.
+    if (url.host) throw new InvalidArgumentError('a unix socket URL takes no host: write the absolute path after three slashes, unix:///path/to.sock');
     if (!url.pathname) throw new InvalidArgumentError('a unix socket URL needs a path');
     out.path = decode(url.pathname, 'socket path');
   } else if (scheme === 'redis:' || scheme === 'rediss:') {
@@ -117,7 +128,7 @@ export function parseUrl(input: string): UrlOptions {
         out.username = value;
         break;
       default:
-        throw new InvalidArgumentError(unknownKey(key, QUERY_OPTIONS, '', { noun: 'URL option', hints: { database: 'db' } }));
+        throw new InvalidArgumentError(unknownKey(key, QUERY_OPTIONS, '', { noun: 'URL option', hints: { database: 'db', tls: TLS_HINT, ssl: TLS_HINT } }));
     }
   }
   return out;
