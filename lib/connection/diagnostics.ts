@@ -75,6 +75,13 @@ export interface ConnectEvent extends ConnectionEvent {
 export interface ReadyEvent extends ConnectionEvent {
   readonly protocol: 2 | 3;
   readonly database: number;
+  /**
+   * On a connection of a client with a cache: whether the server turned key
+   * tracking on. False (RESP2, or an ACL that refuses `CLIENT TRACKING`):
+   * the cache passes reads through while this connection is up. Absent
+   * without a cache.
+   */
+  readonly tracking?: boolean;
 }
 
 /** `redmux:connection-lost`: the connection ended, or could not open. */
@@ -156,10 +163,16 @@ export class Lifecycle {
   ready(info: HandshakeResult, database: number): void {
     this.wasReady = true;
     const node = this.owner.node;
-    if (readyChannel.hasSubscribers) readyChannel.publish({ node, connection: this.id, protocol: info.protocol, database } satisfies ReadyEvent);
+    const tracking = info.tracking;
+    if (readyChannel.hasSubscribers) {
+      const event: ReadyEvent = tracking === undefined ? { node, connection: this.id, protocol: info.protocol, database } : { node, connection: this.id, protocol: info.protocol, database, tracking };
+      readyChannel.publish(event);
+    }
     if (log.enabled) {
       const version = info.server?.version;
-      log('%s #%d: ready (RESP%d, database %d%s)', node, this.id, info.protocol, database, typeof version === 'string' ? `, server ${version}` : '');
+      // Said once per connection: otherwise a cache that never hits (it passes reads through) would not say why.
+      const untracked = tracking === false ? '; key tracking refused: the client-side cache passes reads through' : '';
+      log('%s #%d: ready (RESP%d, database %d%s)%s', node, this.id, info.protocol, database, typeof version === 'string' ? `, server ${version}` : '', untracked);
     }
   }
 
