@@ -1,8 +1,9 @@
 /**
  * The README's reference tables cover what the package accepts and exports,
  * so a new user reading them finds every option and every error class: each
- * option `new Redis()` accepts has a row in the options table, and each error
- * class the package exports appears in the Errors section.
+ * option `new Redis()` accepts has a row in the options table, each error
+ * class the package exports appears in the Errors section, and each field of
+ * `redis.stats()` is named under "Events, stats, close".
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -41,5 +42,16 @@ describe('README reference', () => {
       .map(([k]) => k);
     expect(classes).toContain('RedisError');
     expect(classes.filter((name) => !new RegExp(`\\b${name}\\b`).test(errors))).toEqual([]);
+  });
+
+  it('"Events, stats, close" names every field of redis.stats()', () => {
+    const start = readme.indexOf('\n### Events, stats, close\n');
+    expect(start).toBeGreaterThan(0);
+    const text = readme.slice(start, readme.indexOf('\n## ', start));
+    const redis = new redmux.Redis({ port: 1, reconnect: false, cache: {} });
+    const fields = Object.keys(redis.stats());
+    redis.disconnect();
+    expect(fields).toContain('cache');
+    expect(fields.filter((f) => !text.includes(`\`${f}\``))).toEqual([]);
   });
 });
