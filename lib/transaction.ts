@@ -367,19 +367,30 @@ export async function runWatch<R>(
   /** The WATCH's connection failed (its lease is destroyed first): wait for routing, then lease again. */
   let unreachable: ConnectionError | undefined;
   let unreachableSince = 0;
+  /** WATCH refused by TRYAGAIN / CLUSTERDOWN: how many waits so far, until when (the first refused WATCH's deadline), and the next. */
+  let waits = 0;
+  let waitUntil = -1;
+  let backoff = 0;
   for (let attempt = 0; ; attempt++) {
     if (unreachable !== undefined) {
       if (!(await orAborted(routing.unreachable!(unreachable, unreachableSince), on.abort?.signal))) throw unreachable;
       unreachable = undefined;
+    }
+    if (backoff > 0) {
+      await orAborted(new Promise((resolve) => setTimeout(resolve, backoff)), on.abort?.signal);
+      backoff = 0;
     }
     const lease = await acquire(keys);
     let aborted = false;
     let over = false;
     let clean = false;
     try {
+      const watch = new Command('WATCH', keys, commandInfo('WATCH'), 0, on.index);
       try {
-        await lease.reply(new Command('WATCH', keys, commandInfo('WATCH'), 0, on.index));
+        await lease.reply(watch);
         unreachableSince = 0; // it reached its node: a later loss (a retry's WATCH) waits for routing afresh
+        waits = 0; // and a later refusal waits within that WATCH's own deadline
+        waitUntil = -1;
       } catch (err) {
         // Nothing is watched (a WATCH lives and dies with its connection) and fn has not run: lease again where the slot lives now.
         if (err instanceof ConnectionError && routing.unreachable !== undefined) {
@@ -387,6 +398,10 @@ export async function runWatch<R>(
           unreachableSince ||= Date.now();
         } else if (err instanceof MovedError && routing.moved !== undefined && ++redirects <= MAX_MOVED_RESENDS) {
           routing.moved(err);
+          clean = true;
+        } else if ((err instanceof ClusterDownError || err instanceof TryAgainError) && (waitUntil === -1 ? (waitUntil = watch.deadline) : waitUntil) > 0 && Date.now() + tryAgainDelay(waits) < waitUntil) {
+          // A failover or a migration under way refused it before it ran: waited out within its deadline, as a command is.
+          backoff = tryAgainDelay(waits++);
           clean = true;
         } else throw err;
         attempt--;
