@@ -367,7 +367,7 @@ export async function runWatch<R>(
   /** The WATCH's connection failed (its lease is destroyed first): wait for routing, then lease again. */
   let unreachable: ConnectionError | undefined;
   let unreachableSince = 0;
-  /** WATCH refused by TRYAGAIN / CLUSTERDOWN: how many waits so far, until when (the first refused WATCH's deadline), and the next. */
+  /** WATCH refused by TRYAGAIN / CLUSTERDOWN / ASK: how many waits so far, until when (the first refused WATCH's deadline), and the next. */
   let waits = 0;
   let waitUntil = -1;
   let backoff = 0;
@@ -399,8 +399,9 @@ export async function runWatch<R>(
         } else if (err instanceof MovedError && routing.moved !== undefined && ++redirects <= MAX_MOVED_RESENDS) {
           routing.moved(err);
           clean = true;
-        } else if ((err instanceof ClusterDownError || err instanceof TryAgainError) && (waitUntil === -1 ? (waitUntil = watch.deadline) : waitUntil) > 0 && Date.now() + tryAgainDelay(waits) < waitUntil) {
+        } else if ((err instanceof ClusterDownError || err instanceof TryAgainError || err instanceof AskError) && (waitUntil === -1 ? (waitUntil = watch.deadline) : waitUntil) > 0 && Date.now() + tryAgainDelay(waits) < waitUntil) {
           // A failover or a migration under way refused it before it ran: waited out within its deadline, as a command is.
+          // (An ASK cannot be followed: every command fn sends would need ASKING there. Once the slot moved: MOVED, above.)
           backoff = tryAgainDelay(waits++);
           clean = true;
         } else throw err;
