@@ -3,7 +3,8 @@
  * so a new user reading them finds every option and every error class: each
  * option `new Redis()` accepts has a row in the options table, each error
  * class the package exports appears in the Errors section, and each field of
- * `redis.stats()` is named under "Events, stats, close".
+ * `redis.stats()` is named under "Events, stats, close", and the README's
+ * signatures of `RetryPolicy.exponential` / `constant` list every option.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -53,5 +54,17 @@ describe('README reference', () => {
     redis.disconnect();
     expect(fields).toContain('cache');
     expect(fields.filter((f) => !text.includes(`\`${f}\``))).toEqual([]);
+  });
+
+  it("RetryPolicy.exponential({ ... }) and RetryPolicy.constant({ ... }) list every option they take", () => {
+    for (const [name, make] of [['exponential', redmux.RetryPolicy.exponential], ['constant', redmux.RetryPolicy.constant]] as const) {
+      const valid = /valid options: (.*)$/.exec(thrown(() => make({ zzzzzzzzzzzzzzzzzzzzzzzz: 1 } as never)).message)![1]!.split(', ');
+      expect(valid).toContain('attempts');
+      // The signature, not an example call: names only, no values.
+      const signature = [...readme.matchAll(new RegExp(`RetryPolicy\\.${name}\\(\\{ ([^}]*) \\}\\)`, 'g'))].find((m) => !m[1]!.includes(':'));
+      expect(signature, name).toBeDefined();
+      const listed = signature![1]!.split(/,\s*/);
+      expect(valid.filter((k) => !listed.includes(k)), name).toEqual([]);
+    }
   });
 });
