@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * What a SCAN iteration has yielded so far, for `dedupe`: an exact set of
  * keys (or fields, members) kept in a few typed arrays instead of a
@@ -14,8 +16,14 @@
  * Keys compare by UTF-16 code units; a Buffer by its bytes, so a Buffer and
  * the Latin-1 string of the same bytes are the same key (the decoder gives one
  * or the other for a whole iteration, never both).
+ *
+ * The hash starts from a random seed per set, as V8's own string hash does:
+ * keys are often named by outsiders (user names, ids), and from a known start
+ * FNV-1a collisions are cheap to chain, so that n crafted keys would share
+ * one probe run and cost n^2/2 probes on the event loop.
  */
 export class SeenKeys {
+  readonly #seed: number;
   /** The code units of every key, back to back: bytes until a key needs more. */
   #units: Uint8Array | Uint16Array = new Uint8Array(4096);
   #used = 0;
@@ -28,10 +36,21 @@ export class SeenKeys {
   #count = 0;
   /** Open addressing, linear probing, at most half full: 0 is empty, else a key's index + 1. */
   #slots = new Int32Array(512);
+  #probes = 0;
+
+  /** `seed`: the hash's start (a spec gives one to make keys collide); random by default. */
+  constructor(seed: number = randomSeed()) {
+    this.#seed = seed | 0;
+  }
 
   /** How many distinct keys were seen. */
   get size(): number {
     return this.#count;
+  }
+
+  /** Occupied slots add() stepped over, in all: about one per add while hashes spread (a spec checks they do). */
+  get probes(): number {
+    return this.#probes;
   }
 
   /** Whether `key` was not seen before; it is remembered from now on. */
@@ -45,6 +64,7 @@ export class SeenKeys {
     const mask = slots.length - 1;
     let i = h & mask;
     for (let e = slots[i]!; e !== 0; i = (i + 1) & mask, e = slots[i]!) {
+      this.#probes++;
       if (this.#hash[e - 1] !== h) continue;
       const start = e === 1 ? 0 : this.#end[e - 2]!;
       if (this.#end[e - 1]! - start === n && this.#sameUnits(start, at, n)) return false;
@@ -75,7 +95,7 @@ export class SeenKeys {
   /** Copy a string's code units to `at`, widening the arena at the first unit past 0xFF; its hash. */
   #copyString(s: string, at: number): number {
     let units = this.#units;
-    let h = FNV_OFFSET;
+    let h = this.#seed;
     for (let j = 0; j < s.length; j++) {
       const u = s.charCodeAt(j);
       if (u > 0xff && units instanceof Uint8Array) units = this.#widen();
@@ -88,7 +108,7 @@ export class SeenKeys {
   /** Copy a Buffer's bytes to `at`; its hash (the same as the Latin-1 string's). */
   #copyBytes(b: Buffer, at: number): number {
     const units = this.#units;
-    let h = FNV_OFFSET;
+    let h = this.#seed;
     for (let j = 0; j < b.length; j++) {
       const u = b[j]!;
       units[at + j] = u;
@@ -133,7 +153,10 @@ export class SeenKeys {
   }
 }
 
-const FNV_OFFSET = 0x811c9dc5 | 0;
+/** A random 32-bit start for a set's hash. */
+function randomSeed(): number {
+  return randomBytes(4).readInt32LE(0);
+}
 
 /** One code unit into FNV-1a's state. */
 function step(h: number, u: number): number {
@@ -149,9 +172,9 @@ function finish(h: number): number {
   return h ^ (h >>> 16);
 }
 
-/** The hash `SeenKeys` files a string under (for the spec that makes two keys collide). */
-export function seenHash(s: string): number {
-  let h = FNV_OFFSET;
+/** The hash a `SeenKeys` made with `seed` files a string under (for the spec that makes two keys collide). */
+export function seenHash(s: string, seed: number): number {
+  let h = seed | 0;
   for (let j = 0; j < s.length; j++) h = step(h, s.charCodeAt(j));
   return finish(h);
 }
