@@ -9,6 +9,11 @@
  *    buffered, then throws `SubscriberOverflowError` once, then is done.
  *    Silently losing messages is worse than failing loudly;
  *  - 'drop-oldest': the oldest buffered message is dropped and counted.
+ *
+ * An iterator its user can no longer reach (dropped without `return()`: a
+ * `next()` raced against a timer, then forgotten) stops receiving once it is
+ * garbage-collected, after handing out what an awaited `next()` still waits
+ * for: it would otherwise buffer every later message for nobody.
  */
 import Denque from 'denque';
 import { ClientError } from '../errors.js';
@@ -36,6 +41,8 @@ export class BoundedIterator<T> implements AsyncIterableIterator<T> {
   private error: Error | undefined = undefined;
   /** Messages dropped under 'drop-oldest'. */
   dropped = 0;
+  /** Its user's view was garbage-collected: it stops once no next() waits. */
+  private orphaned = false;
 
   constructor(
     private readonly max: number,
@@ -51,6 +58,7 @@ export class BoundedIterator<T> implements AsyncIterableIterator<T> {
     const reader = this.readers.shift();
     if (reader !== undefined) {
       reader.resolve({ value, done: false });
+      if (this.orphaned && this.readers.length === 0) this.stop();
       return;
     }
     if (this.items.length >= this.max) {
@@ -89,6 +97,12 @@ export class BoundedIterator<T> implements AsyncIterableIterator<T> {
     return new Promise((resolve, reject) => this.readers.push({ resolve, reject }));
   }
 
+  /** Nobody can call next() any more: stop now, or once the next() calls still awaited have their messages. */
+  orphan(): void {
+    this.orphaned = true;
+    if (this.readers.length === 0) this.stop();
+  }
+
   /** `break` out of `for await`: stop and forget the buffer. */
   return(): Promise<IteratorResult<T>> {
     this.items.clear();
@@ -114,5 +128,10 @@ export function iterationOnly<T>(it: BoundedIterator<T>): AsyncIterableIterator<
     return: () => it.return(),
     [Symbol.asyncIterator]: () => view,
   };
+  // Its methods share this scope with `view`: a caller keeping only `next` keeps the view, and its iterator.
+  abandoned.register(view, it);
   return view;
 }
+
+/** Views collected without return(): their iterators stop (an awaited next() does not keep the view, only the iterator). */
+const abandoned = new FinalizationRegistry<{ orphan(): void }>((it) => it.orphan());
