@@ -87,6 +87,11 @@ interface MultiTarget extends HandleSettings {
   send(cmds: Command[], via?: AskError): void;
   /** The node that answered the block, when the target knows it (a lease); else the routing's unit says (groupNode). */
   node?(): string | undefined;
+  /**
+   * A db.watch's connection: a block refused MOVED / ASK cannot go elsewhere (the watch is
+   * on this node), so it ends as one whose watched key changed: null (`retries` runs fn again).
+   */
+  watching?: boolean;
 }
 
 const MULTI = commandInfo('MULTI');
@@ -247,6 +252,12 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
           // EXEC's own connection error knows best whether the block can have run (was EXEC sent?).
           const failure = err instanceof ConnectionLostError ? err : (transportError ?? err);
           const again = failure instanceof ExecAbortError ? redirection(queueErrors) : undefined;
+          if (again !== undefined && !again.wait && target.watching) {
+            // Nothing ran, and its keys live elsewhere now: the watch is void, as if a watched key changed.
+            for (const h of handles) h.resolve(null);
+            resolve(null);
+            return;
+          }
           if (again !== undefined && !again.wait && sends <= MAX_MOVED_RESENDS) {
             send(again.ask);
             return;
@@ -444,7 +455,7 @@ export async function runWatch<R>(
         async multi(build: (tx: TransactionBuilder<Decoding>) => unknown) {
           if (over) throw watchOver('MULTI');
           checkBuilder(build, 'conn.multi');
-          const result = await runMulti(build, { ...on, send: (cmds) => lease.sendGroup(cmds), node: () => lease.mux.node });
+          const result = await runMulti(build, { ...on, send: (cmds) => lease.sendGroup(cmds), node: () => lease.mux.node, watching: true });
           if (result === null) aborted = true;
           return result;
         },
