@@ -90,6 +90,7 @@ export interface KeyspaceSettings {
 /** What a `Keyspace` emits: event name -> the listener's arguments. */
 export interface KeyspaceEvents<T extends string | Buffer = string> {
   event: [event: KeyspaceEvent<T>];
+  /** A listener threw, or the stream ended on an error (its subscription dropped, the connection gave up): emitted while someone listens. */
   error: [err: Error];
   close: [none?: undefined];
 }
@@ -157,6 +158,8 @@ export class Keyspace<T extends string | Buffer = string> extends EventEmitter i
     if (this.#ended) return;
     this.#ended = true;
     for (const it of [...this.#iterators]) it.stop(err);
+    // Why it ended (dropped by the server, the connection gave up), for a stream used through events; as a subscriber's.
+    if (err !== undefined && this.listenerCount('error') > 0) safeEmit(this, 'error', err);
     safeEmit(this, 'close');
   }
 }
