@@ -249,9 +249,33 @@ const ARG_ECHO = /(with args beginning with:).*$/s;
  */
 const ACL_MODIFIER_ECHO = /(ACL SETUSER modifier ')(?:[\s\S]*(': )|[\s\S]*$)/;
 
+/**
+ * Redis quotes back a name it does not know: the command ("unknown command
+ * 'X', with args ..."), a subcommand ("unknown subcommand 'X'. Try CONFIG
+ * HELP.", Redis 6: "Unknown subcommand or wrong number of arguments for
+ * 'X'. Try ..."), a CONFIG SET parameter ("... for CONFIG SET - 'X'"). A name
+ * is one word; a quote holding whitespace is arguments written into one
+ * string (`db.reply('CONFIG', 'SET requirepass <password>')`), so it is cut.
+ * Greedy up to the server's own closing text: the quote may hold a `'`.
+ */
+const NAME_ECHOES: readonly RegExp[] = [
+  /(unknown command ')([\s\S]*)(', with args beginning with:)/,
+  /(unknown subcommand(?: or wrong number of arguments for)? ')([\s\S]*)('\. Try )/i,
+  /(for CONFIG SET - ')([\s\S]*)(')$/,
+];
+
+function withoutWordsEcho(line: string): string {
+  if (!line.includes("'")) return line;
+  for (const echo of NAME_ECHOES) {
+    line = line.replace(echo, (all, head: string, quoted: string, tail: string) => (/\s/.test(quoted) ? `${head}(redacted)${tail}` : all));
+  }
+  return line;
+}
+
 /** The server's message without the arguments it quotes back (values, passwords). */
 function redacted(line: string): string {
   if (ARG_ECHO.test(line)) line = line.replace(ARG_ECHO, '$1 (redacted)');
+  line = withoutWordsEcho(line);
   if (ACL_MODIFIER_ECHO.test(line)) line = line.replace(ACL_MODIFIER_ECHO, (_all, head: string, tail?: string) => `${head}(redacted)${tail ?? "'"}`);
   return line;
 }
