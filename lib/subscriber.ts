@@ -394,7 +394,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       this.#retrying.delete(wanted);
       again = [...wanted.values()];
     }
-    if (again.length === 0) return;
+    if (again.length === 0 && !this.#closed) return; // closed during the pause: rejected below, as calls in progress are
     return this.#changeNow(kind, on, again, moves + 1); // inside the caller's #change: its failure gets the call site there
   }
 

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import type { Message, Subscriber } from '../lib/index.js';
+import { ClosedError, type Message, type Subscriber } from '../lib/index.js';
 import { outcome } from './support/outcome.js';
 import { useCluster } from './support/real-cluster.js';
 import { within } from './support/until.js';
@@ -60,5 +60,22 @@ describe('an ssubscribe answered MOVED, then sunsubscribe before it is made agai
     await redis.db.reply('SPUBLISH', `audit7{moved-unsub}:later`, 'wanted');
     await within('the later channel delivers', new Promise<void>((r) => sub.once('message', () => r())));
     expect(got.map((m) => m.message)).toEqual(['wanted']);
+  }, 30_000);
+
+  it('close() during the pause: the ssubscribe rejects with ClosedError, nothing is subscribed', async () => {
+    const redis = client();
+    const channel = 'audit7{moved-close}';
+    const slot = keySlot(Buffer.from(channel));
+    await redis.db.reply('PING');
+    const from = await cluster.ownerOf(slot);
+    const to = otherMaster(from);
+    await cluster.moveSlot(slot, to);
+
+    const sub = redis.subscriber();
+    const subscribing = outcome(sub.ssubscribe(channel));
+    await within('the MOVED answer', whenLetGo(sub));
+    await within('close', sub.close());
+    expect(await within('ssubscribe settles', subscribing)).toBeInstanceOf(ClosedError);
+    expect(await cluster.call(to, 'PUBSUB', 'SHARDNUMSUB', channel)).toEqual([channel, 0]);
   }, 30_000);
 });
