@@ -39,7 +39,8 @@ import { READONLY } from '../../commands/flags.js';
 import { redirectTarget } from './redirect.js';
 import { asking } from '../../connection/asking.js';
 import { mapAddress, mappedEndpoint } from '../address-map.js';
-import { MIN_REFRESH_GAP, tryAgainDelay, tryAgainUntil, type ClusterSettings } from './settings.js';
+import { MIN_REFRESH_GAP, type ClusterSettings } from './settings.js';
+import { TryAgainWaits } from './try-again.js';
 import { SlotFences } from './slot-fence.js';
 import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
@@ -70,8 +71,8 @@ export class Cluster implements Topology {
   #announced = '';
   /** Slots that just moved: their new commands wait for the old owner's older replies (slot-fence.ts). */
   readonly #fences = new SlotFences();
-  /** TRYAGAIN / CLUSTERDOWN resends so far, per command (for the backoff). */
-  readonly #waits = new WeakMap<Command, { n: number; until: number }>();
+  /** TRYAGAIN / CLUSTERDOWN resends (try-again.ts). */
+  readonly #tryAgain: TryAgainWaits;
   /** Units whose node left the map, until their busy leases are back: the client's close() still ends them. */
   readonly #leaving = new Set<Standalone>();
   /** Calls waiting for the slot map to place them again (see unreachable): close() and disconnect() end them. */
@@ -91,6 +92,7 @@ export class Cluster implements Topology {
     /** A unit already open to a node (auto mode's probe): kept, with its pool and subscriptions. */
     adopted?: { host: string; port: number; unit: Standalone },
   ) {
+    this.#tryAgain = new TryAgainWaits(opts.commandTimeout);
     if (adopted) {
       this.#units.set(`${adopted.host}:${adopted.port}`, adopted.unit);
       this.#pubsubUnit = adopted.unit;
@@ -413,30 +415,17 @@ export class Cluster implements Topology {
     return wrong; // the map named the redirecting node for the slot, or another owner: it was wrong
   }
 
-  /**
-   * TRYAGAIN (a multi-key command on a slot being migrated) and CLUSTERDOWN (a
-   * failover in progress): the command did not run; send it again after a
-   * backoff, within its deadline (the retry policy had its say first).
-   */
+  /** TRYAGAIN / CLUSTERDOWN: the command did not run; sent again after a backoff, within its deadline (try-again.ts; the retry policy had its say first). */
   #later(cmd: Command, err: ServerError): boolean {
     if (err instanceof ClusterDownError) this.#refresher.soon();
     if (cmd instanceof InternalCommand || cmd.pinned || this.#closed) return false;
-    const w = this.#waits.get(cmd) ?? { n: 0, until: tryAgainUntil(cmd, this.opts.commandTimeout) }; // a blocking one: its own timeout
-    const delay = tryAgainDelay(w.n);
-    if (Date.now() + delay >= w.until) return false;
-    this.#waits.set(cmd, { n: w.n + 1, until: w.until }); // its own count: waiting out a migration is not a redirection
-    cmd.redirects = 0; // the ASK that led here was right: the slot is in flux, not the map wrong
-    if (cmd.attempts > 0) cmd.attempts--; // it did not run
-    cmd.state = QUEUED;
-    setTimeout(() => {
-      if (cmd.settled) return;
+    return this.#tryAgain.later(cmd, (c) => {
       try {
-        this.send(cmd, cmd.deadline > 0 ? remainingTime(cmd) : this.opts.commandTimeout, cmd.deadline > 0); // blocking: its pool computes its deadline again
+        this.send(c, c.deadline > 0 ? remainingTime(c) : this.opts.commandTimeout, c.deadline > 0); // blocking: its pool computes its deadline again
       } catch (e) {
-        this.#fail(cmd, e as Error);
+        this.#fail(c, e as Error);
       }
-    }, delay).unref();
-    return true;
+    });
   }
 
   // ------------------------------------------------------------------ fan-out and split
