@@ -391,11 +391,12 @@ export class Hub {
         e.cmd = undefined;
         e.confirmed = true;
         this.wake(e, undefined);
-      } else if (lost) {
-        e.cmd = undefined;
-      } else {
-        // A written command that timed out may still be confirmed late (onLateReply): keep it.
+      } else if (lost || err instanceof ReplyTimeoutError) {
+        // Timed out: the deadline of the call that sent it, not of every call waiting (each has its own timer);
+        // written, it may still be confirmed late (onLateReply): kept. Lost, or never written: restored on reconnect.
         if (!(err instanceof ReplyTimeoutError && err.sent)) e.cmd = undefined;
+      } else {
+        e.cmd = undefined;
         if (err instanceof ServerError) e.refused = true;
         this.wake(e, err);
         if (err instanceof ServerError) this.refuse(e, err);
