@@ -56,18 +56,20 @@ const NOT_A_URL = 'the connection URL is not a valid URL; expected redis://[user
 function hostList(input: string): { first: string; nodes: { host: string; port: number }[] } | undefined {
   const m = /^(rediss?:\/\/(?:[^/?#@]*@)?)([^/?#]*)(.*)$/s.exec(input);
   if (!m || !m[2]!.includes(',')) return undefined;
-  const nodes = m[2]!.split(',').map((hp) => {
+  // Seeds often come from a list written with spaces (`h1:7000, h2:7001`): a host never holds one.
+  const seeds = m[2]!.split(',').map((hp) => hp.trim());
+  const nodes = seeds.map((hp) => {
     let url: URL;
     try {
       url = new URL(`redis://${hp}`);
     } catch {
-      throw new InvalidArgumentError('a host in the connection URL is not valid');
+      throw new InvalidArgumentError('a host in the connection URL is not a valid host[:port] (hosts are separated by commas: redis://h1:7000,h2:7001)');
     }
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     if (!host) throw new InvalidArgumentError('a host in the connection URL is empty');
     return { host, port: url.port ? integer(url.port, 'port') : 6379 };
   });
-  return { first: m[1]! + m[2]!.split(',')[0]! + m[3]!, nodes };
+  return { first: m[1]! + seeds[0]! + m[3]!, nodes };
 }
 
 export function parseUrl(input: string): UrlOptions {

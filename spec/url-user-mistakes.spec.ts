@@ -41,4 +41,16 @@ describe('connection URL mistakes', () => {
       expect(err.message).toBe(`unknown URL option ${key}; for TLS use a rediss:// URL (or the tls option)`);
     }
   });
+
+  it('cluster seeds listed with spaces (an env var "h1:7000, h2:7001") are read; a bad one says what a seed looks like', () => {
+    expect(parseUrl('redis://h1:7000, h2:7001 ,h3').nodes).toEqual([
+      { host: 'h1', port: 7000 },
+      { host: 'h2', port: 7001 },
+      { host: 'h3', port: 6379 },
+    ]);
+    const err = thrown(() => parseUrl('redis://:s3cret@h1:7000,h2:99999'));
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect(err.message).toMatch(/host\[:port\]/);
+    expect(err.message).not.toMatch(/s3cret|99999/);
+  });
 });
