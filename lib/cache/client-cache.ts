@@ -41,9 +41,8 @@
 import { commandKeys, READONLY, RESENDABLE, type CommandInfo } from '../commands/index.js';
 import { SLOT_COUNT, keySlot } from '../commands/slot.js';
 import { abortCommand, abortError } from '../connection/abort.js';
-import { Command, failCommand, wasSent } from '../connection/command.js';
+import { Command, SETTLED, failCommand, wasSent } from '../connection/command.js';
 import { ObservedCommand } from '../connection/observed.js';
-import { ScriptCommand } from '../connection/script-command.js';
 import { ReplyTimeoutError } from '../errors.js';
 import type { TrackingSink } from '../connection/tracking.js';
 import type { Arg } from '../resp/encoder.js';
@@ -87,6 +86,11 @@ export interface FillTarget {
  * warm); more (the first slot map, most of the cluster) flush the whole cache.
  */
 const MOVED_SLOTS_ONE_BY_ONE = SLOT_COUNT / 2;
+
+/** Keys of this client's writes remembered (written()) before the answered ones are forgotten at once; at least. */
+const WRITES_KEPT = 1024;
+/** And after this many ms, whatever their number. */
+const WRITES_FORGOTTEN_AFTER = 100;
 
 /** Commands that change every key of a database at once. FLUSHALL / FLUSHDB also send a null invalidation; SWAPDB does not. */
 const FLUSHES: ReadonlySet<string> = new Set(['FLUSHALL', 'FLUSHDB', 'SWAPDB']);
@@ -173,8 +177,16 @@ export class ClientCache implements TrackingSink {
   readonly #positions: number[] = [];
   readonly #names = new EntryNames();
   readonly #stats = { hits: 0, misses: 0, invalidations: 0 };
-  /** A script call written again after NOSCRIPT: its keys are dropped again (written()). */
-  readonly #resent = (cmd: ScriptCommand): void => this.written(cmd);
+  /**
+   * This client's writes by key (the latest of each), kept until a read of
+   * that key finds them answered: see #writeUnanswered.
+   */
+  readonly #writes = new Map<string, Command>();
+  /** Past this many remembered, the answered ones are forgotten at once (#forgetAnsweredWrites). */
+  #writesLimit = WRITES_KEPT;
+  #forgetTimer: NodeJS.Timeout | undefined = undefined;
+  /** This client's latest FLUSHALL / FLUSHDB / SWAPDB, until a read finds it answered. */
+  #flushing: Command | undefined = undefined;
 
   constructor(
     limits: CacheLimits,
@@ -278,21 +290,72 @@ export class ClientCache implements TrackingSink {
 
   /**
    * Any other command of the client, before it is sent: a write drops the
-   * entries of its keys now. A script call is told to come back here should
-   * it be written again after a NOSCRIPT (behind reads sent since, which ran
-   * before it: their replies predate its write).
+   * entries of its keys now, and is remembered until it is answered (a read
+   * answered before it is not kept: #writeUnanswered).
    */
   written(cmd: Command): void {
     const info = cmd.info;
     if (info.flags & READONLY) return;
-    if (cmd instanceof ScriptCommand) cmd.resent = this.#resent;
     if (FLUSHES.has(info.name)) {
+      this.#flushing = cmd;
       this.#flush();
       return;
     }
     const n = commandKeys(info, cmd.args, this.#positions);
-    for (let i = 0; i < n; i++) this.#invalidateKey(keyName(cmd.args[this.#positions[i]!]!));
+    const writes = this.#writes;
+    for (let i = 0; i < n; i++) {
+      const key = keyName(cmd.args[this.#positions[i]!]!);
+      this.#invalidateKey(key);
+      writes.set(key, cmd);
+    }
+    if (writes.size > this.#writesLimit) this.#forgetAnsweredWrites();
+    else if (n > 0 && this.#forgetTimer === undefined) this.#forgetTimer = setTimeout(this.#forgetAnsweredWrites, WRITES_FORGOTTEN_AFTER).unref();
   }
+
+  /**
+   * Whether a write of this client's to one of `fill`'s keys (or a flush) is
+   * still unanswered while the fill's reply is here. Writes and reads share
+   * one connection and run in the order they were written, so a write sent
+   * before the read is answered before it, except when the write is sent
+   * again behind later commands: the server refused it before running it
+   * (BUSY, LOADING: its retry backoff, retry-later.ts) or did not know its
+   * script (NOSCRIPT: script-command.ts). The read then ran before the write
+   * and its reply predates it; kept, it would be served after the write is
+   * acknowledged, until the server's own invalidation (which follows the
+   * write's reply) arrives. Answered writes found here are forgotten.
+   */
+  #writeUnanswered(fill: Fill): boolean {
+    const flushing = this.#flushing;
+    if (flushing !== undefined) {
+      if (flushing.state !== SETTLED) return true;
+      this.#flushing = undefined;
+    }
+    const writes = this.#writes;
+    if (writes.size === 0) return false;
+    for (const key of fill.keys) {
+      const w = writes.get(key);
+      if (w === undefined) continue;
+      if (w.state !== SETTLED) return true;
+      writes.delete(key);
+    }
+    return false;
+  }
+
+  /**
+   * Forget the answered writes: a command holds its arguments (values), which
+   * must not outlive it here. Runs when more are remembered than twice those
+   * found in flight last time (amortised: each write is looked at a bounded
+   * number of times) and WRITES_FORGOTTEN_AFTER ms after a write, again while
+   * some are in flight (a timer that never keeps the process alive).
+   */
+  readonly #forgetAnsweredWrites = (): void => {
+    if (this.#forgetTimer !== undefined) clearTimeout(this.#forgetTimer);
+    this.#forgetTimer = undefined;
+    const writes = this.#writes;
+    for (const [key, w] of writes) if (w.state === SETTLED) writes.delete(key);
+    this.#writesLimit = Math.max(WRITES_KEPT, 2 * writes.size);
+    if (writes.size > 0) this.#forgetTimer = setTimeout(this.#forgetAnsweredWrites, WRITES_FORGOTTEN_AFTER).unref();
+  };
 
   stats(): CacheStats {
     const { hits, misses, invalidations } = this.#stats;
@@ -363,7 +426,7 @@ export class ClientCache implements TrackingSink {
     const waiters = fill.waiters;
     if (fill.trace !== undefined) traceNode(fill);
     let shared = false;
-    if (!fill.poisoned && fill.generation === this.#generation && this.#untracked.size === 0) {
+    if (!fill.poisoned && fill.generation === this.#generation && this.#untracked.size === 0 && !this.#writeUnanswered(fill)) {
       shared = this.#store.set(fill.first, fill.rest, value, fill.keys, fill.slots, replySize(value), Date.now());
     }
     // A stored value is never handed out itself; otherwise the first waiter may take it.

@@ -27,13 +27,6 @@ export class ScriptCommand<T = unknown> extends Command<T> {
   loadedOn: object | undefined = undefined;
   /** Where the caller issued it (`callSiteStacks`): appended to the error it fails with, as for an ObservedCommand. */
   site: CallSite | undefined = undefined;
-  /**
-   * Told when the call is written again after a NOSCRIPT: it then runs after
-   * commands pipelined behind it, so a client-side cache (lib/cache/) drops
-   * its keys again, as for a new write: a cached read sent behind it read the
-   * value from before the script, and must not be kept.
-   */
-  resent: ((cmd: ScriptCommand) => void) | undefined = undefined;
 
   constructor(name: string, args: Arg[], info: CommandInfo, decodeFlags: number, db: number, readonly body: string | Buffer) {
     super(name, args, info, decodeFlags, db);
@@ -69,7 +62,6 @@ export function reloadGroup(cmd: Command, err: ServerError, node: string, connec
   cmd.loadedOn = connection;
   if (cmd.attempts > 0) cmd.attempts--; // it did not run
   cmd.state = QUEUED;
-  cmd.resent?.(cmd);
   const load = new InternalCommand('SCRIPT', ['LOAD', cmd.body], SCRIPT_LOAD, (loadError) => {
     // The body does not compile (or the ACL refuses SCRIPT LOAD): that is the
     // caller's answer. The call keeps its FIFO slot; its NOSCRIPT is dropped.
