@@ -50,7 +50,9 @@ function decode(part: string, what: string): string {
 }
 
 /** What every malformed URL is told (never the URL itself: it may hold a password). */
-const NOT_A_URL = 'the connection URL is not a valid URL; expected redis://[user[:password]@]host[:port][/db], rediss://... for TLS, or unix:///path/to.sock';
+const NOT_A_URL =
+  'the connection URL is not a valid URL; expected redis://[user[:password]@]host[:port][/db], rediss://... for TLS, or unix:///path/to.sock' +
+  ' (a / ? or # in the user name or password is written %2F %3F %23)';
 
 /** `redis://h1:7000,h2:7001/...`: the hosts of a multi-host URL (cluster seeds), or undefined for one host. */
 function hostList(input: string): { first: string; nodes: { host: string; port: number }[] } | undefined {
@@ -130,6 +132,10 @@ export function parseUrl(input: string): UrlOptions {
         out.username = value;
         break;
       default:
+        // A password holding an unencoded & is cut there, and its end arrives here as a key: never quote it then.
+        if (url.searchParams.has('password')) {
+          throw new InvalidArgumentError('the connection URL has an unknown option (not shown: the URL holds a password; write a & inside the password as %26)');
+        }
         throw new InvalidArgumentError(unknownKey(key, QUERY_OPTIONS, '', { noun: 'URL option', hints: { database: 'db', tls: TLS_HINT, ssl: TLS_HINT } }));
     }
   }

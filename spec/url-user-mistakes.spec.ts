@@ -53,4 +53,25 @@ describe('connection URL mistakes', () => {
     expect(err.message).toMatch(/host\[:port\]/);
     expect(err.message).not.toMatch(/s3cret|99999/);
   });
+
+  it('a password with an unencoded & in ?password= is never echoed as an "unknown option"', () => {
+    // '&' ends the query value: 'Secr3tTail' (the password's end) became an option name, and the error quoted it.
+    for (const url of ['redis://h?password=abc&Secr3tTail', 'redis://h?password=abc&Secr3t=Tail&db=1', 'redis://h?Secr3tTail&password=abc']) {
+      const err = thrown(() => parseUrl(url));
+      expect(err, url).toBeInstanceOf(InvalidArgumentError);
+      expect(err.message, url).not.toMatch(/Secr3t|Tail|abc/);
+      expect(err.message, url).toMatch(/%26/);
+    }
+    // Without a password in the query, the unknown key is named, as it helps.
+    expect(thrown(() => parseUrl('redis://h?conectTimeout=5')).message).toMatch(/conectTimeout; did you mean connectTimeout\?/);
+  });
+
+  it('a password holding / ? or # (which end the URL\'s authority) is told how to write it, without echoing it', () => {
+    for (const password of ['Sx/9qZ', 'Sx?9qZ', 'Sx#9qZ']) {
+      const err = thrown(() => parseUrl(`redis://app:${password}@cache.internal:6380/2`));
+      expect(err, password).toBeInstanceOf(InvalidArgumentError);
+      expect(err.message, password).toMatch(/%2F %3F %23/);
+      expect(err.message, password).not.toMatch(/Sx|9qZ|cache\.internal/);
+    }
+  });
 });
