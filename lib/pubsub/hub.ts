@@ -330,7 +330,8 @@ export class Hub {
     if (call.done) return;
     this.settle(call, err);
     const gone: Entry[][] = [[], [], []];
-    for (const e of call.added) if (e.members.get(call.member) === call) this.release(call.member, e, gone[e.kind]!);
+    // What a later call of the member still waits for stays (passOn): that call settles it.
+    for (const e of call.added) if (e.members.get(call.member) === call && !e.passOn(call)) this.release(call.member, e, gone[e.kind]!);
     for (const kind of KINDS) void this.unsubscribeGone(kind, gone[kind]!, this.opts.commandTimeout).catch(() => {});
   }
 

@@ -107,6 +107,19 @@ export class Entry {
     this.members.delete(member);
     this.list = undefined;
   }
+
+  /**
+   * `call`, which added its member, failed: if a later call of the same
+   * member still waits for this entry, that call holds it for the member
+   * from now on (true); else (false) the member lets go of it.
+   */
+  passOn(call: Call): boolean {
+    const heir = this.waiters.find((c) => c !== call && !c.done && c.member === call.member);
+    if (heir === undefined) return false;
+    this.add(call.member, heir);
+    heir.added.push(this);
+    return true;
+  }
 }
 
 /**
