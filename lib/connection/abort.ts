@@ -91,11 +91,16 @@ export class AbortWatch {
   }
 }
 
+/** The node a command that may have run was written to (undefined while it was never written). */
+export function sentTo(cmd: Command): string | undefined {
+  return wasSent(cmd) ? cmd.writtenTo : undefined;
+}
+
 /** Give `cmd` up: its owner's hook (a blocking pool) if it has one, else reject it here. */
 export function abortCommand(cmd: Command, reason: unknown, report: ReportUnobserved): void {
   if (cmd.settled) return;
   if (cmd.abortHook !== undefined) cmd.abortHook(reason);
-  else failCommand(cmd, abortError(cmd.info.name, wasSent(cmd), undefined, reason), report);
+  else failCommand(cmd, abortError(cmd.info.name, wasSent(cmd), sentTo(cmd), reason), report);
 }
 
 export function abortError(command: string, sent: boolean, node: string | undefined, reason: unknown): AbortError {

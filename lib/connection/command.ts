@@ -40,6 +40,8 @@ export class Command<T = unknown> implements PromiseLike<T> {
   attempts = 0;
   /** How many times a cluster redirected it (MOVED / ASK); bounded by `cluster.maxRedirects`. */
   redirects = 0;
+  /** The node (host:port) it was last written to, named by errors that say it may have run there. */
+  writtenTo: string | undefined = undefined;
   /** Its approximate size while it waits in a connection's CommandQueue (queue.ts); 0 otherwise. */
   queuedBytes = 0;
   /** Sent to one node on purpose (a per-node handle): never routed elsewhere. */

@@ -233,6 +233,7 @@ export class Multiplexer implements DecoderSink {
     link.encoder.encode(cmd.name, cmd.args);
     cmd.state = WRITTEN;
     cmd.attempts++;
+    cmd.writtenTo = this.node;
     this.inflight.push(cmd);
     link.unflushed++;
     // An idle connection writes at once (lowest latency for a lone caller);

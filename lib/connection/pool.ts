@@ -24,7 +24,7 @@ import { isCKeyword } from '../commands/words.js';
 import { ClosedError, ConnectError, ConnectionError, ConnectionLostError, PoolTimeoutError, ReadOnlyError, ServerError, refusedBeforeRunning } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
-import { abortError } from './abort.js';
+import { abortError, sentTo } from './abort.js';
 import { asking } from './asking.js';
 import { Command, QUEUED, failCommand, notSent, wasSent } from './command.js';
 import { timeoutError } from './deadlines.js';
@@ -167,7 +167,7 @@ export class BlockingPool {
         waiter.reject(new PoolTimeoutError(`no side connection free within ${maxWait} ms (pool size ${this.settings.size})`, waited));
       }, Math.max(0, maxWait));
       const hook = (reason: unknown) => {
-        const err = abortError(cmd!.info.name, wasSent(cmd!), undefined, reason);
+        const err = abortError(cmd!.info.name, wasSent(cmd!), sentTo(cmd!), reason);
         waiter.reject(err);
         this.fail(cmd!, err);
       };
@@ -343,7 +343,7 @@ export class BlockingPool {
       if (routed) delay.then((to) => end(to ?? RETRY), closed);
       cmd.abortHook = (reason) => {
         end(STOP);
-        this.fail(cmd, abortError(cmd.info.name, wasSent(cmd), undefined, reason));
+        this.fail(cmd, abortError(cmd.info.name, wasSent(cmd), sentTo(cmd), reason));
       };
       this.backingOff.set(cmd, routed ? (next) => typeof next !== 'function' && end(next) : end);
     });
