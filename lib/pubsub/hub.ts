@@ -30,7 +30,8 @@ import { Multiplexer, type MultiplexerOptions } from '../connection/multiplexer.
 import { describeEndpoint } from '../connection/socket.js';
 import { ConnectionCounters } from './connection-counters.js';
 import { dispatchFrame } from './frame-dispatch.js';
-import { ClosedError, ConnectError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError, couldNotConnect } from '../errors.js';
+import { gaveUpError } from './gave-up.js';
+import { ClosedError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError } from '../errors.js';
 import { DECODE_BUFFERS, type Reply } from '../resp/types.js';
 import {
   CHANNEL, KINDS, PATTERN, SHARD, SUBSCRIBE, UNSUBSCRIBE, Call, Entry, NodeLeftError, keyOf, perCommand,
@@ -558,13 +559,7 @@ export class Hub {
 
   /** Reconnecting is over (attempts exhausted, or a configuration the server refuses): refuse everything from now on. */
   private gaveUp(mux: Multiplexer): void {
-    const cause = this.lastError;
-    this.failure = (command) =>
-      cause instanceof ServerError
-        ? new ConnectError('the server refused the pub/sub connection\'s configuration; fix the options. Not reconnecting', { command, node: this.node, cause })
-        : cause instanceof ConnectError
-          ? couldNotConnect('the pub/sub connection could not connect and reconnecting is over', { command, node: this.node, cause })
-          : new ConnectionLostError('the pub/sub connection was lost and reconnecting is over', false, { command, node: this.node, cause });
+    this.failure = gaveUpError(this.lastError, this.node);
     this.mux = this.muxOpts = undefined;
     this.past.add(mux);
     this.shutDown(this.failure, false);
