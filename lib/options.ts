@@ -2,7 +2,7 @@
  * Every public option of `new Redis(...)`, its default, and the normalisation
  * from URL + object into what the connection layer takes.
  */
-import type tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { InvalidArgumentError } from './errors.js';
 import type { CacheLimits } from './cache/client-cache.js';
 import type { CredentialsProvider } from './connection/handshake.js';

@@ -15,7 +15,8 @@
  * Nobody listening costs nothing: every publisher checks `hasSubscribers`
  * (and debuglog's `enabled`) before building a context.
  */
-import dc, { type TracingChannel } from 'node:diagnostics_channel';
+import * as dc from 'node:diagnostics_channel';
+import type { TracingChannel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 import type { HandshakeResult } from './handshake.js';
 

@@ -5,7 +5,7 @@
  * (the `credentials` provider, asked afresh for every connection, so a
  * rotated token is picked up), and the open socket.
  */
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { ConnectError, ConnectTimeoutError, InvalidArgumentError } from '../errors.js';
 import type { Credentials, CredentialsProvider, HandshakeOptions } from './handshake.js';
 import type { Located, MultiplexerOptions } from './options.js';

@@ -11,7 +11,7 @@
  * database of the next one, and nothing is written to a socket whose
  * handshake is not done, whatever a listener does while a loss is handled.
  */
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { Encoder } from '../resp/encoder.js';
 
 export class Link {

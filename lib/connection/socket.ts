@@ -2,8 +2,8 @@
  * Opening a transport: TCP (noDelay, keepalive), TLS (verification on unless the
  * caller turns it off explicitly), or a unix socket, within a connect timeout.
  */
-import net from 'node:net';
-import tls from 'node:tls';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { ConnectError, ConnectTimeoutError } from '../errors.js';
 
 export interface Endpoint {

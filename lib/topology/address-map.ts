@@ -17,8 +17,8 @@
  *   fails that node's waiting commands with a `ConnectError` whose cause says
  *   so: never sent, and the other nodes are not affected.
  */
-import net from 'node:net';
-import tls from 'node:tls';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type { Endpoint } from '../connection/socket.js';
 import { ConnectError, InvalidArgumentError } from '../errors.js';
 

@@ -4,7 +4,7 @@
  * checks that involve several options at once (lib/options.ts checks each
  * option alone and calls these).
  */
-import type tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { endpointType } from '../connection/maintenance.js';
 import type { MultiplexerOptions } from '../connection/multiplexer.js';
 import { InvalidArgumentError } from '../errors.js';
