@@ -186,9 +186,12 @@ async function confirmRole(send: Send, expected: 'master' | 'replica', result: H
 }
 
 async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResult> {
+  // A username alone authenticates as that user with an empty password (a `nopass` user accepts it; any
+  // other is refused with WRONGPASS), never silently as the default user.
+  const password = opts.password ?? (opts.username ? '' : undefined);
   if (opts.protocol === 3) {
     const hello: Arg[] = ['HELLO', '3'];
-    if (opts.password !== undefined) hello.push('AUTH', opts.username ?? 'default', opts.password);
+    if (password !== undefined) hello.push('AUTH', opts.username ?? 'default', password);
     if (opts.clientName) hello.push('SETNAME', opts.clientName);
     const helloReply = settle(send(hello));
     const select = opts.db !== 0 ? settle(send(['SELECT', opts.db])) : undefined;
@@ -212,8 +215,8 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
     // Fall through: the SELECT above failed or ran unauthenticated; redo everything in RESP2.
   }
   const steps: Promise<{ ok: true; value: Reply } | { ok: false; error: unknown }>[] = [];
-  if (opts.password !== undefined) {
-    steps.push(settle(send(opts.username ? ['AUTH', opts.username, opts.password] : ['AUTH', opts.password])));
+  if (password !== undefined) {
+    steps.push(settle(send(opts.username ? ['AUTH', opts.username, password] : ['AUTH', password])));
   }
   if (opts.clientName) steps.push(settle(send(['CLIENT', 'SETNAME', opts.clientName])));
   if (opts.db !== 0) steps.push(settle(send(['SELECT', opts.db])));
