@@ -424,7 +424,7 @@ export class Redis<Cache extends CacheOptions | undefined = CacheOptions | undef
   readonly #topology: AutoTopology;
   #closing: Promise<void> | undefined;
 
-  constructor(urlOrOptions?: string | RedisOptionsWith<Cache>, options?: RedisOptionsWith<Cache>) {
+  constructor(urlOrOptions?: string | URL | RedisOptionsWith<Cache>, options?: RedisOptionsWith<Cache>) {
     super();
     const resolved = resolveOptions(urlOrOptions, options);
     // Events are emitted from inside the connection's machinery (a socket's

@@ -503,10 +503,10 @@ function merge<T extends object>(into: T, from: T): T {
   return into;
 }
 
-export function resolveOptions(urlOrOptions?: string | RedisOptions, extra?: RedisOptions): ResolvedOptions {
+export function resolveOptions(urlOrOptions?: string | URL | RedisOptions, extra?: RedisOptions): ResolvedOptions {
   const o: RedisOptions = {};
-  if (typeof urlOrOptions === 'string') {
-    const u = parseUrl(urlOrOptions);
+  if (typeof urlOrOptions === 'string' || urlOrOptions instanceof URL) {
+    const u = parseUrl(String(urlOrOptions)); // a URL object is its href (it has no own keys: as options it read as {})
     // The URL's values were parsed from text: hold them to the same rules as the object form.
     checkObject(u, REDIS, '', { where: 'the connection URL' });
     merge(o, { ...u, tls: u.tls ? {} : undefined });
