@@ -28,7 +28,6 @@ import { BoundedIterator, SubscriberOverflowError, iterationOnly } from './pubsu
 import { Keyspace, enableKeyspaceEvents, iterableRequest, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceRequest, type KeyspaceSink } from './pubsub/keyspace.js';
 import { LISTENER_REJECTIONS, callEach, safeEmit } from './pubsub/listeners.js';
 import { KINDS, NodeLeftError } from './pubsub/subscriptions.js';
-import { keySlot } from './commands/slot.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
 
@@ -352,15 +351,14 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
         // Everything this subscriber holds of this kind, on every hub: named explicitly, never a bare UNSUBSCRIBE.
         return settleAll([...this.#hubs].map((hub) => hub.unsubscribe(this.#member, kind, undefined, this.#timeout)));
       }
-      // One server call per hub, and for shard channels per slot too: the server takes one slot per SSUBSCRIBE (else CROSSSLOT).
-      const groups = new Map<Hub | string, [Hub, Buffer[]]>();
+      // One call per hub: all or nothing there (the hub sends shard channels one SSUBSCRIBE per slot, else CROSSSLOT).
+      const groups = new Map<Hub, [Hub, Buffer[]]>();
       for (const name of names) {
         const b = bytes(name);
         const hub = this.#ctx.route(kind, b);
-        const key = kind === SHARD ? `${keySlot(b)}` : hub;
-        const group = groups.get(key);
+        const group = groups.get(hub);
         if (group) group[1].push(b);
-        else groups.set(key, [hub, [b]]);
+        else groups.set(hub, [hub, [b]]);
       }
       const calls: Promise<void>[] = [];
       for (const [hub, group] of groups.values()) {
