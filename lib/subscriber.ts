@@ -361,17 +361,37 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
         else groups.set(hub, [hub, [b]]);
       }
       const calls: Promise<void>[] = [];
+      const added: Buffer[][] = []; // per hub, the names this call adds there (several hubs: see #allOrNothing)
       for (const [hub, group] of groups.values()) {
         if (on) {
           this.#join(hub);
+          if (groups.size > 1) {
+            const held = new Set(hub.held(this.#member, kind).map((b) => b.toString('latin1')));
+            added.push(group.filter((b) => !held.has(b.toString('latin1'))));
+          }
           const call = hub.subscribe(this.#member, kind, group, this.#timeout);
           calls.push(call.catch((err: unknown) => this.#callAgain(err, kind, true, group, moves)));
         } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, group, this.#timeout));
       }
-      return settleAll(calls);
+      return on && calls.length > 1 ? this.#allOrNothing(kind, calls, added) : settleAll(calls);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * A subscribe call over several hubs (cluster: names on several nodes), as
+   * one call: each hub undoes its own part when it fails; then the parts other
+   * hubs confirmed are undone too (only what the call added), and the call
+   * rejects with the failure.
+   */
+  async #allOrNothing(kind: Kind, calls: Promise<void>[], added: Buffer[][]): Promise<void> {
+    const results = await Promise.allSettled(calls);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed === undefined) return;
+    const undo = results.flatMap((r, i) => (r.status === 'fulfilled' ? added[i]! : []));
+    if (undo.length > 0) await this.#changeNow(kind, false, undo, 0).catch(() => {});
+    throw failed.reason;
   }
 
   /**
@@ -498,11 +518,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   }
 }
 
-/**
- * One call over several hubs (cluster: names on several nodes): resolves when
- * all did, rejects with the first failure. Each hub undoes its own part of a
- * failed call; parts that succeeded on other hubs stay (one hub: all or nothing).
- */
+/** Calls on several hubs (an unsubscribe; a subscribe on one hub): resolves when all did, rejects with the first failure. */
 function settleAll(calls: Promise<void>[]): Promise<void> {
   if (calls.length === 1) return calls[0]!;
   return Promise.all(calls).then(() => undefined);

@@ -1,5 +1,9 @@
 /**
- * Shard channels and MOVED, on a real cluster (one for this file).
+ * Shard channels on a real cluster (one for this file).
+ *
+ * An ssubscribe naming channels of several nodes, one of them refused by
+ * the ACL, is undone whole (README: "the whole call is undone"): the parts
+ * other nodes confirmed used to stay subscribed behind the rejected call.
  *
  * An `ssubscribe` sent with a stale slot map is answered MOVED; its
  * subscriber makes the call again at the slot's owner after a short pause.
@@ -9,10 +13,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
-import { ClosedError, type Message, type Subscriber } from '../lib/index.js';
+import { ClosedError, NoPermError, type Message, type Subscriber } from '../lib/index.js';
 import { outcome } from './support/outcome.js';
-import { useCluster } from './support/real-cluster.js';
-import { within } from './support/until.js';
+import { keyOn, useCluster } from './support/real-cluster.js';
+import { until, within } from './support/until.js';
 
 const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 8000 }));
 
@@ -77,5 +81,24 @@ describe('an ssubscribe answered MOVED, then sunsubscribe before it is made agai
     await within('close', sub.close());
     expect(await within('ssubscribe settles', subscribing)).toBeInstanceOf(ClosedError);
     expect(await cluster.call(to, 'PUBSUB', 'SHARDNUMSUB', channel)).toEqual([channel, 0]);
+  }, 30_000);
+});
+
+describe('an ssubscribe over several nodes, one channel refused', () => {
+  it('rejects with NoPermError and leaves nothing subscribed on any node', async () => {
+    for (const node of cluster.nodes) {
+      await cluster.call(node.port, 'ACL', 'SETUSER', 'cl7', 'on', '>pw', '~*', 'resetchannels', '&cl7ok:*', '+@all');
+    }
+    const [a, b] = cluster.masters();
+    const okA = await keyOn(cluster, a!.port, 'cl7ok:a');
+    const okB = await keyOn(cluster, b!.port, 'cl7ok:b');
+    const bad = await keyOn(cluster, b!.port, 'cl7bad');
+    const redis = client({ username: 'cl7', password: 'pw' });
+    const sub = redis.subscriber();
+    expect(await within('ssubscribe settles', outcome(sub.ssubscribe(okA, okB, bad)))).toBeInstanceOf(NoPermError);
+    expect(sub.subscriptions.shardChannels).toEqual([]);
+    const held = async () => Number(((await cluster.call(a!.port, 'PUBSUB', 'SHARDNUMSUB', okA)) as unknown[])[1]) + Number(((await cluster.call(b!.port, 'PUBSUB', 'SHARDNUMSUB', okB)) as unknown[])[1]);
+    await until('nothing subscribed on either node', async () => (await held()) === 0);
+    expect(redis.stats().pubsub.shardChannels).toBe(0);
   }, 30_000);
 });
