@@ -7,6 +7,7 @@
  * a Uint8Array, ASCII case-insensitively, like the server does. Anything
  * else (non-ASCII, oversized, a number) simply does not match.
  */
+import { InvalidArgumentError } from '../errors.js';
 import { COMMAND_TABLE } from './table.js';
 import { KEY_SPECS } from './key-table.js';
 import { COMMAND_TIPS } from './tip-table.js';
@@ -118,6 +119,7 @@ const UNKNOWN_ROW: Row = [UNKNOWN, 1, 1, 1];
 export function commandInfo(name: string, sub?: unknown): CommandInfo {
   let info = cache.get(name);
   if (info === undefined) {
+    if (/\s/.test(name)) throw severalWords(name);
     // `client|kill` is how COMMAND INFO names a subcommand; the server runs no command by that name.
     info = (name.includes('|') ? undefined : knownInfo(name.toLowerCase())) ?? makeInfo('', name.toUpperCase(), UNKNOWN_ROW, SHAPE_ANY, NO_SPECS, 0, true);
     if (cache.size < MAX_SPELLINGS) cache.set(name, info);
@@ -125,6 +127,15 @@ export function commandInfo(name: string, sub?: unknown): CommandInfo {
   // The common case (GET key) pays one bit test for subcommands.
   if ((info.flags & CONTAINER) === 0 || sub === undefined) return info;
   return subcommandInfo(info, sub);
+}
+
+/**
+ * A whole command line in the name (redis-cli style, 'GET user:42'): refused before it is sent or
+ * remembered, naming its first word only (the rest may hold values or a password).
+ */
+function severalWords(name: string): InvalidArgumentError {
+  const first = name.trim().split(/\s/)[0]!.slice(0, 32);
+  return new InvalidArgumentError(`the command name holds several words: pass each argument on its own, as in reply('${first}', arg1, arg2), not reply('${first} arg1 arg2')`);
 }
 
 function subcommandInfo(info: CommandInfo, sub: unknown): CommandInfo {
