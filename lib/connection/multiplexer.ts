@@ -403,8 +403,11 @@ export class Multiplexer implements DecoderSink {
       this.stats.bytesIn += chunk.length;
       reader.data(chunk);
     });
-    socket.on('error', (err) => this.lose(new ConnectionLostError(`connection error: ${(err as NodeJS.ErrnoException).code ?? err.message}`, true, { node: this.node, cause: err })));
-    socket.on('close', () => this.lose(new ConnectionLostError('the connection closed', true, { node: this.node })));
+    // Before its handshake finished the connection never opened (a TLS port spoken to in plain text resets it): ConnectError.
+    const lost = (why: string, cause?: Error) =>
+      this.lose(link.ready ? new ConnectionLostError(why, true, { node: this.node, cause }) : new ConnectError(`${why} before its handshake finished`, { node: this.node, cause }));
+    socket.on('error', (err) => lost(`connection error: ${(err as NodeJS.ErrnoException).code ?? err.message}`, err));
+    socket.on('close', () => lost('the connection closed'));
     const send = (parts: Arg[]) =>
       new Promise<Reply>((resolve, reject) => this.sendInternal(link, parts, (err, value) => (err ? reject(err) : resolve(value!))));
     handshake(send, dialedOptions(this.opts, dialed), this.node).then(
