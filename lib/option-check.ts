@@ -128,6 +128,15 @@ export const string: Validator = (v, name) => must(typeof v === 'string', name, 
 
 export const nonEmptyString: Validator = (v, name) => must(typeof v === 'string' && v.length > 0, name, 'a non-empty string');
 
+/** A host name or IP address alone: a scheme or a port in it (other clients' habits) would be looked up as a name. */
+export const hostName: Validator = (v, name) => {
+  nonEmptyString(v, name);
+  const text = v as string;
+  if (text.includes('://')) throw new InvalidArgumentError(`option ${name} takes a host name or address only: pass a URL as the first argument, new Redis(url, options)`);
+  // One colon is host:port; IPv6 literals have two or more.
+  if (text.indexOf(':') !== -1 && text.indexOf(':') === text.lastIndexOf(':')) throw new InvalidArgumentError(`option ${name} takes a host name or address only: give the port as option port`);
+};
+
 export const boolean: Validator = (v, name) => must(typeof v === 'boolean', name, 'a boolean');
 
 export const func: Validator = (v, name) => must(typeof v === 'function', name, 'a function');

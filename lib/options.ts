@@ -22,6 +22,7 @@ import {
   milliseconds,
   MAX_TIMER_MS,
   nested,
+  hostName,
   nonEmptyString,
   oneOf,
   schema,
@@ -376,7 +377,7 @@ const endpointList: Validator = (v, name) => {
 const SENTINEL = schema({ name: nonEmptyString, nodes: seeds, username: string, password: string, tls: tlsOption, credentials: func, addressMap: checkAddressMap });
 
 const REDIS: Schema = schema({
-  host: nonEmptyString,
+  host: hostName,
   port: integer(0, 65535),
   path: nonEmptyString,
   tls: tlsOption,
@@ -438,6 +439,7 @@ const REDIS_HINTS = {
   maxRetriesPerRequest: 'use retry: a RetryPolicy, e.g. RetryPolicy.exponential({ attempts: 3 })',
   keyPrefix: "keys are prefixed per view: redis.db.with({ prefix: 'app:' })",
   pool: 'blockingPool',
+  lazyConnect: 'there is no connect() to call: the client connects when made, and commands issued before it is ready wait in the offline queue',
   isolationPoolOptions: 'blockingPool',
   enableAutoPipelining: 'every command is auto-pipelined already: drop it',
   showFriendlyErrorStack: 'callSiteStacks',
