@@ -38,33 +38,33 @@ export { Pending };
 /** Per-call options, set with `db.with(...)`. */
 export interface CallOptions {
   /** 'utf8' (default) decodes bulk strings as strings; 'buffer' gives Buffers (simple strings stay strings). */
-  decode?: 'utf8' | 'buffer';
+  decode?: 'utf8' | 'buffer' | undefined;
   /** 'object' (default): maps as null-prototype objects; 'map': as `Map`. */
-  map?: 'object' | 'map';
+  map?: 'object' | 'map' | undefined;
   /** 'array' (default): sets as arrays; 'set': as `Set`. */
-  set?: 'array' | 'set';
+  set?: 'array' | 'set' | undefined;
   /** Keep RESP3 attributes: values that carried one come wrapped as `Attributed`. */
-  attributes?: boolean;
+  attributes?: boolean | undefined;
   /** Deadline in ms for these calls (overrides `commandTimeout`; 0 = none). */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Retry policy for these calls. */
-  retry?: RetryPolicy;
+  retry?: RetryPolicy | undefined;
   /** Declare these calls safe to run twice, so a retry policy may resend them after a lost connection. */
-  idempotent?: boolean;
+  idempotent?: boolean | undefined;
   /**
    * Give these calls up when the signal fires: one not yet written is never
    * sent; a written one rejects at once (its reply is dropped). Either way an
    * `AbortError` (`sent` tells which).
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Prepended to every key of these calls (the command table's key positions), never to other arguments. */
-  prefix?: string | Uint8Array;
+  prefix?: string | Uint8Array | undefined;
   /**
    * Answer cacheable reads (GET, HGETALL, SMEMBERS, ...) from the client-side
    * cache, kept fresh by RESP3 tracking; needs `new Redis({ cache: {...} })`.
    * Other commands of the view go to the server as usual.
    */
-  cache?: boolean;
+  cache?: boolean | undefined;
 }
 
 export interface RedisStats extends TopologyStats {

@@ -39,95 +39,95 @@ export { DEFAULT_MAX_ARGUMENT_BYTES };
 
 export interface ReconnectOptions {
   /** Delay before the first attempt in ms (default 50). */
-  baseDelay?: number;
+  baseDelay?: number | undefined;
   /** Cap of the delay in ms (default 2000). */
-  maxDelay?: number;
+  maxDelay?: number | undefined;
   /** Give up after this many consecutive failed attempts (default Infinity). */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
 }
 
 export interface PoolOptions {
   /** Most side connections for blocking commands and WATCH (default 8). */
-  size?: number;
+  size?: number | undefined;
   /** Longest wait for a free one in ms before `PoolTimeoutError` (default 5000). */
-  maxWait?: number;
+  maxWait?: number | undefined;
 }
 
 export interface RedisOptions {
   /** Host name or IP (default 127.0.0.1). */
-  host?: string;
+  host?: string | undefined;
   /** TCP port (default 6379). */
-  port?: number;
+  port?: number | undefined;
   /** Unix socket path; overrides host and port. */
-  path?: string;
+  path?: string | undefined;
   /** TLS: `true` for defaults (certificate verified), or Node's `tls.connect` options. */
-  tls?: boolean | tls.ConnectionOptions;
-  username?: string;
-  password?: string;
+  tls?: boolean | tls.ConnectionOptions | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
   /**
    * Rotating credentials (cloud IAM tokens, short-lived ACL passwords),
    * instead of `username`/`password`: called for every new connection; an
    * `expiresAt` (epoch ms) in the answer has live connections re-authenticate
    * (`AUTH`) at 3/4 of the token's lifetime. See README "Credentials".
    */
-  credentials?: CredentialsProvider;
+  credentials?: CredentialsProvider | undefined;
   /** Database of `redis.db` (default 0). */
-  db?: number;
+  db?: number | undefined;
   /** Unset: HELLO 3, falling back to RESP2 on servers without HELLO. 3 forces RESP3 (no fallback), 2 forces RESP2. */
-  protocol?: 2 | 3;
+  protocol?: 2 | 3 | undefined;
   /** CLIENT SETNAME for every connection this client opens. */
-  clientName?: string;
+  clientName?: string | undefined;
   /** Longest wait for a connection (TCP + TLS) in ms (default 10000). */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /**
    * Default deadline of every command in ms, from the call to the reply,
    * covering time queued and time on the wire (default 10000; 0 disables).
    * Blocking commands get their own timeout plus `blockingMargin` instead.
    */
-  commandTimeout?: number;
+  commandTimeout?: number | undefined;
   /** TCP keepalive initial delay in ms (default 30000; 0 disables). */
-  keepAlive?: number;
+  keepAlive?: number | undefined;
   /** TCP_NODELAY (default true). */
-  noDelay?: boolean;
+  noDelay?: boolean | undefined;
   /** Reconnect backoff (exponential with jitter), a function `(attempt, cause) => delay | -1`, or false for never. */
-  reconnect?: ReconnectOptions | ReconnectStrategy | false;
+  reconnect?: ReconnectOptions | ReconnectStrategy | false | undefined;
   /** Queue commands while disconnected and send them after reconnect (default true); false fails them fast. */
-  offlineQueue?: boolean;
+  offlineQueue?: boolean | undefined;
   /** Most commands waiting to be written (default 100000): past it, `OfflineQueueFullError`. */
-  maxQueued?: number;
+  maxQueued?: number | undefined;
   /** Most bytes of commands waiting to be written (default 64 MiB): past it, `OfflineQueueFullError`. */
-  maxQueuedBytes?: number;
+  maxQueuedBytes?: number | undefined;
   /** Write at once when this many bytes are encoded, instead of at the end of the tick (default 262144). */
-  flushThreshold?: number;
+  flushThreshold?: number | undefined;
   /** Half-open detection: recycle the connection when the oldest reply is this late past its deadline (default 5000). */
-  staleReplyGrace?: number;
+  staleReplyGrace?: number | undefined;
   /** Send a PING after this many ms without a byte from the server; a missing answer recycles the connection (default 0 = off). */
-  pingInterval?: number;
+  pingInterval?: number | undefined;
   /** Bounds on what the server may send. */
-  limits?: Partial<DecoderLimits>;
+  limits?: Partial<DecoderLimits> | undefined;
   /**
    * Retry policy for every call unless `db.with({ retry })` overrides it.
    * Default: one retry of read-only commands whose connection was lost.
    */
-  retry?: RetryPolicy;
+  retry?: RetryPolicy | undefined;
   /** Side connections for blocking commands and WATCH. */
-  blockingPool?: PoolOptions;
+  blockingPool?: PoolOptions | undefined;
   /** Extra ms added to a blocking command's own timeout for its client-side deadline (default 2000). */
-  blockingMargin?: number;
+  blockingMargin?: number | undefined;
   /**
    * Largest single argument accepted, in bytes (default 512 MiB, the server's
    * default proto-max-bulk-len). A larger one is an `InvalidArgumentError` and
    * nothing is sent: the server would reset the link and take every command in
    * flight on it down too. Raise it only if the server's limit was raised.
    */
-  maxArgumentBytes?: number;
+  maxArgumentBytes?: number | undefined;
   /**
    * Capture the caller's stack when a command is issued and append it to the
    * command's error ("issued at"), so a failure points at the code that sent
    * it, not at the socket that read the reply. Off by default: it costs a
    * stack capture per command (see the README for numbers).
    */
-  callSiteStacks?: boolean;
+  callSiteStacks?: boolean | undefined;
   /**
    * What a RESP2 connection (`protocol: 2`, or a server without HELLO) hands
    * over: 'raw' (default) the server's RESP2 replies (maps as flat arrays,
@@ -140,61 +140,61 @@ export interface RedisOptions {
    * reachable is enough. Other options (password, TLS, timeouts...) apply to
    * every node. A URL with several hosts (`redis://h1:7000,h2:7001`) is the same.
    */
-  nodes?: (string | { host: string; port: number })[];
+  nodes?: (string | { host: string; port: number })[] | undefined;
   /**
    * 'standalone', 'cluster', or 'auto' (default): cluster when `nodes` or a
    * multi-host URL is given, else what the server's HELLO reply says (`mode`).
    */
-  mode?: 'auto' | 'standalone' | 'cluster';
+  mode?: 'auto' | 'standalone' | 'cluster' | undefined;
   /** Cluster routing. */
-  cluster?: ClusterOptions;
+  cluster?: ClusterOptions | undefined;
   /**
    * Client-side caching over RESP3 key tracking (README "Client-side
    * caching"): views made with `db.with({ cache: true })` answer cacheable
    * reads locally until the server says a key changed. Needs RESP3.
    */
-  cache?: CacheOptions;
+  cache?: CacheOptions | undefined;
   /**
    * Redis Sentinel: ask these sentinels where the master of `name` is (and
    * follow it through failovers). `host`/`port`/`path` are then not used;
    * `username`, `password`, `tls` and the rest apply to the data nodes.
    */
-  sentinel?: SentinelOptions;
+  sentinel?: SentinelOptions | undefined;
   /** With `sentinel`: talk to the master (default) or to a healthy replica (reads). */
-  role?: 'master' | 'replica';
+  role?: 'master' | 'replica' | undefined;
   /** Maintenance notifications (MOVING, MIGRATING, FAILING_OVER, ...) of servers that send them. See README. */
-  maintenance?: MaintenanceOptions;
+  maintenance?: MaintenanceOptions | undefined;
   /**
    * Endpoint failover (active-active): equivalent servers, URLs or
    * `{ host, port, weight? }`; every connection goes to the available one of
    * highest weight (default weight: 1 for the first, lower for the next ones,
    * in order). See README "Endpoint failover".
    */
-  endpoints?: (string | { host: string; port: number; weight?: number })[];
+  endpoints?: (string | { host: string; port: number; weight?: number })[] | undefined;
   /** Circuit breakers and health checks of `endpoints`. */
-  failover?: FailoverOptions;
+  failover?: FailoverOptions | undefined;
 }
 
 export interface FailoverOptions {
   /** Failed health checks within `failureWindow` that open an endpoint's breaker (default 3). */
-  failureThreshold?: number;
+  failureThreshold?: number | undefined;
   /** ms (default 10000). */
-  failureWindow?: number;
+  failureWindow?: number | undefined;
   /** ms an open breaker waits before a health check may close it again (default 5000). */
-  gracePeriod?: number;
+  gracePeriod?: number | undefined;
   /** ms between health checks, a PING per endpoint (default 1000). */
-  healthCheckInterval?: number;
+  healthCheckInterval?: number | undefined;
   /** ms a health check PING may take (default 1000). */
-  healthCheckTimeout?: number;
+  healthCheckTimeout?: number | undefined;
 }
 
 export interface MaintenanceOptions {
   /** 'auto' (default): asked for on every RESP3 connection, used when the server accepts; 'off': never asked for. */
-  notifications?: 'auto' | 'off';
+  notifications?: 'auto' | 'off' | undefined;
   /** Extra ms every deadline gets during a maintenance (MIGRATING / FAILING_OVER / MOVING) (default 10000). */
-  relaxedTimeout?: number;
+  relaxedTimeout?: number | undefined;
   /** `moving-endpoint-type` (default: from the host and TLS: internal/external, ip/fqdn). */
-  endpointType?: 'internal-ip' | 'internal-fqdn' | 'external-ip' | 'external-fqdn' | 'none';
+  endpointType?: 'internal-ip' | 'internal-fqdn' | 'external-ip' | 'external-fqdn' | 'none' | undefined;
 }
 
 /**
@@ -203,16 +203,16 @@ export interface MaintenanceOptions {
  */
 export type RedisOptionsWith<C extends CacheOptions | undefined> = Omit<RedisOptions, 'cache'> & {
   /** Client-side caching over RESP3 key tracking (see `RedisOptions.cache`). */
-  cache?: C;
+  cache?: C | undefined;
 };
 
 export interface CacheOptions {
   /** Most entries kept (default 10000); the least recently used go first. */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
   /** Most estimated bytes of entries kept (default 64 MiB). */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /** Serve an entry for at most this many ms, should invalidations stop coming (default 0: until invalidated or evicted). */
-  ttl?: number;
+  ttl?: number | undefined;
 }
 
 export interface SentinelOptions {
@@ -221,35 +221,35 @@ export interface SentinelOptions {
   /** The sentinels: URLs (`redis://10.0.0.5:26379`) or `{ host, port }`; any one reachable is enough. */
   nodes: (string | { host: string; port: number })[];
   /** The sentinels' own ACL user (not the data nodes'). */
-  username?: string;
+  username?: string | undefined;
   /** The sentinels' own password (not the data nodes'). */
-  password?: string;
+  password?: string | undefined;
   /** TLS to the sentinels (not the data nodes'): `true` or `tls.connect` options. */
-  tls?: boolean | tls.ConnectionOptions;
+  tls?: boolean | tls.ConnectionOptions | undefined;
   /** The sentinels' own rotating credentials, instead of username/password (called for every sentinel connection). */
-  credentials?: CredentialsProvider;
+  credentials?: CredentialsProvider | undefined;
   /**
    * Where to connect for data nodes the sentinels name by addresses the client cannot
    * reach (Docker, Kubernetes, NAT), as `cluster.addressMap`; also for the sentinels
    * learned from them, never for `nodes`. See README "High availability".
    */
-  addressMap?: AddressMap;
+  addressMap?: AddressMap | undefined;
 }
 
 export interface ClusterOptions {
   /** Where reads (read-only commands) go: 'master' (default), 'replica' or 'prefer-replica' (a replica of the slot when it has one, else its master). */
-  readFrom?: 'master' | 'replica' | 'prefer-replica';
+  readFrom?: 'master' | 'replica' | 'prefer-replica' | undefined;
   /** Refresh the slot map every this many ms anyway (default 30000; 0: only on MOVED, node loss, CLUSTERDOWN). */
-  refreshInterval?: number;
+  refreshInterval?: number | undefined;
   /** Most MOVED / ASK redirections of one command before ClusterRedirectError (default 5). */
-  maxRedirects?: number;
+  maxRedirects?: number | undefined;
   /**
    * Where to connect for nodes the cluster announces by addresses the client
    * cannot reach (Docker, Kubernetes, NAT): `{ 'announced-host:port': { host, port } }`,
    * or a function of the announced `{ host, port }` answering `{ host, port }` or
    * undefined (connect as announced). See README "Redis Cluster".
    */
-  addressMap?: AddressMap;
+  addressMap?: AddressMap | undefined;
 }
 
 export interface ResolvedOptions {

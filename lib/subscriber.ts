@@ -36,13 +36,13 @@ export type { KeyspaceEvent, KeyspaceOptions, KeyspaceRequest };
 
 export interface SubscriberOptions {
   /** 'utf8' (default): channel names and messages as strings; 'buffer': as Buffers. */
-  decode?: 'utf8' | 'buffer';
+  decode?: 'utf8' | 'buffer' | undefined;
   /** Most messages each async iterator holds for a slow consumer (default 10000). */
-  maxBuffered?: number;
+  maxBuffered?: number | undefined;
   /** What an iterator does past `maxBuffered`: 'error' (default) or 'drop-oldest'. */
-  overflow?: 'error' | 'drop-oldest';
+  overflow?: 'error' | 'drop-oldest' | undefined;
   /** Deadline of each subscribe / unsubscribe call in ms (default: the client's `commandTimeout`; 0 = none). */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 export interface Message<T extends string | Buffer = string | Buffer> {
