@@ -425,7 +425,7 @@ export class Redis<Cache extends CacheOptions | undefined = CacheOptions | undef
   #closing: Promise<void> | undefined;
 
   constructor(urlOrOptions?: string | URL | RedisOptionsWith<Cache>, options?: RedisOptionsWith<Cache>) {
-    super();
+    super({ captureRejections: true }); // an async listener that rejects is one that throws: 'error', never unhandled
     const resolved = resolveOptions(urlOrOptions, options);
     // Events are emitted from inside the connection's machinery (a socket's
     // close, a reply). A listener that throws must not leave that machinery
