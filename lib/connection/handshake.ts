@@ -153,6 +153,17 @@ async function run(send: Send, opts: HandshakeOptions): Promise<HandshakeResult>
 }
 
 /**
+ * Why every command fails when the server refused the handshake (no reconnect
+ * can fix options), saying what to change: a missing password (NOAUTH: the
+ * server's text only says how HELLO works) or a refused one by name.
+ */
+export function refusedConfiguration(err: ServerError): string {
+  if (err.code === 'NOAUTH') return 'the server needs a password: set the password option (or redis://:password@host). Not reconnecting';
+  const what = err.code === 'WRONGPASS' ? 'the username or password' : "the connection's configuration";
+  return `the server refused ${what} (${err.serverMessage}); fix the options. Not reconnecting`;
+}
+
+/**
  * A server error with the password it quoted back cut out. Redis never quotes
  * one (its own argument echo is cut in errors.ts), but a proxy or a hostile
  * server may, and no credential may reach an error (DESIGN.md, Credentials).

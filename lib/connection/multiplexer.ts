@@ -29,7 +29,7 @@ import { HealthCheck } from './health.js';
 import { RetryLater, refusedRetryDelay } from './retry-later.js';
 import { reloadScript } from './script-command.js';
 import { CommandQueue } from './queue.js';
-import { handshake } from './handshake.js';
+import { handshake, refusedConfiguration } from './handshake.js';
 import { Link } from './link.js';
 import { Reader } from './reader.js';
 import { selectDatabase, type SelectHost } from './select.js';
@@ -439,10 +439,7 @@ export class Multiplexer implements DecoderSink {
         if (err instanceof ServerError && !refusedBeforeRunning(err)) {
           // Wrong credentials, a database out of range, a refused client name:
           // no reconnect can fix that, so every command fails fast with the cause.
-          this.fatal = new ConnectError(`the server refused the connection's configuration (${err.message}); fix the options. Not reconnecting`, {
-            node: this.node,
-            cause: err,
-          });
+          this.fatal = new ConnectError(refusedConfiguration(err), { cause: err }); // bare: who wraps it names command and node
         }
         this.lose(err instanceof RedisError ? annotate(err, 'HELLO', this.node) : err);
       },
