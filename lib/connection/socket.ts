@@ -47,12 +47,16 @@ export function openSocket(endpoint: Endpoint, opts: SocketOptions): Promise<net
     } else {
       socket = net.connect({ host: endpoint.host, port: endpoint.port });
     }
+    // TLS to a server that does not speak it: TCP connects, then the handshake waits for ever. Say which it was.
+    let tcpUp = false;
+    if (endpoint.tls) socket.once('connect', () => (tcpUp = true));
     const timer =
       opts.connectTimeout > 0
         ? setTimeout(() => {
             cleanup();
             socket.destroy();
-            reject(new ConnectTimeoutError(`no connection within ${opts.connectTimeout} ms`, { node }));
+            const what = tcpUp ? `connected, but the TLS handshake did not finish within ${opts.connectTimeout} ms (does the server speak TLS on this port?)` : `no connection within ${opts.connectTimeout} ms`;
+            reject(new ConnectTimeoutError(what, { node }));
           }, opts.connectTimeout)
         : undefined;
     const onError = (err: Error) => {
