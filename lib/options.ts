@@ -589,7 +589,7 @@ function topologyOptions(o: RedisOptions & { nodes?: unknown[] }, tlsOpts: tls.C
   if (given.length > 0 && o.path !== undefined) throw new InvalidArgumentError('nodes and path exclude each other: a cluster is reached over TCP');
   if (mode === 'cluster' && o.path !== undefined) throw new InvalidArgumentError('a cluster is reached over TCP: drop the path option');
   const seeds = given.length > 0 ? given : [{ host: o.host ?? '127.0.0.1', port: o.port ?? 6379, tls: tlsOpts }];
-  if (mode === 'cluster' && (o.db ?? 0) !== 0) throw new InvalidArgumentError('a cluster has only database 0: drop the db option (or the /db in the URL)');
+  if ((mode === 'cluster' || given.length > 1) && (o.db ?? 0) !== 0) throw new InvalidArgumentError('a cluster has only database 0: drop the db option (or the /db in the URL)');
   const c = o.cluster ?? {};
   return {
     mode,
