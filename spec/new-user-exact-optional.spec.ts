@@ -11,29 +11,16 @@
  *
  * Uses the built `dist/` (`npm run build`), like spec/typed-consumer.spec.ts.
  */
-import { existsSync, mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import ts from 'typescript';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useConsumerProject } from './support/consumer-project.js';
 
-const root = path.resolve(__dirname, '..');
-let dir: string;
-
-beforeAll(() => {
-  if (!existsSync(path.join(root, 'dist/index.d.ts'))) throw new Error('dist/index.d.ts is missing: run `npm run build` first');
-  dir = mkdtempSync(path.join(os.tmpdir(), 'redmux-exact-optional-'));
-  mkdirSync(path.join(dir, 'node_modules'));
-  symlinkSync(root, path.join(dir, 'node_modules', 'redmux'), 'dir');
-  writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}\n');
-});
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const project = useConsumerProject('exact-optional', 'module');
 
 describe('options under exactOptionalPropertyTypes', () => {
   it('an option whose value may be undefined compiles, as it runs', () => {
-    const consumer = path.join(dir, 'consumer.ts');
+    const consumer = path.join(project.dir, 'consumer.ts');
     writeFileSync(
       consumer,
       "import { Redis } from 'redmux';\n" +
@@ -44,18 +31,7 @@ describe('options under exactOptionalPropertyTypes', () => {
         'const sub = redis.subscriber({ timeout });\n' +
         'export { view, sub };\n',
     );
-    const program = ts.createProgram([consumer], {
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      target: ts.ScriptTarget.ES2022,
-      strict: true,
-      exactOptionalPropertyTypes: true,
-      noEmit: true,
-      skipLibCheck: true,
-      types: ['node'],
-      typeRoots: [path.join(root, 'node_modules', '@types')],
-    });
-    const errors = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n').split('\n')[0]);
+    const errors = project.compile([consumer], { exactOptionalPropertyTypes: true });
     expect(errors).toEqual([]);
   }, 60_000);
 });

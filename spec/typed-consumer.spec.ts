@@ -8,46 +8,14 @@
  * Uses the built `dist/` (`npm run build`), like spec/commonjs.spec.ts.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { root, useConsumerProject } from './support/consumer-project.js';
 
-const root = path.resolve(__dirname, '..');
-let dir: string;
-
-beforeAll(() => {
-  if (!existsSync(path.join(root, 'dist/index.d.ts'))) throw new Error('dist/index.d.ts is missing: run `npm run build` first');
-  dir = mkdtempSync(path.join(os.tmpdir(), 'redmux-typed-'));
-  mkdirSync(path.join(dir, 'node_modules'));
-  symlinkSync(root, path.join(dir, 'node_modules', 'redmux'), 'dir');
-  // The README's OpenTelemetry example imports the SDK, as its reader would have installed it.
-  symlinkSync(path.join(root, 'node_modules', '@opentelemetry'), path.join(dir, 'node_modules', '@opentelemetry'), 'dir');
-  writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}\n');
-});
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function compile(files: string[], extra: ts.CompilerOptions = {}): string[] {
-  const options: ts.CompilerOptions = {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    ...extra,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-    types: ['node'],
-    typeRoots: [path.join(root, 'node_modules', '@types')],
-  };
-  const program = ts.createProgram(files, options);
-  return ts.getPreEmitDiagnostics(program).map((d) => {
-    const where = d.file && d.start !== undefined ? `${path.basename(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1} ` : '';
-    return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
-  });
-}
+const project = useConsumerProject('typed', 'module');
+const compile = project.compile;
 
 function declarations(from: string): string[] {
   return readdirSync(from).flatMap((name) => {
@@ -58,7 +26,7 @@ function declarations(from: string): string[] {
 
 describe('the typed surface', () => {
   it('a strict consumer compiles, and every @ts-expect-error in it is still an error', () => {
-    const consumer = path.join(dir, 'consumer.ts');
+    const consumer = path.join(project.dir, 'consumer.ts');
     writeFileSync(consumer, readFileSync(path.join(root, 'spec/consumer/typed.ts'), 'utf8'));
     const source = readFileSync(consumer, 'utf8');
     expect(source.match(/@ts-expect-error/g)?.length).toBeGreaterThanOrEqual(10);
@@ -66,13 +34,13 @@ describe('the typed surface', () => {
   }, 60_000);
 
   it('the same consumer fails when an expected error is gone (the check can fail)', () => {
-    const broken = path.join(dir, 'broken.ts');
+    const broken = path.join(project.dir, 'broken.ts');
     writeFileSync(broken, "import { Redis } from 'redmux';\nconst db = new Redis().db;\n// @ts-expect-error\nvoid db.reply('GET', 'k');\n");
     expect(compile([broken]).join('\n')).toMatch(/Unused '@ts-expect-error' directive/);
   }, 60_000);
 
   it("a consumer on the old resolution (moduleResolution: node10, CommonJS) finds the types of 'redmux' and 'redmux/otel'", () => {
-    const consumer = path.join(dir, 'node10.ts');
+    const consumer = path.join(project.dir, 'node10.ts');
     writeFileSync(consumer, readFileSync(path.join(root, 'spec/consumer/node10.ts'), 'utf8'));
     expect(compile([consumer], { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 })).toEqual([]);
   }, 60_000);
@@ -82,7 +50,7 @@ describe('the typed surface', () => {
     const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(blocks.length).toBeGreaterThanOrEqual(1);
     const files = blocks.map((code, i) => {
-      const file = path.join(dir, `readme-${i}.ts`);
+      const file = path.join(project.dir, `readme-${i}.ts`);
       writeFileSync(file, `${code}\nexport {};\n`);
       return file;
     });
@@ -95,7 +63,7 @@ describe('the typed surface', () => {
     // Every one of them: none is left out (the cache counters, the diagnostics channels and OpenTelemetry included).
     expect(readme.match(/```js\n/g)?.length).toBe(blocks.length);
     const files = blocks.map((code, i) => {
-      const file = path.join(dir, `readme-js-${i}.js`);
+      const file = path.join(project.dir, `readme-js-${i}.js`);
       writeFileSync(file, `${code}\nexport {};\n`);
       return file;
     });
