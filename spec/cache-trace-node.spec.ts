@@ -5,25 +5,16 @@
  * redmux/otel's server.address / server.port) must not lose it because the
  * request on the wire is the cache's. A hit was answered locally: no node.
  */
-import dc from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import type { CommandTraceContext } from '../lib/index.js';
+import { traced } from './support/command-traces.js';
 import { useRealServer } from './support/real-server.js';
 
 const env = useRealServer();
 
 /** The asyncEnd contexts published while `fn` runs. */
 async function settledTraces(fn: () => Promise<unknown>): Promise<CommandTraceContext[]> {
-  const out: CommandTraceContext[] = [];
-  const handlers = { start() {}, end() {}, asyncStart() {}, error() {}, asyncEnd: (ctx: unknown) => out.push({ ...(ctx as CommandTraceContext) }) };
-  const channel = dc.tracingChannel('redmux:command');
-  channel.subscribe(handlers);
-  try {
-    await fn();
-  } finally {
-    channel.unsubscribe(handlers);
-  }
-  return out;
+  return (await traced(fn)).filter(([kind]) => kind === 'asyncEnd').map(([, ctx]) => ctx as unknown as CommandTraceContext);
 }
 
 describe('traces of reads through the client-side cache', () => {

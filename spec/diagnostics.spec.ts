@@ -10,28 +10,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import { Redis, Script, ServerError } from '../lib/index.js';
+import { traced, type TraceEvent } from './support/command-traces.js';
 import { useCluster } from './support/real-cluster.js';
 import { useRealServer } from './support/real-server.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 
 const env = useRealServer();
 
-type Event = [string, Record<string, unknown>];
-
-/** Subscribe to every part of redmux:command for the duration of `fn`; returns what was published. */
-async function traced(fn: () => Promise<unknown>): Promise<Event[]> {
-  const events: Event[] = [];
-  const record = (kind: string) => (ctx: unknown) => events.push([kind, { ...(ctx as Record<string, unknown>) }]);
-  const handlers = { start: record('start'), end: record('end'), asyncStart: record('asyncStart'), asyncEnd: record('asyncEnd'), error: record('error') };
-  const channel = dc.tracingChannel('redmux:command');
-  channel.subscribe(handlers);
-  try {
-    await fn();
-  } finally {
-    channel.unsubscribe(handlers);
-  }
-  return events;
-}
+type Event = TraceEvent;
 
 describe('redmux:command', () => {
   it('traces each command: name, node, database, argument count; never a value', async () => {
