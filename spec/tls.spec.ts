@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectError, Redis } from '../lib/index.js';
+import { ConnectError, ConnectionLostError, Redis } from '../lib/index.js';
 import { destroyRedis, freePort, startRedis, type RedisServer } from './support/redis-server.js';
 
 let server: RedisServer;
@@ -55,5 +55,22 @@ describe('TLS', () => {
     const err = await redis.db.reply('PING').catch((e) => e);
     expect(err).toBeInstanceOf(ConnectError);
     redis.disconnect();
+  });
+});
+
+// A new user's redis:// to a server's TLS-only port: the server resets the connection during the
+// handshake. It never opened, so with reconnect: false the command fails with a ConnectError (README
+// Failure semantics; errors.ts: "could not be opened (refused, DNS, TLS, handshake failure)"), not a
+// ConnectionLostError "reconnecting gave up", which a catch for ConnectError misses.
+describe('redis:// to a TLS-only port', () => {
+  it('with reconnect: false, the command fails with a ConnectError (the connection never opened), not a ConnectionLostError', async () => {
+    const redis = new Redis(`redis://127.0.0.1:${tlsPort}`, { reconnect: false });
+    try {
+      const err = await redis.db.reply('PING').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConnectError);
+      expect(err).not.toBeInstanceOf(ConnectionLostError);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
