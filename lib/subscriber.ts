@@ -26,7 +26,7 @@ import { captureCallSite, rejectsWithCallSite, withCallSite, type CallSite } fro
 import { CHANNEL, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
 import { BoundedIterator, SubscriberOverflowError, iterationOnly } from './pubsub/iterator.js';
 import { Keyspace, enableKeyspaceEvents, iterableRequest, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceRequest, type KeyspaceSink } from './pubsub/keyspace.js';
-import { LISTENER_REJECTIONS, callEach, safeEmit } from './pubsub/listeners.js';
+import { LISTENER_REJECTIONS, callEach, reportRejections, safeEmit } from './pubsub/listeners.js';
 import { KINDS, NodeLeftError } from './pubsub/subscriptions.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
@@ -161,6 +161,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   /** @internal made by `redis.subscriber()`. */
   constructor(ctx: SubscriberContext, opts: SubscriberOptions = {}) {
     super(LISTENER_REJECTIONS);
+    reportRejections(this);
     this.#ctx = ctx;
     this.#buffers = opts.decode === 'buffer';
     this.#timeout = opts.timeout ?? ctx.timeout;

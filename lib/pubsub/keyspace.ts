@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import { BoundedIterator, iterationOnly } from './iterator.js';
-import { LISTENER_REJECTIONS, callEach, safeEmit } from './listeners.js';
+import { LISTENER_REJECTIONS, callEach, reportRejections, safeEmit } from './listeners.js';
 
 export interface KeyspaceOptions {
   /** Database whose keys to watch (default: the client's `db`), or '*' for every database. */
@@ -120,6 +120,7 @@ export class Keyspace<T extends string | Buffer = string> extends EventEmitter i
   /** @internal made by `sub.keyspace()`. `attach` receives the feed. */
   constructor(pattern: T, settings: KeyspaceSettings, unsubscribe: () => Promise<void>, attach: (sink: KeyspaceSink<T>) => void) {
     super(LISTENER_REJECTIONS);
+    reportRejections(this);
     this.pattern = pattern;
     this.#settings = settings;
     this.#unsubscribe = unsubscribe;

@@ -16,10 +16,26 @@
  * emitter's 'error', or throws it on its own when nobody listens), and
  * `callEach`, which calls listeners itself, reports it the same way.
  */
-import type { EventEmitter } from 'node:events';
+import { captureRejectionSymbol, type EventEmitter } from 'node:events';
 
 /** Options of an emitter whose listeners may be async: their rejections are reported, never unhandled. */
 export const LISTENER_REJECTIONS = { captureRejections: true } as const;
+
+/**
+ * Called by the constructor of an emitter made with LISTENER_REJECTIONS: a
+ * rejection is reported as a throw is. Node's own default emits it as 'error',
+ * an 'error' listener's rejection too: that listener was called again with its
+ * own failure, and the second rejection was unhandled all the same.
+ */
+export function reportRejections(emitter: EventEmitter): void {
+  const onRejection = (err: unknown, event: string | symbol): void => {
+    if (event !== 'error') return reportListenerError(emitter, err);
+    queueMicrotask(() => {
+      throw err; // an 'error' listener that failed: on its own, as safeEmit does
+    });
+  };
+  Object.defineProperty(emitter, captureRejectionSymbol, { value: onRejection });
+}
 
 /** Report a listener's error: the emitter's 'error' event if listened to, else rethrown on its own. */
 export function reportListenerError(emitter: EventEmitter, err: unknown): void {
