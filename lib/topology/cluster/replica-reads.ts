@@ -15,7 +15,7 @@
  */
 import { commandInfo } from '../../commands/index.js';
 import { InternalCommand, type Command } from '../../connection/command.js';
-import { ServerError } from '../../errors.js';
+import { ServerError, refusedBeforeRunning } from '../../errors.js';
 import type { Standalone } from '../standalone.js';
 import type { ClusterNode } from './slot-map.js';
 
@@ -36,15 +36,24 @@ export class ReplicaReads {
   }
 
   /** What a replica unit's new connection sends first: READONLY (`unit`: undefined when it is routed to no more). */
-  readOnly(unit: Standalone | undefined, report: (err: Error) => void): Command[] {
+  readOnly(unit: Standalone | undefined, report: (err: Error) => void, tries = 0): Command[] {
     const cmd = new InternalCommand('READONLY', [], READONLY_INFO, (err) => {
       if (unit === undefined) return;
       if (err === undefined) this.#refused.delete(unit);
       else if (err instanceof ServerError) {
         this.#refused.add(unit); // the connection stays: what it answered (MOVED) is followed
-        report(err); // named by its connection: command READONLY, the replica's address
+        // Refused before running (BUSY: a long script there): no refusal of rights; asked again in a while.
+        if (refusedBeforeRunning(err)) this.#again(unit, report, tries);
+        else report(err); // named by its connection: command READONLY, the replica's address
       }
     });
     return [cmd];
+  }
+
+  #again(unit: Standalone, report: (err: Error) => void, tries: number): void {
+    setTimeout(() => {
+      if (unit.closed) return;
+      for (const cmd of this.readOnly(unit, report, tries + 1)) unit.send(cmd, 0, false);
+    }, Math.min(1000, 50 << Math.min(tries, 5))).unref();
   }
 }
