@@ -182,8 +182,8 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
   const onReady = guarded('counting a connection', (message: unknown) => {
     const event = message as ConnectionEvent;
     if (open.has(event.connection)) return;
-    open.add(event.connection);
     connections.add(1, attributesOf(event));
+    open.add(event.connection); // once counted: an add(1) that threw is not counted out at its close
   });
   const onGone = guarded('counting a connection', (message: unknown) => {
     const event = message as ConnectionEvent;
