@@ -158,6 +158,22 @@ class Fill extends Command {
   }
 }
 
+/** A key's unanswered writes (one, the common case, or several). */
+type Writes = Command | Command[];
+
+/** `w` without its answered writes: undefined when none is left (`w` itself when nothing changed). */
+function unanswered(w: Writes): Writes | undefined {
+  if (!Array.isArray(w)) return w.state === SETTLED ? undefined : w;
+  const left = w.filter((c) => c.state !== SETTLED);
+  return left.length === w.length ? w : left.length === 0 ? undefined : left.length === 1 ? left[0] : left;
+}
+
+/** `before` (a key's writes so far, answered ones dropped) and `cmd`. */
+function withWrite(before: Writes | undefined, cmd: Command): Writes {
+  const left = before === undefined ? undefined : unanswered(before);
+  return left === undefined ? cmd : Array.isArray(left) ? [...left, cmd] : [left, cmd];
+}
+
 /** The node that answered a traced fill, onto the trace of each caller that waited for it (set before they settle). */
 function traceNode(fill: Fill): void {
   const node = fill.trace!.node;
@@ -178,15 +194,16 @@ export class ClientCache implements TrackingSink {
   readonly #names = new EntryNames();
   readonly #stats = { hits: 0, misses: 0, invalidations: 0 };
   /**
-   * This client's writes by key (the latest of each), kept until a read of
-   * that key finds them answered: see #writeUnanswered.
+   * This client's writes by key, kept until a read of that key finds them
+   * answered: see #writeUnanswered. Every unanswered one, not the latest only:
+   * an older write sent again after a refusal is answered after a newer one.
    */
-  readonly #writes = new Map<string, Command>();
+  readonly #writes = new Map<string, Writes>();
   /** Past this many remembered, the answered ones are forgotten at once (#forgetAnsweredWrites). */
   #writesLimit = WRITES_KEPT;
   #forgetTimer: NodeJS.Timeout | undefined = undefined;
-  /** This client's latest FLUSHALL / FLUSHDB / SWAPDB, until a read finds it answered. */
-  #flushing: Command | undefined = undefined;
+  /** This client's FLUSHALL / FLUSHDB / SWAPDB, until a read finds them answered. */
+  #flushing: Writes | undefined = undefined;
 
   constructor(
     limits: CacheLimits,
@@ -297,7 +314,7 @@ export class ClientCache implements TrackingSink {
     const info = cmd.info;
     if (info.flags & READONLY) return;
     if (FLUSHES.has(info.name)) {
-      this.#flushing = cmd;
+      this.#flushing = withWrite(this.#flushing, cmd);
       this.#flush();
       return;
     }
@@ -306,7 +323,7 @@ export class ClientCache implements TrackingSink {
     for (let i = 0; i < n; i++) {
       const key = keyName(cmd.args[this.#positions[i]!]!);
       this.#invalidateKey(key);
-      writes.set(key, cmd);
+      writes.set(key, withWrite(writes.get(key), cmd));
     }
     if (writes.size > this.#writesLimit) this.#forgetAnsweredWrites();
     else if (n > 0 && this.#forgetTimer === undefined) this.#forgetTimer = setTimeout(this.#forgetAnsweredWrites, WRITES_FORGOTTEN_AFTER).unref();
@@ -325,18 +342,21 @@ export class ClientCache implements TrackingSink {
    * write's reply) arrives. Answered writes found here are forgotten.
    */
   #writeUnanswered(fill: Fill): boolean {
-    const flushing = this.#flushing;
-    if (flushing !== undefined) {
-      if (flushing.state !== SETTLED) return true;
-      this.#flushing = undefined;
+    if (this.#flushing !== undefined) {
+      this.#flushing = unanswered(this.#flushing);
+      if (this.#flushing !== undefined) return true;
     }
     const writes = this.#writes;
     if (writes.size === 0) return false;
     for (const key of fill.keys) {
       const w = writes.get(key);
       if (w === undefined) continue;
-      if (w.state !== SETTLED) return true;
-      writes.delete(key);
+      const left = unanswered(w);
+      if (left === undefined) writes.delete(key);
+      else {
+        if (left !== w) writes.set(key, left);
+        return true;
+      }
     }
     return false;
   }
@@ -352,7 +372,11 @@ export class ClientCache implements TrackingSink {
     if (this.#forgetTimer !== undefined) clearTimeout(this.#forgetTimer);
     this.#forgetTimer = undefined;
     const writes = this.#writes;
-    for (const [key, w] of writes) if (w.state === SETTLED) writes.delete(key);
+    for (const [key, w] of writes) {
+      const left = unanswered(w);
+      if (left === undefined) writes.delete(key);
+      else if (left !== w) writes.set(key, left);
+    }
     this.#writesLimit = Math.max(WRITES_KEPT, 2 * writes.size);
     if (writes.size > 0) this.#forgetTimer = setTimeout(this.#forgetAnsweredWrites, WRITES_FORGOTTEN_AFTER).unref();
   };
