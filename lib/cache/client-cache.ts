@@ -40,7 +40,7 @@
  */
 import { commandKeys, READONLY, RESENDABLE, type CommandInfo } from '../commands/index.js';
 import { SLOT_COUNT, keySlot } from '../commands/slot.js';
-import { abortCommand, abortError } from '../connection/abort.js';
+import { abortCommand, abortError, sentTo } from '../connection/abort.js';
 import { Command, SETTLED, failCommand, wasSent } from '../connection/command.js';
 import { ObservedCommand } from '../connection/observed.js';
 import { ReplyTimeoutError } from '../errors.js';
@@ -302,7 +302,7 @@ export class ClientCache implements TrackingSink {
     }
     waiters.splice(i, 1);
     const sent = wasSent(fill) || fill.abortHook !== undefined;
-    failCommand(cmd, abortError(cmd.info.name, sent, undefined, reason), this.report);
+    failCommand(cmd, abortError(cmd.info.name, sent, sentTo(fill), reason), this.report); // the node the fill was written to
   }
 
   /**
