@@ -17,7 +17,7 @@ import type { Script } from './script.js';
 import type { HandshakeResult } from './connection/handshake.js';
 import type { CommandArguments, Decoding, DefaultDecoding, Resolved, WithDecoding } from './commands/typed.js';
 import type { Listener } from './events.js';
-
+import { LISTENER_REJECTIONS, reportRejections } from './pubsub/listeners.js';
 import { ClosedError, InvalidArgumentError } from './errors.js';
 import { checkCallOptions, checkDb, checkSubscriberOptions, checkWatchOptions, resolveOptions, type CacheOptions, type RedisOptionsWith, type ResolvedOptions } from './options.js';
 import type { Arg } from './resp/encoder.js';
@@ -425,7 +425,7 @@ export class Redis<Cache extends CacheOptions | undefined = CacheOptions | undef
   #closing: Promise<void> | undefined;
 
   constructor(urlOrOptions?: string | URL | RedisOptionsWith<Cache>, options?: RedisOptionsWith<Cache>) {
-    super({ captureRejections: true }); // an async listener that rejects is one that throws: 'error', never unhandled
+    super(LISTENER_REJECTIONS); reportRejections(this); // an async listener that rejects is one that throws: 'error', never unhandled
     const resolved = resolveOptions(urlOrOptions, options);
     // Events are emitted from inside the connection's machinery (a socket's
     // close, a reply). A listener that throws must not leave that machinery

@@ -32,6 +32,7 @@ describe("an async 'error' listener that rejects", () => {
     ['two-async', 'message listener bug'],
     ['two-throwing', 'message listener bug'],
     ['connection', 'the connection closed'],
+    ['client', 'the connection closed'], // the client's own 'error' listener (captureRejections since d220d3c)
   ])('%s: it hears the subscriber\'s error once, and its own rejection is thrown on its own', async (mode, first) => {
     const { seen, unhandled, uncaught } = await runChild(mode);
     expect(seen).toHaveLength(1); // never its own failure, as if the subscriber had reported it

@@ -26,12 +26,13 @@ process.on('uncaughtException', (err) => {
 const tick = () => new Promise((r) => setTimeout(r, 20));
 const redis = new Redis(url, { reconnect: { baseDelay: 5, maxDelay: 20 }, commandTimeout: 3000 });
 const seen = [];
+const mode = process.argv[3];
 const sub = redis.subscriber();
-sub.on('error', async (err) => {
+// 'client': the client's own 'error' listener, reached by its connection's loss (CLIENT KILL).
+(mode === 'client' ? redis : sub).on('error', async (err) => {
   seen.push(err.message);
   throw new Error(`error listener bug (${err.message})`);
 });
-const mode = process.argv[3];
 if (mode === 'one-async') {
   sub.on('message', async () => {
     throw new Error('message listener bug');
@@ -49,7 +50,11 @@ if (mode === 'one-async') {
 }
 await sub.subscribe('r7:ch');
 if (mode === 'connection') await redis.db.reply('CLIENT', 'KILL', 'TYPE', 'pubsub');
-else await redis.db.reply('PUBLISH', 'r7:ch', 'm');
+else if (mode === 'client') {
+  const admin = new Redis(url);
+  await admin.db.reply('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+  await admin.close();
+} else await redis.db.reply('PUBLISH', 'r7:ch', 'm');
 for (let i = 0; i < 10 && seen.length === 0; i++) await tick();
 await tick();
 await sub.close();
