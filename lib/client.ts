@@ -17,11 +17,12 @@ import type { Script } from './script.js';
 import type { HandshakeResult } from './connection/handshake.js';
 import type { CommandArguments, Decoding, DefaultDecoding, Resolved, WithDecoding } from './commands/typed.js';
 import type { Listener } from './events.js';
+import { decodeFlagsOf, type CallOptions } from './call-options.js';
 import { LISTENER_REJECTIONS, reportRejections } from './pubsub/listeners.js';
 import { ClosedError, InvalidArgumentError } from './errors.js';
 import { checkCallOptions, checkDb, checkSubscriberOptions, checkWatchOptions, resolveOptions, type CacheOptions, type RedisOptionsWith, type ResolvedOptions } from './options.js';
 import type { Arg } from './resp/encoder.js';
-import { DECODE_ATTRIBUTES, DECODE_BUFFERS, DECODE_MAPS, DECODE_RESP3_SHAPES, DECODE_SETS, type Reply } from './resp/types.js';
+import { DECODE_RESP3_SHAPES, type Reply } from './resp/types.js';
 import type { RetryPolicy } from './retry.js';
 import { AutoTopology, type TopologyMode } from './topology/auto.js';
 import type { Cluster } from './topology/cluster/cluster.js';
@@ -34,38 +35,7 @@ import { Subscriber, type SubscriberContext, type SubscriberOptions } from './su
 import { collectionScan, keyScan, type CollectionScanOptions, type ScanIterator, type ScanOptions } from './scan.js';
 
 export { Pending };
-
-/** Per-call options, set with `db.with(...)`. */
-export interface CallOptions {
-  /** 'utf8' (default) decodes bulk strings as strings; 'buffer' gives Buffers (simple strings stay strings). */
-  decode?: 'utf8' | 'buffer' | undefined;
-  /** 'object' (default): maps as null-prototype objects; 'map': as `Map`. */
-  map?: 'object' | 'map' | undefined;
-  /** 'array' (default): sets as arrays; 'set': as `Set`. */
-  set?: 'array' | 'set' | undefined;
-  /** Keep RESP3 attributes: values that carried one come wrapped as `Attributed`. */
-  attributes?: boolean | undefined;
-  /** Deadline in ms for these calls (overrides `commandTimeout`; 0 = none). */
-  timeout?: number | undefined;
-  /** Retry policy for these calls. */
-  retry?: RetryPolicy | undefined;
-  /** Declare these calls safe to run twice, so a retry policy may resend them after a lost connection. */
-  idempotent?: boolean | undefined;
-  /**
-   * Give these calls up when the signal fires: one not yet written is never
-   * sent; a written one rejects at once (its reply is dropped). Either way an
-   * `AbortError` (`sent` tells which).
-   */
-  signal?: AbortSignal | undefined;
-  /** Prepended to every key of these calls (the command table's key positions), never to other arguments. */
-  prefix?: string | Uint8Array | undefined;
-  /**
-   * Answer cacheable reads (GET, HGETALL, SMEMBERS, ...) from the client-side
-   * cache, kept fresh by RESP3 tracking; needs `new Redis({ cache: {...} })`.
-   * Other commands of the view go to the server as usual.
-   */
-  cache?: boolean | undefined;
-}
+export type { CallOptions };
 
 export interface RedisStats extends TopologyStats {
   /** Failed commands nobody awaited (each also emitted as 'commandError'). */
@@ -106,16 +76,6 @@ function refuse(info: CommandInfo): never {
   else if (name === 'AUTH' || name === 'HELLO') hint = 'set username/password/protocol in the options';
   else if (name === 'QUIT') hint = 'use redis.close()';
   throw new InvalidArgumentError(`${name} cannot be sent on the shared connection: ${hint}`, { command: name });
-}
-
-/** DECODE_* bits of checked per-call options. */
-function decodeFlagsOf(o: CallOptions): number {
-  let f = 0;
-  if (o.decode === 'buffer') f |= DECODE_BUFFERS;
-  if (o.map === 'map') f |= DECODE_MAPS;
-  if (o.set === 'set') f |= DECODE_SETS;
-  if (o.attributes) f |= DECODE_ATTRIBUTES;
-  return f;
 }
 
 /** Text as a handle decoding as `D` gives it: a string, or a Buffer with decode: 'buffer'. */
@@ -425,7 +385,8 @@ export class Redis<Cache extends CacheOptions | undefined = CacheOptions | undef
   #closing: Promise<void> | undefined;
 
   constructor(urlOrOptions?: string | URL | RedisOptionsWith<Cache>, options?: RedisOptionsWith<Cache>) {
-    super(LISTENER_REJECTIONS); reportRejections(this); // an async listener that rejects is one that throws: 'error', never unhandled
+    super(LISTENER_REJECTIONS); // an async listener that rejects is one that throws: 'error', never unhandled
+    reportRejections(this);
     const resolved = resolveOptions(urlOrOptions, options);
     // Events are emitted from inside the connection's machinery (a socket's
     // close, a reply). A listener that throws must not leave that machinery

@@ -26,7 +26,7 @@ function layer(rel: string): number {
   // The client-side cache knows connections (commands, tracking), not routing.
   if (rel === 'retry.ts' || rel === 'url.ts' || rel.startsWith('pubsub/') || rel.startsWith('cache/')) return 3;
   if (rel.startsWith('topology/') || rel === 'options.ts') return 4;
-  if (rel === 'transaction.ts' || rel === 'subscriber.ts' || rel === 'scan.ts' || rel === 'scan-seen.ts') return 5;
+  if (rel === 'transaction.ts' || rel === 'subscriber.ts' || rel === 'scan.ts' || rel === 'scan-seen.ts' || rel === 'call-options.ts') return 5;
   if (rel === 'client.ts') return 6;
   if (rel === 'index.ts') return 7;
   // The redmux/otel entry point: beside index.ts, on top of everything.
