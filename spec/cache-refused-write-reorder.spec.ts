@@ -13,48 +13,22 @@
  * holds the invalidation back (support/push-holding-proxy.ts), as a TCP
  * segment boundary can. Reads after an answered write are kept as before.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { Redis, RetryPolicy } from '../lib/index.js';
-import { PushHoldingProxy } from './support/push-holding-proxy.js';
+import { describe, expect, it } from 'vitest';
+import { whileBusy } from './support/busy-write.js';
 import { useRealServer } from './support/real-server.js';
-import { until } from './support/until.js';
 
 const env = useRealServer();
 
-const proxies: PushHoldingProxy[] = [];
-afterEach(async () => {
-  for (const p of proxies.splice(0)) await p.close();
-});
-
 describe('a cached read and a write both refused with BUSY', () => {
   it('the read resent first is not kept: once the write is acknowledged, the next cached read sees it', async () => {
-    const proxy = await PushHoldingProxy.start(env.server.port);
-    proxies.push(proxy);
-    const admin = env.client();
-    const redis = env.track(new Redis(proxy.url, { cache: {}, retry: RetryPolicy.exponential({ attempts: 1000, baseDelay: 5, maxDelay: 5, jitter: false }) }));
-    const cached = redis.db.with({ cache: true });
-    const patient = redis.db.with({ retry: RetryPolicy.exponential({ attempts: 5, baseDelay: 1500, maxDelay: 1500, jitter: false }) });
-    await admin.db.reply('SET', 'crw:k', 'old');
-    expect(await cached.reply('GET', 'crw:k')).toBe('old'); // kept, and tracked
-    const threshold = await admin.db.reply('CONFIG', 'GET', 'busy-reply-threshold');
-    await admin.db.reply('CONFIG', 'SET', 'busy-reply-threshold', '20');
-    const busy = env.client();
-    try {
-      // Another client's script keeps the server busy for 600 ms of its own clock.
-      const slow = busy.db.reply('EVAL', 'local t = redis.call("TIME") local s = t[1] * 1e6 + t[2] while true do local n = redis.call("TIME") if n[1] * 1e6 + n[2] - s > 600000 then break end end return 1', 0);
-      const probe = env.client({ retry: RetryPolicy.none() });
-      await until('the server answers BUSY', async () => (await probe.db.reply('PING').catch((e: Error) => e.name)) === 'BusyScriptError');
-      proxy.holding = true;
+    await whileBusy(env, 'crw:k', 600, async ({ cached, patient, slow }) => {
       const write = patient.reply('SET', 'crw:k', 'new'); // BUSY: sent again in 1.5 s
       const read = cached.reply('GET', 'crw:k'); // BUSY: sent again every 5 ms, so before the write
       expect(await slow).toBe(1);
       expect(await read).toBe('old'); // ran before the write: its answer is right for its time
       expect(await write).toBe('OK');
       expect(await cached.reply('GET', 'crw:k')).toBe('new'); // the write is acknowledged: never the old value
-    } finally {
-      proxy.release();
-      await admin.db.reply('CONFIG', 'SET', 'busy-reply-threshold', String((threshold as Record<string, string>)['busy-reply-threshold']));
-    }
+    });
   });
 
   it("a read after this client's answered write is kept as before (plain, pipelined, MULTI)", async () => {
