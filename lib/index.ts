@@ -25,6 +25,8 @@ export { ScanIterator } from './scan.js';
 export type { ScanOptions, CollectionScanOptions } from './scan.js';
 export type { RetryOptions } from './retry.js';
 export { Subscriber, SubscriberOverflowError, Keyspace } from './subscriber.js';
+export { NodeLeftError } from './pubsub/subscriptions.js';
+export { PoolLeftError } from './connection/pool.js';
 export type { SubscriberOptions, SubscriberEvents, Message, KeyspaceEvent, KeyspaceOptions, KeyspaceRequest } from './subscriber.js';
 export type { TransactionBuilder, WatchConnection, WatchOptions, MultiBuilder, MultiTupleBuilder, MultiResult } from './transaction.js';
 export { Attributed } from './resp/types.js';
