@@ -342,10 +342,17 @@ export class Database<D extends Decoding = DefaultDecoding> {
   }
 }
 
+/**
+ * The `'ready'` event's payload, what a connection's handshake learned:
+ * `protocol`, `server` (the HELLO map on RESP3: version, mode, role, id, ...),
+ * whether `tracking` and `maintenance` notifications were agreed.
+ */
+export interface ReadyInfo extends HandshakeResult {}
+
 /** What `Redis` emits: event name -> the listener's arguments. */
 export interface RedisEvents {
   /** A connection finished its handshake (each reconnect too). */
-  ready: [info: HandshakeResult];
+  ready: [info: ReadyInfo];
   /** A connection failed; emitted only while someone listens (callers see failures through their commands). */
   error: [err: Error];
   reconnecting: [info: { attempt: number; delay: number; cause: Error }];
@@ -409,7 +416,7 @@ export class Redis<Cache extends CacheOptions | undefined = CacheOptions | undef
     const cache = resolved.cache && new ClientCache(resolved.cache, (err, cmd) => report(err, cmd.info.name));
     if (cache !== undefined) resolved.connection.tracking = cache;
     const topology = new AutoTopology(resolved, {
-      ready: (info: HandshakeResult) => emit('ready', info),
+      ready: (info: ReadyInfo) => emit('ready', info),
       error: (err: Error) => {
         // An 'error' with no listener would crash the process; callers still see
         // the failure through their commands, so it is only emitted when listened to.

@@ -1,6 +1,6 @@
 // A TypeScript consumer of the packed types, checked by spec/typed-consumer.spec.ts
 // with `tsc --strict`: every line must compile, every `@ts-expect-error` must stay an error.
-import { Redis, ServerError, type CacheOptions, type CacheStats, type Database, type Message } from 'redmux';
+import { Redis, ServerError, type CacheOptions, type CacheStats, type Database, type Message, type ReadyInfo } from 'redmux';
 
 /** True when X and Y are the same type (`any` is equal to nothing else). */
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
@@ -119,6 +119,9 @@ export async function transactions(redis: Redis): Promise<void> {
 
 export function events(redis: Redis): void {
   redis.on('ready', (info) => void info.protocol);
+  redis.on('ready', (info) => same<typeof info, ReadyInfo>(true)); // the payload has a name a handler can be typed with
+  const onReady = (info: ReadyInfo): void => void [info.protocol, info.server?.version];
+  redis.on('ready', onReady);
   redis.on('error', (err) => same<typeof err, Error>(true));
   redis.on('commandError', (err, { command }) => void [err.message, command.length]);
   redis.once('close', () => {});
