@@ -220,6 +220,24 @@ describe('RESP decoder: every type, whole and split at every byte', () => {
     expect(out.replies).toEqual(['x'.repeat(chunks)]);
   });
 
+  it('bulk strings of every short length decode to exactly their bytes, ASCII or not', () => {
+    // Short ASCII strings take a path of their own (lib/resp/short-text.ts); every length it
+    // covers, and the lengths around its edges, must give what Buffer#toString gives.
+    for (let len = 0; len <= 70; len++) {
+      const ascii = Buffer.alloc(len);
+      for (let i = 0; i < len; i++) ascii[i] = 1 + ((i * 37 + len) % 127); // every byte 0x01-0x7f, no order assumed
+      const withHigh = Buffer.from(ascii);
+      if (len > 0) withHigh[len - 1] = 0xc3; // a lone lead byte: invalid UTF-8, decoded as U+FFFD
+      const utf8 = Buffer.concat([ascii.subarray(0, Math.max(0, len - 2)), Buffer.from('\u00e9')]);
+      for (const payload of [ascii, withHigh, utf8]) {
+        const wire = Buffer.concat([Buffer.from(`*2\r\n$${payload.length}\r\n`), payload, Buffer.from(`\r\n$${payload.length}\r\n`), payload, Buffer.from('\r\n')]);
+        const out = decodeAllWays(wire);
+        expect(out.replies).toEqual([[payload.toString('utf8'), payload.toString('utf8')]]);
+        expect(decodeAllWays(wire, DECODE_BUFFERS).replies).toEqual([[payload, payload]]);
+      }
+    }
+  });
+
   it('many replies in one chunk, in order', () => {
     const out = decodeAllWays('+a\r\n:1\r\n$1\r\nb\r\n*1\r\n:2\r\n');
     expect(out.replies).toEqual(['a', 1, 'b', [2]]);

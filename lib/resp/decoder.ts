@@ -34,6 +34,7 @@ import {
 } from './types.js';
 import { buildMap } from './maps.js';
 import { parseInteger, parseLength } from './numbers.js';
+import { asciiText } from './short-text.js';
 import { BIG_BULK, BIG_BULK_MAX, BulkCollector, bulkValue, type BigBulk } from './big-bulk.js';
 
 const enum Kind {
@@ -264,10 +265,10 @@ export class Decoder {
     const buf = this.buf;
     if (flags & DECODE_BUFFERS) return Buffer.from(buf.subarray(start, end));
     if (end - start <= 64) {
-      // Short ASCII (most keys and values): latin1 decoding is cheaper than UTF-8.
+      // Short ASCII (most keys and values): cheaper than UTF-8 decoding (see short-text.ts).
       let i = start;
       while (i < end && buf[i]! < 0x80) i++;
-      if (i === end) return buf.latin1Slice(start, end);
+      if (i === end) return asciiText(buf, start, end);
     }
     return buf.utf8Slice(start, end);
   }
