@@ -451,6 +451,7 @@ export class Multiplexer implements DecoderSink {
   private lose(cause: Error): void {
     const link = this.link;
     if (link === undefined && this.state !== State.Connecting) return; // already handled
+    if (link?.ready) this.stats.connectionLost++; else this.stats.connectFailures++; // before drop() unsets ready: a connection that was up, or an attempt that failed
     // First detach the link: from here on, a command issued by anything this
     // method calls (listeners, settled callbacks) can only be queued.
     this.link = undefined;
@@ -459,7 +460,6 @@ export class Multiplexer implements DecoderSink {
     this.pubsub?.reset();
     this.opts.tracking?.lost(this.node); // no more invalidations will come for what was cached through it
     const wasClosing = this.closing;
-    this.stats.connectionLost++;
     const written = this.inflight.toArray();
     this.inflight.clear();
     const requeue = sortLost(written, link?.unflushed ?? 0, cause, this.node, this.opts.offlineQueue, {

@@ -91,9 +91,12 @@ export interface MultiplexerStats {
   queuedBytes: number;
   reconnects: number;
   timeouts: number;
+  /** Connections that were ready (handshake done) and were lost. */
   connectionLost: number;
+  /** Attempts to connect that failed before the handshake finished (refused, unreachable, handshake refused). */
+  connectFailures: number;
 }
 
 export function emptyStats(): MultiplexerStats {
-  return { commands: 0, writes: 0, bytesOut: 0, bytesIn: 0, pending: 0, queued: 0, queuedBytes: 0, reconnects: 0, timeouts: 0, connectionLost: 0 };
+  return { commands: 0, writes: 0, bytesOut: 0, bytesIn: 0, pending: 0, queued: 0, queuedBytes: 0, reconnects: 0, timeouts: 0, connectionLost: 0, connectFailures: 0 };
 }

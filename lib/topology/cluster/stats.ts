@@ -5,7 +5,7 @@
 import type { MultiplexerStats } from '../../connection/multiplexer.js';
 import type { TopologyStats } from '../standalone.js';
 
-const SUMMED = ['commands', 'writes', 'bytesOut', 'bytesIn', 'pending', 'queued', 'queuedBytes', 'reconnects', 'timeouts', 'connectionLost'] as const;
+const SUMMED = ['commands', 'writes', 'bytesOut', 'bytesIn', 'pending', 'queued', 'queuedBytes', 'reconnects', 'timeouts', 'connectionLost', 'connectFailures'] as const;
 
 export function sumStats(units: [address: string, stats: TopologyStats][]): TopologyStats {
   const all = units.map(([, s]) => s);
