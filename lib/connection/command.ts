@@ -28,6 +28,20 @@ export interface RetryDecision {
   delayFor(attempt: number, err: Error): number;
 }
 
+/*
+ * The resolving functions of the Promise being made, handed over by one
+ * shared executor: an arrow function per Promise would be a closure, and a
+ * context for it, allocated for every command (about 80 bytes); the executor
+ * runs synchronously inside `new Promise`, so they are taken at once (and let
+ * go of here).
+ */
+let lastResolve: ((v: unknown) => void) | undefined;
+let lastReject: ((e: unknown) => void) | undefined;
+function takeResolvers(resolve: (v: never) => void, reject: (e: unknown) => void): void {
+  lastResolve = resolve as (v: unknown) => void;
+  lastReject = reject;
+}
+
 export class Command<T = unknown> implements PromiseLike<T> {
   state = QUEUED;
   /** Absolute deadline in ms (Date.now() clock); 0 for none. */
@@ -131,10 +145,10 @@ export class Command<T = unknown> implements PromiseLike<T> {
       if (this.state === SETTLED) {
         this.promise = this.failed ? Promise.reject(this.result) : Promise.resolve(this.result as T);
       } else {
-        this.promise = new Promise<T>((resolve, reject) => {
-          this.resolveFn = resolve as (v: unknown) => void;
-          this.rejectFn = reject;
-        });
+        this.promise = new Promise<T>(takeResolvers);
+        this.resolveFn = lastResolve;
+        this.rejectFn = lastReject;
+        lastResolve = lastReject = undefined; // holding them would keep this promise (and its value) alive
       }
     }
     return this.promise;
