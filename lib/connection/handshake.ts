@@ -7,7 +7,7 @@
  * back to RESP2: `AUTH`, `CLIENT SETNAME`, `SELECT`, again pipelined.
  */
 import { learnCommands } from '../commands/index.js';
-import { AuthError, ConnectError, ConnectTimeoutError, NoPermError, ServerError, UnknownCommandError } from '../errors.js';
+import { AuthError, ConnectError, ConnectTimeoutError, NoPermError, ServerError, UnknownCommandError, refusedBeforeRunning } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import type { TrackingSink } from './tracking.js';
@@ -216,6 +216,9 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
     const m = maint ? await maint : undefined;
     if (h.ok) {
       if (s && !s.ok) throw s.error;
+      // BUSY (a script runs: HELLO is allowed then, CLIENT is not) or LOADING refused the step before running it: no
+      // refusal of tracking or notifications, which would stay off for the connection's life; connecting again retries it.
+      for (const step of [t, m]) if (step && !step.ok && refusedBeforeRunning(step.error)) throw step.error;
       // Refused (an ACL without CLIENT): the cache passes reads through on this connection.
       const result: HandshakeResult = { protocol: 3, server: h.value as Record<string, Reply> };
       if (t) result.tracking = t.ok;
