@@ -23,7 +23,7 @@ import { ClosedError, InvalidArgumentError, MovedError } from './errors.js';
 import type { Listener } from './events.js';
 import { checkObject, schema, type Validator } from './option-check.js';
 import { captureCallSite, rejectsWithCallSite, withCallSite, type CallSite } from './connection/observed.js';
-import { CHANNEL, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
+import { CHANNEL, CallGroup, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
 import { BoundedIterator, SubscriberOverflowError, iterationOnly } from './pubsub/iterator.js';
 import { Keyspace, enableKeyspaceEvents, iterableRequest, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceRequest, type KeyspaceSink } from './pubsub/keyspace.js';
 import { LISTENER_REJECTIONS, callEach, reportRejections, safeEmit } from './pubsub/listeners.js';
@@ -341,7 +341,8 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     return site === undefined ? call : rejectsWithCallSite(call, site);
   }
 
-  #changeNow(kind: Kind, on: boolean, names: Arg[], moves: number): Promise<void> {
+  /** @param group set when the call spans several hubs (made again after a MOVED: the first call's, see CallGroup) */
+  #changeNow(kind: Kind, on: boolean, names: Arg[], moves: number, group?: CallGroup<Hub>): Promise<void> {
     const command = COMMANDS[kind][on ? 0 : 1];
     try {
       this.#refuseIfClosed(command);
@@ -353,28 +354,28 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
         return settleAll([...this.#hubs].map((hub) => hub.unsubscribe(this.#member, kind, undefined, this.#timeout)));
       }
       // One call per hub: all or nothing there (the hub sends shard channels one SSUBSCRIBE per slot, else CROSSSLOT).
-      const groups = new Map<Hub, [Hub, Buffer[]]>();
+      const byHub = new Map<Hub, Buffer[]>();
       for (const name of names) {
         const b = bytes(name);
         const hub = this.#ctx.route(kind, b);
-        const group = groups.get(hub);
-        if (group) group[1].push(b);
-        else groups.set(hub, [hub, [b]]);
+        const same = byHub.get(hub);
+        if (same) same.push(b);
+        else byHub.set(hub, [b]);
       }
+      // Several hubs: one call all the same, each hub's part undoable until every part settled (see #allOrNothing).
+      const whole = on && group === undefined && byHub.size > 1 ? new CallGroup<Hub>() : undefined;
+      const part = group ?? whole;
       const calls: Promise<void>[] = [];
-      const added: Buffer[][] = []; // per hub, the names this call adds there (several hubs: see #allOrNothing)
-      for (const [hub, group] of groups.values()) {
+      for (const [hub, there] of byHub) {
         if (on) {
           this.#join(hub);
-          if (groups.size > 1) {
-            const held = new Set(hub.held(this.#member, kind).map((b) => b.toString('latin1')));
-            added.push(group.filter((b) => !held.has(b.toString('latin1'))));
-          }
-          const call = hub.subscribe(this.#member, kind, group, this.#timeout);
-          calls.push(call.catch((err: unknown) => this.#callAgain(err, kind, true, group, moves)));
-        } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, group, this.#timeout));
+          part?.hubs.add(hub);
+          const call = hub.subscribe(this.#member, kind, there, this.#timeout, part);
+          calls.push(call.catch((err: unknown) => this.#callAgain(err, kind, true, there, moves, part)));
+        } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, there, this.#timeout));
       }
-      return on && calls.length > 1 ? this.#allOrNothing(kind, calls, added) : settleAll(calls);
+      if (whole !== undefined) return this.#allOrNothing(whole, calls);
+      return part !== undefined ? settled(calls) : settleAll(calls);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -382,17 +383,19 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
 
   /**
    * A subscribe call over several hubs (cluster: names on several nodes), as
-   * one call: each hub undoes its own part when it fails; then the parts other
-   * hubs confirmed are undone too (only what the call added), and the call
-   * rejects with the failure.
+   * one call: each hub undoes its own part when it fails; the parts other
+   * hubs confirmed stay undoable (they are the call's, whatever other calls
+   * of this subscriber asked meanwhile) until every part settled: then they
+   * are kept, or undone and the call rejects with the failure.
    */
-  async #allOrNothing(kind: Kind, calls: Promise<void>[], added: Buffer[][]): Promise<void> {
-    const results = await Promise.allSettled(calls);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed === undefined) return;
-    const undo = results.flatMap((r, i) => (r.status === 'fulfilled' ? added[i]! : []));
-    if (undo.length > 0) await this.#changeNow(kind, false, undo, 0).catch(() => {});
-    throw failed.reason;
+  async #allOrNothing(group: CallGroup<Hub>, calls: Promise<void>[]): Promise<void> {
+    try {
+      await settled(calls);
+    } catch (err) {
+      await Promise.all([...group.hubs].map((hub) => hub.undo(this.#member, group).catch(() => {})));
+      throw err;
+    }
+    for (const hub of group.hubs) hub.keep(this.#member, group);
   }
 
   /**
@@ -401,7 +404,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
    * left the slot map before confirming it (NodeLeftError): the call is made
    * again where routing now places it; the caller sees one call.
    */
-  async #callAgain(err: unknown, kind: Kind, on: boolean, names: Buffer[], moves: number): Promise<void> {
+  async #callAgain(err: unknown, kind: Kind, on: boolean, names: Buffer[], moves: number, group: CallGroup<Hub> | undefined): Promise<void> {
     const moved = err instanceof MovedError && kind === SHARD;
     if (!(moved || err instanceof NodeLeftError) || moves >= MAX_MOVES || this.#closed) throw err;
     // Only what is still wanted: a name unsubscribed while the call waited is not subscribed again.
@@ -414,7 +417,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       again = [...wanted.values()];
     }
     if (again.length === 0 && !this.#closed) return; // closed during the pause: rejected below, as calls in progress are
-    return this.#changeNow(kind, on, again, moves + 1); // inside the caller's #change: its failure gets the call site there
+    return this.#changeNow(kind, on, again, moves + 1, group); // inside the caller's #change: its failure gets the call site there
   }
 
   /**
@@ -517,6 +520,12 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     this.#closeEmitted = true;
     safeEmit(this, 'close');
   }
+}
+
+/** Calls that are parts of one call: resolves when all did; else, once every one settled, rejects with the first failure. */
+async function settled(calls: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(calls)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 /** Calls on several hubs (an unsubscribe; a subscribe on one hub): resolves when all did, rejects with the first failure. */

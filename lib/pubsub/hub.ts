@@ -30,15 +30,17 @@ import { Multiplexer, type MultiplexerOptions } from '../connection/multiplexer.
 import { describeEndpoint } from '../connection/socket.js';
 import { ConnectionCounters } from './connection-counters.js';
 import { dispatchFrame } from './frame-dispatch.js';
+import { everything, movableNames, type Move } from './leaving.js';
+import { unsubscribeEntries } from './unsubscribe.js';
 import { gaveUpError } from './gave-up.js';
 import { ClosedError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError } from '../errors.js';
 import { DECODE_BUFFERS, type Reply } from '../resp/types.js';
 import {
-  CHANNEL, KINDS, PATTERN, SHARD, SUBSCRIBE, UNSUBSCRIBE, Call, Entry, NodeLeftError, keyOf, perCommand,
+  CHANNEL, KINDS, PATTERN, SHARD, SUBSCRIBE, UNSUBSCRIBE, Call, CallGroup, Entry, NodeLeftError, keyOf, perCommand,
   type Kind, type Member, type MemberState, type PubSubStats,
 } from './subscriptions.js';
 
-export { CHANNEL, PATTERN, SHARD, type Kind, type Member, type PubSubStats };
+export { CHANNEL, CallGroup, PATTERN, SHARD, type Kind, type Member, type PubSubStats };
 
 export class Hub {
   readonly node: string;
@@ -84,13 +86,16 @@ export class Hub {
 
   // ------------------------------------------------------------------ calls
 
-  /** Hold `names` (of `kind`) for `member`; resolves once the server confirmed every one. */
-  subscribe(member: Member, kind: Kind, names: Buffer[], timeout: number): Promise<void> {
+  /**
+   * Hold `names` (of `kind`) for `member`; resolves once the server confirmed
+   * every one. `group`: the user call this is a part of (see CallGroup).
+   */
+  subscribe(member: Member, kind: Kind, names: Buffer[], timeout: number, group?: CallGroup): Promise<void> {
     const refusal = this.refusal(SUBSCRIBE[kind]);
     if (refusal) return Promise.reject(refusal);
     return new Promise((resolve, reject) => {
       const state = this.join(member);
-      const call = new Call(member, SUBSCRIBE[kind], resolve, reject);
+      const call = new Call(member, SUBSCRIBE[kind], resolve, reject, group);
       const map = this.entries[kind];
       const fresh: Entry[] = [];
       for (const name of names) {
@@ -101,19 +106,16 @@ export class Hub {
           fresh.push(e);
           if (e.binary) this.binary = true;
         }
-        if (!e.members.has(member)) {
-          e.add(member, call);
-          state.held[kind].add(e);
-          call.added.push(e);
-        }
+        if (e.hold(call)) state.held[kind].add(e);
         if (!e.confirmed) {
           e.waiters.push(call);
           call.pending++;
         }
       }
+      if (group !== undefined) state.groups.set(group, [...(state.groups.get(group) ?? []), call]);
       this.decodeFlags(); // before the SUBSCRIBE: its confirmations and messages decode as this member needs
       if (call.pending === 0) {
-        resolve();
+        this.settle(call, undefined);
         return;
       }
       state.calls.add(call);
@@ -168,6 +170,24 @@ export class Hub {
     return state === undefined ? [] : [...state.held[kind]].map((e) => e.name);
   }
 
+  /** The user call `group` succeeded: what its parts here hold, `member` holds for good. */
+  keep(member: Member, group: CallGroup): void {
+    const state = this.members.get(member);
+    for (const call of state?.groups.get(group) ?? []) for (const e of call.added) e.keep(call);
+    state?.groups.delete(group);
+  }
+
+  /** The user call `group` failed: its parts here are undone (see undoCalls); resolves once the server let go. */
+  undo(member: Member, group: CallGroup): Promise<void> {
+    const state = this.members.get(member);
+    const calls = state?.groups.get(group);
+    if (calls === undefined) return Promise.resolve();
+    state!.groups.delete(group);
+    const done = this.undoCalls(calls);
+    this.forgetIdle();
+    return done;
+  }
+
   /** The client is closing: every member is closed, the connection closes gracefully. */
   close(): Promise<void> {
     // The connection first: what it settles while closing finds nothing to change.
@@ -195,13 +215,7 @@ export class Hub {
    * Members without `moved` are told their names were dropped.
    */
   handOver(): Promise<void> {
-    const moves: [Member, Kind, Buffer][] = [];
-    for (const map of this.entries) {
-      for (const e of map.values()) for (const [member, call] of e.members) if (call.done) moves.push([member, e.kind, e.name]);
-    }
-    // Each waiting call with the names its member still wants of it (what an unsubscribe let go of meanwhile stays let go).
-    const calls: [Call, Buffer[]][] = [];
-    for (const state of this.members.values()) for (const c of state.calls) calls.push([c, c.added.filter((e) => e.members.get(c.member) === c).map((e) => e.name)]);
+    const { moves, calls } = everything(this.entries, this.members);
     this.handedOver = true;
     this.members.clear();
     this.bufferMembers = 0;
@@ -223,25 +237,14 @@ export class Hub {
    * stay, and are restored here when the connection comes back.
    */
   moveChannels(): void {
-    const moves: [Member, Kind, Buffer][] = [];
-    const calls = new Map<Call, Buffer[]>(); // each waiting call, with the names its member still wants of it
+    const moves: Move[] = [];
     for (const kind of [CHANNEL, PATTERN] as const) {
-      const map = this.entries[kind];
-      for (const e of [...map.values()]) {
-        for (const [member, call] of [...e.members]) {
-          if (member.moved === undefined || member.nodeLocal) continue; // keyspace streams stay with their node
-          if (call.done) moves.push([member, kind, e.name]);
-          else calls.set(call, [...(calls.get(call) ?? []), e.name]);
-          e.remove(member);
-          this.members.get(member)?.held[kind].delete(e);
-        }
-        if (e.members.size > 0) continue;
-        map.delete(e.key);
-        // The connection is down: nothing to unsubscribe on the server; a SUBSCRIBE still queued is never written.
-        if (e.cmd?.state === QUEUED) e.cmd.reject(new NodeLeftError(SUBSCRIBE[kind], this.node));
-      }
+      const taken = movableNames(this.entries[kind], this.members);
+      moves.push(...taken.moves);
+      // The connection is down: nothing to unsubscribe on the server; a SUBSCRIBE still queued is never written.
+      for (const e of taken.emptied) if (e.cmd?.state === QUEUED) e.cmd.reject(new NodeLeftError(SUBSCRIBE[kind], this.node));
+      for (const [call, names] of taken.calls) this.fail(call, new NodeLeftError(call.command, this.node, names));
     }
-    for (const [call, names] of calls) this.fail(call, new NodeLeftError(call.command, this.node, names));
     this.forgetIdle(); // members left with nothing here stop hearing of this connection: its errors are no longer theirs
     for (const [member, kind, name] of moves) member.moved!(kind, name);
   }
@@ -289,7 +292,7 @@ export class Hub {
   private join(member: Member): MemberState {
     let state = this.members.get(member);
     if (state === undefined) {
-      state = { held: [new Set(), new Set(), new Set()], calls: new Set() };
+      state = { held: [new Set(), new Set(), new Set()], calls: new Set(), groups: new Map() };
       this.members.set(member, state);
       if (member.buffers) this.bufferMembers++;
     }
@@ -316,12 +319,13 @@ export class Hub {
     if (!e.refused) gone.push(e);
   }
 
-  /** Settle a call: resolved (no error) or rejected. */
+  /** Settle a call: resolved (no error: what it holds is for good, unless its group decides) or rejected. */
   private settle(call: Call, err: Error | undefined): void {
     if (call.done) return;
     call.done = true;
     if (call.timer !== undefined) clearTimeout(call.timer);
     this.members.get(call.member)?.calls.delete(call);
+    if (err === undefined && call.group === undefined) for (const e of call.added) e.keep(call);
     if (err === undefined) call.resolve();
     else call.reject(err);
   }
@@ -330,10 +334,14 @@ export class Hub {
   private fail(call: Call, err: Error): void {
     if (call.done) return;
     this.settle(call, err);
+    void this.undoCalls([call]).catch(() => {});
+  }
+
+  /** Take out the holds of `calls`: what their member holds by no other call is let go of (UNSUBSCRIBEd if nobody holds it). */
+  private undoCalls(calls: Call[]): Promise<void> {
     const gone: Entry[][] = [[], [], []];
-    // What a later call of the member still waits for stays (passOn): that call settles it.
-    for (const e of call.added) if (e.members.get(call.member) === call && !e.passOn(call)) this.release(call.member, e, gone[e.kind]!);
-    for (const kind of KINDS) void this.unsubscribeGone(kind, gone[kind]!, this.opts.commandTimeout).catch(() => {});
+    for (const call of calls) for (const e of call.added) if (e.drop(call)) this.release(call.member, e, gone[e.kind]!);
+    return Promise.all(KINDS.map((k) => this.unsubscribeGone(k, gone[k]!, this.opts.commandTimeout))).then(() => undefined);
   }
 
   /** `e` is confirmed (no error), or its subscribe failed: tell the calls waiting for it. */
@@ -368,16 +376,7 @@ export class Hub {
   private unsubscribeGone(kind: Kind, gone: Entry[], timeout: number): Promise<void> {
     // Without a connection (or with one given up) there is nothing subscribed on the server.
     if (gone.length === 0 || this.mux === undefined || this.failure !== undefined || this.closed) return Promise.resolve();
-    const name = UNSUBSCRIBE[kind];
-    const sent = perCommand(kind, gone).map((group) => new Promise<void>((resolve, reject) => {
-      const cmd = new InternalCommand(name, group.map((e) => e.name), commandInfo(name), (err) => {
-        // Lost with the connection: the next one never had it. Closed: the hub is done anyway.
-        if (err === undefined || err instanceof ConnectionLostError || err instanceof ClosedError) resolve();
-        else reject(err);
-      });
-      this.send(cmd, timeout);
-    }));
-    return Promise.all(sent).then(() => undefined);
+    return unsubscribeEntries(kind, gone, (cmd) => this.send(cmd, timeout));
   }
 
   /** A subscribe command settled: confirmed (no error), lost with its connection, or failed. */

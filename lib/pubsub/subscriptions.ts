@@ -69,10 +69,20 @@ export interface Member {
   readonly nodeLocal?: boolean;
 }
 
+/**
+ * How a member holds an entry. KEPT: for good (a call of its resolved and
+ * can no longer be undone). Else the calls of the member that asked for it and may still
+ * be undone: a failed call takes out its own hold only, and the member lets
+ * go of the entry when no hold is left. So a call undone never takes a name
+ * from under another call of the same member that asked for it too.
+ */
+export const KEPT = true;
+export type Hold = typeof KEPT | Set<Call>;
+
 /** One server-side subscription and the members that want it. */
 export class Entry {
-  /** The members holding it, each with the call that added it (a failed call undoes only its own). */
-  readonly members = new Map<Member, Call>();
+  /** The members holding it, each with how (see Hold). */
+  readonly members = new Map<Member, Hold>();
   /** `members` as an array for delivery, made again after a change (no iterator per message). */
   private list: Member[] | undefined = undefined;
   /** The server confirmed it on the current connection. */
@@ -98,27 +108,50 @@ export class Entry {
     return (this.list ??= [...this.members.keys()]);
   }
 
-  add(member: Member, call: Call): void {
-    this.members.set(member, call);
+  /**
+   * `call` asks for this entry for its member: its hold is recorded (and the
+   * entry is in `call.added`) unless the member holds it for good already.
+   * True when the member did not hold it before.
+   */
+  hold(call: Call): boolean {
+    const h = this.members.get(call.member);
+    if (h === KEPT) return false;
+    call.added.push(this);
+    if (h !== undefined) {
+      h.add(call);
+      return false;
+    }
+    this.members.set(call.member, new Set([call]));
     this.list = undefined;
+    return true;
+  }
+
+  /** Whether `call`'s hold is still there (its member did not let go of the entry since). */
+  heldBy(call: Call): boolean {
+    const h = this.members.get(call.member);
+    return h !== undefined && h !== KEPT && h.has(call);
+  }
+
+  /** Whether its member holds it by a call that resolved (or for good): a subscription to move, not a call to make again. */
+  settledFor(member: Member): boolean {
+    const h = this.members.get(member);
+    return h === KEPT || (h !== undefined && [...h].some((c) => c.done));
+  }
+
+  /** `call` can no longer be undone: its member holds this entry for good (if it still holds it by that call). */
+  keep(call: Call): void {
+    if (this.heldBy(call)) this.members.set(call.member, KEPT);
+  }
+
+  /** `call` is undone: its hold goes. True when that was the member's last one (the member lets go: see Hub.release). */
+  drop(call: Call): boolean {
+    const h = this.members.get(call.member);
+    return h !== undefined && h !== KEPT && h.delete(call) && h.size === 0;
   }
 
   remove(member: Member): void {
     this.members.delete(member);
     this.list = undefined;
-  }
-
-  /**
-   * `call`, which added its member, failed: if a later call of the same
-   * member still waits for this entry, that call holds it for the member
-   * from now on (true); else (false) the member lets go of it.
-   */
-  passOn(call: Call): boolean {
-    const heir = this.waiters.find((c) => c !== call && !c.done && c.member === call.member);
-    if (heir === undefined) return false;
-    this.add(call.member, heir);
-    heir.added.push(this);
-    return true;
   }
 }
 
@@ -155,25 +188,38 @@ export function perCommand(kind: Kind, entries: Entry[]): Entry[][] {
   return [...bySlot.values()];
 }
 
+/**
+ * One user call spanning several hubs (cluster: names on several nodes), all
+ * or nothing: each hub's part stays undoable after it resolved, until the
+ * whole call is decided (Hub.keep, Hub.undo on every hub in `hubs`).
+ */
+export class CallGroup<H = unknown> {
+  readonly hubs = new Set<H>();
+}
+
 /** A subscribe call in progress. */
 export class Call {
   /** Confirmations still awaited. */
   pending = 0;
   done = false;
   timer: NodeJS.Timeout | undefined = undefined;
-  /** Entries this call added its member to: what a failure undoes. */
+  /** Entries this call holds for its member (see Entry.hold): what a failure undoes. */
   readonly added: Entry[] = [];
   constructor(
     readonly member: Member,
     readonly command: string,
     readonly resolve: () => void,
     readonly reject: (err: Error) => void,
+    /** The call it is a part of: its holds are kept or undone with it (else once it resolves or fails). */
+    readonly group?: CallGroup,
   ) {}
 }
 
 export interface MemberState {
   readonly held: [Set<Entry>, Set<Entry>, Set<Entry>];
   readonly calls: Set<Call>;
+  /** Calls that are parts of a call over several hubs, by that call: kept or undone with it. */
+  readonly groups: Map<CallGroup, Call[]>;
 }
 
 /**

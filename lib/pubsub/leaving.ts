@@ -1,0 +1,52 @@
+/**
+ * What a hub's members take elsewhere when routing stops sending their names
+ * to its node (see Hub.handOver, Hub.moveChannels): the subscriptions they
+ * hold (moved: subscribed again where routing places them now) and the calls
+ * still waiting, each with the names its member still wants of it (rejected
+ * with NodeLeftError: their subscriber makes them again there).
+ */
+import { KEPT, type Call, type Entry, type Kind, type Member, type MemberState } from './subscriptions.js';
+
+export type Move = [member: Member, kind: Kind, name: Buffer];
+
+export interface Leaving {
+  moves: Move[];
+  calls: Map<Call, Buffer[]>;
+}
+
+/** Everything: the node left the slot map (the hub forgets every member after). */
+export function everything(entries: readonly Map<string, Entry>[], members: Map<Member, MemberState>): Leaving {
+  const moves: Move[] = [];
+  for (const map of entries) {
+    for (const e of map.values()) for (const member of e.holders) if (e.settledFor(member)) moves.push([member, e.kind, e.name]);
+  }
+  // What an unsubscribe let go of meanwhile stays let go.
+  const calls = new Map<Call, Buffer[]>();
+  for (const state of members.values()) for (const c of state.calls) calls.set(c, c.added.filter((e) => e.heldBy(c)).map((e) => e.name));
+  return { moves, calls };
+}
+
+/**
+ * The names of `map` (channels or patterns) held by members that can move
+ * (Member.moved; not keyspace streams, whose events are their node's): they
+ * are taken off their entries here. Entries left with no member are removed
+ * from `map` and returned in `emptied`.
+ */
+export function movableNames(map: Map<string, Entry>, members: Map<Member, MemberState>): Leaving & { emptied: Entry[] } {
+  const moves: Move[] = [];
+  const calls = new Map<Call, Buffer[]>();
+  const emptied: Entry[] = [];
+  for (const e of [...map.values()]) {
+    for (const [member, hold] of [...e.members]) {
+      if (member.moved === undefined || member.nodeLocal) continue;
+      if (e.settledFor(member)) moves.push([member, e.kind, e.name]);
+      if (hold !== KEPT) for (const call of hold) if (!call.done) calls.set(call, [...(calls.get(call) ?? []), e.name]);
+      e.remove(member);
+      members.get(member)?.held[e.kind].delete(e);
+    }
+    if (e.members.size > 0) continue;
+    map.delete(e.key);
+    emptied.push(e);
+  }
+  return { moves, calls, emptied };
+}
