@@ -30,7 +30,7 @@ import { SHARD, type Hub, type Kind } from '../../pubsub/hub.js';
 import type { Arg } from '../../resp/encoder.js';
 import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from '../standalone.js';
 import { Refresher } from './refresher.js';
-import { crossSlot, routeOf, singleSlot, TO_ALL_NODES, TO_ALL_SHARDS, TO_SLOT, TO_SPLIT } from './route.js';
+import { crossSlot, fixedKeySlot, routeOf, singleSlot, TO_ALL_NODES, TO_ALL_SHARDS, TO_SLOT, TO_SPLIT } from './route.js';
 import { SlotMap, type ClusterNode } from './slot-map.js';
 import { shardTracking } from './shard-tracking.js';
 import { fanOut, splitCall } from './fanout.js';
@@ -114,41 +114,52 @@ export class Cluster implements Topology {
 
   send(cmd: Command, timeout: number, custom: boolean): void {
     if (cmd.db > 0) throw onlyDatabaseZero(cmd.info.name); // a handle made before auto mode knew: nothing sent
-    const route = routeOf(cmd.info, cmd.args as Arg[]); // throws CrossSlotError / InvalidArgumentError: nothing sent
-    if (!this.#first.ready) {
-      // No slot map yet: wait for it (within the deadline) rather than guess a node.
-      const start = Date.now();
-      const within = timeout > 0 ? timeout : this.opts.connectTimeout || 10_000;
-      this.#first.wait(within, cmd.info.name).then(
-        () => {
-          if (cmd.settled) return; // given up while the map was coming (its signal fired): never sent, nor split
-          try {
-            this.send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true);
-          } catch (err) {
-            this.#fail(cmd, err as Error);
-          }
-        },
-        (err: Error) => this.#fail(cmd, err),
-      );
+    // The common case (one key, map known, slot not fenced) allocates nothing: no Route, and no closure
+    // here (one would make V8 allocate a context on every call): the waits are methods of their own.
+    const slot = fixedKeySlot(cmd.info, cmd.args as Arg[]);
+    if (slot >= 0 && this.#first.ready && this.#fences.of(slot) === undefined) {
+      this.#forSlot(slot, cmd.info.flags & READONLY).send(cmd, timeout, custom);
       return;
     }
-    if (route.to === TO_SLOT) {
+    const route = routeOf(cmd.info, cmd.args as Arg[]); // throws CrossSlotError / InvalidArgumentError: nothing sent
+    if (!this.#first.ready) this.#afterFirstMap(cmd, timeout);
+    else if (route.to === TO_SLOT) {
       const fence = this.#fences.of(route.slot);
-      if (fence !== undefined) {
-        // Its slot just moved: older commands for it are still being redirected; keep the order.
-        const start = Date.now();
-        fence.push(() => {
-          try {
-            this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true);
-          } catch (err) {
-            this.#fail(cmd, err as Error); // the client closed meanwhile and its node is gone: never sent
-          }
-        });
-      } else this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout, custom);
+      if (fence !== undefined) this.#behindFence(fence, route.slot, cmd, timeout);
+      else this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout, custom);
     }
     else if (route.to === TO_SPLIT) this.#split(cmd, timeout, custom);
     else if (route.to === TO_ALL_SHARDS || route.to === TO_ALL_NODES) this.#fanOut(cmd, route.to, timeout, custom);
     else this.#anyMaster().send(cmd, timeout, custom); // keyless, or keys the table cannot find: MOVED corrects it
+  }
+
+  /** No slot map yet: wait for it (within the deadline) rather than guess a node. */
+  #afterFirstMap(cmd: Command, timeout: number): void {
+    const start = Date.now();
+    const within = timeout > 0 ? timeout : this.opts.connectTimeout || 10_000;
+    this.#first.wait(within, cmd.info.name).then(
+      () => {
+        if (cmd.settled) return; // given up while the map was coming (its signal fired): never sent, nor split
+        try {
+          this.send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true);
+        } catch (err) {
+          this.#fail(cmd, err as Error);
+        }
+      },
+      (err: Error) => this.#fail(cmd, err),
+    );
+  }
+
+  /** Its slot just moved: older commands for it are still being redirected; keep the order. */
+  #behindFence(fence: (() => void)[], slot: number, cmd: Command, timeout: number): void {
+    const start = Date.now();
+    fence.push(() => {
+      try {
+        this.#forSlot(slot, cmd.info.flags & READONLY).send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true);
+      } catch (err) {
+        this.#fail(cmd, err as Error); // the client closed meanwhile and its node is gone: never sent
+      }
+    });
   }
 
   /**

@@ -33,16 +33,26 @@ export interface Route {
 const keys: number[] = [];
 
 /**
+ * The slot of a command with one key at a fixed place (GET, SET, HGET...),
+ * or -1 for any other: the hot path's question, answered without allocating
+ * a `Route` (routeOf is too large to be inlined, so its object would be
+ * allocated for every command).
+ */
+export function fixedKeySlot(info: CommandInfo, args: readonly Arg[]): number {
+  if (info.keyPlan !== PLAN_FIXED || info.keyPositions.length !== 1) return -1;
+  const at = firstKeyIndex(info, args);
+  return at >= 0 ? keySlot(args[at]!) : -1;
+}
+
+/**
  * The route of a call. Throws `CrossSlotError` when its keys span slots and
  * it cannot be split, `InvalidArgumentError` when its key arguments are
  * malformed (a numkeys past the arguments): nothing is sent either way.
  */
 export function routeOf(info: CommandInfo, args: readonly Arg[]): Route {
   const policy = info.tips & REQUEST_POLICY;
-  if (info.keyPlan === PLAN_FIXED && info.keyPositions.length === 1) {
-    const at = firstKeyIndex(info, args);
-    if (at >= 0) return { to: TO_SLOT, slot: keySlot(args[at]!) };
-  }
+  const fixed = fixedKeySlot(info, args);
+  if (fixed >= 0) return { to: TO_SLOT, slot: fixed };
   const n = commandKeys(info, args, keys);
   if (n === CANNOT_FIND_KEYS) throw new InvalidArgumentError(keysProblem(info, n), { command: info.name });
   if (n === KEYS_UNKNOWN) return { to: TO_UNKNOWN, slot: -1 };
