@@ -203,6 +203,17 @@ export function logTopology(change: { masters: readonly string[]; replicas: read
   if (log.enabled) log('topology: masters %s; replicas %s', change.masters.join(', ') || 'none', change.replicas.join(', ') || 'none');
 }
 
+/**
+ * The sentinels refused the subscription that announces failovers (an ACL
+ * without the channel): said once per refusal, since failovers are then seen
+ * late, by their effects, and nothing else would tell.
+ */
+export function logSentinelWatchRefused(service: string, cause: Error): void {
+  if (log.enabled) {
+    log("sentinels of '%s': subscribing to +switch-master refused (%s); a failover is noticed only when a connection is lost or answers READONLY. Asking again every second", service, describe(cause));
+  }
+}
+
 /** An error for a log line: class, code and message (messages never hold values), and its cause's. */
 function describe(err: Error): string {
   const cause = (err as { cause?: unknown }).cause;

@@ -24,7 +24,8 @@
  *   never with the address it connected to.
  */
 import type { Located, MultiplexerOptions } from '../../connection/multiplexer.js';
-import type { ConnectionError } from '../../errors.js';
+import { ServerError, type ConnectionError } from '../../errors.js';
+import { logSentinelWatchRefused } from '../../connection/diagnostics.js';
 import { PlaceWaits } from '../place-waits.js';
 import type { PoolSettings } from '../../connection/pool.js';
 import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
@@ -70,6 +71,8 @@ export class Sentinel extends OneUnitTopology {
   /** How many times the watch connection was (re)subscribed. */
   private watchReady = 0;
   private resubscribeTimer: NodeJS.Timeout | undefined;
+  /** The last subscription was refused (and said so). */
+  private watchRefused = false;
   /** How long a db.watch whose lease found no master waits for one (see unreachable). */
   private readonly watchBudget: number;
   /** Calls in that wait (see unreachable): close() and disconnect() end them. */
@@ -170,8 +173,11 @@ export class Sentinel extends OneUnitTopology {
     if (this.closed) return;
     const channels = this.settings.role === 'replica' ? [SWITCH, SDOWN] : [SWITCH];
     // No deadline: the call waits for a sentinel to answer, across reconnects.
-    this.watch.subscribe(this.watcher, CHANNEL, channels.map((c) => Buffer.from(c)), 0).catch(() => {
+    this.watch.subscribe(this.watcher, CHANNEL, channels.map((c) => Buffer.from(c)), 0).then(() => (this.watchRefused = false), (err: unknown) => {
       if (this.closed) return;
+      // Refused (an ACL without the channel): said once, until a subscription is accepted again.
+      if (err instanceof ServerError && !this.watchRefused) logSentinelWatchRefused(this.settings.name, err);
+      if (err instanceof ServerError) this.watchRefused = true;
       this.resubscribeTimer = setTimeout(() => this.subscribe(), 1000);
       this.resubscribeTimer.unref();
     });
