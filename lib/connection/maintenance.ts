@@ -76,11 +76,18 @@ export class Maintenance {
     return true;
   }
 
-  /** A connection's handshake is done: a MOVING handover (if any) is complete. */
+  /**
+   * A connection's handshake is done: a MOVING handover (if any) is complete. Notifications are per connection: a
+   * period begun on an earlier one would end there, never here, so none is carried over (else every deadline stayed
+   * relaxed for good after a node lost mid-maintenance), nor a reconnect scheduled for the earlier one.
+   */
   connected(): void {
-    if (!this.moving) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.moving = false;
-    this.end();
+    if (this.periods === 0) return;
+    this.periods = 0;
+    this.host.relax(0);
   }
 
   stop(): void {

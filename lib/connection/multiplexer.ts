@@ -115,7 +115,7 @@ export class Multiplexer implements DecoderSink {
       expire: (cmd, sent) => this.expire(cmd, sent),
       stale: () => this.lose(halfOpenError(this.node, opts.staleReplyGrace)),
     }, opts.staleReplyGrace);
-    const handOver = (why: string) => this.link?.ready && this.link.handOver(why) && this.inflight.length === 0 && this.relocate(why);
+    const handOver = (why: string) => !this.closing && this.link?.ready && this.link.handOver(why) && this.inflight.length === 0 && this.relocate(why);
     if (opts.maintenance) this.maint = new Maintenance({ relax: (ms) => this.deadlines.relax(ms), handOver }, opts.relaxedTimeout ?? 10_000, opts.endpoint.tls);
     this.health = new HealthCheck(opts.pingInterval ?? 0, {
       bytesIn: () => this.stats.bytesIn,
@@ -324,7 +324,13 @@ export class Multiplexer implements DecoderSink {
       cmd.onLateReply(value); // the command had timed out; its owner wants to see the reply anyway
     }
     if (this.inflight.length === 0 && this.link === link) {
-      if (link?.handover !== undefined) this.relocate(link.handover);
+      // Closing: no connection comes after this one, so a planned move is dropped and what is queued goes here (the
+      // server serves it for its grace period); relocate() would do nothing and close() would wait for ever.
+      if (link?.handover !== undefined && this.closing) {
+        link.handover = undefined;
+        link.recycling = false;
+        this.pump();
+      } else if (link?.handover !== undefined) this.relocate(link.handover);
       else if (link?.recycling) this.lose(new ConnectionLostError('the server answered READONLY: reconnecting to find the master', false, { node: this.node }));
       else if (this.closing) this.maybeFinishClose();
     }
