@@ -30,13 +30,13 @@ import { Multiplexer, type MultiplexerOptions } from '../connection/multiplexer.
 import { describeEndpoint } from '../connection/socket.js';
 import { ConnectionCounters } from './connection-counters.js';
 import { dispatchFrame } from './frame-dispatch.js';
-import { everything, movableNames, type Move } from './leaving.js';
+import { everything, movableNames, movedShards, type Move } from './leaving.js';
 import { unsubscribeEntries } from './unsubscribe.js';
 import { gaveUpError } from './gave-up.js';
 import { ClosedError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError } from '../errors.js';
 import { DECODE_BUFFERS, type Reply } from '../resp/types.js';
 import {
-  CHANNEL, KINDS, PATTERN, SHARD, SUBSCRIBE, UNSUBSCRIBE, Call, CallGroup, Entry, NodeLeftError, keyOf, perCommand,
+  CHANNEL, KINDS, PATTERN, SHARD, SUBSCRIBE, UNSUBSCRIBE, Call, CallGroup, Entry, NodeLeftError, keyOf, perCommand, timedOut,
   type Kind, type Member, type MemberState, type PubSubStats,
 } from './subscriptions.js';
 
@@ -120,9 +120,7 @@ export class Hub {
       }
       state.calls.add(call);
       if (timeout > 0) {
-        call.timer = setTimeout(() => {
-          this.fail(call, new ReplyTimeoutError('the server did not confirm the subscription before the deadline; it was undone', true, { command: call.command, node: this.node }));
-        }, timeout);
+        call.timer = setTimeout(() => this.fail(call, timedOut(call, this.node)), timeout);
         call.timer.unref();
       }
       for (const group of perCommand(kind, fresh)) this.send(this.subscribeCommand(kind, group, call), timeout);
@@ -394,7 +392,7 @@ export class Hub {
         this.wake(e, undefined);
       } else if (lost || err instanceof ReplyTimeoutError) {
         // Timed out: the deadline of the call that sent it, not of every call waiting (each has its own timer);
-        // written, it may still be confirmed late (onLateReply): kept. Lost, or never written: restored on reconnect.
+        // written, it may still be confirmed late (onLateReply): kept. Lost: restored on reconnect. Never written: below.
         if (!(err instanceof ReplyTimeoutError && err.sent)) e.cmd = undefined;
       } else {
         e.cmd = undefined;
@@ -403,6 +401,7 @@ export class Hub {
         if (err instanceof ServerError) this.refuse(e, err);
       }
     }
+    if (err instanceof ReplyTimeoutError && !err.sent) this.unwritten(entries, origin);
     const restoring = this.restoring;
     if (restoring?.delete(cmd)) {
       // Refused ones were dropped (and reported to their members); the others are back.
@@ -412,6 +411,21 @@ export class Hub {
         this.broadcast('ready');
       }
     }
+  }
+
+  /**
+   * A subscribe command's deadline passed before it could be written (a
+   * server that does not read holds the socket back, or not connected yet):
+   * the connection dropped it. The call that sent it is out of time as well
+   * (the same deadline): undone first. What others still want is sent again
+   * now if the connection is up (else the next connection restores it): they
+   * must not wait for a reconnect that may never come.
+   */
+  private unwritten(entries: Entry[], origin: Call | undefined): void {
+    if (origin !== undefined) this.fail(origin, timedOut(origin, this.node));
+    const again = entries.filter((e) => e.cmd === undefined && !e.confirmed && this.entries[e.kind].get(e.key) === e);
+    if (again.length === 0 || this.mux === undefined || this.mux.down) return;
+    for (const group of perCommand(again[0]!.kind, again)) this.send(this.subscribeCommand(again[0]!.kind, group), this.opts.commandTimeout);
   }
 
   /**
@@ -464,22 +478,9 @@ export class Hub {
    * to that command: a MOVED answer moves them the same way.
    */
   relocateShards(stays: (name: Buffer) => boolean): void {
-    const map = this.entries[SHARD];
-    if (map.size === 0) return;
-    const leaving: Entry[] = [];
-    for (const e of map.values()) if (e.cmd === undefined && e.waiters.length === 0 && !stays(e.name)) leaving.push(e);
-    if (leaving.length === 0) return;
-    const moves: [Member, Buffer][] = [];
-    for (const e of leaving) {
-      map.delete(e.key);
-      for (const member of e.holders) {
-        e.remove(member);
-        this.members.get(member)?.held[SHARD].delete(e);
-        moves.push([member, e.name]);
-      }
-    }
+    const { moves, leaving } = movedShards(this.entries[SHARD], this.members, stays);
     void this.unsubscribeGone(SHARD, leaving.filter((e) => e.confirmed), this.opts.commandTimeout).catch(() => {});
-    for (const [member, name] of moves) {
+    for (const [member, , name] of moves) {
       if (member.moved) member.moved(SHARD, name);
       else member.dropped(SHARD, name, new ConnectionLostError('its shard moved to another node', false, { command: 'SSUBSCRIBE', node: this.node }));
     }

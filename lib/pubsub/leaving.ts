@@ -1,6 +1,6 @@
 /**
  * What a hub's members take elsewhere when routing stops sending their names
- * to its node (see Hub.handOver, Hub.moveChannels): the subscriptions they
+ * to its node (see Hub.handOver, Hub.moveChannels, Hub.relocateShards): the subscriptions they
  * hold (moved: subscribed again where routing places them now) and the calls
  * still waiting, each with the names its member still wants of it (rejected
  * with NodeLeftError: their subscriber makes them again there).
@@ -49,4 +49,25 @@ export function movableNames(map: Map<string, Entry>, members: Map<Member, Membe
     emptied.push(e);
   }
   return { moves, calls, emptied };
+}
+
+/**
+ * Shard channels of `map` whose slot another node serves now (`stays` false),
+ * with no subscribe in flight and no call waiting (those are left to their
+ * command: a MOVED answer moves them the same way): taken off `map` and off
+ * their members, who subscribe them again where routing places them.
+ */
+export function movedShards(map: Map<string, Entry>, members: Map<Member, MemberState>, stays: (name: Buffer) => boolean): { moves: Move[]; leaving: Entry[] } {
+  const moves: Move[] = [];
+  const leaving: Entry[] = [];
+  for (const e of map.values()) if (e.cmd === undefined && e.waiters.length === 0 && !stays(e.name)) leaving.push(e);
+  for (const e of leaving) {
+    map.delete(e.key);
+    for (const member of e.holders) {
+      e.remove(member);
+      members.get(member)?.held[e.kind].delete(e);
+      moves.push([member, e.kind, e.name]);
+    }
+  }
+  return { moves, leaving };
 }

@@ -7,7 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Command } from '../connection/command.js';
 import { keySlot } from '../commands/slot.js';
-import { ConnectionLostError } from '../errors.js';
+import { ConnectionLostError, ReplyTimeoutError } from '../errors.js';
 import type { Reply } from '../resp/types.js';
 
 /** Subscription kinds. */
@@ -220,6 +220,11 @@ export interface MemberState {
   readonly calls: Set<Call>;
   /** Calls that are parts of a call over several hubs, by that call: kept or undone with it. */
   readonly groups: Map<CallGroup, Call[]>;
+}
+
+/** Why `call` failed when its deadline passed (its timer, or its unwritten command's): undone, an UNSUBSCRIBE may follow. */
+export function timedOut(call: Call, node: string): ReplyTimeoutError {
+  return new ReplyTimeoutError('the server did not confirm the subscription before the deadline; it was undone', true, { command: call.command, node });
 }
 
 /**
