@@ -92,7 +92,7 @@ export class Cluster implements Topology {
     /** A unit already open to a node (auto mode's probe): kept, with its pool and subscriptions. */
     adopted?: { host: string; port: number; unit: Standalone },
   ) {
-    this.#tryAgain = new TryAgainWaits(opts.commandTimeout);
+    this.#tryAgain = new TryAgainWaits(opts.commandTimeout, (cmd) => this.#resend(cmd));
     if (adopted) {
       this.#units.set(`${adopted.host}:${adopted.port}`, adopted.unit);
       this.#pubsubUnit = adopted.unit;
@@ -114,8 +114,7 @@ export class Cluster implements Topology {
 
   send(cmd: Command, timeout: number, custom: boolean): void {
     if (cmd.db > 0) throw onlyDatabaseZero(cmd.info.name); // a handle made before auto mode knew: nothing sent
-    // The common case (one key, map known, slot not fenced) allocates nothing: no Route, and no closure
-    // here (one would make V8 allocate a context on every call): the waits are methods of their own.
+    // The common case allocates nothing: no Route, no closure here (V8 would allocate a context per call).
     const slot = fixedKeySlot(cmd.info, cmd.args as Arg[]);
     if (slot >= 0 && this.#first.ready && this.#fences.of(slot) === undefined) {
       this.#forSlot(slot, cmd.info.flags & READONLY).send(cmd, timeout, custom);
@@ -125,7 +124,7 @@ export class Cluster implements Topology {
     if (!this.#first.ready) this.#afterFirstMap(cmd, timeout);
     else if (route.to === TO_SLOT) {
       const fence = this.#fences.of(route.slot);
-      if (fence !== undefined) this.#behindFence(fence, route.slot, cmd, timeout);
+      if (fence !== undefined) this.#behindFence(fence, cmd, timeout);
       else this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout, custom);
     }
     else if (route.to === TO_SPLIT) this.#split(cmd, timeout, custom);
@@ -136,30 +135,25 @@ export class Cluster implements Topology {
   /** No slot map yet: wait for it (within the deadline) rather than guess a node. */
   #afterFirstMap(cmd: Command, timeout: number): void {
     const start = Date.now();
-    const within = timeout > 0 ? timeout : this.opts.connectTimeout || 10_000;
-    this.#first.wait(within, cmd.info.name).then(
-      () => {
-        if (cmd.settled) return; // given up while the map was coming (its signal fired): never sent, nor split
-        try {
-          this.send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true);
-        } catch (err) {
-          this.#fail(cmd, err as Error);
-        }
-      },
+    this.#first.wait(timeout > 0 ? timeout : this.opts.connectTimeout || 10_000, cmd.info.name).then(
+      () => cmd.settled || this.#sendAfter(cmd, timeout, start), // settled: given up while the map was coming (its signal fired)
       (err: Error) => this.#fail(cmd, err),
     );
   }
 
   /** Its slot just moved: older commands for it are still being redirected; keep the order. */
-  #behindFence(fence: (() => void)[], slot: number, cmd: Command, timeout: number): void {
+  #behindFence(fence: (() => void)[], cmd: Command, timeout: number): void {
     const start = Date.now();
-    fence.push(() => {
-      try {
-        this.#forSlot(slot, cmd.info.flags & READONLY).send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true);
-      } catch (err) {
-        this.#fail(cmd, err as Error); // the client closed meanwhile and its node is gone: never sent
-      }
-    });
+    fence.push(() => this.#sendAfter(cmd, timeout, start));
+  }
+
+  /** Route `cmd` after a wait begun at `start`, within what is left of `timeout` (0: none); what routing refuses fails it (never sent). */
+  #sendAfter(cmd: Command, timeout: number, start: number): void {
+    try {
+      this.send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true);
+    } catch (err) {
+      this.#fail(cmd, err as Error); // e.g. the client closed meanwhile and its node is gone
+    }
   }
 
   /**
@@ -429,14 +423,16 @@ export class Cluster implements Topology {
   /** TRYAGAIN / CLUSTERDOWN: the command did not run; sent again after a backoff, within its deadline (try-again.ts; the retry policy had its say first). */
   #later(cmd: Command, err: ServerError): boolean {
     if (err instanceof ClusterDownError) this.#refresher.soon();
-    if (cmd instanceof InternalCommand || cmd.pinned || this.#closed) return false;
-    return this.#tryAgain.later(cmd, (c) => {
-      try {
-        this.send(c, c.deadline > 0 ? remainingTime(c) : this.opts.commandTimeout, c.deadline > 0); // blocking: its pool computes its deadline again
-      } catch (e) {
-        this.#fail(c, e as Error);
-      }
-    });
+    return !(cmd instanceof InternalCommand || cmd.pinned || this.#closed) && this.#tryAgain.later(cmd);
+  }
+
+  /** A command whose TRYAGAIN / CLUSTERDOWN backoff is over, routed again (a blocking one: its pool computes its deadline again). */
+  #resend(cmd: Command): void {
+    try {
+      this.send(cmd, cmd.deadline > 0 ? remainingTime(cmd) : this.opts.commandTimeout, cmd.deadline > 0);
+    } catch (e) {
+      this.#fail(cmd, e as Error);
+    }
   }
 
   // ------------------------------------------------------------------ fan-out and split
@@ -576,7 +572,7 @@ export class Cluster implements Topology {
     this.#closed = true;
     this.#refresher.stop();
     this.#first.end();
-    this.#placing.endAll();
+    this.#endWaits();
     await Promise.all([...this.#units.values(), ...this.#leaving].map((u) => u.close()));
     this.hooks.close();
   }
@@ -585,9 +581,15 @@ export class Cluster implements Topology {
     this.#closed = true;
     this.#refresher.stop();
     this.#first.end();
-    this.#placing.endAll();
+    this.#endWaits();
     for (const u of [...this.#units.values(), ...this.#leaving]) u.disconnect();
     this.hooks.close();
+  }
+
+  /** Closing: calls waiting to be placed, or to be sent again after TRYAGAIN / CLUSTERDOWN, end now (never sent). */
+  #endWaits(): void {
+    this.#placing.endAll();
+    this.#tryAgain.endAll((cmd) => this.#fail(cmd, new ClosedError('the client closed while the command waited to be sent again (TRYAGAIN / CLUSTERDOWN); it was never sent', { command: cmd.info.name })));
   }
 
   stats(): TopologyStats {
