@@ -72,6 +72,12 @@ export class Link {
     return true;
   }
 
+  /** The client is closing: a planned move is dropped, what is queued is written here. */
+  stayForClose(): void {
+    this.recycling = false;
+    this.handover = undefined;
+  }
+
   /** Detach and close the socket: gracefully (FIN after pending writes) or at once. */
   drop(graceful: boolean): void {
     const socket = this.socket;

@@ -115,8 +115,7 @@ export class Multiplexer implements DecoderSink {
       expire: (cmd, sent) => this.expire(cmd, sent),
       stale: () => this.lose(halfOpenError(this.node, opts.staleReplyGrace)),
     }, opts.staleReplyGrace);
-    const handOver = (why: string) => !this.closing && this.link?.ready && this.link.handOver(why) && this.inflight.length === 0 && this.relocate(why);
-    if (opts.maintenance) this.maint = new Maintenance({ relax: (ms) => this.deadlines.relax(ms), handOver }, opts.relaxedTimeout ?? 10_000, opts.endpoint.tls);
+    if (opts.maintenance) this.maint = new Maintenance({ relax: (ms) => this.deadlines.relax(ms), handOver: (why) => this.handOver(why) }, opts.relaxedTimeout ?? 10_000, opts.endpoint.tls);
     this.health = new HealthCheck(opts.pingInterval ?? 0, {
       bytesIn: () => this.stats.bytesIn,
       ping: (timeout, dead) => {
@@ -327,8 +326,7 @@ export class Multiplexer implements DecoderSink {
       // Closing: no connection comes after this one, so a planned move is dropped and what is queued goes here (the
       // server serves it for its grace period); relocate() would do nothing and close() would wait for ever.
       if (link?.handover !== undefined && this.closing) {
-        link.handover = undefined;
-        link.recycling = false;
+        link.stayForClose();
         this.pump();
       } else if (link?.handover !== undefined) this.relocate(link.handover);
       else if (link?.recycling) this.lose(new ConnectionLostError('the server answered READONLY: reconnecting to find the master', false, { node: this.node }));
@@ -400,6 +398,11 @@ export class Multiplexer implements DecoderSink {
     this.connect(); // a dial still under way is stale: connect() supersedes it
   }
 
+  /** A planned reconnect (MOVING, re-authentication): write nothing more here, reconnect once the in-flight replies are in. */
+  private handOver(why: string): void {
+    if (!this.closing && this.link?.ready && this.link.handOver(why) && this.inflight.length === 0) this.relocate(why);
+  }
+
   private onSocket(dialed: Dialed): void {
     const socket = dialed.socket;
     const link = new Link(socket, this.life);
@@ -437,7 +440,8 @@ export class Multiplexer implements DecoderSink {
         this.state = State.Ready;
         this.health.start();
         this.maint?.connected();
-        scheduleReauth(link, dialed.credentials, { provider: this.opts.credentials!, bound: this.opts.connectTimeout || 10_000, send, failed: (e) => this.hooks.error(e) });
+        const renew = this.pubsub && info.protocol === 2 ? (why: string) => this.handOver(why) : undefined; // AUTH refused while subscribed
+        scheduleReauth(link, dialed.credentials, { provider: this.opts.credentials!, bound: this.opts.connectTimeout || 10_000, send, failed: (e) => this.hooks.error(e), renew });
         // The owner restores its state first (a pub/sub hub resubscribes), then what was queued while
         // disconnected is written, in order. Restoring commands go first: their deadlines are custom.
         for (const cmd of this.hooks.ready(info) ?? []) {

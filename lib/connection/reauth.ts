@@ -7,6 +7,8 @@
  * IAM tokens) never see one. A failure is reported (the client's 'error'
  * event) and tried again halfway to the expiry; if the token expires anyway,
  * the server drops the connection and the reconnect asks the provider afresh.
+ * A connection that cannot take AUTH (a RESP2 subscriber) is reconnected
+ * instead, when its refresh is due.
  */
 import { RedisError } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
@@ -25,6 +27,11 @@ export interface Reauth {
   send(parts: Arg[]): Promise<Reply>;
   /** A refresh failed (the connection keeps its current authentication meanwhile). */
   failed(err: Error): void;
+  /**
+   * Set when the connection cannot take AUTH (a RESP2 subscriber: the server refuses every command but
+   * (P|S)(UN)SUBSCRIBE, PING, QUIT and RESET): it is reconnected instead when due, which asks the provider afresh.
+   */
+  renew?: ((why: string) => void) | undefined;
 }
 
 /** When to refresh credentials fetched at `fetchedAt` that expire at `expiresAt`. */
@@ -47,6 +54,7 @@ function arm(link: Link, at: number, expiresAt: number, r: Reauth): void {
 
 async function refresh(link: Link, expiresAt: number, r: Reauth): Promise<void> {
   if (!link.ready) return;
+  if (r.renew) return r.renew('re-authenticating a RESP2 subscriber connection (AUTH is refused while subscribed): reconnecting');
   let password: string | undefined;
   try {
     const c = await askProvider(r.provider, r.bound);
