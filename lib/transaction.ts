@@ -268,7 +268,9 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
             if (until > 0 && Date.now() + delay < until) {
               waits++;
               sends = 0; // waiting out a migration is not a redirection
-              setTimeout(() => send(again.ask), delay).unref();
+              // Ref'd (at most 500 ms): after a disconnect() this timer is what settles the block, with
+              // ClosedError from the closed routing; unref'd, Node could exit with the caller's await unsettled.
+              setTimeout(() => send(again.ask), delay);
               return;
             }
           }
