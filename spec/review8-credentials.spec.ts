@@ -4,7 +4,7 @@
  */
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Redis, type Credentials, type RedisOptions } from '../lib/index.js';
+import { ConnectError, Redis, type Credentials, type RedisOptions } from '../lib/index.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 import { until } from './support/until.js';
 
@@ -75,5 +75,18 @@ describe('rotating credentials (review 8)', () => {
       return got.length > 0;
     });
     await sub.close();
+  });
+
+  it('an expiresAt in seconds (a JWT exp) is refused with a ConnectError saying so, never refreshed every second', async () => {
+    await setPassword('jwt-Like-1');
+    let calls = 0;
+    const seconds = async (): Promise<Credentials> => (calls++, { username: 'app', password: 'jwt-Like-1', expiresAt: Math.floor(Date.now() / 1000) + 3600 });
+    const redis = client({ credentials: seconds, reconnect: false });
+    const err = await redis.db.reply('PING').catch((e: Error) => e);
+    // Taken as epoch ms it is January 1970: long expired, so every live connection asked again and sent AUTH each second.
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(everything(err)).toMatch(/expiresAt .*milliseconds/);
+    expect(everything(err)).not.toContain('jwt-Like-1');
+    expect(calls).toBe(1);
   });
 });

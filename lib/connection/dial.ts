@@ -102,5 +102,13 @@ export async function askProvider(provider: CredentialsProvider, bound: number):
     const cause = new InvalidArgumentError('a credentials provider must resolve { username?: string, password: string, expiresAt?: epoch ms }');
     throw new ConnectError('the credentials provider gave something that is not credentials', { cause });
   }
+  if (c.expiresAt !== undefined && c.expiresAt < EPOCH_MS_2001) {
+    // Taken as ms it is long past: every live connection would ask again and send AUTH each second, for ever.
+    const cause = new InvalidArgumentError("a credentials provider's expiresAt is epoch milliseconds; this one is before 2001, so seconds (a JWT's exp): multiply by 1000");
+    throw new ConnectError('the credentials provider gave an expiresAt in seconds, not milliseconds', { cause });
+  }
   return { username: c.username, password: c.password, expiresAt: c.expiresAt };
 }
+
+/** 2001-09-09 in epoch ms (1e12): an expiresAt below it is seconds (now is about 1.8e9 s), never a real expiry. */
+const EPOCH_MS_2001 = 1e12;
