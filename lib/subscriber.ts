@@ -24,7 +24,7 @@ import type { Listener } from './events.js';
 import { checkObject, schema, type Validator } from './option-check.js';
 import { captureCallSite, rejectsWithCallSite, withCallSite, type CallSite } from './connection/observed.js';
 import { CHANNEL, CallGroup, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
-import { BoundedIterator, SubscriberOverflowError, iterationOnly } from './pubsub/iterator.js';
+import { AbandonedWaits, BoundedIterator, SubscriberOverflowError, iterationOnly } from './pubsub/iterator.js';
 import { Keyspace, enableKeyspaceEvents, iterableRequest, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceRequest, type KeyspaceSink } from './pubsub/keyspace.js';
 import { LISTENER_REJECTIONS, callEach, reportRejections, safeEmit } from './pubsub/listeners.js';
 import { KINDS, NodeLeftError } from './pubsub/subscriptions.js';
@@ -146,6 +146,8 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   readonly #hubs = new Set<Hub>();
   // Not typed by T: a Subscriber<string> stays assignable to Subscriber<string | Buffer>.
   readonly #iterators = new Set<BoundedIterator<Message>>();
+  /** Its iterators dropped while a next() waits: at most `maxBuffered` (see AbandonedWaits). */
+  readonly #abandonedWaits: AbandonedWaits;
   readonly #keyspaces = new Set<Keyspace<string | Buffer>>();
   readonly #member: Member;
   /** Shard channels waiting to be subscribed again after a MOVED, by kind and bytes (cancelled by unsubscribe/close). */
@@ -166,6 +168,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     this.#buffers = opts.decode === 'buffer';
     this.#timeout = opts.timeout ?? ctx.timeout;
     this.#maxBuffered = opts.maxBuffered ?? 10_000;
+    this.#abandonedWaits = new AbandonedWaits(this.#maxBuffered);
     this.#dropOldest = opts.overflow === 'drop-oldest';
     this.#member = {
       buffers: this.#buffers,
@@ -303,6 +306,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       this.#dropOldest,
       (done) => this.#iterators.delete(done),
       () => this.dropped++,
+      this.#abandonedWaits,
     );
     if (this.#closed || this.#failure) it.stop(this.#failure);
     else this.#iterators.add(it);

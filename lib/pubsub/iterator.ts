@@ -13,7 +13,8 @@
  * An iterator its user can no longer reach (dropped without `return()`: a
  * `next()` raced against a timer, then forgotten) stops receiving once it is
  * garbage-collected, after handing out what an awaited `next()` still waits
- * for: it would otherwise buffer every later message for nobody.
+ * for: it would otherwise buffer every later message for nobody. Those still
+ * waiting are bounded per feed (AbandonedWaits).
  */
 import Denque from 'denque';
 import { ClientError } from '../errors.js';
@@ -30,6 +31,28 @@ const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true
 interface Reader<T> {
   resolve(r: IteratorResult<T>): void;
   reject(err: Error): void;
+}
+
+/**
+ * The iterators of one feed (a subscriber, a keyspace stream) dropped while a
+ * next() of theirs still waits, oldest first. Each waits for the feed's next
+ * message (its next() may be awaited: an iterator made for one message). But
+ * a wait raced against a timer and forgotten, again and again on a silent
+ * channel, would pile up until a message comes (some 1 KB each): past `max`
+ * of them, the oldest ends (its next() resolves done).
+ */
+export class AbandonedWaits {
+  private readonly waiting = new Set<{ stop(): void }>();
+  constructor(private readonly max: number) {}
+
+  add(it: { stop(): void }): void {
+    this.waiting.add(it);
+    if (this.waiting.size > this.max) this.waiting.values().next().value!.stop(); // stop() takes it out
+  }
+
+  delete(it: { stop(): void }): void {
+    this.waiting.delete(it);
+  }
 }
 
 export class BoundedIterator<T> implements AsyncIterableIterator<T> {
@@ -51,6 +74,8 @@ export class BoundedIterator<T> implements AsyncIterableIterator<T> {
     private readonly detach: (it: BoundedIterator<T>) => void,
     /** Called for each dropped message. */
     private readonly onDrop?: () => void,
+    /** Its feed's iterators dropped with a next() waiting: it joins them if it is. */
+    private readonly waits?: AbandonedWaits,
   ) {}
 
   push(value: T): void {
@@ -79,6 +104,7 @@ export class BoundedIterator<T> implements AsyncIterableIterator<T> {
     this.finished = true;
     this.error = err;
     this.detach(this);
+    this.waits?.delete(this);
     for (const reader of this.readers.splice(0)) {
       const e = this.error;
       this.error = undefined;
@@ -101,6 +127,7 @@ export class BoundedIterator<T> implements AsyncIterableIterator<T> {
   orphan(): void {
     this.orphaned = true;
     if (this.readers.length === 0) this.stop();
+    else this.waits?.add(this);
   }
 
   /** `break` out of `for await`: stop and forget the buffer. */

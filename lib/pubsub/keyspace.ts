@@ -14,7 +14,7 @@ import type { Listener } from '../events.js';
 import { EventEmitter } from 'node:events';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
-import { BoundedIterator, iterationOnly } from './iterator.js';
+import { AbandonedWaits, BoundedIterator, iterationOnly } from './iterator.js';
 import { LISTENER_REJECTIONS, callEach, reportRejections, safeEmit } from './listeners.js';
 
 export interface KeyspaceOptions {
@@ -113,6 +113,8 @@ export class Keyspace<T extends string | Buffer = string> extends EventEmitter i
   readonly #settings: KeyspaceSettings;
   // Not typed by T: a Keyspace<string> stays assignable to Keyspace<string | Buffer>.
   readonly #iterators = new Set<BoundedIterator<KeyspaceEvent>>();
+  /** Its iterators dropped while a next() waits: at most `maxBuffered` (see AbandonedWaits). */
+  readonly #abandonedWaits: AbandonedWaits;
   readonly #unsubscribe: () => Promise<void>;
   #ended = false;
   #closing: Promise<void> | undefined;
@@ -123,6 +125,7 @@ export class Keyspace<T extends string | Buffer = string> extends EventEmitter i
     reportRejections(this);
     this.pattern = pattern;
     this.#settings = settings;
+    this.#abandonedWaits = new AbandonedWaits(settings.maxBuffered);
     this.#unsubscribe = unsubscribe;
     attach({
       deliver: (event) => {
@@ -140,6 +143,7 @@ export class Keyspace<T extends string | Buffer = string> extends EventEmitter i
       this.#settings.dropOldest,
       (done) => this.#iterators.delete(done),
       () => this.dropped++,
+      this.#abandonedWaits,
     );
     if (this.#ended) it.stop();
     else this.#iterators.add(it);
