@@ -9,6 +9,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis, ReplyTimeoutError, type RedisOptions } from '../lib/index.js';
+import { resolveOptions } from '../lib/options.js';
 import { encodeReply, scriptedServer, type Responder, type ScriptedServer } from './support/scripted-server.js';
 import { until, within } from './support/until.js';
 
@@ -88,5 +89,18 @@ describe('maintenance notifications (review 8)', () => {
     // Answered or refused, never left to its (relaxed: 13 s) deadline.
     if (queued) expect(await within('the queued GET settled', queued, 8000)).not.toBeInstanceOf(ReplyTimeoutError);
     await within('close() resolved', closed, 8000);
+  });
+
+  // README: moving-endpoint-type defaults from the configured host; with cluster seeds or failover endpoints that is
+  // their host (it was 127.0.0.1, the unset host option: a cloud node would have answered MOVING with an internal IP).
+  it.each([
+    [{ nodes: ['redis://redis-1.example.com:6379'] }, 'external-fqdn'],
+    [{ nodes: [{ host: '203.0.113.9', port: 7000 }] }, 'external-ip'],
+    [{ endpoints: ['redis://redis-1.example.com:6379', 'redis://redis-2.example.com:6379'] }, 'external-fqdn'],
+    [{ endpoints: [{ host: '10.0.0.5', port: 6379, weight: 2 }] }, 'internal-ip'],
+    [{ endpoints: ['redis://db.internal:6379'], tls: true }, 'external-fqdn'],
+    [{ host: '192.168.1.4' }, 'internal-ip'],
+  ] as [RedisOptions, string][])('moving-endpoint-type of %j is %s', (o, type) => {
+    expect(resolveOptions(o).connection.maintenance).toBe(type);
   });
 });

@@ -44,7 +44,14 @@ export function failoverOptions(o: RedisOptions, tlsOpts: tls.ConnectionOptions 
 export function maintenanceOptions(o: RedisOptions, tlsOpts: tls.ConnectionOptions | undefined): Pick<MultiplexerOptions, 'maintenance' | 'relaxedTimeout'> {
   const m = o.maintenance ?? {};
   if (m.notifications === 'off' || o.protocol === 2) return {};
-  return { maintenance: m.endpointType ?? endpointType(o.host ?? '127.0.0.1', tlsOpts !== undefined), relaxedTimeout: m.relaxedTimeout ?? 10_000 };
+  return { maintenance: m.endpointType ?? endpointType(configuredHost(o), tlsOpts !== undefined), relaxedTimeout: m.relaxedTimeout ?? 10_000 };
+}
+
+/** The host the client was pointed at: the host option, else the first cluster seed or failover endpoint. */
+function configuredHost(o: RedisOptions): string {
+  const first = o.host === undefined ? (o.nodes ?? o.endpoints)?.[0] : undefined;
+  const host = first === undefined ? o.host : typeof first === 'string' ? parseUrl(first).host : first.host;
+  return host ?? '127.0.0.1';
 }
 
 /** The `sentinel` and `role` options, checked against the others. */
