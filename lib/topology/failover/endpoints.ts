@@ -23,7 +23,7 @@ import { Command } from '../../connection/command.js';
 import { Multiplexer, type Located, type MultiplexerOptions } from '../../connection/multiplexer.js';
 import type { PoolSettings } from '../../connection/pool.js';
 import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
-import { ConnectError } from '../../errors.js';
+import { ConnectError, NoPermError } from '../../errors.js';
 import { OneUnitTopology } from '../one-unit.js';
 import { Standalone, type TopologyHooks } from '../standalone.js';
 
@@ -143,7 +143,8 @@ export class EndpointFailover extends OneUnitTopology {
       const ping = new Command('PING', [], PING, 0, -1);
       ping.then(
         () => this.outcome(i, true),
-        () => this.outcome(i, false),
+        // An ACL user without PING is refused (NOPERM): an answer from a live server, not a failure.
+        (err) => this.outcome(i, err instanceof NoPermError),
       );
       mux.send(ping, this.s.healthCheckTimeout, true);
     });
