@@ -91,6 +91,18 @@ describe('maintenance notifications (review 8)', () => {
     await within('close() resolved', closed, 8000);
   });
 
+  it('with endpoint failover, a MOVING moves the connection to its address too (not back to the same endpoint)', async () => {
+    const c = await server('c');
+    const a = await server('a', () => `127.0.0.1:${c.port}`);
+    const b = await server('b');
+    const redis = new Redis({ endpoints: [a.url, b.url], connectTimeout: 2000, commandTimeout: 3000 });
+    redis.on('error', () => {});
+    clients.push(redis);
+    expect(await redis.db.reply('GET', 'where')).toBe('a');
+    expect(await redis.db.reply('GET', 'push:MOVING')).toBe('pushed');
+    expect(await redis.db.reply('GET', 'where')).toBe('c');
+  });
+
   // README: moving-endpoint-type defaults from the configured host; with cluster seeds or failover endpoints that is
   // their host (it was 127.0.0.1, the unset host option: a cloud node would have answered MOVING with an internal IP).
   it.each([
