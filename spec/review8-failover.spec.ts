@@ -3,7 +3,7 @@
  * two real servers (and scripted ones for MOVING, which redis 7 never sends).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Redis, type RedisOptions } from '../lib/index.js';
+import { InvalidArgumentError, Redis, type RedisOptions } from '../lib/index.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 import { until } from './support/until.js';
 
@@ -47,4 +47,26 @@ describe('endpoint failover (review 8)', () => {
     expect(events).toEqual([]);
     expect(await redis.db.reply('GET', 'r8:acl')).toBe('v');
   });
+
+  // A failed check counts while it is younger than failureWindow; checks are healthCheckInterval apart, so with
+  // (failureThreshold - 1) x healthCheckInterval >= failureWindow there are never enough of them: the breaker could
+  // never open, and an endpoint down for good kept every connection (healthCheckInterval: 5000 alone did that).
+  it.each([
+    [{ healthCheckInterval: 5000 }],
+    [{ failureThreshold: 5, failureWindow: 2000, healthCheckInterval: 500 }],
+    [{ failureThreshold: 2, failureWindow: 100, healthCheckInterval: 100 }],
+  ])('refuses failover %j: the breaker could never open', (failover) => {
+    const make = () => new Redis({ endpoints: ['redis://127.0.0.1:1', 'redis://127.0.0.1:2'], failover });
+    expect(make).toThrow(InvalidArgumentError);
+    expect(make).toThrow(/failureWindow/);
+  });
+
+  it.each([[{}], [{ failureThreshold: 1, failureWindow: 10, healthCheckInterval: 60_000 }], [{ failureThreshold: 3, failureWindow: 10_000, healthCheckInterval: 4999 }]])(
+    'accepts failover %j',
+    async (failover) => {
+      const redis = new Redis({ endpoints: ['redis://127.0.0.1:1', 'redis://127.0.0.1:2'], failover });
+      redis.on('error', () => {});
+      await redis.close();
+    },
+  );
 });

@@ -30,7 +30,7 @@ export function failoverOptions(o: RedisOptions, tlsOpts: tls.ConnectionOptions 
     return { host: u.host ?? '127.0.0.1', port: u.port ?? 6379, tls: tlsOpts, weight };
   });
   const f = o.failover ?? {};
-  return {
+  const s = {
     endpoints,
     failureThreshold: f.failureThreshold ?? 3,
     failureWindow: f.failureWindow ?? 10_000,
@@ -38,6 +38,15 @@ export function failoverOptions(o: RedisOptions, tlsOpts: tls.ConnectionOptions 
     healthCheckInterval: f.healthCheckInterval ?? 1_000,
     healthCheckTimeout: f.healthCheckTimeout ?? 1_000,
   };
+  // Checks are healthCheckInterval apart and a failure counts while younger than failureWindow: too short a window
+  // never holds failureThreshold of them, and an endpoint down for good would never be failed over from.
+  const span = (s.failureThreshold - 1) * s.healthCheckInterval;
+  if (span >= s.failureWindow) {
+    throw new InvalidArgumentError(
+      `option failover.failureWindow (${s.failureWindow} ms) must be longer than (failureThreshold - 1) x healthCheckInterval (${span} ms): ${s.failureThreshold} failed checks never fit in it, so no breaker could open`,
+    );
+  }
+  return s;
 }
 
 /** Maintenance notifications: asked for on RESP3 connections unless turned off. */
