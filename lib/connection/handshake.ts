@@ -11,6 +11,7 @@ import { AuthError, ConnectError, ConnectTimeoutError, NoPermError, ServerError,
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import type { TrackingSink } from './tracking.js';
+import { askWhenFree } from './ask-when-free.js';
 
 /** What a credentials provider resolves to: a password (a token), its user, and when it expires (epoch ms). */
 export interface Credentials {
@@ -129,10 +130,10 @@ export function handshake(send: Send, opts: HandshakeOptions & { connectTimeout:
   const stuck = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ConnectTimeoutError(`no answer to the handshake within ${ms} ms`, { node })), ms);
   });
-  return Promise.race([run(send, opts), stuck]).finally(() => clearTimeout(timer));
+  return Promise.race([run(send, opts, node), stuck]).finally(() => clearTimeout(timer));
 }
 
-async function run(send: Send, opts: HandshakeOptions): Promise<HandshakeResult> {
+async function run(send: Send, opts: HandshakeOptions, node: string): Promise<HandshakeResult> {
   const greeting = greet(send, opts); // writes HELLO (and SELECT) before its first await
   // MODULE LIST rides in the same write; more round trips only when modules are loaded.
   const list = opts.discoverModules ? send(['MODULE', 'LIST']) : undefined;
@@ -149,6 +150,9 @@ async function run(send: Send, opts: HandshakeOptions): Promise<HandshakeResult>
   if (opts.readOnly) await send(['READONLY']);
   if (opts.role) await confirmRole(send, opts.role, result);
   if (list) await discoverModules(send, list);
+  // Asked again after a backoff, so after the connection reported itself ready (untracked, for the cache).
+  const again = refusedWhileBusy.get(result);
+  if (again) askWhenFree(send, again, (step) => step === TRACKING_ON && opts.tracking?.connected(node, true));
   return result;
 }
 
@@ -196,6 +200,12 @@ async function confirmRole(send: Send, expected: 'master' | 'replica', result: H
   }
 }
 
+const TRACKING_ON: Arg[] = ['CLIENT', 'TRACKING', 'ON'];
+const maintenanceOn = (endpointType: string): Arg[] => ['CLIENT', 'MAINT_NOTIFICATIONS', 'ON', 'moving-endpoint-type', endpointType];
+
+/** The steps of a handshake's result that the server refused before running them (BUSY, LOADING): to be asked again. */
+const refusedWhileBusy = new WeakMap<HandshakeResult, Arg[][]>();
+
 async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResult> {
   // A username alone authenticates as that user with an empty password (a `nopass` user accepts it; any
   // other is refused with WRONGPASS), never silently as the default user.
@@ -207,22 +217,26 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
     const helloReply = settle(send(hello));
     const select = opts.db !== 0 ? settle(send(['SELECT', opts.db])) : undefined;
     // Pipelined too: on a server without RESP3 it fails (tracking needs RESP3 here), and is not needed.
-    const track = opts.tracking ? settle(send(['CLIENT', 'TRACKING', 'ON'])) : undefined;
+    const track = opts.tracking ? settle(send(TRACKING_ON)) : undefined;
     // Maintenance notifications (maintenance.ts): servers that do not know them refuse, and stay silent.
-    const maint = opts.maintenance ? settle(send(['CLIENT', 'MAINT_NOTIFICATIONS', 'ON', 'moving-endpoint-type', opts.maintenance])) : undefined;
+    const maint = opts.maintenance ? settle(send(maintenanceOn(opts.maintenance))) : undefined;
     const h = await helloReply;
     const s = select ? await select : undefined;
     const t = track ? await track : undefined;
     const m = maint ? await maint : undefined;
     if (h.ok) {
       if (s && !s.ok) throw s.error;
-      // BUSY (a script runs: HELLO is allowed then, CLIENT is not) or LOADING refused the step before running it: no
-      // refusal of tracking or notifications, which would stay off for the connection's life; connecting again retries it.
-      for (const step of [t, m]) if (step && !step.ok && refusedBeforeRunning(step.error)) throw step.error;
       // Refused (an ACL without CLIENT): the cache passes reads through on this connection.
       const result: HandshakeResult = { protocol: 3, server: h.value as Record<string, Reply> };
       if (t) result.tracking = t.ok;
       if (m) result.maintenance = m.ok;
+      // BUSY (a script runs: HELLO is allowed then, CLIENT is not) or LOADING refused the step before running it: no
+      // refusal, so it is asked again once the server is free (ask-when-free.ts). Failing the handshake instead would
+      // keep the connection closed for as long as the script runs, SCRIPT KILL (the way out of a runaway one) included.
+      const again: Arg[][] = [];
+      if (t && !t.ok && refusedBeforeRunning(t.error)) again.push(TRACKING_ON);
+      if (m && !m.ok && refusedBeforeRunning(m.error)) again.push(maintenanceOn(opts.maintenance!));
+      if (again.length > 0) refusedWhileBusy.set(result, again);
       return result;
     }
     if (!isNoHello(h.error) || opts.requireResp3) throw h.error;
