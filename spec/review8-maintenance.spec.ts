@@ -72,6 +72,16 @@ describe('maintenance notifications (review 8)', () => {
     expect(await within('the GET times out at its own deadline', late, 8000)).toBeInstanceOf(ReplyTimeoutError);
   });
 
+  it('a MIGRATING that arrives with the handshake\'s last reply (before the connection is ready) relaxes the deadlines', async () => {
+    // The push rides in the same write as the answer to CLIENT MAINT_NOTIFICATIONS: it is handled before the
+    // handshake's promise resumes, so it must not be forgotten when the connection becomes ready.
+    const s = await server('a', undefined, (args) =>
+      args[0] === 'CLIENT' && args[1] === 'MAINT_NOTIFICATIONS' ? '+OK\r\n' + frame('MIGRATING', 1, 5, '1') : undefined,
+    );
+    const redis = client(s, { commandTimeout: 200, maintenance: { relaxedTimeout: 5000 } });
+    expect(await redis.db.reply('GET', 'slow:600')).toBe('slow'); // 600 ms: past 200, within 200 + 5000
+  });
+
   it.each([
     ['nothing queued', false],
     ['a command queued behind it', true],

@@ -77,17 +77,27 @@ export class Maintenance {
   }
 
   /**
-   * A connection's handshake is done: a MOVING handover (if any) is complete. Notifications are per connection: a
-   * period begun on an earlier one would end there, never here, so none is carried over (else every deadline stayed
-   * relaxed for good after a node lost mid-maintenance), nor a reconnect scheduled for the earlier one.
+   * A new connection is being opened; returns where to (a MOVING's endpoint, during its grace period).
+   * Notifications are per connection: a period the previous one announced would end there, never here, so it ends
+   * now (else every deadline stayed relaxed for good after a node lost mid-maintenance), and so does a reconnect
+   * scheduled for it. A MOVING handover stays relaxed until the new connection is ready.
    */
-  connected(): void {
+  connecting(): Endpoint | undefined {
     clearTimeout(this.timer);
     this.timer = undefined;
+    const kept = this.moving ? 1 : 0;
+    if (this.periods !== kept) {
+      this.periods = kept;
+      this.host.relax(kept ? this.relaxedTimeout : 0);
+    }
+    return this.endpoint();
+  }
+
+  /** A connection's handshake is done: a MOVING handover (if any) is complete. */
+  connected(): void {
+    if (!this.moving) return;
     this.moving = false;
-    if (this.periods === 0) return;
-    this.periods = 0;
-    this.host.relax(0);
+    this.end();
   }
 
   stop(): void {

@@ -380,7 +380,7 @@ export class Multiplexer implements DecoderSink {
     const id = ++this.attemptId;
     const current = () => this.state === State.Connecting && this.attemptId === id;
     const unlocated = (e: ConnectError) => this.drainQueue((command) => new ConnectError(e.message, { command, cause: e.cause ?? e }));
-    const moved = this.maint?.endpoint(); // a MOVING's new endpoint, for its grace period (before `locate`: failover)
+    const moved = this.maint?.connecting(); // a MOVING's new endpoint, for its grace period (before `locate`: failover)
     dial(moved ? { ...this.opts, endpoint: moved, locate: undefined } : this.opts, { current, located: (node) => (this.node = node), unlocated }).then(
       (dialed) => dialed && this.onSocket(dialed),
       (err: Error) => current() && this.lose(err),
