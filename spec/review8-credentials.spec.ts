@@ -89,4 +89,40 @@ describe('rotating credentials (review 8)', () => {
     expect(everything(err)).not.toContain('jwt-Like-1');
     expect(calls).toBe(1);
   });
+
+  // An empty username is no user (the URL parser and RESP2's AUTH already treat it so): `process.env.REDIS_USER ?? ''`
+  // or a provider with username '' must authenticate the default user, not ask for a user named ''.
+  it.each([
+    ['options', { username: '', password: 'empty-User-Pw' }],
+    ['options, RESP2', { username: '', password: 'empty-User-Pw', protocol: 2 }],
+    ['a provider', { credentials: async () => ({ username: '', password: 'empty-User-Pw' }) }],
+  ] as [string, RedisOptions][])('an empty username from %s authenticates the default user', async (_, o) => {
+    const secured = await startRedis(['--requirepass', 'empty-User-Pw']);
+    const redis = new Redis({ port: secured.port, mode: 'standalone', connectTimeout: 2000, commandTimeout: 3000, reconnect: false, ...o });
+    redis.on('error', () => {});
+    try {
+      expect(await redis.db.reply('ACL', 'WHOAMI')).toBe('default');
+    } finally {
+      await redis.close();
+      await destroyRedis(secured);
+    }
+  });
+
+  it('an empty username from a provider: its refresh (AUTH) authenticates the default user too', async () => {
+    const secured = await startRedis(['--requirepass', 'empty-User-Pw']);
+    const redis = new Redis({ port: secured.port, mode: 'standalone', connectTimeout: 2000, credentials: async () => ({ username: '', password: 'empty-User-Pw', expiresAt: Date.now() + 1200 }) });
+    const errors: Error[] = [];
+    redis.on('error', (e) => errors.push(e));
+    const probe = new Redis({ port: secured.port, mode: 'standalone', password: 'empty-User-Pw' });
+    try {
+      expect(await redis.db.reply('ACL', 'WHOAMI')).toBe('default');
+      const auth = async () => /^cmdstat_auth:(.*)$/m.exec(await probe.db.reply('INFO', 'commandstats'))?.[1] ?? '';
+      await until('the refresh AUTH answered', async () => /(^|,)calls=[1-9]/.test(await auth()) || errors.length > 0);
+      expect(errors.map((e) => e.message)).toEqual([]);
+      expect(await auth()).toMatch(/failed_calls=0/);
+    } finally {
+      await Promise.all([redis.close(), probe.close()]);
+      await destroyRedis(secured);
+    }
+  });
 });

@@ -209,10 +209,12 @@ const refusedWhileBusy = new WeakMap<HandshakeResult, Arg[][]>();
 async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResult> {
   // A username alone authenticates as that user with an empty password (a `nopass` user accepts it; any
   // other is refused with WRONGPASS), never silently as the default user.
-  const password = opts.password ?? (opts.username ? '' : undefined);
+  // An empty username is no user (as in a URL, and in RESP2's AUTH below): the default user, never one named ''.
+  const username = opts.username || undefined;
+  const password = opts.password ?? (username ? '' : undefined);
   if (opts.protocol === 3) {
     const hello: Arg[] = ['HELLO', '3'];
-    if (password !== undefined) hello.push('AUTH', opts.username ?? 'default', password);
+    if (password !== undefined) hello.push('AUTH', username ?? 'default', password);
     if (opts.clientName) hello.push('SETNAME', opts.clientName);
     const helloReply = settle(send(hello));
     const select = opts.db !== 0 ? settle(send(['SELECT', opts.db])) : undefined;
@@ -244,7 +246,7 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
   }
   const steps: Promise<{ ok: true; value: Reply } | { ok: false; error: unknown }>[] = [];
   if (password !== undefined) {
-    steps.push(settle(send(opts.username ? ['AUTH', opts.username, password] : ['AUTH', password])));
+    steps.push(settle(send(username ? ['AUTH', username, password] : ['AUTH', password])));
   }
   if (opts.clientName) steps.push(settle(send(['CLIENT', 'SETNAME', opts.clientName])));
   if (opts.db !== 0) steps.push(settle(send(['SELECT', opts.db])));

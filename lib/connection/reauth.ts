@@ -60,7 +60,7 @@ async function refresh(link: Link, expiresAt: number, r: Reauth): Promise<void> 
     const c = await askProvider(r.provider, r.bound);
     if (!link.ready) return;
     password = c.password;
-    await r.send(c.username !== undefined ? ['AUTH', c.username, c.password] : ['AUTH', c.password]);
+    await r.send(c.username ? ['AUTH', c.username, c.password] : ['AUTH', c.password]); // '' is no user, as in the handshake
     if (c.expiresAt !== undefined && link.ready) arm(link, refreshAt(Date.now(), c.expiresAt), c.expiresAt, r);
   } catch (refusal) {
     if (!link.ready) return;
