@@ -113,6 +113,25 @@ describe('maintenance notifications (review 8)', () => {
     expect(await redis.db.reply('GET', 'where')).toBe('c');
   });
 
+  it('a MOVING without an address whose grace period is past what a timer holds (a garbage value) waits, no overflow warning', async () => {
+    const a = await server('a', undefined, (args) =>
+      args[0] === 'GET' && args[1] === 'push:HUGE' ? frame('MOVING', 3, 1e10, null) + encodeReply('pushed') : undefined,
+    );
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const redis = client(a, { commandTimeout: 3000 });
+      expect(await redis.db.reply('GET', 'push:HUGE')).toBe('pushed');
+      // Node clamps a delay over 2^31-1 ms to 1 ms (with a TimeoutOverflowWarning): the handover would run at once.
+      await new Promise((r) => setImmediate(r));
+      expect(await redis.db.reply('GET', 'where')).toBe('a');
+      expect(warnings.map((w) => w.name)).not.toContain('TimeoutOverflowWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   // README: moving-endpoint-type defaults from the configured host; with cluster seeds or failover endpoints that is
   // their host (it was 127.0.0.1, the unset host option: a cloud node would have answered MOVING with an internal IP).
   it.each([

@@ -28,6 +28,8 @@ export interface MaintenanceHost {
   handOver(why: string): void;
 }
 
+const MAX_TIMER = 2 ** 31 - 1;
+
 const KINDS = new Set(['MOVING', 'MIGRATING', 'MIGRATED', 'FAILING_OVER', 'FAILED_OVER']);
 
 function text(v: Reply | undefined): string | undefined {
@@ -132,7 +134,8 @@ export class Maintenance {
     }
     // No address: the same endpoint will serve elsewhere; reconnect to it after half the grace period.
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.host.handOver('the server is moving this connection (MOVING); reconnecting'), grace / 2);
+    // A garbage grace past what a timer holds would be clamped by Node to 1 ms (and warned about): cap it.
+    this.timer = setTimeout(() => this.host.handOver('the server is moving this connection (MOVING); reconnecting'), Math.min(grace / 2, MAX_TIMER));
     this.timer.unref();
   }
 }
