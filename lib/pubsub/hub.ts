@@ -328,11 +328,12 @@ export class Hub {
     else call.reject(err);
   }
 
-  /** A call failed: undo what it added (all or nothing), then reject it. */
+  /** A call failed: reject it, undo what it added (all or nothing), forget its member if that left it idle. */
   private fail(call: Call, err: Error): void {
     if (call.done) return;
     this.settle(call, err);
     void this.undoCalls([call]).catch(() => {});
+    this.forgetIdle(); // a subscriber whose calls all failed holds nothing: not kept (nor the connection for it)
   }
 
   /** Take out the holds of `calls`: what their member holds by no other call is let go of (UNSUBSCRIBEd if nobody holds it). */
