@@ -41,7 +41,7 @@ import { asking } from '../../connection/asking.js';
 import { mapAddress, mappedEndpoint } from '../address-map.js';
 import { MIN_REFRESH_GAP, type ClusterSettings } from './settings.js';
 import { TryAgainWaits } from './try-again.js';
-import { SlotFences } from './slot-fence.js';
+import { heldFor, SlotFences } from './slot-fence.js';
 import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
 import { onlyDatabaseZero, pinnedRouting } from './pinned.js';
@@ -144,7 +144,7 @@ export class Cluster implements Topology {
   /** Its slot just moved: older commands for it are still being redirected; keep the order. */
   #behindFence(fence: (() => void)[], cmd: Command, timeout: number): void {
     const start = Date.now();
-    fence.push(() => this.#sendAfter(cmd, timeout, start));
+    fence.push(heldFor(cmd, timeout, () => this.#sendAfter(cmd, timeout, start), this.hooks.unobservedError));
   }
 
   /** Route `cmd` after a wait begun at `start`, within what is left of `timeout` (0: none); what routing refuses fails it (never sent). */

@@ -7,7 +7,8 @@
  * keep their order.
  */
 import { commandInfo } from '../../commands/index.js';
-import { Command } from '../../connection/command.js';
+import { Command, failCommand } from '../../connection/command.js';
+import { ReplyTimeoutError } from '../../errors.js';
 import type { Standalone } from '../standalone.js';
 
 export class SlotFences {
@@ -32,4 +33,25 @@ export class SlotFences {
     ping.toPromise().then(release, release);
     old.send(ping, timeout, true);
   }
+}
+
+/**
+ * What to push behind a fence for `cmd`: `go` once the fence lifts, unless
+ * its deadline (`timeout` ms from now; 0: none) passed first. Then it fails
+ * at that deadline, never sent: the fence lifts when the old owner answers
+ * its PING, which only the command timeout bounds, and a shorter per-call
+ * deadline must not wait for it (nor be sent once it passed).
+ */
+export function heldFor(cmd: Command, timeout: number, go: () => void, report: (err: Error, cmd: Command) => void): () => void {
+  const timer =
+    timeout > 0
+      ? setTimeout(() => {
+          const why = 'the deadline passed before the command could be sent (its slot had just moved; older commands for it were still being redirected)';
+          if (!cmd.settled) failCommand(cmd, new ReplyTimeoutError(why, false, { command: cmd.info.name }), report);
+        }, timeout)
+      : undefined;
+  return () => {
+    clearTimeout(timer);
+    if (!cmd.settled) go();
+  };
 }
