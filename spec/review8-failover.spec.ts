@@ -3,7 +3,7 @@
  * two real servers (and scripted ones for MOVING, which redis 7 never sends).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, Redis, type RedisOptions } from '../lib/index.js';
+import { ConnectError, InvalidArgumentError, Redis, type RedisOptions } from '../lib/index.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 import { until } from './support/until.js';
 
@@ -69,4 +69,40 @@ describe('endpoint failover (review 8)', () => {
       await redis.close();
     },
   );
+
+  it('an endpoint that refuses the password (its ACL not rolled out yet) opens its breaker; the client goes on on the other', async () => {
+    const [wrong, right] = await Promise.all([startRedis(['--requirepass', 'old-Pass-1']), startRedis(['--requirepass', 'new-Pass-2'])]);
+    const redis = new Redis({ endpoints: [wrong.url, right.url], failover: FAST, password: 'new-Pass-2', connectTimeout: 1000, commandTimeout: 500 });
+    redis.on('error', () => {});
+    const events: { to?: string }[] = [];
+    redis.on('failover', (e) => events.push(e));
+    try {
+      await until('the failover to the endpoint that accepts the password', () => events.some((e) => e.to === `127.0.0.1:${right.port}`));
+      // Every command before the switch failed at once (the refusal); from here the client must serve.
+      await until('a SET answered', () => redis.db.reply('SET', 'r8:pw', 'v').then((v) => v === 'OK', () => false));
+    } finally {
+      await redis.close();
+      await Promise.all([destroyRedis(wrong), destroyRedis(right)]);
+    }
+  });
+
+  it('every endpoint refuses the password: commands fail with a ConnectError (no endpoint available) whose cause is the refusal', async () => {
+    const [x, y] = await Promise.all([startRedis(['--requirepass', 'x-Pass-3']), startRedis(['--requirepass', 'y-Pass-4'])]);
+    const redis = new Redis({ endpoints: [x.url, y.url], failover: FAST, password: 'neither-Pass-5', connectTimeout: 1000, commandTimeout: 5000 });
+    redis.on('error', () => {});
+    try {
+      let err: unknown;
+      await until('a command refused with no endpoint available', async () => {
+        err = await redis.db.reply('GET', 'k').catch((e: Error) => e);
+        return err instanceof ConnectError && /no endpoint is available/.test(err.message);
+      });
+      const chain: string[] = [];
+      for (let e: unknown = err; e instanceof Error && chain.length < 10; e = e.cause) chain.push(e.message);
+      expect(chain.join('\n')).toMatch(/WRONGPASS/);
+      expect(chain.join('\n')).not.toContain('neither-Pass-5');
+    } finally {
+      await redis.close();
+      await Promise.all([destroyRedis(x), destroyRedis(y)]);
+    }
+  });
 });

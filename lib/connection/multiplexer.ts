@@ -453,9 +453,9 @@ export class Multiplexer implements DecoderSink {
       },
       (err: Error) => {
         if (this.link !== link) return;
-        if (err instanceof ServerError && !refusedBeforeRunning(err)) {
-          // Wrong credentials, a database out of range, a refused client name:
-          // no reconnect can fix that, so every command fails fast with the cause.
+        if (err instanceof ServerError && !refusedBeforeRunning(err) && !this.opts.otherEndpoints) {
+          // Wrong credentials, a database out of range, a refused client name: no reconnect can fix that (unless it
+          // may go to another endpoint: failover), so every command fails fast with the cause.
           this.fatal = new ConnectError(refusedConfiguration(err), { cause: err }); // bare: who wraps it names command and node
         }
         this.lose(err instanceof RedisError ? annotate(err, 'HELLO', this.node) : err);

@@ -25,6 +25,11 @@ export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
    * with it at once (they were never sent).
    */
   locate?: () => Promise<Located>;
+  /**
+   * With `locate`, the next attempt may go to another, equivalent endpoint (endpoint failover): a refused
+   * configuration (a wrong password there) is that endpoint's failure, not final; its breaker moves the client on.
+   */
+  otherEndpoints?: boolean;
   /** Default per-command deadline in ms (queue wait + wire); 0 disables. */
   commandTimeout: number;
   limits: Partial<DecoderLimits>;

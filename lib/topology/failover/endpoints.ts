@@ -86,6 +86,8 @@ export class EndpointFailover extends OneUnitTopology {
   private readonly timer: NodeJS.Timeout;
   private active: number;
   private closed = false;
+  /** The last failed health check's error (a refused password, a timeout, ...). */
+  private lastFailure: Error | undefined;
 
   constructor(
     connection: MultiplexerOptions,
@@ -98,10 +100,10 @@ export class EndpointFailover extends OneUnitTopology {
     this.active = this.best();
     const locate = (): Promise<Located> => {
       const i = this.best();
-      if (i < 0) return Promise.reject(new ConnectError(`no endpoint is available (every circuit breaker is open: ${this.names().join(', ')})`));
+      if (i < 0) return Promise.reject(new ConnectError(`no endpoint is available (every circuit breaker is open: ${this.names().join(', ')})`, { cause: this.lastFailure }));
       return Promise.resolve({ endpoint: s.endpoints[i]! });
     };
-    this.unit = new Standalone({ ...connection, endpoint: s.endpoints[this.active]!, locate }, pool, hooks);
+    this.unit = new Standalone({ ...connection, endpoint: s.endpoints[this.active]!, locate, otherEndpoints: true }, pool, hooks);
     // Health connections: PING only, no handshake extras, reconnecting on their own.
     this.checkers = s.endpoints.map(
       (endpoint) =>
@@ -144,7 +146,10 @@ export class EndpointFailover extends OneUnitTopology {
       ping.then(
         () => this.outcome(i, true),
         // An ACL user without PING is refused (NOPERM): an answer from a live server, not a failure.
-        (err) => this.outcome(i, err instanceof NoPermError),
+        (err: unknown) => {
+          if (!(err instanceof NoPermError) && err instanceof Error) this.lastFailure = err; // why no endpoint is available, if none is
+          this.outcome(i, err instanceof NoPermError);
+        },
       );
       mux.send(ping, this.s.healthCheckTimeout, true);
     });
