@@ -27,7 +27,7 @@ import { CHANNEL, CallGroup, PATTERN, SHARD, type Hub, type Kind, type Member } 
 import { AbandonedWaits, BoundedIterator, SubscriberOverflowError, iterationOnly } from './pubsub/iterator.js';
 import { Keyspace, enableKeyspaceEvents, iterableRequest, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceRequest, type KeyspaceSink } from './pubsub/keyspace.js';
 import { LISTENER_REJECTIONS, callEach, reportRejections, safeEmit } from './pubsub/listeners.js';
-import { KINDS, NodeLeftError } from './pubsub/subscriptions.js';
+import { NodeLeftError } from './pubsub/subscriptions.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
 
@@ -425,13 +425,15 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   }
 
   /**
-   * About to subscribe on `hub`. The hubs where this member holds nothing,
-   * not even a call in progress (their node left routing, or it let go of
-   * everything there), are let go of here:
-   * otherwise every failover or map flap in the subscriber's life would add one.
+   * About to subscribe on `hub`. The hubs that forgot this member (it holds
+   * nothing there, not even a call in progress: their node left routing, or
+   * it let go of everything there) are let go of here: otherwise every
+   * failover or map flap in the subscriber's life would add one. Asking what
+   * it holds is not enough: a call may still wait there for a name it let go
+   * of meanwhile, and close() must reach it.
    */
   #join(hub: Hub): void {
-    for (const h of this.#hubs) if (h !== hub && KINDS.every((kind) => h.held(this.#member, kind).length === 0)) this.#hubs.delete(h);
+    for (const h of this.#hubs) if (h !== hub && !h.knows(this.#member)) this.#hubs.delete(h);
     this.#hubs.add(hub);
   }
 

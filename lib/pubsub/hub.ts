@@ -168,6 +168,11 @@ export class Hub {
     return state === undefined ? [] : [...state.held[kind]].map((e) => e.name);
   }
 
+  /** Whether `member` is one of this hub's: it holds or waits for something here (or the connection gave up since). */
+  knows(member: Member): boolean {
+    return this.members.has(member);
+  }
+
   /** The user call `group` succeeded: what its parts here hold, `member` holds for good. */
   keep(member: Member, group: CallGroup): void {
     const state = this.members.get(member);
