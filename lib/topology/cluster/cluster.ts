@@ -42,6 +42,7 @@ import { mapAddress, mappedEndpoint } from '../address-map.js';
 import { MIN_REFRESH_GAP, type ClusterSettings } from './settings.js';
 import { TryAgainWaits } from './try-again.js';
 import { heldFor, SlotFences } from './slot-fence.js';
+import { leftAfterWait, ownDeadline } from './wait-deadline.js';
 import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
 import { onlyDatabaseZero, pinnedRouting } from './pinned.js';
@@ -121,10 +122,10 @@ export class Cluster implements Topology {
       return;
     }
     const route = routeOf(cmd.info, cmd.args as Arg[]); // throws CrossSlotError / InvalidArgumentError: nothing sent
-    if (!this.#first.ready) this.#afterFirstMap(cmd, timeout);
+    if (!this.#first.ready) this.#afterFirstMap(cmd, timeout, custom);
     else if (route.to === TO_SLOT) {
       const fence = this.#fences.of(route.slot);
-      if (fence !== undefined) this.#behindFence(fence, cmd, timeout);
+      if (fence !== undefined) this.#behindFence(fence, cmd, timeout, custom);
       else this.#forSlot(route.slot, cmd.info.flags & READONLY).send(cmd, timeout, custom);
     }
     else if (route.to === TO_SPLIT) this.#split(cmd, timeout, custom);
@@ -133,24 +134,24 @@ export class Cluster implements Topology {
   }
 
   /** No slot map yet: wait for it (within the deadline) rather than guess a node. */
-  #afterFirstMap(cmd: Command, timeout: number): void {
+  #afterFirstMap(cmd: Command, timeout: number, custom: boolean): void {
     const start = Date.now();
     this.#first.wait(timeout > 0 ? timeout : this.opts.connectTimeout || 10_000, cmd.info.name).then(
-      () => cmd.settled || this.#sendAfter(cmd, timeout, start), // settled: given up while the map was coming (its signal fired)
+      () => cmd.settled || this.#sendAfter(cmd, timeout, start, custom), // settled: given up while the map was coming (its signal fired)
       (err: Error) => this.#fail(cmd, err),
     );
   }
 
   /** Its slot just moved: older commands for it are still being redirected; keep the order. */
-  #behindFence(fence: (() => void)[], cmd: Command, timeout: number): void {
+  #behindFence(fence: (() => void)[], cmd: Command, timeout: number, custom: boolean): void {
     const start = Date.now();
-    fence.push(heldFor(cmd, timeout, () => this.#sendAfter(cmd, timeout, start), this.hooks.unobservedError));
+    fence.push(heldFor(cmd, ownDeadline(cmd, custom) ? 0 : timeout, () => this.#sendAfter(cmd, timeout, start, custom), this.hooks.unobservedError));
   }
 
-  /** Route `cmd` after a wait begun at `start`, within what is left of `timeout` (0: none); what routing refuses fails it (never sent). */
-  #sendAfter(cmd: Command, timeout: number, start: number): void {
+  /** Route `cmd` after a wait begun at `start`, within what is left of its deadline (wait-deadline.ts); what routing refuses fails it (never sent). */
+  #sendAfter(cmd: Command, timeout: number, start: number, custom: boolean): void {
     try {
-      this.send(cmd, timeout > 0 ? Math.max(1, timeout - (Date.now() - start)) : 0, true);
+      this.send(cmd, ...leftAfterWait(cmd, timeout, start, custom));
     } catch (err) {
       this.#fail(cmd, err as Error); // e.g. the client closed meanwhile and its node is gone
     }
