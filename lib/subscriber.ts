@@ -177,7 +177,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       dropped: (_kind, _name, err) => {
         if (this.listenerCount('error') > 0) safeEmit(this, 'error', err);
       },
-      moved: (kind, name) => this.#follow(kind, name, 0),
+      moved: (kind, name, group) => this.#follow(kind, name, 0, group as CallGroup<Hub> | undefined),
     };
   }
 
@@ -396,9 +396,12 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     try {
       await settled(calls);
     } catch (err) {
-      await Promise.all([...group.hubs].map((hub) => hub.undo(this.#member, group).catch(() => {})));
+      group.decided = 'undone';
+      // Within the subscriber's deadline, not the client's: the call must settle in bounded time.
+      await Promise.all([...group.hubs].map((hub) => hub.undo(this.#member, group, this.#timeout).catch(() => {})));
       throw err;
     }
+    group.decided = 'kept';
     for (const hub of group.hubs) hub.keep(this.#member, group);
   }
 
@@ -437,9 +440,15 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     this.#hubs.add(hub);
   }
 
-  /** A held shard channel now belongs to another node (see Member.moved): subscribe it there. */
-  #follow(kind: Kind, name: Buffer, moves: number): void {
-    if (this.#closed) return;
+  /**
+   * A held shard channel now belongs to another node (see Member.moved):
+   * subscribe it there. Held by a resolved part of `group` (a call over
+   * several hubs not decided yet): the subscribe is a part of that call too,
+   * so that its undo lets go of it there; undone already, it is not followed.
+   */
+  #follow(kind: Kind, name: Buffer, moves: number, group?: CallGroup<Hub>): void {
+    if (this.#closed || group?.decided === 'undone') return;
+    const part = group?.decided === undefined ? group : undefined;
     let hub: Hub;
     try {
       hub = this.#ctx.route(kind, name);
@@ -448,7 +457,8 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       return;
     }
     this.#join(hub);
-    hub.subscribe(this.#member, kind, [name], this.#timeout).catch((err: Error) => {
+    part?.hubs.add(hub);
+    hub.subscribe(this.#member, kind, [name], this.#timeout, part).catch((err: Error) => {
       if (this.#closed) return;
       if (!(err instanceof MovedError || err instanceof NodeLeftError) || moves >= MAX_MOVES) {
         this.#member.dropped(kind, name, err);
@@ -457,7 +467,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       const id = `${kind}:${name.toString('latin1')}`;
       const timer = setTimeout(() => {
         this.#moving.delete(id);
-        this.#follow(kind, name, moves + 1);
+        this.#follow(kind, name, moves + 1, group);
       }, MOVE_DELAY << moves);
       timer.unref();
       this.#moving.set(id, timer);

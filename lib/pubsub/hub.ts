@@ -30,7 +30,7 @@ import { Multiplexer, type MultiplexerOptions } from '../connection/multiplexer.
 import { describeEndpoint } from '../connection/socket.js';
 import { ConnectionCounters } from './connection-counters.js';
 import { dispatchFrame } from './frame-dispatch.js';
-import { everything, movableNames, movedShards, type Move } from './leaving.js';
+import { announce, everything, movableNames, movedShards, type Move } from './leaving.js';
 import { unsubscribeEntries } from './unsubscribe.js';
 import { gaveUpError } from './gave-up.js';
 import { ClosedError, ConnectionLostError, MovedError, ReplyTimeoutError, ServerError } from '../errors.js';
@@ -180,13 +180,13 @@ export class Hub {
     state?.groups.delete(group);
   }
 
-  /** The user call `group` failed: its parts here are undone (see undoCalls); resolves once the server let go. */
-  undo(member: Member, group: CallGroup): Promise<void> {
+  /** The user call `group` failed: its parts here are undone (see undoCalls); resolves once the server let go (or `timeout`). */
+  undo(member: Member, group: CallGroup, timeout: number): Promise<void> {
     const state = this.members.get(member);
     const calls = state?.groups.get(group);
     if (calls === undefined) return Promise.resolve();
     state!.groups.delete(group);
-    const done = this.undoCalls(calls);
+    const done = this.undoCalls(calls, timeout);
     this.forgetIdle();
     return done;
   }
@@ -224,10 +224,7 @@ export class Hub {
     this.bufferMembers = 0;
     const closed = this.closeConnection((mux) => mux.close()); // forgets the entries: the server does with the connection
     for (const [call, names] of calls) this.settle(call, new NodeLeftError(call.command, this.node, names));
-    for (const [member, kind, name] of moves) {
-      if (member.moved) member.moved(kind, name);
-      else member.dropped(kind, name, new ConnectionLostError("its node left the cluster's slot map", false, { command: SUBSCRIBE[kind], node: this.node }));
-    }
+    announce(moves, "its node left the cluster's slot map", this.node);
     return closed;
   }
 
@@ -249,7 +246,7 @@ export class Hub {
       for (const [call, names] of taken.calls) this.fail(call, new NodeLeftError(call.command, this.node, names));
     }
     this.forgetIdle(); // members left with nothing here stop hearing of this connection: its errors are no longer theirs
-    for (const [member, kind, name] of moves) member.moved!(kind, name);
+    announce(moves, 'its connection was lost', this.node); // all of them can move (movableNames)
   }
 
   /**
@@ -342,10 +339,10 @@ export class Hub {
   }
 
   /** Take out the holds of `calls`: what their member holds by no other call is let go of (UNSUBSCRIBEd if nobody holds it). */
-  private undoCalls(calls: Call[]): Promise<void> {
+  private undoCalls(calls: Call[], timeout = this.opts.commandTimeout): Promise<void> {
     const gone: Entry[][] = [[], [], []];
     for (const call of calls) for (const e of call.added) if (e.drop(call)) this.release(call.member, e, gone[e.kind]!);
-    return Promise.all(KINDS.map((k) => this.unsubscribeGone(k, gone[k]!, this.opts.commandTimeout))).then(() => undefined);
+    return Promise.all(KINDS.map((k) => this.unsubscribeGone(k, gone[k]!, timeout))).then(() => undefined);
   }
 
   /** `e` is confirmed (no error), or its subscribe failed: tell the calls waiting for it. */
@@ -469,9 +466,10 @@ export class Hub {
     this.entries[e.kind].delete(e.key);
     const moved = err instanceof MovedError && e.kind === SHARD && this.onMoved !== undefined;
     for (const member of e.holders) {
+      const groups = e.movesOf(member, true); // its waiters failed (wake): a call still holding it waits for others
       e.remove(member);
       this.members.get(member)?.held[e.kind].delete(e);
-      if (moved && member.moved) member.moved(e.kind, e.name);
+      if (moved && member.moved) for (const g of groups) member.moved(e.kind, e.name, g);
       else member.dropped(e.kind, e.name, err);
     }
   }
@@ -486,10 +484,7 @@ export class Hub {
   relocateShards(stays: (name: Buffer) => boolean): void {
     const { moves, leaving } = movedShards(this.entries[SHARD], this.members, stays);
     void this.unsubscribeGone(SHARD, leaving.filter((e) => e.confirmed), this.opts.commandTimeout).catch(() => {});
-    for (const [member, , name] of moves) {
-      if (member.moved) member.moved(SHARD, name);
-      else member.dropped(SHARD, name, new ConnectionLostError('its shard moved to another node', false, { command: 'SSUBSCRIBE', node: this.node }));
-    }
+    announce(moves, 'its shard moved to another node', this.node);
   }
 
   // ------------------------------------------------------------------ the connection

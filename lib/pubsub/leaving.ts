@@ -5,9 +5,11 @@
  * still waiting, each with the names its member still wants of it (rejected
  * with NodeLeftError: their subscriber makes them again there).
  */
-import { KEPT, type Call, type Entry, type Kind, type Member, type MemberState } from './subscriptions.js';
+import { ConnectionLostError } from '../errors.js';
+import { KEPT, SUBSCRIBE, type Call, type CallGroup, type Entry, type Kind, type Member, type MemberState } from './subscriptions.js';
 
-export type Move = [member: Member, kind: Kind, name: Buffer];
+/** A name a member holds moves (`group`: held by a part of that undecided call, see Entry.movesOf). */
+export type Move = [member: Member, kind: Kind, name: Buffer, group?: CallGroup];
 
 export interface Leaving {
   moves: Move[];
@@ -18,7 +20,7 @@ export interface Leaving {
 export function everything(entries: readonly Map<string, Entry>[], members: Map<Member, MemberState>): Leaving {
   const moves: Move[] = [];
   for (const map of entries) {
-    for (const e of map.values()) for (const member of e.holders) if (e.settledFor(member)) moves.push([member, e.kind, e.name]);
+    for (const e of map.values()) for (const member of e.holders) for (const g of e.movesOf(member)) moves.push([member, e.kind, e.name, g]);
   }
   // What an unsubscribe let go of meanwhile stays let go.
   const calls = new Map<Call, Buffer[]>();
@@ -39,7 +41,7 @@ export function movableNames(map: Map<string, Entry>, members: Map<Member, Membe
   for (const e of [...map.values()]) {
     for (const [member, hold] of [...e.members]) {
       if (member.moved === undefined || member.nodeLocal) continue;
-      if (e.settledFor(member)) moves.push([member, e.kind, e.name]);
+      for (const g of e.movesOf(member)) moves.push([member, e.kind, e.name, g]);
       if (hold !== KEPT) for (const call of hold) if (!call.done) calls.set(call, [...(calls.get(call) ?? []), e.name]);
       e.remove(member);
       members.get(member)?.held[e.kind].delete(e);
@@ -64,10 +66,22 @@ export function movedShards(map: Map<string, Entry>, members: Map<Member, Member
   for (const e of leaving) {
     map.delete(e.key);
     for (const member of e.holders) {
+      for (const g of e.movesOf(member, true)) moves.push([member, e.kind, e.name, g]); // a call still waiting holds it while it waits for others: it moves too
       e.remove(member);
       members.get(member)?.held[e.kind].delete(e);
-      moves.push([member, e.kind, e.name]);
     }
   }
   return { moves, leaving };
+}
+
+/**
+ * Tell each member of `moves` that its name left `node` (`why`): it
+ * subscribes it again wherever routing places it now (Member.moved), or, if
+ * it cannot move, hears that it was dropped.
+ */
+export function announce(moves: Move[], why: string, node: string): void {
+  for (const [member, kind, name, group] of moves) {
+    if (member.moved) member.moved(kind, name, group);
+    else member.dropped(kind, name, new ConnectionLostError(why, false, { command: SUBSCRIBE[kind], node }));
+  }
 }

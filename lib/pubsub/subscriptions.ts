@@ -58,9 +58,11 @@ export interface Member {
    * A shard channel of this member now belongs to another node (its slot was
    * migrated, or its master failed over): this hub let go of it; subscribe it
    * again wherever routing now places it. Without this, `dropped` is called.
-   * Must not throw.
+   * `group`: the undecided user call over several hubs that holds it (a
+   * resolved part of it): the subscribe there is a part of that call too, so
+   * that its undo finds it. Must not throw.
    */
-  moved?(kind: Kind, name: Buffer): void;
+  moved?(kind: Kind, name: Buffer, group?: CallGroup): void;
   /**
    * What it hears is its node's own (keyspace events): when the connection
    * is lost it stays and reconnects there (Hub.moveChannels passes it by);
@@ -132,10 +134,20 @@ export class Entry {
     return h !== undefined && h !== KEPT && h.has(call);
   }
 
-  /** Whether its member holds it by a call that resolved (or for good): a subscription to move, not a call to make again. */
-  settledFor(member: Member): boolean {
+  /**
+   * How `member`'s hold moves elsewhere (see Member.moved): one subscribe for
+   * good (undefined), or one per undecided user call over several hubs that
+   * holds it (a call that resolved on its own holds it for good: see
+   * Hub.settle). Calls still waiting count only with `waiting` (else they
+   * are made again instead: see Leaving.calls).
+   */
+  movesOf(member: Member, waiting = false): (CallGroup | undefined)[] {
     const h = this.members.get(member);
-    return h === KEPT || (h !== undefined && [...h].some((c) => c.done));
+    if (h === undefined) return [];
+    if (h === KEPT) return [undefined];
+    const groups = new Set<CallGroup | undefined>();
+    for (const c of h) if (waiting || c.done) groups.add(c.group);
+    return [...groups];
   }
 
   /** `call` can no longer be undone: its member holds this entry for good (if it still holds it by that call). */
@@ -195,6 +207,8 @@ export function perCommand(kind: Kind, entries: Entry[]): Entry[][] {
  */
 export class CallGroup<H = unknown> {
   readonly hubs = new Set<H>();
+  /** Kept or undone: a hold of its that moves after that is not followed as its part (see Member.moved). */
+  decided: 'kept' | 'undone' | undefined = undefined;
 }
 
 /** A subscribe call in progress. */
