@@ -20,6 +20,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import { ClosedError, type Database, type Redis } from '../lib/index.js';
 import { useCluster } from './support/real-cluster.js';
+import { follow } from './support/outcome.js';
 
 // Clients seeded with the first node only, disconnected after each test (after this file's own afterEach).
 const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 10_000, connectTimeout: 2000 }), {
@@ -31,16 +32,6 @@ afterEach(async () => {
   for (const m of cluster.masters()) await cluster.call(m.port, 'CLIENT', 'UNPAUSE');
 });
 
-type Outcome = { settled: number; value: unknown; error: unknown };
-/** Follow `p`: how often it settled (a promise cannot settle twice: this counts the outcome once) and with what. */
-function follow(p: PromiseLike<unknown>): Outcome {
-  const out: Outcome = { settled: 0, value: undefined, error: undefined };
-  Promise.resolve(p).then(
-    (value) => Object.assign(out, { settled: out.settled + 1, value }),
-    (error: unknown) => Object.assign(out, { settled: out.settled + 1, error }),
-  );
-  return out;
-}
 const turn = () => new Promise((r) => setImmediate(r));
 async function until(check: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((r) => setTimeout(r, 5));

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import { ClosedError, type Redis } from '../lib/index.js';
 import { useCluster } from './support/real-cluster.js';
+import { follow, type Followed } from './support/outcome.js';
 
 const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 10_000, connectTimeout: 2000 }), {
   end: 'disconnect',
@@ -20,15 +21,6 @@ const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTime
 });
 afterEach(() => vi.restoreAllMocks());
 
-type Outcome = { settled: number; value: unknown; error: unknown };
-function follow(p: PromiseLike<unknown>): Outcome {
-  const out: Outcome = { settled: 0, value: undefined, error: undefined };
-  Promise.resolve(p).then(
-    (value) => Object.assign(out, { settled: out.settled + 1, value }),
-    (error: unknown) => Object.assign(out, { settled: out.settled + 1, error }),
-  );
-  return out;
-}
 const turn = () => new Promise((r) => setImmediate(r));
 async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((r) => setTimeout(r, 5));
@@ -58,7 +50,7 @@ function holdBackoffs(): () => number {
 }
 
 /** An MGET refused with TRYAGAIN (one key here, one missing while the slot migrates), waiting to be sent again. */
-async function waitingMget(redis: Redis): Promise<{ mget: Outcome; finish: () => Promise<void> }> {
+async function waitingMget(redis: Redis): Promise<{ mget: Followed; finish: () => Promise<void> }> {
   const [x, y] = cluster.masters().map((m) => m.port) as [number, number];
   await redis.db.reply('PING');
   const tag = await tagOn(x);

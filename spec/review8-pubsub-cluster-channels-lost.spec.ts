@@ -10,7 +10,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Message, Redis } from '../lib/index.js';
-import { KEPT, type Entry } from '../lib/pubsub/subscriptions.js';
 import { peekHubs } from './support/hub-peek.js';
 import { outcome } from './support/outcome.js';
 import { useCluster } from './support/real-cluster.js';
@@ -40,22 +39,6 @@ async function channelNode(): Promise<number> {
     if (/ (sub|psub)=[1-9]/.test(list)) return m.port;
   }
   throw new Error('no node holds the channel subscriptions');
-}
-
-function hubsSettled(redis: Redis): void {
-  for (const hub of peek.hubsOf(redis)) {
-    const h = hub as unknown as { entries: Map<string, Entry>[]; members: Map<unknown, { calls: Set<unknown>; groups: Map<unknown, unknown> }> };
-    for (const state of h.members.values()) {
-      expect(state.calls.size).toBe(0);
-      expect(state.groups.size).toBe(0);
-    }
-    for (const map of h.entries) {
-      for (const e of map.values()) {
-        expect(e.waiters).toEqual([]);
-        for (const hold of e.members.values()) expect(hold).toBe(KEPT);
-      }
-    }
-  }
 }
 
 describe('the channels\' pub/sub connection killed while overlapping calls are in flight', () => {
@@ -92,6 +75,6 @@ describe('the channels\' pub/sub connection killed while overlapping calls are i
     await until('delivered', () => gotOne.length === 2 && gotTwo.length === 2);
     expect(gotOne).toEqual([{ channel: 'cl:y', message: 'm1' }, { pattern: 'cl:q*', channel: 'cl:q1', message: 'm2' }]);
     expect(gotTwo).toEqual([{ channel: 'cl:y', message: 'm1' }, { pattern: 'cl:q*', channel: 'cl:q1', message: 'm2' }]);
-    hubsSettled(redis);
+    peek.expectSettled(redis);
   });
 });

@@ -18,11 +18,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NoPermError, ReplyTimeoutError, type Message, type Redis } from '../lib/index.js';
 import type { Subscriber } from '../lib/subscriber.js';
-import { KEPT, type Entry } from '../lib/pubsub/subscriptions.js';
 import { peekHubs } from './support/hub-peek.js';
 import { tracked } from './support/outcome.js';
 import { keyOn, useCluster } from './support/real-cluster.js';
 import { until, within } from './support/until.js';
+import { whileStopped } from './support/process-stop.js';
 
 const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 8000, reconnect: { baseDelay: 5, maxDelay: 20 } }), {
   start: { replicasPerMaster: 0, nodeTimeout: 60_000, extraArgs: ['--cluster-require-full-coverage', 'no'] },
@@ -37,14 +37,8 @@ beforeAll(async () => {
 });
 
 /** The node's process stops answering (its socket stays open) until `body` is done. */
-async function whileStopped<T>(port: number, body: () => Promise<T>): Promise<T> {
-  const pid = cluster.node(port).pid!;
-  process.kill(pid, 'SIGSTOP');
-  try {
-    return await body();
-  } finally {
-    process.kill(pid, 'SIGCONT');
-  }
+function whileNodeStopped<T>(port: number, body: () => Promise<T>): Promise<T> {
+  return whileStopped(cluster.node(port).pid!, body);
 }
 
 async function shardChannels(port: number): Promise<string[]> {
@@ -53,23 +47,6 @@ async function shardChannels(port: number): Promise<string[]> {
 
 async function shardNumsub(port: number, channel: string): Promise<number> {
   return Number(((await cluster.call(port, 'PUBSUB', 'SHARDNUMSUB', channel)) as unknown[])[1]);
-}
-
-/** Every hub of `redis`: no group or call left, every hold for good, no waiter kept. */
-function hubsSettled(redis: Redis): void {
-  for (const hub of peek.hubsOf(redis)) {
-    const h = hub as unknown as { entries: Map<string, Entry>[]; members: Map<unknown, { calls: Set<unknown>; groups: Map<unknown, unknown> }> };
-    for (const state of h.members.values()) {
-      expect(state.calls.size).toBe(0);
-      expect(state.groups.size).toBe(0);
-    }
-    for (const map of h.entries) {
-      for (const e of map.values()) {
-        expect(e.waiters).toEqual([]);
-        for (const hold of e.members.values()) expect(hold).toBe(KEPT);
-      }
-    }
-  }
 }
 
 async function delivers(redis: Redis, sub: Subscriber, channel: string): Promise<void> {
@@ -90,7 +67,7 @@ describe.each([
     const redis = client({ username: 'r8c', password: 'pw' });
     const sub = redis.subscriber();
     await sub.ssubscribe(warm);
-    const call = await whileStopped(b!.port, async () => {
+    const call = await whileNodeStopped(b!.port, async () => {
       const call = tracked(sub.ssubscribe(onA, onB));
       await until('node a confirmed its part', async () => (await shardChannels(a!.port)).includes(onA));
       await cluster.call(a!.port, 'CLIENT', 'KILL', 'TYPE', 'pubsub');
@@ -111,7 +88,7 @@ describe.each([
       await delivers(redis, sub, onA);
       await delivers(redis, sub, onB);
     }
-    hubsSettled(redis);
+    peek.expectSettled(redis);
   });
 });
 
@@ -126,7 +103,7 @@ describe('two subscribers sharing the hubs make the same call over two nodes, wi
     const patient = redis.subscriber({ timeout: 0 });
     await patient.ssubscribe(warm);
     await quick.ssubscribe(warm);
-    const calls = await whileStopped(b!.port, async () => {
+    const calls = await whileNodeStopped(b!.port, async () => {
       const calls = { quick: tracked(quick.ssubscribe(onA, onB)), patient: tracked(patient.ssubscribe(onB, onA)) };
       await until('the quick call timed out', () => calls.quick.settled());
       expect(calls.patient.settled()).toBe(false);
@@ -142,6 +119,6 @@ describe('two subscribers sharing the hubs make the same call over two nodes, wi
     await delivers(redis, patient, onA);
     await delivers(redis, patient, onB);
     expect(quickGot).toEqual([]);
-    hubsSettled(redis);
+    peek.expectSettled(redis);
   });
 });

@@ -22,6 +22,7 @@ import { keySlot } from '../lib/commands/slot.js';
 import { tracked } from './support/outcome.js';
 import { keyOn, useCluster } from './support/real-cluster.js';
 import { until, within } from './support/until.js';
+import { whileStopped } from './support/process-stop.js';
 
 const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 8000 }), {
   start: { replicasPerMaster: 0, nodeTimeout: 60_000, extraArgs: ['--cluster-require-full-coverage', 'no'] },
@@ -35,14 +36,8 @@ beforeAll(async () => {
 });
 
 /** The node's process stops answering (its socket stays open) until `body` is done. */
-async function whileStopped<T>(port: number, body: () => Promise<T>): Promise<T> {
-  const pid = cluster.node(port).pid!;
-  process.kill(pid, 'SIGSTOP');
-  try {
-    return await body();
-  } finally {
-    process.kill(pid, 'SIGCONT');
-  }
+function whileNodeStopped<T>(port: number, body: () => Promise<T>): Promise<T> {
+  return whileStopped(cluster.node(port).pid!, body);
 }
 
 async function shardChannels(port: number): Promise<string[]> {
@@ -68,7 +63,7 @@ describe('an ssubscribe over several nodes that fails after a part of it resolve
     const redis = client({ username: 'r8g', password: 'pw' });
     const sub = redis.subscriber();
     await sub.ssubscribe(warm); // node b's pub/sub connection is up
-    const call = await whileStopped(b!.port, async () => {
+    const call = await whileNodeStopped(b!.port, async () => {
       const call = tracked(sub.ssubscribe(ok, refused)); // node b's part waits while b is stopped
       await until('node a confirmed its part', async () => (await shardChannels(a!.port)).includes(ok));
       await moveEmptySlot(keySlot(ok), a!.port, c!.port);
@@ -95,7 +90,7 @@ describe('an ssubscribe over several nodes with a deadline, the client without o
     const sub = redis.subscriber({ timeout: 4000 });
     await sub.ssubscribe(warm);
     // Node b holds its part back until node a, whose part resolved, stops answering; then refuses it.
-    const call = await whileStopped(b!.port, async () => {
+    const call = await whileNodeStopped(b!.port, async () => {
       const call = tracked(sub.ssubscribe(ok, refused));
       await until('node a confirmed its part', async () => (await shardChannels(a!.port)).includes(ok));
       process.kill(cluster.node(a!.port).pid!, 'SIGSTOP');

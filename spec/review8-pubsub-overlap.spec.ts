@@ -18,6 +18,7 @@ import { peekHubs } from './support/hub-peek.js';
 import { outcome, tracked } from './support/outcome.js';
 import { useRealServer } from './support/real-server.js';
 import { until, within } from './support/until.js';
+import { whileStopped } from './support/process-stop.js';
 
 const env = useRealServer();
 const peek = peekHubs();
@@ -34,13 +35,8 @@ afterAll(async () => {
 });
 
 /** The server reads nothing while `body` makes its calls: they all reach it together, after. */
-async function whileStopped<T>(body: () => T | Promise<T>): Promise<T> {
-  process.kill(pid, 'SIGSTOP');
-  try {
-    return await body();
-  } finally {
-    process.kill(pid, 'SIGCONT');
-  }
+function whileServerStopped<T>(body: () => T | Promise<T>): Promise<T> {
+  return whileStopped(pid, body);
 }
 
 async function numsub(channel: string): Promise<number> {
@@ -56,23 +52,6 @@ async function pubsubClients(): Promise<{ sub: number; psub: number }[]> {
     .map((l) => ({ sub: Number(/ sub=(\d+)/.exec(l)![1]), psub: Number(/ psub=(\d+)/.exec(l)![1]) }));
 }
 
-/** Every entry of every hub of `redis`: no call waits, every hold is for good (KEPT), no waiter is kept. */
-function hubSettled(redis: Redis): void {
-  for (const hub of peek.hubsOf(redis)) {
-    const h = hub as unknown as { entries: Map<string, Entry>[]; members: Map<unknown, { calls: Set<unknown>; groups: Map<unknown, unknown> }> };
-    for (const state of h.members.values()) {
-      expect(state.calls.size).toBe(0);
-      expect(state.groups.size).toBe(0);
-    }
-    for (const map of h.entries) {
-      for (const e of map.values()) {
-        expect(e.waiters).toEqual([]);
-        for (const hold of e.members.values()) expect(hold).toBe(KEPT);
-      }
-    }
-  }
-}
-
 function messages(sub: Subscriber): Message[] {
   const got: Message[] = [];
   sub.on('message', (m) => got.push(m));
@@ -85,7 +64,7 @@ describe('overlapping calls with deadlines of different lengths, on one connecti
     const quick = redis.subscriber({ timeout: 300 });
     const patient = redis.subscriber({ timeout: 0 });
     await patient.subscribe('d:warm'); // the connection is up
-    const calls = await whileStopped(async () => {
+    const calls = await whileServerStopped(async () => {
       const calls = {
         quickBoth: tracked(quick.subscribe('d:x', 'd:y')),
         patientX: tracked(patient.subscribe('d:x')),
@@ -115,7 +94,7 @@ describe('overlapping calls with deadlines of different lengths, on one connecti
     await until('delivered', () => patientGot.length === 1);
     expect(quickGot).toEqual([]);
     expect(redis.stats().pubsub).toMatchObject({ channels: 2, patterns: 1 });
-    hubSettled(redis);
+    peek.expectSettled(redis);
   });
 });
 
@@ -126,7 +105,7 @@ describe('overlapping calls refused in part by the ACL, of two subscribers on on
     const one = redis.subscriber();
     const two = redis.subscriber();
     await one.subscribe('a:ok0');
-    const calls = await whileStopped(() => ({
+    const calls = await whileServerStopped(() => ({
       oneRefused: tracked(one.subscribe('a:ok1', 'a:bad')),
       twoOk1: tracked(two.subscribe('a:ok1')),
       oneOk1Again: tracked(one.subscribe('a:ok1', 'a:ok2')),
@@ -155,7 +134,7 @@ describe('overlapping calls refused in part by the ACL, of two subscribers on on
     await until('delivered', () => oneGot.length === 2 && twoGot.length === 2);
     expect(oneGot).toEqual([{ channel: 'a:ok1', message: 'm1' }, { channel: 'a:ok2', message: 'm2' }]);
     expect(twoGot).toEqual([{ channel: 'a:ok1', message: 'm1' }, { pattern: 'a:okp*', channel: 'a:okp1', message: 'm3' }]);
-    hubSettled(redis);
+    peek.expectSettled(redis);
   });
 });
 
@@ -165,7 +144,7 @@ describe('close() of one subscriber while its calls and another subscriber\'s ov
     const leaving = redis.subscriber();
     const staying = redis.subscriber();
     await staying.subscribe('c:warm');
-    const { calls, closed } = await whileStopped(() => {
+    const { calls, closed } = await whileServerStopped(() => {
       const calls = {
         leavingShared: tracked(leaving.subscribe('c:shared', 'c:own')),
         stayingShared: tracked(staying.subscribe('c:shared')),
@@ -181,7 +160,7 @@ describe('close() of one subscriber while its calls and another subscriber\'s ov
     expect(await numsub('c:shared')).toBe(1);
     expect(await pubsubClients()).toEqual([{ sub: 2, psub: 0 }]);
     expect(peek.hubMembers(redis)).toBe(1);
-    hubSettled(redis);
+    peek.expectSettled(redis);
     await staying.close();
     await until('the pub/sub connection closed with the last subscriber', async () => (await pubsubClients()).length === 0);
     expect(peek.hubMembers(redis)).toBe(0);
@@ -218,6 +197,6 @@ describe('a reconnect (CLIENT KILL TYPE pubsub) while overlapping calls and an u
     const twoGot = messages(two);
     await admin.db.reply('PUBLISH', 'k:3', 'm');
     await until('delivered by channel and pattern', () => twoGot.length === 2);
-    hubSettled(redis);
+    peek.expectSettled(redis);
   });
 });

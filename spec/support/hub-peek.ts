@@ -4,9 +4,10 @@
  * at the top of a spec file, wraps Hub.prototype.stats (redis.stats() asks
  * every hub of the client) for the file's tests and puts it back after them.
  */
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { Redis } from '../../lib/index.js';
 import { Hub } from '../../lib/pubsub/hub.js';
+import { KEPT, type Entry } from '../../lib/pubsub/subscriptions.js';
 
 export interface HubPeek {
   /** The hubs of `redis` (its pub/sub connections' bookkeeping). */
@@ -15,6 +16,8 @@ export interface HubPeek {
   members(hub: Hub): number;
   /** Members kept by every hub of `redis`. */
   hubMembers(redis: Redis): number;
+  /** Expect every hub of `redis` settled: no call or call group left, every hold for good (KEPT), no waiter kept. */
+  expectSettled(redis: Redis): void;
 }
 
 export function peekHubs(): HubPeek {
@@ -35,5 +38,20 @@ export function peekHubs(): HubPeek {
     return [...seen];
   };
   const members = (hub: Hub): number => (hub as unknown as { members: Map<unknown, unknown> }).members.size;
-  return { hubsOf, members, hubMembers: (redis) => hubsOf(redis).reduce((n, hub) => n + members(hub), 0) };
+  const expectSettled = (redis: Redis): void => {
+    for (const hub of hubsOf(redis)) {
+      const h = hub as unknown as { entries: Map<string, Entry>[]; members: Map<unknown, { calls: Set<unknown>; groups: Map<unknown, unknown> }> };
+      for (const state of h.members.values()) {
+        expect(state.calls.size).toBe(0);
+        expect(state.groups.size).toBe(0);
+      }
+      for (const map of h.entries) {
+        for (const e of map.values()) {
+          expect(e.waiters).toEqual([]);
+          for (const hold of e.members.values()) expect(hold).toBe(KEPT);
+        }
+      }
+    }
+  };
+  return { hubsOf, members, hubMembers: (redis) => hubsOf(redis).reduce((n, hub) => n + members(hub), 0), expectSettled };
 }

@@ -13,3 +13,20 @@ export function tracked<T>(p: Promise<T>): { settled: () => boolean; result: Pro
   void result.then(() => (settled = true));
   return { settled: () => settled, result };
 }
+
+/** What `follow` saw of a call: how often it settled (once at most, or the spec fails) and with what. */
+export interface Followed {
+  settled: number;
+  value: unknown;
+  error: unknown;
+}
+
+/** Follow `p` as a plain object a spec can read at any moment, without awaiting it (a promise cannot settle twice: `settled` counts the outcome once). */
+export function follow(p: PromiseLike<unknown>): Followed {
+  const out: Followed = { settled: 0, value: undefined, error: undefined };
+  Promise.resolve(p).then(
+    (value) => Object.assign(out, { settled: out.settled + 1, value }),
+    (error: unknown) => Object.assign(out, { settled: out.settled + 1, error }),
+  );
+  return out;
+}
