@@ -14,6 +14,7 @@ import { ReplyTimeoutError, type Redis } from '../lib/index.js';
 import { outcome } from './support/outcome.js';
 import { useRealServer } from './support/real-server.js';
 import { within } from './support/until.js';
+import { serverPid } from './support/process-stop.js';
 
 const env = useRealServer();
 let stopped: number | undefined;
@@ -22,12 +23,6 @@ afterEach(() => {
   if (stopped !== undefined) process.kill(stopped, 'SIGCONT');
   stopped = undefined;
 });
-
-/** The server's pid, to stop it (SIGSTOP: the TCP connections stay up, nothing is read). */
-async function serverPid(redis: Redis): Promise<number> {
-  const info = String(await redis.db.reply('INFO', 'server'));
-  return Number(/process_id:(\d+)/.exec(info)![1]);
-}
 
 /** `sub` receives a message published on `channel`. */
 async function receives(redis: Redis, sub: ReturnType<Redis['subscriber']>, channel: string): Promise<void> {

@@ -13,6 +13,7 @@ import { peekHubs } from './support/hub-peek.js';
 import { outcome } from './support/outcome.js';
 import { useRealServer } from './support/real-server.js';
 import { until } from './support/until.js';
+import { serverPid } from './support/process-stop.js';
 
 const env = useRealServer();
 const peek = peekHubs();
@@ -21,7 +22,7 @@ let pid: number;
 
 beforeAll(async () => {
   admin = new Redis(env.server.url);
-  pid = Number(/process_id:(\d+)/.exec(String(await admin.db.reply('INFO', 'server')))![1]);
+  pid = await serverPid(admin);
   await admin.db.reply('ACL', 'SETUSER', 'r8f', 'on', '>pw', '~*', 'resetchannels', '&f:ok*', '+@all');
 });
 afterAll(async () => {

@@ -13,6 +13,8 @@ import { Redis, ReplyTimeoutError, type Message } from '../lib/index.js';
 import { tracked } from './support/outcome.js';
 import { useRealServer } from './support/real-server.js';
 import { until, within } from './support/until.js';
+import { pubsubClients } from './support/server-pubsub.js';
+import { serverPid } from './support/process-stop.js';
 
 const env = useRealServer();
 let admin: Redis;
@@ -20,19 +22,11 @@ let pid: number;
 
 beforeAll(async () => {
   admin = new Redis(env.server.url);
-  pid = Number(/process_id:(\d+)/.exec(String(await admin.db.reply('INFO', 'server')))![1]);
+  pid = await serverPid(admin);
 });
 afterAll(async () => {
   await admin.close();
 });
-
-async function pubsubClients(): Promise<{ sub: number; psub: number }[]> {
-  const list = String(await admin.db.reply('CLIENT', 'LIST', 'TYPE', 'pubsub'));
-  return list
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => ({ sub: Number(/ sub=(\d+)/.exec(l)![1]), psub: Number(/ psub=(\d+)/.exec(l)![1]) }));
-}
 
 describe('a timed-out call undone before its SUBSCRIBE is answered, its names asked for again meanwhile', () => {
   it('the new calls resolve on their own SUBSCRIBE; the server ends up holding each name once', async () => {
@@ -62,7 +56,7 @@ describe('a timed-out call undone before its SUBSCRIBE is answered, its names as
     expect(await within('y again', calls.quickY.result)).toBeUndefined();
     expect(await within('other pattern', calls.otherPattern.result)).toBeUndefined();
     expect(quick.subscriptions).toEqual({ channels: [], patterns: [], shardChannels: [] });
-    await until('the server holds l:warm, l:x, l:y and l:p* once each', async () => JSON.stringify(await pubsubClients()) === JSON.stringify([{ sub: 3, psub: 1 }]));
+    await until('the server holds l:warm, l:x, l:y and l:p* once each', async () => JSON.stringify(await pubsubClients(admin)) === JSON.stringify([{ sub: 3, psub: 1 }]));
     const got: Message[] = [];
     other.on('message', (m) => got.push(m));
     expect(await admin.db.reply('PUBLISH', 'l:x', 'm1')).toBe(1);

@@ -18,7 +18,8 @@ import { peekHubs } from './support/hub-peek.js';
 import { outcome, tracked } from './support/outcome.js';
 import { useRealServer } from './support/real-server.js';
 import { until, within } from './support/until.js';
-import { whileStopped } from './support/process-stop.js';
+import { serverPid, whileStopped } from './support/process-stop.js';
+import { pubsubClients } from './support/server-pubsub.js';
 
 const env = useRealServer();
 const peek = peekHubs();
@@ -28,7 +29,7 @@ let pid: number;
 
 beforeAll(async () => {
   admin = new Redis(env.server.url);
-  pid = Number(/process_id:(\d+)/.exec(String(await admin.db.reply('INFO', 'server')))![1]);
+  pid = await serverPid(admin);
 });
 afterAll(async () => {
   await admin.close();
@@ -41,15 +42,6 @@ function whileServerStopped<T>(body: () => T | Promise<T>): Promise<T> {
 
 async function numsub(channel: string): Promise<number> {
   return Number(((await admin.db.reply('PUBSUB', 'NUMSUB', channel)) as unknown[])[1]);
-}
-
-/** The pub/sub connections on the server, with what each has subscribed. */
-async function pubsubClients(): Promise<{ sub: number; psub: number }[]> {
-  const list = String(await admin.db.reply('CLIENT', 'LIST', 'TYPE', 'pubsub'));
-  return list
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => ({ sub: Number(/ sub=(\d+)/.exec(l)![1]), psub: Number(/ psub=(\d+)/.exec(l)![1]) }));
 }
 
 function messages(sub: Subscriber): Message[] {
@@ -87,7 +79,7 @@ describe('overlapping calls with deadlines of different lengths, on one connecti
     expect(patient.subscriptions).toEqual({ channels: ['d:warm', 'd:x'], patterns: ['d:q*'], shardChannels: [] });
     await until('the server let go of what only the quick calls asked for', async () => (await numsub('d:y')) === 0 && Number(await admin.db.reply('PUBSUB', 'NUMPAT')) === 1);
     expect(await numsub('d:x')).toBe(1);
-    expect(await pubsubClients()).toEqual([{ sub: 2, psub: 1 }]);
+    expect(await pubsubClients(admin)).toEqual([{ sub: 2, psub: 1 }]);
     const quickGot = messages(quick);
     const patientGot = messages(patient);
     expect(await admin.db.reply('PUBLISH', 'd:x', 'm')).toBe(1);
@@ -124,7 +116,7 @@ describe('overlapping calls refused in part by the ACL, of two subscribers on on
 
     expect(one.subscriptions).toEqual({ channels: ['a:ok0', 'a:ok1', 'a:ok2'], patterns: [], shardChannels: [] });
     expect(two.subscriptions).toEqual({ channels: ['a:ok1'], patterns: ['a:okp*'], shardChannels: [] });
-    await until('the server holds exactly what resolved calls rely on', async () => JSON.stringify(await pubsubClients()) === JSON.stringify([{ sub: 3, psub: 1 }]));
+    await until('the server holds exactly what resolved calls rely on', async () => JSON.stringify(await pubsubClients(admin)) === JSON.stringify([{ sub: 3, psub: 1 }]));
     for (const [channel, n] of [['a:ok0', 1], ['a:ok1', 1], ['a:ok2', 1], ['a:ok3', 0], ['a:bad', 0]] as const) expect(await numsub(channel)).toBe(n);
     const oneGot = messages(one);
     const twoGot = messages(two);
@@ -158,11 +150,11 @@ describe('close() of one subscriber while its calls and another subscriber\'s ov
     expect(await within('close()', closed.result)).toBeUndefined();
     expect(await numsub('c:own')).toBe(0);
     expect(await numsub('c:shared')).toBe(1);
-    expect(await pubsubClients()).toEqual([{ sub: 2, psub: 0 }]);
+    expect(await pubsubClients(admin)).toEqual([{ sub: 2, psub: 0 }]);
     expect(peek.hubMembers(redis)).toBe(1);
     peek.expectSettled(redis);
     await staying.close();
-    await until('the pub/sub connection closed with the last subscriber', async () => (await pubsubClients()).length === 0);
+    await until('the pub/sub connection closed with the last subscriber', async () => (await pubsubClients(admin)).length === 0);
     expect(peek.hubMembers(redis)).toBe(0);
   });
 });
@@ -192,7 +184,7 @@ describe('a reconnect (CLIENT KILL TYPE pubsub) while overlapping calls and an u
     expect([...settledTimes.values()]).toEqual([1, 1, 1, 1, 1, 1]);
     expect(one.subscriptions.channels.sort()).toEqual(['k:1', 'k:2']);
     expect(two.subscriptions).toEqual({ channels: ['k:2', 'k:3'], patterns: ['k:*'], shardChannels: [] });
-    await until('the server holds exactly k:1 k:2 k:3 and k:*', async () => JSON.stringify(await pubsubClients()) === JSON.stringify([{ sub: 3, psub: 1 }]));
+    await until('the server holds exactly k:1 k:2 k:3 and k:*', async () => JSON.stringify(await pubsubClients(admin)) === JSON.stringify([{ sub: 3, psub: 1 }]));
     expect(await numsub('k:4')).toBe(0);
     const twoGot = messages(two);
     await admin.db.reply('PUBLISH', 'k:3', 'm');
