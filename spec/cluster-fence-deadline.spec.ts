@@ -13,7 +13,9 @@ import { keySlot } from '../lib/commands/slot.js';
 import { ReplyTimeoutError } from '../lib/index.js';
 import { useCluster } from './support/real-cluster.js';
 
-const { cluster, client } = useCluster({ commandTimeout: 20_000, cluster: { refreshInterval: 0 } });
+// The old owner runs a 2 s script: with the default 1 s node timeout its replica could take over meanwhile (then
+// SETSLOT on it fails: 'use SETSLOT only with masters'). No replicas, and a node timeout longer than the script.
+const { cluster, client } = useCluster({ commandTimeout: 20_000, cluster: { refreshInterval: 0 } }, { start: { replicasPerMaster: 0, nodeTimeout: 10_000 } });
 
 const keyOn = async (port: number, prefix: string, notSlot = -1): Promise<string> => {
   for (let i = 0; ; i++) {
