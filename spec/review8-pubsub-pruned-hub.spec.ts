@@ -15,7 +15,9 @@ import { tracked } from './support/outcome.js';
 import { keyOn, useCluster } from './support/real-cluster.js';
 import { within } from './support/until.js';
 
-const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 8000 }), {
+// The other subscriber's call waits for node a while it is stopped through every step below: its deadline must outlast them
+// on a loaded machine (with 8 s it once timed out in CI).
+const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 30_000 }), {
   start: { replicasPerMaster: 0, nodeTimeout: 60_000, extraArgs: ['--cluster-require-full-coverage', 'no'] },
   end: 'disconnect',
 });
