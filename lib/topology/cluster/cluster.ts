@@ -8,7 +8,7 @@
  * tips, to every master / node with the replies combined, and multi-key
  * commands whose keys span slots (MGET, MSET, DEL, ...) are split by slot.
  *
- * Redirects: a node answering MOVED or ASK did not run the command, so it is
+ * Redirects (follow-redirect.ts): a node answering MOVED or ASK did not run the command, so it is
  * sent again where the node says, whatever it is (ASK as ASKING + the command,
  * contiguous); MOVED also fixes the slot map at once and schedules a refresh.
  * More than `maxRedirects` is a ClusterRedirectError. TRYAGAIN / CLUSTERDOWN
@@ -19,13 +19,12 @@
  * node's never-written commands to it, they are handed to their new owner.
  * Written commands lost with a node follow rule 2 on their own connection.
  */
-import { isBlockingCall } from '../../commands/index.js';
-import { Command, InternalCommand, QUEUED, failCommand } from '../../connection/command.js';
+import { Command, failCommand } from '../../connection/command.js';
 import type { HandshakeResult } from '../../connection/handshake.js';
 import type { MultiplexerOptions } from '../../connection/multiplexer.js';
 import { PoolLeftError, type HandBack, type Lease, type PoolSettings } from '../../connection/pool.js';
 import type { Endpoint } from '../../connection/socket.js';
-import { AskError, ClosedError, ClusterDownError, ClusterRedirectError, ConnectError, type ConnectionError, MovedError, TryAgainError, ServerError, annotate } from '../../errors.js';
+import { AskError, ClosedError, ConnectError, type ConnectionError, MovedError, ServerError } from '../../errors.js';
 import { SHARD, type Hub, type Kind } from '../../pubsub/hub.js';
 import type { Arg } from '../../resp/encoder.js';
 import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from '../standalone.js';
@@ -40,7 +39,7 @@ import { redirectTarget } from './redirect.js';
 import { asking } from '../../connection/asking.js';
 import { mapAddress, mappedEndpoint } from '../address-map.js';
 import { MIN_REFRESH_GAP, type ClusterSettings } from './settings.js';
-import { TryAgainWaits } from './try-again.js';
+import { Redirects, remainingTime } from './follow-redirect.js';
 import { heldFor, SlotFences } from './slot-fence.js';
 import { leftAfterWait, ownDeadline } from './wait-deadline.js';
 import { sumStats } from './stats.js';
@@ -51,10 +50,6 @@ import { PlaceWaits } from '../place-waits.js';
 import { ReplicaReads } from './replica-reads.js';
 import { ConnectRefusals } from './connect-refusals.js';
 import { watchLease } from './watch-lease.js';
-
-function remainingTime(cmd: Command): number {
-  return cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0;
-}
 
 export class Cluster implements Topology {
   #map = SlotMap.EMPTY;
@@ -72,8 +67,8 @@ export class Cluster implements Topology {
   #announced = '';
   /** Slots that just moved: their new commands wait for the old owner's older replies (slot-fence.ts). */
   readonly #fences = new SlotFences();
-  /** TRYAGAIN / CLUSTERDOWN resends (try-again.ts). */
-  readonly #tryAgain: TryAgainWaits;
+  /** MOVED / ASK / TRYAGAIN / CLUSTERDOWN followed (follow-redirect.ts). */
+  readonly #redirects: Redirects;
   /** Units whose node left the map, until their busy leases are back: the client's close() still ends them. */
   readonly #leaving = new Set<Standalone>();
   /** Calls waiting for the slot map to place them again (see unreachable): close() and disconnect() end them. */
@@ -93,7 +88,19 @@ export class Cluster implements Topology {
     /** A unit already open to a node (auto mode's probe): kept, with its pool and subscriptions. */
     adopted?: { host: string; port: number; unit: Standalone },
   ) {
-    this.#tryAgain = new TryAgainWaits(opts.commandTimeout, (cmd) => this.#resend(cmd));
+    this.#redirects = new Redirects({
+      maxRedirects: settings.maxRedirects,
+      commandTimeout: opts.commandTimeout,
+      closed: () => this.#closed,
+      unit: (host, port) => this.#unit(host, port, false),
+      existing: (address) => this.#units.get(address),
+      moveSlot: (slot, host, port, from) => this.#moveSlot(slot, host, port, from),
+      refreshSoon: () => this.#refresher.soon(),
+      slotMigrating: (slot) => this.opts.tracking?.slotsMoved([slot]),
+      send: (cmd, timeout, custom) => this.send(cmd, timeout, custom),
+      fail: (cmd, err) => this.#fail(cmd, err),
+      report: hooks.unobservedError,
+    }, this.#fences);
     if (adopted) {
       this.#units.set(`${adopted.host}:${adopted.port}`, adopted.unit);
       this.#pubsubUnit = adopted.unit;
@@ -305,7 +312,7 @@ export class Cluster implements Topology {
 
   /** A reply of the auto-mode probe's connection that redirects (it became one of this cluster's units). */
   redirected(cmd: Command, err: ServerError, replyingHost: string): boolean {
-    return this.#redirect(cmd, err, replyingHost);
+    return this.#redirects.redirect(cmd, err, replyingHost);
   }
 
   /**
@@ -335,7 +342,7 @@ export class Cluster implements Topology {
       unobservedError: h.unobservedError,
       push: h.push,
       orphan: h.orphan,
-      redirect: (cmd, err) => this.#redirect(cmd, err, host, port),
+      redirect: (cmd, err) => this.#redirects.redirect(cmd, err, host, port),
       moved: (err) => this.moved(err),
       unreachable: (cmd, err, since) => this.placeAgain(cmd, err, since),
       pubsubLost: () => this.#pubsubLost(`${host}:${port}`),
@@ -356,61 +363,7 @@ export class Cluster implements Topology {
     unit.moveChannels();
   }
 
-  // ------------------------------------------------------------------ redirects
-
-  /**
-   * The redirect hook. A connection calls it while it settles a reply, the
-   * command already out of its FIFO: it must not throw (the command would
-   * never settle, and the connection would be dropped as out of step). What
-   * goes wrong while following a redirection settles the command with it.
-   */
-  #redirect(cmd: Command, err: ServerError, replyingHost: string, replyingPort = 0): boolean {
-    try {
-      return this.#follow(cmd, err, replyingHost, replyingPort);
-    } catch (thrown) {
-      this.#fail(cmd, thrown as Error);
-      return true;
-    }
-  }
-
-  /** MOVED / ASK: send `cmd` again where the node says; TRYAGAIN / CLUSTERDOWN: later. False: not a redirection it follows. */
-  #follow(cmd: Command, err: ServerError, replyingHost: string, replyingPort: number): boolean {
-    if (err instanceof ClusterDownError || err instanceof TryAgainError) return this.#later(cmd, err);
-    const moved = err instanceof MovedError;
-    if (!moved && !(err instanceof AskError)) return false;
-    const target = redirectTarget(err.serverMessage, replyingHost);
-    if (target === undefined) return false;
-    if (moved) {
-      // One refresh per change: a MOVED the map already agrees with (sent before an earlier MOVED fixed it) asks for none.
-      if (this.#moveSlot(target.slot, target.host, target.port, `${replyingHost}:${replyingPort}`)) this.#refresher.soon();
-      if (replyingPort > 0) this.#fences.raise(target.slot, this.#units.get(`${replyingHost}:${replyingPort}`), this.opts.commandTimeout || 2000);
-    } else this.opts.tracking?.slotsMoved([target.slot]); // ASK: the slot is migrating; keys we read at the source may be written at the target
-    // Parts of a transaction: the block fails whole (EXECABORT) or is re-sent whole; the map is fixed for it.
-    if (cmd instanceof InternalCommand || cmd.pinned) return false;
-    if (this.#closed) {
-      // A graceful close lets commands finish where they are; it opens nothing to follow them.
-      const why = `the client closed while the command was redirected (${err.serverMessage}); it did not run, and was not sent again`;
-      failCommand(cmd, new ClosedError(why, { command: cmd.info.name, node: replyingPort > 0 ? `${replyingHost}:${replyingPort}` : replyingHost }), this.hooks.unobservedError);
-      return true;
-    }
-    if (++cmd.redirects > this.settings.maxRedirects) {
-      const tooMany = new ClusterRedirectError(
-        `redirected more than ${this.settings.maxRedirects} times; the cluster's slot map does not converge (last: ${err.serverMessage}). It did not run on the nodes that redirected it`,
-        err.code,
-      );
-      failCommand(cmd, annotate(tooMany, cmd.info.name, `${target.host}:${target.port}`), this.hooks.unobservedError);
-      return true;
-    }
-    if (cmd.attempts > 0) cmd.attempts--; // it did not run
-    cmd.state = QUEUED;
-    const unit = this.#unit(target.host, target.port, false);
-    const left = remainingTime(cmd);
-    // A blocking command's deadline lives in its pool, not on the command: the new node's pool computes it again.
-    const again = left === 0 && isBlockingCall(cmd.info, cmd.args, 0);
-    if (moved) unit.send(cmd, again ? this.opts.commandTimeout : left, !again);
-    else unit.sendAsked(cmd, again ? this.opts.commandTimeout : left, !again); // ASKING first, on a lease if it blocks
-    return true;
-  }
+  // ------------------------------------------------------------------ redirects (follow-redirect.ts)
 
   /** A MOVED (from node `from`): the slot map says so at once, and the client-side cache drops what the old owner answered for that slot. True: the map was wrong. */
   #moveSlot(slot: number, host: string, port: number, from?: string): boolean {
@@ -419,21 +372,6 @@ export class Cluster implements Topology {
     if (wrong) this.opts.tracking?.slotsMoved([slot]); // what it answered goes too
     this.#map = map;
     return wrong; // the map named the redirecting node for the slot, or another owner: it was wrong
-  }
-
-  /** TRYAGAIN / CLUSTERDOWN: the command did not run; sent again after a backoff, within its deadline (try-again.ts; the retry policy had its say first). */
-  #later(cmd: Command, err: ServerError): boolean {
-    if (err instanceof ClusterDownError) this.#refresher.soon();
-    return !(cmd instanceof InternalCommand || cmd.pinned || this.#closed) && this.#tryAgain.later(cmd);
-  }
-
-  /** A command whose TRYAGAIN / CLUSTERDOWN backoff is over, routed again (a blocking one: its pool computes its deadline again). */
-  #resend(cmd: Command): void {
-    try {
-      this.send(cmd, cmd.deadline > 0 ? remainingTime(cmd) : this.opts.commandTimeout, cmd.deadline > 0);
-    } catch (e) {
-      this.#fail(cmd, e as Error);
-    }
   }
 
   // ------------------------------------------------------------------ fan-out and split
@@ -590,7 +528,7 @@ export class Cluster implements Topology {
   /** Closing: calls waiting to be placed, or to be sent again after TRYAGAIN / CLUSTERDOWN, end now (never sent). */
   #endWaits(): void {
     this.#placing.endAll();
-    this.#tryAgain.endAll((cmd) => this.#fail(cmd, new ClosedError('the client closed while the command waited to be sent again (TRYAGAIN / CLUSTERDOWN); it was never sent', { command: cmd.info.name })));
+    this.#redirects.tryAgain.endAll((cmd) => this.#fail(cmd, new ClosedError('the client closed while the command waited to be sent again (TRYAGAIN / CLUSTERDOWN); it was never sent', { command: cmd.info.name })));
   }
 
   stats(): TopologyStats {
