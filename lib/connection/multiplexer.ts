@@ -31,6 +31,7 @@ import { reloadScript } from './script-command.js';
 import { CommandQueue } from './queue.js';
 import { handshake, refusedConfiguration } from './handshake.js';
 import { Link } from './link.js';
+import { Flusher } from './flush.js';
 import { Reader } from './reader.js';
 import { selectDatabase, type SelectHost } from './select.js';
 import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
@@ -97,6 +98,8 @@ export class Multiplexer implements DecoderSink {
     refuse: (db, err) => this.queue.removeWhere((c) => c.db === db).forEach((c) => this.fail(c, annotate(serverErrorFrom(err.serverMessage), c.info.name, this.node))),
     pump: () => this.pump(),
   };
+  /** When encoded commands go to the socket (flush.ts). */
+  private readonly flusher: Flusher;
   /** A pub/sub connection's confirmations and frames (pubsub-frames.ts); undefined on others. */
   private readonly pubsub: PubSubRouting | undefined;
   /** Maintenance notifications (maintenance.ts), when asked for. */
@@ -110,6 +113,7 @@ export class Multiplexer implements DecoderSink {
   ) {
     this.node = describeEndpoint(opts.endpoint);
     this.decoder = new Decoder(this, opts.limits);
+    this.flusher = new Flusher({ current: (link) => this.link === link, stats: this.stats, pump: () => this.pump() }, opts.flushThreshold);
     if (opts.pubsub) this.pubsub = new PubSubRouting(this.inflight, this.node, (v) => this.settleHead(v), (f) => this.hooks.push(f));
     this.deadlines = new Deadlines(this.inflight, this.queue, {
       expire: (cmd, sent) => this.expire(cmd, sent),
@@ -235,38 +239,7 @@ export class Multiplexer implements DecoderSink {
     cmd.writtenTo = this.node;
     this.inflight.push(cmd);
     link.unflushed++;
-    // An idle connection writes at once (lowest latency for a lone caller);
-    // otherwise the tick's commands go out together at setImmediate.
-    if (link.unflushed === 1 && this.inflight.length === 1 && !link.flushScheduled) this.flush(link);
-    else if (link.encoder.pendingBytes >= this.opts.flushThreshold) this.flush(link);
-    else if (!link.flushScheduled) this.scheduleFlush(link);
-  }
-
-  /**
-   * Flush at setImmediate. Its own method so that `write` captures nothing: a
-   * closure over `link` there would make V8 allocate a context on every call
-   * (about 50 bytes a command), not only when a flush is scheduled.
-   */
-  private scheduleFlush(link: Link): void {
-    link.flushScheduled = true;
-    setImmediate(() => this.flush(link));
-  }
-
-  private flush(link: Link): void {
-    link.flushScheduled = false;
-    if (this.link !== link || link.unflushed === 0) return;
-    const socket = link.socket;
-    const bytes = link.writeOut();
-    this.stats.writes++;
-    this.stats.bytesOut += bytes;
-    if (socket.writableNeedDrain && !link.blocked) {
-      // Backpressure: stop encoding; new commands wait (bounded) in `queue` until drain.
-      link.blocked = true;
-      socket.once('drain', () => {
-        link.blocked = false;
-        this.pump();
-      });
-    }
+    this.flusher.wrote(link, this.inflight.length);
   }
 
   /** Write queued commands in order, inlining SELECTs, while the current link can take them. */
@@ -412,7 +385,7 @@ export class Multiplexer implements DecoderSink {
     const reader = (this.reader = new Reader(this.decoder, {
       current: () => this.link === link,
       inFlight: () => this.inflight.length,
-      flush: () => this.flush(link),
+      flush: () => this.flusher.flush(link),
       failed: (err) => this.lose(err instanceof RedisError ? err : new ProtocolError(String(err), { node: this.node, cause: err })),
     }));
     socket.on('data', (chunk: Buffer) => {
