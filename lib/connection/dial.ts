@@ -1,9 +1,16 @@
 /**
  * Everything a connection attempt needs before its handshake: where to
  * connect (the fixed endpoint, or, with the `locate` option (Sentinel),
- * wherever its owner says the server is now), the credentials to present
- * (the `credentials` provider, asked afresh for every connection, so a
- * rotated token is picked up), and the open socket.
+ * wherever its owner says the server is now), the open socket, and the
+ * credentials to present (the `credentials` provider, asked afresh for every
+ * connection, so a rotated token is picked up).
+ *
+ * The provider is asked once the socket is open (TCP connected, TLS done),
+ * never before: an attempt at a server that is down (refused, unreachable,
+ * timed out) never reaches authentication, so it must not cost a call to a
+ * token service. A health checker or a reconnect loop retries a down endpoint
+ * about once a second for as long as it is down; asked first, the provider
+ * was called at that rate.
  */
 import type * as net from 'node:net';
 import { ConnectError, ConnectTimeoutError, InvalidArgumentError } from '../errors.js';
@@ -54,19 +61,39 @@ export async function dial(opts: MultiplexerOptions, hooks: DialHooks): Promise<
     endpoint = located.endpoint;
     role = located.role;
   }
-  hooks.located(describeEndpoint(endpoint));
+  const node = describeEndpoint(endpoint);
+  hooks.located(node);
+  const socket = await openSocket(endpoint, opts);
+  if (!hooks.current()) {
+    socket.destroy();
+    return undefined;
+  }
   if (opts.credentials !== undefined) {
+    // The socket waits idle meanwhile: its error or close is kept (an 'error' nobody listens to would throw).
+    let gone: Error | undefined;
+    const onError = (err: Error) => (gone ??= err);
+    const onClose = () => (gone ??= new Error('the connection closed'));
+    socket.on('error', onError);
+    socket.on('close', onClose);
     try {
       credentials = { ...(await askProvider(opts.credentials, opts.connectTimeout || 10_000)), fetchedAt: Date.now() };
     } catch (err) {
+      socket.destroy();
       return stopped(err);
+    } finally {
+      socket.off('error', onError);
+      socket.off('close', onClose);
     }
-    if (!hooks.current()) return undefined;
+    if (!hooks.current()) {
+      socket.destroy();
+      return undefined;
+    }
+    if (gone !== undefined) {
+      socket.destroy();
+      throw new ConnectError(`could not connect: the connection ended while the credentials provider was asked (${(gone as NodeJS.ErrnoException).code ?? gone.message})`, { node, cause: gone });
+    }
   }
-  const socket = await openSocket(endpoint, opts);
-  if (hooks.current()) return { socket, role, credentials };
-  socket.destroy();
-  return undefined;
+  return { socket, role, credentials };
 }
 
 /** The handshake options of a dialed connection: its announced role, its provider's credentials. */
