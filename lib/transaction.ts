@@ -24,7 +24,7 @@ import type { Lease } from './connection/pool.js';
 import { AskError, ClosedError, ClusterDownError, ConnectionError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import { DECODE_RESP3_SHAPES, type Reply } from './resp/types.js';
-import type { Script } from './script.js';
+import { scriptBody, type Script } from './script.js';
 import { isScript, scriptArgs, scriptCall } from './connection/script-command.js';
 import { tryAgainDelay } from './topology/cluster/settings.js';
 import { groupNode } from './topology/standalone.js';
@@ -181,7 +181,7 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
       if (!isScript(script)) throw new InvalidArgumentError('tx.run(script, keys, args): script must be a Script (new Script(lua))', { command: 'EVAL' });
       const first = !(scripts ??= new Set()).has(script.sha1);
       const call = first ? (script.readOnly ? 'EVAL_RO' : 'EVAL') : script.readOnly ? 'EVALSHA_RO' : 'EVALSHA';
-      const pending = queue(call, scriptArgs(first ? script.lua : script.sha1, keys, args, 'tx.run'), builder.run);
+      const pending = queue(call, scriptArgs(first ? scriptBody(script) : script.sha1, keys, args, 'tx.run'), builder.run);
       scripts.add(script.sha1);
       return pending;
     },

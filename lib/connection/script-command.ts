@@ -19,6 +19,7 @@ import { InvalidArgumentError, NoScriptError, ServerError, annotate, serverError
 import { validateArgs, type Arg } from '../resp/encoder.js';
 import { Command, InternalCommand, QUEUED, SETTLED } from './command.js';
 import { appendCallSite, type CallSite } from './observed.js';
+import { Script, scriptBody } from '../script.js';
 
 const SCRIPT_LOAD = commandInfo('SCRIPT', 'LOAD');
 
@@ -104,11 +105,12 @@ export function scriptCall<T>(script: ScriptSource, keys: readonly Arg[] | undef
   const all = scriptArgs(script.sha1, keys, args, 'db.run');
   const name = script.readOnly ? 'EVALSHA_RO' : 'EVALSHA';
   validateArgs(name, all, 0, maxArgumentBytes);
-  return new ScriptCommand<T>(name, all, script.readOnly ? EVALSHA_RO : EVALSHA, decodeFlags, db, script.lua);
+  return new ScriptCommand<T>(name, all, script.readOnly ? EVALSHA_RO : EVALSHA, decodeFlags, db, scriptBody(script));
 }
 
-/** A `Script` (duck-typed: the ESM and CommonJS builds each have their own class). */
+/** A `Script` (or one of the other build's: the ESM and CommonJS builds each have their own class). */
 export function isScript(s: unknown): s is ScriptSource {
+  if (s instanceof Script) return true; // without reading `lua`, a copy for a Buffer body
   const x = s as ScriptSource | null;
   return typeof x === 'object' && x !== null && typeof x.sha1 === 'string' && (typeof x.lua === 'string' || Buffer.isBuffer(x.lua));
 }
