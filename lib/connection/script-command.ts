@@ -2,7 +2,8 @@
  * A script call (EVALSHA / EVALSHA_RO) and what the connection does when the
  * server answers NOSCRIPT: the server does not know the script (never loaded,
  * SCRIPT FLUSH, a restart, a failover to a replica that never saw it, a slot
- * now served by another node). NOSCRIPT means the call did not run, so the
+ * now served by another node). The server's NOSCRIPT (its exact text: a
+ * script may return a NOSCRIPT of its own) means the call did not run, so the
  * connection that got it writes `SCRIPT LOAD <body>` followed by the call
  * again, contiguously, on itself: the script is loaded exactly where the call
  * runs (the node of its keys in a cluster, a replica for readFrom, a leased
@@ -53,13 +54,23 @@ export function reloadScript(cmd: Command, err: ServerError, node: string, conne
 }
 
 /**
+ * The server's own NOSCRIPT, exactly: Redis writes it before running anything
+ * (src/server.c shared.noscripterr), Valkey 8 shortened it. A script can
+ * answer a NOSCRIPT of its own (`redis.error_reply('NOSCRIPT ...')`) after it
+ * ran, and loading it and calling it again would run it twice: any other text
+ * is the script's answer, and the caller's. (A script that returns one of
+ * these texts word for word cannot be told from the server.)
+ */
+const SERVER_NOSCRIPT: ReadonlySet<string> = new Set(['NOSCRIPT No matching script. Please use EVAL.', 'NOSCRIPT No matching script.']);
+
+/**
  * `cmd` was answered `err` on `connection` (of `node`): the commands to write
  * instead (`SCRIPT LOAD <body>`, then `cmd` again, as one contiguous group),
- * or undefined when this is not a NOSCRIPT for a script call, or the call was
- * already reloaded on this connection.
+ * or undefined when this is not the server's NOSCRIPT for a script call, or
+ * the call was already reloaded on this connection.
  */
 export function reloadGroup(cmd: Command, err: ServerError, node: string, connection: object): Command[] | undefined {
-  if (!(err instanceof NoScriptError) || !(cmd instanceof ScriptCommand) || cmd.loadedOn === connection) return undefined;
+  if (!(err instanceof NoScriptError) || !SERVER_NOSCRIPT.has(err.serverMessage) || !(cmd instanceof ScriptCommand) || cmd.loadedOn === connection) return undefined;
   cmd.loadedOn = connection;
   if (cmd.attempts > 0) cmd.attempts--; // it did not run
   cmd.state = QUEUED;
