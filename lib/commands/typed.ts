@@ -89,7 +89,8 @@ export type ShapeType<S, A extends readonly unknown[], D extends Decoding> =
   : S extends readonly ['?', infer X] ? ShapeType<X, A, D> | null
   : S extends readonly ['arr', infer X] ? ShapeType<X, A, D>[]
   : S extends readonly ['set', infer X] ? (D['set'] extends 'set' ? Set<ShapeType<X, A, D>> : ShapeType<X, A, D>[])
-  : S extends readonly ['map', infer X] ? (D['map'] extends 'map' ? Map<Str<D>, ShapeType<X, A, D>> : Record<string, ShapeType<X, A, D>>)
+  // Under 'buffer', a map with a key that is not UTF-8 is a Map keyed by Buffers (resp/maps.ts): its text would lose bytes.
+  : S extends readonly ['map', infer X] ? (D['map'] extends 'map' ? Map<Str<D>, ShapeType<X, A, D>> : Record<string, ShapeType<X, A, D>> | (D['decode'] extends 'buffer' ? Map<Buffer, ShapeType<X, A, D>> : never))
   : S extends readonly ['tup', ...infer Xs] ? { -readonly [I in keyof Xs]: ShapeType<Xs[I], A, D> }
   : S extends readonly ['or', infer X, infer Y] ? ShapeType<X, A, D> | ShapeType<Y, A, D>
   : S extends readonly ['kw', infer W extends string, infer F extends number, infer X, infer Y] ? Pick2<HasWord<A, W, F>, ShapeType<X, A, D>, ShapeType<Y, A, D>>

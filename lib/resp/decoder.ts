@@ -17,7 +17,8 @@
  * with an aggregate key (array, map, set, or an attributed value) decodes as a
  * `Map` keyed by the decoded values whatever the flags: it is never coerced to
  * a lossy string, and never a TypeError. Scalar keys (numbers, booleans, null,
- * big numbers, Buffers) keep the object form, keyed by their text.
+ * big numbers, Buffers) keep the object form, keyed by their text, unless that
+ * text would lose something (maps.ts).
  *
  * Reference: RESP3 specification (github.com/redis/redis-specifications).
  */
