@@ -31,6 +31,21 @@ describe('map replies keep every key', () => {
     ].sort());
   });
 
+  it("the same on RESP2 with resp2: 'resp3' (the flat array made a map by the client)", async () => {
+    const db = env.client({ protocol: 2, resp2: 'resp3' }).db;
+    await db.reply('DEL', 'binary-fields-2');
+    await db.reply('HSET', 'binary-fields-2', fieldA, 'one', fieldB, 'two');
+    const reply: unknown = await db.with({ decode: 'buffer' }).reply('HGETALL', 'binary-fields-2');
+    expect(reply).toBeInstanceOf(Map);
+    const entries = [...(reply as Map<Buffer, Buffer>)].map(([k, v]) => [k.toString('hex'), v.toString()]);
+    expect(entries.sort()).toEqual([
+      [fieldB.toString('hex'), 'two'],
+      [fieldA.toString('hex'), 'one'],
+    ].sort());
+    const text = await db.with({ decode: 'buffer' }).reply('CONFIG', 'GET', 'maxmemory-policy');
+    expect(Object.keys(text)).toEqual(['maxmemory-policy']);
+  });
+
   it("HGETALL under decode: 'buffer' with UTF-8 field names keeps the object form, keyed by their text", async () => {
     const db = env.client().db;
     await db.reply('DEL', 'text-fields');

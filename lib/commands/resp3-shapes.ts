@@ -16,7 +16,8 @@
  *  - pairs (WITHSCORES, WITHVALUES, ZPOPMIN with a count): a flat array
  *    becomes an array of [member, score] tuples.
  */
-import { DECODE_MAPS, DECODE_SETS, type Reply } from '../resp/types.js';
+import { isUtf8 } from 'node:buffer';
+import { DECODE_BUFFERS, DECODE_MAPS, DECODE_SETS, type Reply } from '../resp/types.js';
 import { isKeyword } from './words.js';
 import { REPLY_TABLE, type Shape } from './reply-table.js';
 
@@ -95,11 +96,14 @@ export function toResp3(shape: Shape, value: Reply, args: ArrayLike<unknown>, fl
   }
 }
 
-/** A RESP2 map: flat [k, v, k, v] or pairs [[k, v], ...] -> a null-prototype object, or a `Map`. */
+/**
+ * A RESP2 map: flat [k, v, k, v] or pairs [[k, v], ...] -> a null-prototype object, or a `Map`: with `DECODE_MAPS`,
+ * or (as for a RESP3 map, resp/maps.ts) when a Buffer key is not UTF-8, whose text would not give its bytes back.
+ */
 function toMap(of: Shape, value: Reply[], args: ArrayLike<unknown>, flags: number): Reply {
   const pairs = value.length > 0 && Array.isArray(value[0]);
   const step = pairs ? 1 : 2;
-  if (flags & DECODE_MAPS) {
+  if (flags & DECODE_MAPS || (flags & DECODE_BUFFERS && hasBinaryKey(value, pairs, step))) {
     const map = new Map<Reply, Reply>();
     for (let i = 0; i + step <= value.length; i += step) {
       const [k, v] = pairs ? (value[i] as Reply[]) : [value[i]!, value[i + 1]!];
@@ -113,4 +117,12 @@ function toMap(of: Shape, value: Reply[], args: ArrayLike<unknown>, flags: numbe
     obj[String(k)] = toResp3(of, v ?? null, args, flags);
   }
   return obj;
+}
+
+function hasBinaryKey(value: Reply[], pairs: boolean, step: number): boolean {
+  for (let i = 0; i + step <= value.length; i += step) {
+    const k = pairs ? (value[i] as Reply[])[0] : value[i];
+    if (Buffer.isBuffer(k) && !isUtf8(k)) return true;
+  }
+  return false;
 }
