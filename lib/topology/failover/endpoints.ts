@@ -166,9 +166,14 @@ export class EndpointFailover extends OneUnitTopology {
     if (to !== undefined) this.unit.relocate(`endpoint failover: ${from ?? 'none'} -> ${to}`, (node) => node === to);
   }
 
+  /**
+   * The checkers carry only our own PINGs: they are dropped, not drained. A check waiting on an endpoint that
+   * stopped answering would otherwise hold close() for its healthCheckTimeout (a checker's attempt, connectTimeout).
+   */
   async close(): Promise<void> {
     this.stop();
-    await Promise.all([this.unit.close(), ...this.checkers.map((m) => m.close())]);
+    for (const m of this.checkers) m.disconnect();
+    await this.unit.close();
   }
 
   disconnect(): void {
