@@ -285,8 +285,13 @@ function escapedPrefix(prefix: KeyPrefix): Buffer {
   return Buffer.from(out);
 }
 
-function unprefixed(key: unknown, prefix: KeyPrefix): unknown {
-  if (typeof key === 'string') return prefix.text !== undefined && key.startsWith(prefix.text) ? key.slice(prefix.text.length) : key;
+/**
+ * A key without the view's prefix. A string key is the server's bytes read as UTF-8, so the prefix is taken off as
+ * text: a Buffer prefix by its UTF-8 reading (`prefixText`), which is exact for a UTF-8 prefix; for one that is not,
+ * both readings put U+FFFD where the bytes are not UTF-8, which is what a string view yields anyway.
+ */
+function unprefixed(key: unknown, prefix: KeyPrefix, prefixText: string): unknown {
+  if (typeof key === 'string') return key.startsWith(prefixText) ? key.slice(prefixText.length) : key;
   if (Buffer.isBuffer(key) && key.subarray(0, prefix.bytes.length).equals(prefix.bytes)) return key.subarray(prefix.bytes.length);
   return key;
 }
@@ -320,6 +325,8 @@ class KeyWalk implements PageSource<string | Buffer> {
   /** Keys yielded so far (dedupe), released when the iteration ends. */
   #seen: SeenKeys | undefined;
   #stopped = false;
+  /** The prefix as string keys carry it (see `unprefixed`), made on the first page. */
+  #prefixText: string | undefined;
 
   constructor(
     private readonly listShards: () => Promise<ScanShard[]>,
@@ -383,8 +390,9 @@ class KeyWalk implements PageSource<string | Buffer> {
     const prefix = this.prefix;
     if (prefix === undefined) return seen === undefined ? keys : firstTimes(seen, keys);
     const out: unknown[] = [];
+    const text = (this.#prefixText ??= prefix.text ?? prefix.bytes.toString('utf8'));
     for (let i = 0; i < keys.length; i++) {
-      const key = unprefixed(keys[i], prefix);
+      const key = unprefixed(keys[i], prefix, text);
       if (seen === undefined || seen.add(key)) out.push(key);
     }
     return out;
