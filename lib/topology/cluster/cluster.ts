@@ -40,7 +40,7 @@ import { asking } from '../../connection/asking.js';
 import { mapAddress, mappedEndpoint } from '../address-map.js';
 import { MIN_REFRESH_GAP, type ClusterSettings } from './settings.js';
 import { Redirects, remainingTime } from './follow-redirect.js';
-import { heldFor, SlotFences } from './slot-fence.js';
+import { SlotFences } from './slot-fence.js';
 import { leftAfterWait, ownDeadline } from './wait-deadline.js';
 import { sumStats } from './stats.js';
 import { keySlot } from '../../commands/slot.js';
@@ -152,7 +152,7 @@ export class Cluster implements Topology {
   /** Its slot just moved: older commands for it are still being redirected; keep the order. */
   #behindFence(fence: (() => void)[], cmd: Command, timeout: number, custom: boolean): void {
     const start = Date.now();
-    fence.push(heldFor(cmd, ownDeadline(cmd, custom) ? 0 : timeout, () => this.#sendAfter(cmd, timeout, start, custom), this.hooks.unobservedError));
+    this.#fences.hold(fence, cmd, ownDeadline(cmd, custom) ? 0 : timeout, () => this.#sendAfter(cmd, timeout, start, custom), this.hooks.unobservedError);
   }
 
   /** Route `cmd` after a wait begun at `start`, within what is left of its deadline (wait-deadline.ts); what routing refuses fails it (never sent). */
@@ -532,7 +532,7 @@ export class Cluster implements Topology {
   }
 
   stats(): TopologyStats {
-    return sumStats([...this.#units].map(([address, unit]) => [address, unit.stats()]));
+    return sumStats([...this.#units].map(([address, unit]) => [address, unit.stats()]), this.#fences.timeouts);
   }
 }
 

@@ -14,6 +14,8 @@ import type { Standalone } from '../standalone.js';
 export class SlotFences {
   /** Slots that just moved, with the sends waiting for the old owner's older replies. */
   readonly #held = new Map<number, (() => void)[]>();
+  /** Commands whose deadline passed while they waited behind a fence (see hold). */
+  timeouts = 0;
 
   /** The sends waiting behind the fence of `slot` (push one there; each must not throw), or undefined: none, send now. */
   of(slot: number): (() => void)[] | undefined {
@@ -33,25 +35,29 @@ export class SlotFences {
     ping.toPromise().then(release, release);
     old.send(ping, timeout, true);
   }
-}
 
-/**
- * What to push behind a fence for `cmd`: `go` once the fence lifts, unless
- * its deadline (`timeout` ms from now; 0: none) passed first. Then it fails
- * at that deadline, never sent: the fence lifts when the old owner answers
- * its PING, which only the command timeout bounds, and a shorter per-call
- * deadline must not wait for it (nor be sent once it passed).
- */
-export function heldFor(cmd: Command, timeout: number, go: () => void, report: (err: Error, cmd: Command) => void): () => void {
-  const timer =
-    timeout > 0
-      ? setTimeout(() => {
-          const why = 'the deadline passed before the command could be sent (its slot had just moved; older commands for it were still being redirected)';
-          if (!cmd.settled) failCommand(cmd, new ReplyTimeoutError(why, false, { command: cmd.info.name }), report);
-        }, timeout)
-      : undefined;
-  return () => {
-    clearTimeout(timer);
-    if (!cmd.settled) go();
-  };
+  /**
+   * Hold `cmd` behind `fence`: `go` once the fence lifts, unless its deadline
+   * (`timeout` ms from now; 0: none) passed first. Then it fails at that
+   * deadline, never sent: the fence lifts when the old owner answers its
+   * PING, which only the command timeout bounds, and a shorter per-call
+   * deadline must not wait for it (nor be sent once it passed). That expiry
+   * is counted in `timeouts`: it happens here, at no node, so no node's
+   * stats count it, and the command is never sent to one that would.
+   */
+  hold(fence: (() => void)[], cmd: Command, timeout: number, go: () => void, report: (err: Error, cmd: Command) => void): void {
+    const timer =
+      timeout > 0
+        ? setTimeout(() => {
+            if (cmd.settled) return; // given up meanwhile (its signal): no deadline of its passed
+            this.timeouts++;
+            const why = 'the deadline passed before the command could be sent (its slot had just moved; older commands for it were still being redirected)';
+            failCommand(cmd, new ReplyTimeoutError(why, false, { command: cmd.info.name }), report);
+          }, timeout)
+        : undefined;
+    fence.push(() => {
+      clearTimeout(timer);
+      if (!cmd.settled) go();
+    });
+  }
 }
