@@ -164,7 +164,10 @@ export class Database<D extends Decoding = DefaultDecoding> {
     const on = this.#settings;
     const tracing = tracingCommands();
     const cmd = tracing || this.#abort !== undefined || this.#core.options.callSiteStacks ? this.#observed<T>(name, args, observe, tracing) : prepareCommand<T>(name, args, on.decodeFlags, on.index, refuse, on.maxArgumentBytes);
-    if (this.#prefix !== undefined) prefixKeys(cmd.info, args, this.#prefix); // `args` is our rest array
+    if (this.#prefix !== undefined) {
+      const unprefix = prefixKeys(cmd.info, args, this.#prefix); // `args` is our rest array
+      if (unprefix !== undefined) cmd.mapReply = unprefix; // its reply names keys: the caller gets the names it passed
+    }
     return this.#dispatch(cmd, observe, tracing);
   }
 

@@ -142,7 +142,10 @@ function buildCommand(name: string, args: Arg[], on: HandleSettings, issuer: Fun
   const cmd = on.callSiteStacks || watch !== undefined
     ? new ObservedCommand(name, args, checkCommand(name, args, refuseInside, on.maxArgumentBytes), on.decodeFlags, on.index, undefined, on.callSiteStacks ? captureCallSite(issuer) : undefined, watch)
     : prepareCommand(name, args, on.decodeFlags, on.index, refuseInside, on.maxArgumentBytes);
-  if (on.prefix !== undefined) prefixKeys(cmd.info, args, on.prefix); // `args` is the caller's rest array: ours
+  if (on.prefix !== undefined) {
+    const unprefix = prefixKeys(cmd.info, args, on.prefix); // `args` is the caller's rest array: ours
+    if (unprefix !== undefined) cmd.mapReply = unprefix; // its reply names keys: the caller gets the names it passed
+  }
   return cmd;
 }
 
@@ -296,9 +299,13 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
           const node = target.node?.() ?? groupNode(exec);
           for (let i = 0; i < handles.length; i++) {
             const r = replies[i] ?? null;
+            const h = handles[i]!;
             // Run-time errors sit in their slot; the handle rejects with the same error.
-            if (r instanceof ServerError) handles[i]!.reject(annotate(r, handles[i]!.info.name, node));
-            else handles[i]!.resolve(r);
+            if (r instanceof ServerError) h.reject(annotate(r, h.info.name, node));
+            else {
+              h.resolve(r); // maps its own copy (mapReply never changes a reply in place)
+              if (h.mapReply !== undefined) replies[i] = h.mapReply(r);
+            }
           }
           resolve(picks === undefined ? replies : picks.map((i) => replies[i] ?? null));
         }, target.decodeFlags, target.index);

@@ -10,22 +10,32 @@
  * A command whose keys the table cannot find is refused rather than sent
  * unprefixed: running it on the un-prefixed keyspace would touch another
  * tenant's keys.
+ *
+ * Replies that name keys (XREAD's streams, BLPOP's key, ...) get the prefix
+ * taken off again: unprefix-reply.ts.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { numberText } from '../resp/encoder.js';
 import { commandKeys, keysProblem, type KeyedInfo } from './keys.js';
+import { replyUnprefixer, replyUnprefixers, type ReplyUnprefixer, type ReplyUnprefixers } from './unprefix-reply.js';
 
 /** A prefix as given, and its bytes for Buffer keys (made once per view). */
 export interface KeyPrefix {
   readonly text: string | undefined;
   readonly bytes: Buffer;
+  /** What takes it off the key names in replies. */
+  readonly replies: ReplyUnprefixers;
 }
 
 export function keyPrefix(prefix: string | Uint8Array): KeyPrefix {
-  if (typeof prefix === 'string') return { text: prefix, bytes: Buffer.from(prefix, 'utf8') };
+  if (typeof prefix === 'string') {
+    const bytes = Buffer.from(prefix, 'utf8');
+    return { text: prefix, bytes, replies: replyUnprefixers(prefix, bytes) };
+  }
   // A binary prefix: string keys become Buffers (the prefix may not be valid UTF-8). A copy: the
   // caller may reuse its buffer, and a view on it would change every key this view writes from then on.
-  return { text: undefined, bytes: Buffer.from(prefix) };
+  const bytes = Buffer.from(prefix);
+  return { text: undefined, bytes, replies: replyUnprefixers(undefined, bytes) };
 }
 
 /** Reused for key positions: never escapes. */
@@ -35,15 +45,17 @@ const positions: number[] = [];
  * Prefix the keys of a call, in place in `args` (an array the caller owns:
  * the rest parameter of `reply(name, ...args)`). Arguments must be valid
  * (validateArgs). Strings stay strings (with a string prefix), Buffers and
- * Uint8Arrays become Buffers, numbers and bigints become strings.
+ * Uint8Arrays become Buffers, numbers and bigints become strings. Returns
+ * what takes the prefix off its reply, when its reply names keys.
  */
-export function prefixKeys(info: KeyedInfo, args: unknown[], prefix: KeyPrefix): void {
+export function prefixKeys(info: KeyedInfo, args: unknown[], prefix: KeyPrefix): ReplyUnprefixer | undefined {
   const n = commandKeys(info, args, positions);
   if (n < 0) throw new InvalidArgumentError(`${keysProblem(info, n)}; with a key prefix, nothing is sent`, { command: info.name });
   for (let i = 0; i < n; i++) {
     const at = positions[i]!;
     args[at] = prefixed(args[at], prefix);
   }
+  return replyUnprefixer(info.name, prefix.replies);
 }
 
 /** One key with the prefix; a number key is prefixed on the text the encoder would send for it. */

@@ -77,6 +77,11 @@ export class Command<T = unknown> implements PromiseLike<T> {
   declare abortHook: ((reason: unknown) => void) | undefined;
   /** Its `redmux:command` trace, when someone listens (observed.ts); declared like `abortHook`. */
   declare trace: CommandTraceContext | undefined;
+  /**
+   * What its reply becomes before it is delivered: a view's key prefix taken
+   * off the key names it holds (commands/unprefix-reply.ts). Declared like `abortHook`.
+   */
+  declare mapReply: ((value: Reply) => Reply) | undefined;
 
   private result: unknown = undefined;
   private failed = false;
@@ -109,6 +114,7 @@ export class Command<T = unknown> implements PromiseLike<T> {
   resolve(value: Reply): boolean {
     if (this.state === SETTLED) return false;
     this.state = SETTLED;
+    if (this.mapReply !== undefined) value = this.mapReply(value);
     this.result = value;
     if (this.resolveFn) this.resolveFn(value);
     return true;
