@@ -6,11 +6,12 @@
  */
 import type { Multiplexer } from '../connection/multiplexer.js';
 
-type Counted = 'reconnects' | 'connectionLost' | 'timeouts';
+type Counted = 'reconnects' | 'connectionLost' | 'connectFailures' | 'timeouts';
 
 export class ConnectionCounters {
   private reconnects = 0;
   private connectionLost = 0;
+  private connectFailures = 0;
   private timeouts = 0;
 
   /** A connection is done with: keep what it counted. */
@@ -18,6 +19,7 @@ export class ConnectionCounters {
     const s = mux.snapshot();
     this.reconnects += s.reconnects;
     this.connectionLost += s.connectionLost;
+    this.connectFailures += s.connectFailures;
     this.timeouts += s.timeouts;
   }
 
@@ -27,6 +29,7 @@ export class ConnectionCounters {
     return {
       reconnects: this.reconnects + (s?.reconnects ?? 0),
       connectionLost: this.connectionLost + (s?.connectionLost ?? 0),
+      connectFailures: this.connectFailures + (s?.connectFailures ?? 0),
       timeouts: this.timeouts + (s?.timeouts ?? 0),
     };
   }

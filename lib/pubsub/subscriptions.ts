@@ -28,9 +28,12 @@ export interface PubSubStats {
   channels: number;
   patterns: number;
   shardChannels: number;
-  /** Of the pub/sub connections, over the client's life. */
+  /** Of the pub/sub connections, over the client's life, counted as the command connections' stats are. */
   reconnects: number;
+  /** Connections that were up (handshake done) and were lost. */
   connectionLost: number;
+  /** Attempts to connect that failed before the handshake finished. */
+  connectFailures: number;
   timeouts: number;
 }
 
