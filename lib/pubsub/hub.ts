@@ -107,10 +107,7 @@ export class Hub {
           if (e.binary) this.binary = true;
         }
         if (e.hold(call)) state.held[kind].add(e);
-        if (!e.confirmed) {
-          e.waiters.push(call);
-          call.pending++;
-        }
+        if (!e.confirmed) call.wait(e);
       }
       if (group !== undefined) state.groups.set(group, [...(state.groups.get(group) ?? []), call]);
       this.decodeFlags(); // before the SUBSCRIBE: its confirmations and messages decode as this member needs

@@ -5,7 +5,7 @@
  * identified by their bytes (keyOf).
  */
 import { isUtf8 } from 'node:buffer';
-import type { Command } from '../connection/command.js';
+import { wasSent, type Command } from '../connection/command.js';
 import { keySlot } from '../commands/slot.js';
 import { ConnectionLostError, ReplyTimeoutError } from '../errors.js';
 import type { Reply } from '../resp/types.js';
@@ -222,6 +222,8 @@ export class Call {
   timer: NodeJS.Timeout | undefined = undefined;
   /** Entries this call holds for its member (see Entry.hold): what a failure undoes. */
   readonly added: Entry[] = [];
+  /** Entries it waited for (not confirmed when it asked): whether one was written is what its timeout says (timedOut). */
+  readonly awaited: Entry[] = [];
   constructor(
     readonly member: Member,
     readonly command: string,
@@ -230,6 +232,13 @@ export class Call {
     /** The call it is a part of: its holds are kept or undone with it (else once it resolves or fails). */
     readonly group?: CallGroup,
   ) {}
+
+  /** Wait for `e`'s confirmation. */
+  wait(e: Entry): void {
+    e.waiters.push(this);
+    this.awaited.push(e);
+    this.pending++;
+  }
 }
 
 export interface MemberState {
@@ -239,9 +248,18 @@ export interface MemberState {
   readonly groups: Map<CallGroup, Call[]>;
 }
 
-/** Why `call` failed when its deadline passed (its timer, or its unwritten command's): undone, an UNSUBSCRIBE may follow. */
+/**
+ * Why `call` failed when its deadline passed (its timer, or its unwritten
+ * command's): undone, an UNSUBSCRIBE may follow. `sent` when a command for a
+ * name it waited for was written (or confirmed it): the server may have
+ * subscribed it. Else nothing of the call reached the server.
+ */
 export function timedOut(call: Call, node: string): ReplyTimeoutError {
-  return new ReplyTimeoutError('the server did not confirm the subscription before the deadline; it was undone', true, { command: call.command, node });
+  const sent = call.awaited.some((e) => e.confirmed || (e.cmd !== undefined && wasSent(e.cmd)));
+  const message = sent
+    ? 'the server did not confirm the subscription before the deadline; it was undone'
+    : 'the deadline passed before the subscription could be sent; it was never sent';
+  return new ReplyTimeoutError(message, sent, { command: call.command, node });
 }
 
 /**
