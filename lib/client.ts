@@ -16,7 +16,7 @@ import { scriptCall } from './connection/script-command.js';
 import type { Script } from './script.js';
 import type { HandshakeResult } from './connection/handshake.js';
 import type { CommandArguments, Decoding, DefaultDecoding, Resolved, WithDecoding } from './commands/typed.js';
-import type { Listener } from './events.js';
+import type { CommandErrorContext, Listener, OrphanedReplyInfo, ReconnectingInfo } from './events.js';
 import { decodeFlagsOf, type CallOptions } from './call-options.js';
 import { LISTENER_REJECTIONS, reportRejections } from './pubsub/listeners.js';
 import { ClosedError, InvalidArgumentError } from './errors.js';
@@ -358,10 +358,11 @@ export interface RedisEvents {
   ready: [info: ReadyInfo];
   /** A connection failed; emitted only while someone listens (callers see failures through their commands). */
   error: [err: Error];
-  reconnecting: [info: { attempt: number; delay: number; cause: Error }];
+  /** A connection failed; its next attempt comes in `info.delay` ms. */
+  reconnecting: [info: ReconnectingInfo];
   close: [none?: undefined];
   /** A failed command nobody awaited. */
-  commandError: [err: Error, context: { command: string }];
+  commandError: [err: Error, context: CommandErrorContext];
   /** A RESP3 push frame that is not pub/sub (tracking invalidations, ...). */
   push: [frame: Reply[]];
   /** Cluster: the slot map changed. */
@@ -369,7 +370,7 @@ export interface RedisEvents {
   /** Endpoint failover: the client switched endpoints (`endpoints` option). */
   failover: [event: FailoverEvent];
   /** The reply of an abandoned blocking command (an item a timed-out BLPOP popped). */
-  orphanedReply: [orphan: { command: string; value: Reply }];
+  orphanedReply: [orphan: OrphanedReplyInfo];
 }
 
 export interface Redis<Cache extends CacheOptions | undefined = CacheOptions | undefined> {

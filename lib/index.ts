@@ -1,6 +1,7 @@
 /** redmux: the public surface. Everything else is internal. */
 export { Redis, Database, Pending } from './client.js';
 export type { CallOptions, RedisStats, RedisEvents, ReadyInfo, StatsOf } from './client.js';
+export type { ReconnectingInfo, CommandErrorContext, OrphanedReplyInfo } from './events.js';
 export type { CommandArgs, CommandArguments, CommandName, CommandReply, Decoding, DefaultDecoding, Int, Key, Num, WithDecoding } from './commands/typed.js';
 export type { RedisOptions, RedisOptionsWith, ReconnectOptions, PoolOptions, ClusterOptions, SentinelOptions, MaintenanceOptions, FailoverOptions, CacheOptions } from './options.js';
 export type { AddressMap, NodeAddress } from './topology/address-map.js';
