@@ -206,6 +206,21 @@ const maintenanceOn = (endpointType: string): Arg[] => ['CLIENT', 'MAINT_NOTIFIC
 /** The steps of a handshake's result that the server refused before running them (BUSY, LOADING): to be asked again. */
 const refusedWhileBusy = new WeakMap<HandshakeResult, Arg[][]>();
 
+/** Handshakes whose SELECT the server refused before running it, with its answer (BUSY, LOADING). */
+const unselected = new WeakMap<HandshakeResult, Error>();
+
+/**
+ * Why the handshake that gave `result` selected no database, if it did not:
+ * its SELECT was refused before running (BUSY while another client's script
+ * runs: HELLO and AUTH are allowed then, SELECT is not). The connection opens
+ * without its database and selects it when the server is free (select.ts):
+ * failing the handshake instead would keep it closed for as long as the script
+ * runs, SCRIPT KILL (the way out) included.
+ */
+export function selectRefusal(result: HandshakeResult): Error | undefined {
+  return unselected.get(result);
+}
+
 async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResult> {
   // A username alone authenticates as that user with an empty password (a `nopass` user accepts it; any
   // other is refused with WRONGPASS), never silently as the default user.
@@ -227,9 +242,10 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
     const t = track ? await track : undefined;
     const m = maint ? await maint : undefined;
     if (h.ok) {
-      if (s && !s.ok) throw s.error;
+      if (s && !s.ok && !refusedBeforeRunning(s.error)) throw s.error;
       // Refused (an ACL without CLIENT): the cache passes reads through on this connection.
       const result: HandshakeResult = { protocol: 3, server: h.value as Record<string, Reply> };
+      if (s && !s.ok) unselected.set(result, s.error as Error);
       if (t) result.tracking = t.ok;
       if (m) result.maintenance = m.ok;
       // BUSY (a script runs: HELLO is allowed then, CLIENT is not) or LOADING refused the step before running it: no
@@ -249,13 +265,17 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
     steps.push(settle(send(username ? ['AUTH', username, password] : ['AUTH', password])));
   }
   if (opts.clientName) steps.push(settle(send(['CLIENT', 'SETNAME', opts.clientName])));
-  if (opts.db !== 0) steps.push(settle(send(['SELECT', opts.db])));
+  const select = opts.db !== 0 ? settle(send(['SELECT', opts.db])) : undefined;
   // Only where RESP2 was asked for: a server without HELLO (Redis < 6) keeps its handshake as it was.
   const info = opts.askMode && opts.protocol === 2 ? settle(send(['INFO', 'server'])) : undefined;
   for (const step of await Promise.all(steps)) if (!step.ok) throw step.error;
+  const s = select && (await select); // after AUTH's refusal, which makes it fail too
+  if (s && !s.ok && !refusedBeforeRunning(s.error)) throw s.error;
   const said = info && (await info);
   const mode = said?.ok ? /^redis_mode:(\w+)/m.exec(String(said.value))?.[1] : undefined;
   const server = mode === undefined ? undefined : { mode };
   // RESP2 gets no tracking: its invalidations would need a second connection (REDIRECT), out of order with replies.
-  return { protocol: 2, ...(server && { server }), ...(opts.tracking && { tracking: false }) };
+  const result: HandshakeResult = { protocol: 2, ...(server && { server }), ...(opts.tracking && { tracking: false }) };
+  if (s && !s.ok) unselected.set(result, s.error as Error);
+  return result;
 }

@@ -14,13 +14,18 @@
 import type * as net from 'node:net';
 import { Encoder } from '../resp/encoder.js';
 
+/** `Link.db` before any SELECT ran: the handshake's was refused while the server was busy (select.ts selectWhenFree). */
+export const NO_DATABASE = -1;
+
 export class Link {
   /** Commands encoded for this socket and not yet handed to it. */
   readonly encoder = new Encoder();
   /** The handshake (AUTH, HELLO, SELECT, ...) completed: callers' commands may be written. */
   ready = false;
-  /** The database selected on this socket by the last SELECT written (or the handshake's). */
+  /** The database selected on this socket by the last SELECT written (or the handshake's); NO_DATABASE: none yet. */
   db = 0;
+  /** Why no database is selected yet (the handshake's SELECT was refused before running: BUSY, LOADING); asked again when free. */
+  unselected: Error | undefined = undefined;
   /** Databases a SELECT succeeded for on this socket; others are probed before pipelining. */
   readonly knownDbs = new Set<number>();
   /** A probe SELECT is in flight: the queue waits for its answer. */
@@ -97,5 +102,10 @@ export class Link {
   /** Whether a caller's command for database `db` may be written now, ahead of nothing. */
   canWrite(db: number): boolean {
     return this.ready && !this.blocked && !this.probing && !this.recycling && (db === this.db || db < 0);
+  }
+
+  /** Whether a command that runs in no database (select.ts) may be written now, ahead of a queue waiting for a SELECT. */
+  canWriteAhead(): boolean {
+    return this.ready && this.probing && !this.blocked && !this.recycling;
   }
 }

@@ -29,11 +29,11 @@ import { HealthCheck } from './health.js';
 import { RetryLater, refusedRetryDelay } from './retry-later.js';
 import { reloadScript } from './script-command.js';
 import { CommandQueue } from './queue.js';
-import { handshake, refusedConfiguration } from './handshake.js';
+import { handshake, refusedConfiguration, selectRefusal } from './handshake.js';
 import { Link } from './link.js';
 import { Flusher } from './flush.js';
 import { Reader } from './reader.js';
-import { selectDatabase, type SelectHost } from './select.js';
+import { runsInAnyDatabase, selectDatabase, selectWhenFree, takeRunsInAnyDatabase, unselectedTimeout, type SelectHost } from './select.js';
 import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type MultiplexerStats } from './options.js';
 import { PubSubRouting, isPubSubArray } from './pubsub-frames.js';
 import { describeEndpoint } from './socket.js';
@@ -199,6 +199,14 @@ export class Multiplexer implements DecoderSink {
 
   /** Queue commands to be written later, or refuse them all (closed, offline queue off or full). */
   private enqueue(cmds: Command[], timed: Command, timeout: number, custom: boolean): void {
+    const link = this.link;
+    // Waiting for a SELECT (select.ts), the connection still takes what runs in no database: SCRIPT KILL, the way out.
+    if (link?.canWriteAhead() && cmds.length === 1 && runsInAnyDatabase(timed) && !this.closing) {
+      this.stats.commands++;
+      if (timeout > 0) this.deadlines.set(timed, timeout, custom);
+      this.write(link, timed);
+      return;
+    }
     const name = cmds[0]!.groupSize > 1 ? 'MULTI' : cmds[0]!.info.name;
     const ctx = { command: name, node: this.node };
     let refusal: Error | undefined;
@@ -206,7 +214,7 @@ export class Multiplexer implements DecoderSink {
     else if (this.gaveUp instanceof ConnectError && !this.closing) refusal = couldNotConnect('could not connect and reconnecting is over; it was not sent', { ...ctx, cause: this.gaveUp });
     else if (this.gaveUp && !this.closing) refusal = new ConnectionLostError('the connection was lost and reconnecting is over; it was not sent', false, { ...ctx, cause: this.gaveUp });
     else if (this.closing || this.state === State.Closed) refusal = new ClosedError('the client is closed', ctx);
-    else if (!this.opts.offlineQueue && !this.link?.ready) {
+    else if (!this.opts.offlineQueue && !link?.ready) {
       refusal = new ConnectionLostError('not connected and the offline queue is off; it was not sent', false, { ...ctx, cause: this.lastError });
     } else refusal = this.queue.refusal(cmds, this.opts, ctx, this.neverSent);
     if (refusal) {
@@ -341,8 +349,9 @@ export class Multiplexer implements DecoderSink {
 
   private expire(cmd: Command, sent: boolean): void {
     this.stats.timeouts++;
-    // While disconnected, the cause says why (refused, auth, ...).
-    this.fail(cmd, timeoutError(cmd, sent, this.node, this.link?.ready ? undefined : this.lastError));
+    // While disconnected, the cause says why (refused, auth, ...); while its database is not selected, why (BUSY).
+    const link = this.link;
+    this.fail(cmd, !sent && link?.unselected ? unselectedTimeout(cmd, this.node, link.unselected) : timeoutError(cmd, sent, this.node, link?.ready ? undefined : this.lastError));
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -405,8 +414,9 @@ export class Multiplexer implements DecoderSink {
         this.protocol = info.protocol;
         this.opts.tracking?.connected(this.node, info.tracking === true); // before anything queued is written
         this.life.ready(info, this.opts.db);
-        link.db = this.opts.db;
-        link.knownDbs.add(this.opts.db);
+        const unselected = selectRefusal(info); // BUSY: no database yet, nothing is written that runs in one
+        if (unselected) selectWhenFree(this.selects, link, this.opts.db, unselected);
+        else link.knownDbs.add((link.db = this.opts.db));
         link.ready = true;
         this.attempt = 0;
         this.lastError = undefined;
@@ -422,6 +432,7 @@ export class Multiplexer implements DecoderSink {
           if (this.opts.commandTimeout > 0) this.deadlines.set(cmd, this.opts.commandTimeout, true);
           this.write(link, cmd);
         }
+        if (unselected) for (const cmd of takeRunsInAnyDatabase(this.queue, this.neverSent)) this.write(link, cmd); // SCRIPT KILL
         this.pump();
       },
       (err: Error) => {

@@ -6,10 +6,14 @@
  * answer, so a failing SELECT (index out of range) can never let later
  * commands run in the wrong database.
  */
-import { ProtocolError, ServerError } from '../errors.js';
+import { ProtocolError, ReplyTimeoutError, ServerError, annotate } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
-import type { Link } from './link.js';
+import { askWhenFree } from './ask-when-free.js';
+import type { Command } from './command.js';
+import type { CommandQueue } from './queue.js';
+import type { Send } from './handshake.js';
+import { NO_DATABASE, type Link } from './link.js';
 
 export interface SelectHost {
   /** The server, as errors name it (it may change: a \`locate\` option). */
@@ -48,4 +52,68 @@ export function selectDatabase(host: SelectHost, link: Link, db: number): void {
     }
     host.pump();
   });
+}
+
+/**
+ * The handshake's SELECT was refused before running (`why`: BUSY while another
+ * client's script runs, or LOADING; handshake.ts selectRefusal). The connection
+ * opens with no database selected and asks again with a backoff until the
+ * server runs it (ask-when-free.ts). Meanwhile the queue waits as behind a
+ * probe (`link.probing`): a command written now would run in database 0. Only
+ * what runs in no database is written (runsInAnyDatabase), so SCRIPT KILL, the
+ * way out of the script, gets through. Queued commands wait within their
+ * deadlines, then fail unsent (unselectedTimeout says why).
+ */
+export function selectWhenFree(host: SelectHost, link: Link, db: number, why: Error): void {
+  link.db = NO_DATABASE;
+  link.unselected = why;
+  link.probing = true;
+  const send: Send = (parts) => new Promise((resolve, reject) => host.sendInternal(link, parts, (err, value) => (err ? reject(err) : resolve(value!))));
+  const selected = () => {
+    if (!host.current(link)) return;
+    link.db = db;
+    link.knownDbs.add(db);
+    link.unselected = undefined;
+    link.probing = false;
+    host.pump();
+  };
+  // Refused for good (an index out of range on a server that changed meanwhile): reconnect, and the handshake says so.
+  const refused = (_: Arg[], err: unknown) => {
+    if (err instanceof ServerError && host.current(link)) host.lose(annotate(err, 'SELECT', host.node()));
+  };
+  askWhenFree(send, [['SELECT', db]], selected, refused);
+}
+
+/**
+ * What may be written on a connection whose database is not selected yet: what
+ * runs in no database. The connection's own commands (db -1: the health PING)
+ * and the kills of a runaway script, SCRIPT KILL and FUNCTION KILL: a busy
+ * server runs them, and they are the way out of what keeps it busy.
+ */
+export function runsInAnyDatabase(cmd: Command): boolean {
+  return cmd.db < 0 || cmd.info.name === 'SCRIPT KILL' || cmd.info.name === 'FUNCTION KILL';
+}
+
+/**
+ * Take out of `queue` the commands that run in no database (queued before the
+ * connection opened: a SCRIPT KILL sent while connecting), to be written ahead
+ * of those waiting for the SELECT; the others keep their order, a transaction
+ * stays whole and queued (`expired` settles one whose deadline passed).
+ */
+export function takeRunsInAnyDatabase(queue: CommandQueue, expired: (cmd: Command) => Error): Command[] {
+  const taken: Command[] = [];
+  const kept: Command[] = [];
+  while (queue.length > 0) {
+    const unit = queue.shiftUnit(expired); // empty: settled while queued
+    if (unit.length === 1 && runsInAnyDatabase(unit[0]!)) taken.push(unit[0]!);
+    else kept.push(...unit);
+  }
+  for (const c of kept) queue.push(c);
+  return taken;
+}
+
+/** The error of a command whose deadline passed while the connection waited for the server to run its SELECT. */
+export function unselectedTimeout(cmd: Command, node: string, why: Error): ReplyTimeoutError {
+  const message = 'the deadline passed while the connection waited for the busy server to select its database; it was never sent';
+  return new ReplyTimeoutError(message, false, { command: cmd.info.name, node, cause: why });
 }
