@@ -29,7 +29,7 @@ import { SHARD, type Hub, type Kind } from '../../pubsub/hub.js';
 import type { Arg } from '../../resp/encoder.js';
 import { Standalone, type Topology, type TopologyHooks, type TopologyStats } from '../standalone.js';
 import { Refresher } from './refresher.js';
-import { crossSlot, fixedKeySlot, routeOf, singleSlot, TO_ALL_NODES, TO_ALL_SHARDS, TO_SLOT, TO_SPLIT } from './route.js';
+import { crossSlot, everyNodeOnly, fixedKeySlot, routeOf, singleSlot, TO_ALL_NODES, TO_ALL_SHARDS, TO_SLOT, TO_SPLIT } from './route.js';
 import { SlotMap, type ClusterNode } from './slot-map.js';
 import { shardTracking } from './shard-tracking.js';
 import { fanOut, splitCall } from './fanout.js';
@@ -189,6 +189,8 @@ export class Cluster implements Topology {
     for (let i = 1; i < cmds.length - 1; i++) {
       const route = routeOf(cmds[i]!.info, cmds[i]!.args as Arg[]);
       if (route.to === TO_SPLIT) throw crossSlot('MULTI'); // a block cannot be split
+      const oneNode = route.to === TO_ALL_SHARDS || route.to === TO_ALL_NODES ? everyNodeOnly(cmds[i]!.info, 'block') : undefined;
+      if (oneNode !== undefined) throw oneNode; // DBSIZE, KEYS, FLUSHALL...: one node's answer would pass for the cluster's
       if (route.to !== TO_SLOT) continue;
       if (slot === -1) slot = route.slot;
       else if (route.slot !== slot) throw crossSlot('MULTI');

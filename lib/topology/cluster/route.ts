@@ -98,3 +98,30 @@ export function crossSlot(command: string): CrossSlotError {
     { command },
   );
 }
+
+/**
+ * Commands whose request policy sends them to every master or node, where
+ * only that makes them mean what they say: DBSIZE sums, KEYS concatenates,
+ * FLUSHALL, SCRIPT LOAD and CONFIG SET act on each. A MULTI block, or a
+ * db.watch's connection, runs on one node: there they would answer for that
+ * node, or act on it, only, silently. Except PING and WAIT, whose answer on
+ * that node is what a block means (the node answers; the block's writes
+ * reached its replicas: WAIT in MULTI does not block, it counts).
+ */
+const ONE_NODE_SUFFICES = new Set(['PING', 'WAIT']);
+
+/**
+ * Why the keyless command `info` may not run on one node (`where`: a block,
+ * a watch), or undefined: an InvalidArgumentError saying what to do instead.
+ */
+export function everyNodeOnly(info: CommandInfo, where: 'block' | 'watch'): InvalidArgumentError | undefined {
+  const policy = info.tips & REQUEST_POLICY;
+  if ((policy !== REQUEST_ALL_SHARDS && policy !== REQUEST_ALL_NODES) || ONE_NODE_SUFFICES.has(info.name)) return undefined;
+  const every = policy === REQUEST_ALL_SHARDS ? 'master' : 'node';
+  const [one, outside] = where === 'block' ? ['a MULTI block runs on one node', 'outside the block'] : ["a db.watch's connection is one node", 'outside the watch'];
+  const handles = policy === REQUEST_ALL_SHARDS ? "redis.nodes('master')" : 'redis.nodes()';
+  return new InvalidArgumentError(
+    `${info.name} goes to every ${every} in a cluster (its answer covers them all), and ${one}: it would reach that node only. Nothing was sent: run it ${outside}, where it goes to every ${every}, or per node with ${handles}`,
+    { command: info.name },
+  );
+}

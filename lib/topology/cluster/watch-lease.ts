@@ -7,19 +7,22 @@
  * another master serves that slot, run there when the same node does, so the
  * outcome hung on where slots happened to be. And a `redis.database(n)`
  * handle made before auto mode knew it talks to a cluster sent SELECT n.
- * Both are refused here, before anything is written.
+ * Both are refused here, before anything is written, and so are commands
+ * that go to every master or node (DBSIZE, KEYS, FLUSHALL...: route.ts
+ * everyNodeOnly), which on this one node would answer for it only.
  */
 import { failCommand, type Command } from '../../connection/command.js';
 import type { Lease } from '../../connection/pool.js';
 import { onlyDatabaseZero, slotOf } from './pinned.js';
-import { crossSlot } from './route.js';
+import { crossSlot, everyNodeOnly } from './route.js';
 
 /** Why `cmd` may not go on a lease watching `slot` (-1: no key watched), or undefined. `block`: the MULTI it is part of. */
 function refusal(cmd: Command, slot: number, block?: string): Error | undefined {
   if (cmd.db > 0) return onlyDatabaseZero(block ?? cmd.info.name);
   try {
     const s = slotOf(cmd, block);
-    return s !== -1 && slot !== -1 && s !== slot ? crossSlot(block ?? cmd.info.name) : undefined;
+    if (s === -1) return everyNodeOnly(cmd.info, block === undefined ? 'watch' : 'block'); // DBSIZE, KEYS...: this node's answer only
+    return slot !== -1 && s !== slot ? crossSlot(block ?? cmd.info.name) : undefined;
   } catch (err) {
     return err as Error; // its own keys span slots, or cannot be found
   }
