@@ -37,11 +37,11 @@ describe('README, replies in JavaScript', () => {
   it('attributes are dropped, or wrapped as Attributed with attributes: true', async () => {
     const db = env.client().db;
     expect(await db.reply('DEBUG', 'PROTOCOL', 'attrib')).toBe('Some real reply following the attribute');
-    const wrapped = await db.with({ attributes: true }).reply('DEBUG', 'PROTOCOL', 'attrib');
+    const wrapped = (await db.with({ attributes: true }).reply('DEBUG', 'PROTOCOL', 'attrib')) as Attributed;
     expect(wrapped).toBeInstanceOf(Attributed);
     expect(wrapped.value).toBe('Some real reply following the attribute');
     expect(Object.getPrototypeOf(wrapped.attributes)).toBeNull();
-    expect({ ...wrapped.attributes }).toEqual({ 'key-popularity': ['key:123', 90] });
+    expect({ ...(wrapped.attributes as object) }).toEqual({ 'key-popularity': ['key:123', 90] });
   });
 
   it('errors are ServerError, subclassed by code, the code of a script error kept', async () => {
@@ -49,11 +49,11 @@ describe('README, replies in JavaScript', () => {
     await db.reply('SET', 'rr:str', 'x');
     const wrong = await db.reply('LPUSH', 'rr:str', 'y').catch((e) => e);
     expect(wrong).toBeInstanceOf(WrongTypeError);
-    const own = await db.reply('EVAL', "return redis.error_reply('MYCODE went wrong')", 0).catch((e) => e);
+    const own = (await db.reply('EVAL', "return redis.error_reply('MYCODE went wrong')", 0).catch((e) => e)) as ServerError;
     expect(own.constructor).toBe(ServerError);
     expect(own.code).toBe('MYCODE');
     // Codes that are Object.prototype members find no class (README, Failure semantics).
-    const proto = await db.reply('EVAL', "return redis.error_reply('constructor x')", 0).catch((e) => e);
+    const proto = (await db.reply('EVAL', "return redis.error_reply('constructor x')", 0).catch((e) => e)) as ServerError;
     expect([proto.constructor, proto.code]).toEqual([ServerError, 'constructor']);
   });
 });
