@@ -469,6 +469,7 @@ export class Hub {
       if (moved && member.moved) for (const g of groups) member.moved(e.kind, e.name, g);
       else member.dropped(e.kind, e.name, err);
     }
+    this.forgetIdle(); // members left with nothing here (it moved, or was dropped) are not kept, nor the connection for them
   }
 
   /**
@@ -481,6 +482,7 @@ export class Hub {
   relocateShards(stays: (name: Buffer) => boolean): void {
     const { moves, leaving } = movedShards(this.entries[SHARD], this.members, stays);
     void this.unsubscribeGone(SHARD, leaving.filter((e) => e.confirmed), this.opts.commandTimeout).catch(() => {});
+    this.forgetIdle(); // after the SUNSUBSCRIBE: a connection left idle closes once it is answered
     announce(moves, 'its shard moved to another node', this.node);
   }
 
