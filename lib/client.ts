@@ -8,11 +8,12 @@ import { ClientCache, type CacheStats } from './cache/client-cache.js';
 import { SUBSCRIBE, type CommandInfo } from './commands/index.js';
 import { keyPrefix, prefixKeys, type KeyPrefix } from './commands/prefix.js';
 import { AbortWatch, abortError } from './connection/abort.js';
-import { Command, checkCommand, prepareCommand } from './connection/command.js';
+import { Command, checkCommand, prepareCommand, type RetryDecision } from './connection/command.js';
+import { MOVABLE_KEYS } from './commands/flags.js';
 import { commandChannel, logTopology, traceSettled, tracingCommands, type CommandTraceContext } from './connection/diagnostics.js';
 import { ObservedCommand, captureCallSite } from './connection/observed.js';
 import { Pending } from './connection/pending.js';
-import { scriptCall } from './connection/script-command.js';
+import { runsScript, scriptCall, scriptRetry } from './connection/script-command.js';
 import type { Script } from './script.js';
 import type { HandshakeResult } from './connection/handshake.js';
 import type { CommandArguments, Decoding, DefaultDecoding, Resolved, WithDecoding } from './commands/typed.js';
@@ -97,6 +98,8 @@ export class Database<D extends Decoding = DefaultDecoding> {
   readonly #timeout: number;
   readonly #customTimeout: boolean;
   readonly #retry: RetryPolicy;
+  /** `#retry` for calls that run a script (made on first use). */
+  #scriptRetry: RetryDecision | undefined;
   readonly #prefix: KeyPrefix | undefined;
   readonly #abort: AbortWatch | undefined;
   /** The client's cache (undefined without one: then no command pays anything for caching). */
@@ -175,7 +178,8 @@ export class Database<D extends Decoding = DefaultDecoding> {
   #dispatch<T>(cmd: Command<T>, observe: boolean, tracing = false): Command<T> {
     // reply(): the promise exists before routing, so an immediate failure is observed, not reported.
     if (observe) cmd.toPromise();
-    cmd.retry = this.#retry;
+    // A script's own LOADING / BUSY / ... means it ran: only the server's own refusals are retried (script-command.ts).
+    cmd.retry = cmd.info.flags & MOVABLE_KEYS && runsScript(cmd.info) ? (this.#scriptRetry ??= scriptRetry(this.#retry)) : this.#retry;
     if (this.#opts.idempotent) cmd.idempotent = true;
     try {
       if (!tracing) this.#route(cmd, observe);

@@ -18,7 +18,7 @@
 import { commandInfo, type CommandInfo } from '../commands/index.js';
 import { InvalidArgumentError, NoScriptError, ServerError, annotate, serverErrorFrom } from '../errors.js';
 import { validateArgs, type Arg } from '../resp/encoder.js';
-import { Command, InternalCommand, QUEUED, SETTLED } from './command.js';
+import { Command, InternalCommand, QUEUED, SETTLED, type RetryDecision } from './command.js';
 import { appendCallSite, type CallSite } from './observed.js';
 import { Script, scriptBody } from '../script.js';
 
@@ -80,6 +80,44 @@ export function reloadGroup(cmd: Command, err: ServerError, node: string, connec
     if (loadError instanceof ServerError) cmd.reject(annotate(serverErrorFrom(loadError.serverMessage), cmd.info.name, node));
   }, 0, cmd.db);
   return [load, cmd];
+}
+
+/**
+ * The server's own refusals, written before a command runs, exactly (Redis
+ * src/server.c shared.*err, src/script.c scriptPrepareForRun, src/cluster.c
+ * getNodeByQuery; Valkey names itself where Redis does). A script can answer
+ * with these codes itself (`redis.error_reply('LOADING ...')`) after it ran:
+ * for a call that runs a script, anything else is the script's answer.
+ */
+const SERVER_REFUSALS: readonly RegExp[] = [
+  /^LOADING \S+ is loading the dataset in memory$/,
+  /^BUSY \S+ is busy running a (?:script\. You can only call (?:SCRIPT|FUNCTION) KILL or SHUTDOWN NOSAVE\.|module command\.)$/,
+  /^READONLY You can't write against a read only replica\.$/,
+  /^READONLY Can not run script with write flag on readonly replica$/,
+  /^MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'\.$/,
+  /^MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script\.$/,
+  /^NOREPLICAS Not enough good replicas to write\.$/,
+  /^TRYAGAIN Multiple keys request during rehashing of slot$/,
+  /^CLUSTERDOWN (?:The cluster is down|The cluster is down and only accepts read commands|Hash slot not served)$/,
+];
+
+/** Commands that run a script (CommandInfo names). */
+const RUNS_SCRIPT: ReadonlySet<string> = new Set(['EVAL', 'EVALSHA', 'EVAL_RO', 'EVALSHA_RO', 'FCALL', 'FCALL_RO']);
+
+/** Whether a command runs a script, so that an error it gets may be the script's own answer. */
+export function runsScript(info: CommandInfo): boolean {
+  return RUNS_SCRIPT.has(info.name);
+}
+
+/**
+ * The retry decision of a call that runs a script: `policy`'s, except that a
+ * server error is retried only when it is one of the server's own refusals by
+ * its exact text (a refusal-like error of the script's own means it ran).
+ */
+export function scriptRetry(policy: RetryDecision): RetryDecision {
+  return {
+    delayFor: (attempt, err) => (err instanceof ServerError && !SERVER_REFUSALS.some((r) => r.test(err.serverMessage)) ? -1 : policy.delayFor(attempt, err)),
+  };
 }
 
 /** What a call needs of a `Script` (script.ts). */
