@@ -9,7 +9,7 @@
  * The caller's signal gives up the call and its parts together: a part never
  * written is never sent, a written one keeps its FIFO slot (abort.ts), and
  * the caller's AbortError says `sent` when any part was written (the call
- * may have run in part).
+ * may have run in part), and `nodes` where those parts went.
  *
  * Where every part goes (`place`) is decided before the first is sent: what
  * routing refuses (the client closed, ...) is thrown then, with nothing sent.
@@ -19,11 +19,11 @@
  */
 import { keySlot } from '../../commands/slot.js';
 import { RESPONSE_DEFAULT, RESPONSE_POLICY } from '../../commands/tips.js';
-import { abortCommand, abortError } from '../../connection/abort.js';
+import { abortCommand, abortError, sentTo } from '../../connection/abort.js';
 import { Command, wasSent } from '../../connection/command.js';
 import { commandChannel } from '../../connection/diagnostics.js';
 import { ObservedCommand } from '../../connection/observed.js';
-import { ConnectionLostError, ReplyTimeoutError } from '../../errors.js';
+import { AbortError, ConnectionLostError, ReplyTimeoutError } from '../../errors.js';
 import type { Arg } from '../../resp/encoder.js';
 import type { Reply } from '../../resp/types.js';
 import { combineReplies, decidingError, saysMayHaveRun, type NodeReply } from './response-policy.js';
@@ -91,10 +91,26 @@ const ignore = () => {};
 /** Give `cmd`'s parts up with it when its signal fires (it is only ever aborted through this hook). */
 function abortWithParts(cmd: Command, parts: readonly Command[], fail: (err: Error) => void): void {
   cmd.abortHook = (reason) => {
-    const sent = parts.some(wasSent); // before the abort settles them
+    const err = partsAborted(cmd, parts, reason); // before the abort settles them
     for (const part of parts) abortCommand(part, reason, ignore);
-    fail(abortError(cmd.info.name, sent, undefined, reason));
+    fail(err);
   };
+}
+
+/**
+ * The caller's AbortError for a call of several parts. When parts were
+ * written it says where, as a one-node command's does with `node`: `nodes`
+ * lists the nodes the written parts went to (`node` is that node when there
+ * is one), and the message how many parts were written and to which nodes;
+ * addresses only, never a key or a value.
+ */
+function partsAborted(cmd: Command, parts: readonly Command[], reason: unknown): Error {
+  const written = parts.filter(wasSent);
+  const nodes = [...new Set(written.map(sentTo).filter((n): n is string => n !== undefined))];
+  if (written.length === 0) return Object.assign(abortError(cmd.info.name, false, undefined, reason), { nodes });
+  const where = nodes.length > 0 ? ` (to ${nodes.join(', ')})` : '';
+  const why = `aborted by its signal after ${written.length} of its ${parts.length} parts were sent${where}; they may have run (their replies are dropped)`;
+  return Object.assign(new AbortError(why, true, { command: cmd.info.name, node: nodes.length === 1 ? nodes[0] : undefined, cause: reason }), { nodes });
 }
 
 function settled(node: string, part: Command): Promise<NodeReply> {
