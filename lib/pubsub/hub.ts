@@ -373,8 +373,11 @@ export class Hub {
   /** UNSUBSCRIBE the entries nobody holds any more. Resolves when done, or when there is nothing to undo on the server. */
   private unsubscribeGone(kind: Kind, gone: Entry[], timeout: number): Promise<void> {
     // Without a connection (or with one given up) there is nothing subscribed on the server.
-    if (gone.length === 0 || this.mux === undefined || this.failure !== undefined || this.closed) return Promise.resolve();
-    return unsubscribeEntries(kind, gone, (cmd) => this.send(cmd, timeout));
+    const mux = this.mux;
+    if (gone.length === 0 || mux === undefined || this.failure !== undefined || this.closed) return Promise.resolve();
+    // Sent again when it timed out unwritten (see unsubscribe.ts): on this connection, up, for names nobody asked for since.
+    const unwanted = (e: Entry): boolean => this.mux === mux && !mux.down && !this.closed && this.entries[e.kind].get(e.key) === undefined;
+    return unsubscribeEntries(kind, gone, (cmd) => this.send(cmd, timeout), unwanted);
   }
 
   /** A subscribe command settled: confirmed (no error), lost with its connection, or failed. */
