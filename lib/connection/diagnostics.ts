@@ -18,7 +18,7 @@
 import * as dc from 'node:diagnostics_channel';
 import type { TracingChannel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
-import type { HandshakeResult } from './handshake.js';
+import { selectRefusal, trackingAskedAgain, type HandshakeResult } from './handshake.js';
 
 /** The context of a `redmux:command` trace. */
 export interface CommandTraceContext {
@@ -172,8 +172,13 @@ export class Lifecycle {
     if (log.enabled) {
       const version = info.server?.version;
       // Said once per connection: otherwise a cache that never hits (it passes reads through) would not say why.
-      const untracked = tracking === false ? '; key tracking refused: the client-side cache passes reads through' : '';
-      log('%s #%d: ready (RESP%d, database %d%s)%s', node, this.id, info.protocol, database, typeof version === 'string' ? `, server ${version}` : '', untracked);
+      // A busy server (BUSY, LOADING) refused nothing: the step is asked again until it runs (ask-when-free.ts).
+      const untracked =
+        tracking !== false ? ''
+        : trackingAskedAgain(info) ? '; key tracking not on yet: the server was busy, it is asked again until it runs; the client-side cache passes reads through until then'
+        : '; key tracking refused: the client-side cache passes reads through';
+      const unselected = selectRefusal(info) ? `; database ${database} not selected yet: the server was busy, SELECT is asked again until it runs; meanwhile only SCRIPT KILL and FUNCTION KILL are written` : '';
+      log('%s #%d: ready (RESP%d, database %d%s)%s%s', node, this.id, info.protocol, database, typeof version === 'string' ? `, server ${version}` : '', unselected, untracked);
     }
   }
 

@@ -206,6 +206,11 @@ const maintenanceOn = (endpointType: string): Arg[] => ['CLIENT', 'MAINT_NOTIFIC
 /** The steps of a handshake's result that the server refused before running them (BUSY, LOADING): to be asked again. */
 const refusedWhileBusy = new WeakMap<HandshakeResult, Arg[][]>();
 
+/** Whether the handshake that gave `result` asks `CLIENT TRACKING ON` again: the server was busy (BUSY, LOADING), it did not refuse tracking. */
+export function trackingAskedAgain(result: HandshakeResult): boolean {
+  return refusedWhileBusy.get(result)?.includes(TRACKING_ON) === true;
+}
+
 /** Handshakes whose SELECT the server refused before running it, with its answer (BUSY, LOADING). */
 const unselected = new WeakMap<HandshakeResult, Error>();
 
