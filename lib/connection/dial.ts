@@ -33,6 +33,8 @@ export interface DialHooks {
   located(node: string): void;
   /** Nobody could say where the server is, or the provider failed: the commands waiting fail now (never sent). */
   unlocated(err: ConnectError): void;
+  /** Aborted when the attempt is abandoned (close, disconnect, a newer attempt): its socket and timers go at once. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -63,7 +65,13 @@ export async function dial(opts: MultiplexerOptions, hooks: DialHooks): Promise<
   }
   const node = describeEndpoint(endpoint);
   hooks.located(node);
-  const socket = await openSocket(endpoint, opts);
+  let socket: net.Socket;
+  try {
+    socket = await openSocket(endpoint, opts, hooks.signal);
+  } catch (err) {
+    if (hooks.signal?.aborted) return undefined;
+    throw err;
+  }
   if (!hooks.current()) {
     socket.destroy();
     return undefined;
@@ -76,7 +84,7 @@ export async function dial(opts: MultiplexerOptions, hooks: DialHooks): Promise<
     socket.on('error', onError);
     socket.on('close', onClose);
     try {
-      credentials = { ...(await askProvider(opts.credentials, opts.connectTimeout || 10_000)), fetchedAt: Date.now() };
+      credentials = { ...(await askProvider(opts.credentials, opts.connectTimeout || 10_000, hooks.signal)), fetchedAt: Date.now() };
     } catch (err) {
       socket.destroy();
       return stopped(err);
@@ -108,10 +116,15 @@ export function dialedOptions<O extends HandshakeOptions>(opts: O, dialed: Diale
  * an answer that is not `{ username?, password, expiresAt? }` is a
  * `ConnectError` whose cause says why; no message ever holds a credential.
  */
-export async function askProvider(provider: CredentialsProvider, bound: number): Promise<Credentials> {
+export async function askProvider(provider: CredentialsProvider, bound: number, signal?: AbortSignal): Promise<Credentials> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  // Abandoned (`signal`): no wait for the provider's answer, and its timer goes now (it would keep the process alive).
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ConnectTimeoutError(`the credentials provider did not answer within ${bound} ms`)), bound);
+    onAbort = () => reject(signal!.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
   let c: Credentials;
   try {
@@ -120,6 +133,7 @@ export async function askProvider(provider: CredentialsProvider, bound: number):
     throw new ConnectError('the credentials provider failed; see the cause', { cause: err });
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort!);
   }
   const ok =
     c !== null && typeof c === 'object' && typeof c.password === 'string' &&

@@ -38,7 +38,7 @@ export class Lease {
 
   constructor(connection: MultiplexerOptions, private readonly owner: LeaseOwner) {
     this.mux = new Multiplexer(
-      { ...connection, reconnect: () => -1, offlineQueue: true, discoverModules: false, pingInterval: 0 },
+      { ...connection, reconnect: () => -1, endAtHandover: true, offlineQueue: true, discoverModules: false, pingInterval: 0 },
       {
         ready: (info) => this.onReady(info),
         error() {},

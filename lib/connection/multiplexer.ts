@@ -38,6 +38,7 @@ import { emptyStats, type MultiplexerHooks, type MultiplexerOptions, type Multip
 import { PubSubRouting, isPubSubArray } from './pubsub-frames.js';
 import { describeEndpoint } from './socket.js';
 import { dial, dialedOptions, type Dialed } from './dial.js';
+import { Attempt, owesCommands } from './attempt.js';
 import { scheduleReauth } from './reauth.js';
 import { Maintenance } from './maintenance.js';
 import { isInvalidation } from './tracking.js';
@@ -74,6 +75,8 @@ export class Multiplexer implements DecoderSink {
   private attempt = 0;
   /** Bumped by every connection attempt: what an older attempt found or opened is dropped. */
   private attemptId = 0;
+  /** The attempt under way, as close() and disconnect() end it (attempt.ts). */
+  private readonly dialing = new Attempt();
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** Why the last connection ended or failed; cleared when ready. */
   private lastError: Error | undefined;
@@ -309,7 +312,7 @@ export class Multiplexer implements DecoderSink {
       if (link?.handover !== undefined && this.closing) {
         link.stayForClose();
         this.pump();
-      } else if (link?.handover !== undefined) this.relocate(link.handover);
+      } else if (link?.handover !== undefined) this.relocate(link.handover, undefined, true);
       else if (link?.recycling) this.lose(new ConnectionLostError('the server answered READONLY: reconnecting to find the master', false, { node: this.node }));
       else if (this.closing) this.maybeFinishClose();
     }
@@ -361,9 +364,10 @@ export class Multiplexer implements DecoderSink {
     this.life.connecting(this.attempt);
     const id = ++this.attemptId;
     const current = () => this.state === State.Connecting && this.attemptId === id;
+    const signal = this.dialing.start(this.node);
     const unlocated = (e: ConnectError) => this.drainQueue((command) => new ConnectError(e.message, { command, cause: e.cause ?? e }));
     const moved = this.maint?.connecting(); // a MOVING's new endpoint, for its grace period (before `locate`: failover)
-    dial(moved ? { ...this.opts, endpoint: moved, locate: undefined } : this.opts, { current, located: (node) => (this.node = node), unlocated }).then(
+    dial(moved ? { ...this.opts, endpoint: moved, locate: undefined } : this.opts, { current, located: (node) => (this.node = node), unlocated, signal }).then(
       (dialed) => dialed && this.onSocket(dialed),
       (err: Error) => current() && this.lose(err),
     );
@@ -371,9 +375,9 @@ export class Multiplexer implements DecoderSink {
 
   /** The server moved (Sentinel): drop the connection now (written, unanswered commands settle per rule 2), connect
    *  again at once where `locate` says; nothing more is written to the old server. `keep`: a node it may stay on. */
-  relocate(why: string, keep?: (node: string) => boolean): void {
+  relocate(why: string, keep?: (node: string) => boolean, planned = false): void {
     if (this.closed || (this.link?.ready && keep?.(this.node))) return;
-    if (this.link !== undefined) this.lose(new ConnectionLostError(why, true, { node: this.node }));
+    if (this.link !== undefined) this.lose(new ConnectionLostError(why, true, { node: this.node }), planned);
     if (this.closed) return; // gave up (a lease never reconnects)
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
@@ -382,7 +386,7 @@ export class Multiplexer implements DecoderSink {
 
   /** A planned reconnect (MOVING, re-authentication): write nothing more here, reconnect once the in-flight replies are in. */
   private handOver(why: string): void {
-    if (!this.closing && this.link?.ready && this.link.handOver(why) && this.inflight.length === 0) this.relocate(why);
+    if (!this.closing && this.link?.ready && this.link.handOver(why) && this.inflight.length === 0) this.relocate(why, undefined, true);
   }
 
   private onSocket(dialed: Dialed): void {
@@ -448,11 +452,15 @@ export class Multiplexer implements DecoderSink {
   }
 
   /** The connection is gone (or never came). Settle in-flight commands per rule 2, keep never-written ones for the
-   *  next connection, and schedule a reconnect. */
-  private lose(cause: Error): void {
+   *  next connection, and schedule a reconnect. `planned`: a server-driven move of a ready connection (MOVING, a RESP2
+   *  subscriber's token refresh), no failure: counted as a handover, and the next connection opens at once even when
+   *  `reconnect` gives up after failures (a lease, `endAtHandover`, ends as at any loss: its WATCH cannot move). */
+  private lose(cause: Error, planned = false): void {
     const link = this.link;
     if (link === undefined && this.state !== State.Connecting) return; // already handled
-    if (link?.ready) this.stats.connectionLost++; else this.stats.connectFailures++; // before drop() unsets ready: a connection that was up, or an attempt that failed
+    const handover = planned && link?.ready === true && !this.opts.endAtHandover;
+    // Before drop() unsets ready: a planned move, a connection that was up, or an attempt that failed.
+    if (handover) this.stats.handovers++; else if (link?.ready) this.stats.connectionLost++; else this.stats.connectFailures++;
     // First detach the link: from here on, a command issued by anything this
     // method calls (listeners, settled callbacks) can only be queued.
     this.link = undefined;
@@ -485,7 +493,7 @@ export class Multiplexer implements DecoderSink {
     this.state = State.Waiting;
     this.lastError = cause;
     this.attempt++;
-    const delay = this.fatal ? -1 : this.opts.reconnect(this.attempt, cause);
+    const delay = this.fatal ? -1 : handover ? 0 : this.opts.reconnect(this.attempt, cause);
     this.life.lost(cause, this.attempt, delay);
     if (delay < 0) {
       this.state = State.Closed;
@@ -503,7 +511,7 @@ export class Multiplexer implements DecoderSink {
       this.hooks.close();
       return;
     }
-    this.stats.reconnects++;
+    if (!handover) this.stats.reconnects++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.state === State.Waiting) this.connect();
@@ -527,13 +535,13 @@ export class Multiplexer implements DecoderSink {
       this.closeWaiters.push(resolve);
       if (this.closing) return;
       this.closing = true;
-      if (this.state === State.Waiting) {
-        // Between reconnect attempts: what is queued can no longer be sent.
+      // Between reconnect attempts: what is queued can no longer be sent. An attempt under way with no caller's command
+      // to deliver is abandoned, not waited for; with some it goes on (a command issued before close() is delivered).
+      if (this.state === State.Waiting || (this.state === State.Connecting && !owesCommands(this.queue, this.retrying.size))) {
         this.drainQueue((command, sent) => new ClosedError(`the client closed while disconnected; ${notSent(sent)}`, { command, node: this.node }));
         this.finishClose();
         return;
       }
-      // Connecting: the queue is written once the handshake completes (or fails in lose()).
       this.maybeFinishClose();
     });
   }
@@ -548,7 +556,9 @@ export class Multiplexer implements DecoderSink {
     this.state = State.Closed;
     const link = this.link;
     this.link = undefined;
-    link?.drop(true);
+    link?.drop(link.ready); // an attempt's socket (handshake under way) is cut: nothing more is written to it
+    this.dialing.abandon(this.node, this.inflight.toArray());
+    this.inflight.clear(); // empty, or the abandoned handshake's commands, settled
     this.stopTimers();
     this.hooks.close();
     for (const w of this.closeWaiters.splice(0)) w();
@@ -561,6 +571,7 @@ export class Multiplexer implements DecoderSink {
     const link = this.link;
     this.link = undefined;
     link?.drop(false);
+    this.dialing.abandon(this.node, this.inflight.toArray());
     this.stopTimers();
     for (const cmd of this.inflight.toArray()) {
       if (cmd.state !== SETTLED) this.fail(cmd, new ClosedError('the client was disconnected; the command may have run', { command: cmd.info.name, node: this.node }));

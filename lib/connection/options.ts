@@ -62,6 +62,11 @@ export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
   pingInterval?: number;
   /** With `maintenance`: extra ms every deadline gets while the server says it is under maintenance (default 10000). */
   relaxedTimeout?: number;
+  /**
+   * A planned move (MOVING, a RESP2 subscriber's token refresh) ends this connection as a loss would, per `reconnect`,
+   * instead of opening the next one at once: a lease's WATCH or blocked command cannot move to another connection.
+   */
+  endAtHandover?: boolean;
 }
 
 export interface MultiplexerHooks {
@@ -100,8 +105,10 @@ export interface MultiplexerStats {
   connectionLost: number;
   /** Attempts to connect that failed before the handshake finished (refused, unreachable, handshake refused). */
   connectFailures: number;
+  /** Planned moves of a ready connection to a new one (MOVING, a RESP2 subscriber's token refresh): not losses. */
+  handovers: number;
 }
 
 export function emptyStats(): MultiplexerStats {
-  return { commands: 0, writes: 0, bytesOut: 0, bytesIn: 0, pending: 0, queued: 0, queuedBytes: 0, reconnects: 0, timeouts: 0, connectionLost: 0, connectFailures: 0 };
+  return { commands: 0, writes: 0, bytesOut: 0, bytesIn: 0, pending: 0, queued: 0, queuedBytes: 0, reconnects: 0, timeouts: 0, connectionLost: 0, connectFailures: 0, handovers: 0 };
 }

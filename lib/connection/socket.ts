@@ -27,10 +27,15 @@ export function describeEndpoint(e: Endpoint): string {
   return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }
 
-/** Open a socket and resolve once it can carry bytes (after the TLS handshake for TLS). */
-export function openSocket(endpoint: Endpoint, opts: SocketOptions): Promise<net.Socket> {
+/**
+ * Open a socket and resolve once it can carry bytes (after the TLS handshake for TLS). `signal`: the attempt was
+ * abandoned (close(), disconnect(), a newer attempt): the socket is destroyed and its timer cleared at once, not at
+ * connectTimeout, so nothing of it keeps the process alive; the promise then rejects with the signal's reason.
+ */
+export function openSocket(endpoint: Endpoint, opts: SocketOptions, signal?: AbortSignal): Promise<net.Socket> {
   const node = describeEndpoint(endpoint);
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     let socket: net.Socket;
     const readyEvent = endpoint.tls ? 'secureConnect' : 'connect';
     if (endpoint.path) {
@@ -72,12 +77,19 @@ export function openSocket(endpoint: Endpoint, opts: SocketOptions): Promise<net
       }
       resolve(socket);
     };
+    const onAbort = () => {
+      cleanup();
+      socket.destroy();
+      reject(signal!.reason);
+    };
     const cleanup = () => {
       if (timer) clearTimeout(timer);
       socket.off('error', onError);
       socket.off(readyEvent, onReady);
+      signal?.removeEventListener('abort', onAbort);
     };
     socket.once('error', onError);
     socket.once(readyEvent, onReady);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

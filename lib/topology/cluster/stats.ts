@@ -9,7 +9,7 @@
 import type { MultiplexerStats } from '../../connection/multiplexer.js';
 import type { TopologyStats } from '../standalone.js';
 
-const SUMMED = ['commands', 'writes', 'bytesOut', 'bytesIn', 'pending', 'queued', 'queuedBytes', 'reconnects', 'timeouts', 'connectionLost', 'connectFailures'] as const;
+const SUMMED = ['commands', 'writes', 'bytesOut', 'bytesIn', 'pending', 'queued', 'queuedBytes', 'reconnects', 'timeouts', 'connectionLost', 'connectFailures', 'handovers'] as const;
 
 export function sumStats(units: [address: string, stats: TopologyStats][], routingTimeouts = 0): TopologyStats {
   const all = units.map(([, s]) => s);
