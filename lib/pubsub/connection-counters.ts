@@ -2,9 +2,10 @@
  * How a hub's pub/sub connections fared over the client's life: a hub opens
  * a new Multiplexer after its last member left or its connection gave up, so
  * the counters of the connections closed before the current one are kept
- * here and added to the current one's.
+ * here and added to the current one's; with what the hub holds they are its stats().
  */
 import type { Multiplexer } from '../connection/multiplexer.js';
+import { CHANNEL, PATTERN, SHARD, type Entry, type PubSubStats } from './subscriptions.js';
 
 type Counted = 'reconnects' | 'connectionLost' | 'connectFailures' | 'timeouts';
 
@@ -21,6 +22,17 @@ export class ConnectionCounters {
     this.connectionLost += s.connectionLost;
     this.connectFailures += s.connectFailures;
     this.timeouts += s.timeouts;
+  }
+
+  /** A hub's stats: its connection (`current`, if any), what it holds (`entries`, by kind), and the life-long counts. */
+  stats(current: Multiplexer | undefined, entries: readonly Map<string, Entry>[]): PubSubStats {
+    return {
+      connections: current !== undefined && !current.closed ? 1 : 0,
+      channels: entries[CHANNEL]!.size,
+      patterns: entries[PATTERN]!.size,
+      shardChannels: entries[SHARD]!.size,
+      ...this.total(current),
+    };
   }
 
   /** The life-long counts, with the current connection's (if any). */

@@ -268,13 +268,7 @@ export class Hub {
   }
 
   stats(): PubSubStats {
-    return {
-      connections: this.mux !== undefined && !this.mux.closed ? 1 : 0,
-      channels: this.entries[CHANNEL].size,
-      patterns: this.entries[PATTERN].size,
-      shardChannels: this.entries[SHARD].size,
-      ...this.past.total(this.mux),
-    };
+    return this.past.stats(this.mux, this.entries);
   }
 
   // ------------------------------------------------------------------ bookkeeping
@@ -404,11 +398,12 @@ export class Hub {
         if (err instanceof ServerError) this.refuse(e, err);
       }
     }
-    if (err instanceof ReplyTimeoutError && !err.sent) this.unwritten(entries, origin);
-    const restoring = this.restoring;
+    const restoring = this.restoring?.has(cmd) ? this.restoring : undefined;
+    // Unwritten: sent again at once if the connection is up (part of the restore it was part of), else restored on the next one.
+    const again = err instanceof ReplyTimeoutError && !err.sent && this.unwritten(entries, origin, restoring);
     if (restoring?.delete(cmd)) {
-      // Refused ones were dropped (and reported to their members); the others are back.
-      if (err !== undefined && !(err instanceof ServerError)) this.restoring = undefined;
+      // Refused ones were dropped (and reported to their members); the others are back, or sent again.
+      if (err !== undefined && !(err instanceof ServerError) && !again) this.restoring = undefined;
       else if (restoring.size === 0) {
         this.restoring = undefined;
         this.broadcast('ready');
@@ -422,13 +417,19 @@ export class Hub {
    * the connection dropped it. The call that sent it is out of time as well
    * (the same deadline): undone first. What others still want is sent again
    * now if the connection is up (else the next connection restores it): they
-   * must not wait for a reconnect that may never come.
+   * must not wait for a reconnect that may never come. True when the
+   * connection is up (what was still wanted was sent again, into `restoring`).
    */
-  private unwritten(entries: Entry[], origin: Call | undefined): void {
+  private unwritten(entries: Entry[], origin: Call | undefined, restoring: Set<Command> | undefined): boolean {
     if (origin !== undefined) this.fail(origin, timedOut(origin, this.node));
+    if (this.mux === undefined || this.mux.down) return false;
     const again = entries.filter((e) => e.cmd === undefined && !e.confirmed && this.entries[e.kind].get(e.key) === e);
-    if (again.length === 0 || this.mux === undefined || this.mux.down) return;
-    for (const group of perCommand(again[0]!.kind, again)) this.send(this.subscribeCommand(again[0]!.kind, group), this.opts.commandTimeout);
+    for (const group of perCommand(again[0]?.kind ?? CHANNEL, again)) {
+      const cmd = this.subscribeCommand(again[0]!.kind, group);
+      restoring?.add(cmd); // before it is sent: 'ready' once it is confirmed too
+      this.send(cmd, this.opts.commandTimeout);
+    }
+    return true;
   }
 
   /**
