@@ -13,9 +13,14 @@
  *     where it holds every later caller's command until it returns, under
  *     commandTimeout instead of its own timeout plus blockingMargin. A
  *     scripted server plays the 7.2 server (the test's real server is 7.0).
+ *  3. "Blocking commands": close() gives a blocking command waiting out its
+ *     retry backoff ClosedError at once. It does, but when the command waits
+ *     because the server refused it with BUSY (it never ran), the message
+ *     says "it was written on a connection that was lost and may have run":
+ *     a caller of BLPOP is told an item may have been popped when none was.
  */
 import { describe, expect, it } from 'vitest';
-import { Redis, RetryPolicy } from '../lib/index.js';
+import { ClosedError, Redis, RetryPolicy } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
 import { scriptedServer } from './support/scripted-server.js';
 import { until, within } from './support/until.js';
@@ -63,6 +68,26 @@ describe('README promises the code does not keep', () => {
       release();
       await redis.close();
       await server.close();
+    }
+  });
+
+  it('a blocking command refused with BUSY and closed in its backoff is not said to be lost or maybe run', async () => {
+    const admin = env.client().db;
+    const redis = env.client();
+    await redis.db.reply('BLPOP', 'rd:warm', 0.01); // its lease is open
+    await admin.reply('CONFIG', 'SET', 'busy-reply-threshold', '20');
+    const busy = env.client().db.reply('EVAL', 'local s = redis.call("TIME"); while true do local n = redis.call("TIME"); if (n[1] - s[1]) * 1000000 + n[2] - s[2] > 300000 then break end end return 1', 0);
+    try {
+      await until('the script is busy', async () => /BUSY/.test(String(await admin.reply('PING').catch((e: Error) => e.message))));
+      const pop = redis.db.with({ retry: RetryPolicy.constant({ attempts: 3, delay: 5000 }) }).reply('BLPOP', 'rd:never', 10).then((v) => v, (e) => e);
+      await until('the BLPOP was refused', async () => /errorstat_BUSY:count=[1-9]/.test(String(await admin.reply('INFO', 'errorstats').catch(() => ''))));
+      await redis.close();
+      const err = await pop;
+      expect(err).toBeInstanceOf(ClosedError);
+      expect(err.message).not.toMatch(/lost|may have run/);
+    } finally {
+      await busy.catch(() => {});
+      await admin.reply('CONFIG', 'SET', 'busy-reply-threshold', '5000');
     }
   });
 });
