@@ -15,6 +15,7 @@ import {
   ClusterDownError,
   ConnectionError,
   MasterDownError,
+  NoReplicasError,
   PoolTimeoutError,
   TryAgainError,
   InvalidArgumentError,
@@ -38,8 +39,9 @@ export interface RetryOptions {
   /**
    * Which failures are retried. Default: connection failures (lost, refused),
    * a pool lease that timed out, and the transient server states LOADING,
-   * TRYAGAIN, CLUSTERDOWN, MASTERDOWN, BUSY and READONLY (a failover: the
-   * connection is recycled first).
+   * TRYAGAIN, CLUSTERDOWN, MASTERDOWN, BUSY, NOREPLICAS (too few replicas
+   * for min-replicas-to-write: refused before running) and READONLY (a
+   * failover: the connection is recycled first).
    */
   retryOn?: ErrorClass[];
 }
@@ -52,6 +54,7 @@ export const DEFAULT_RETRY_ON: ErrorClass[] = [
   ClusterDownError,
   MasterDownError,
   BusyScriptError,
+  NoReplicasError,
   ReadOnlyError,
 ];
 

@@ -135,6 +135,17 @@ const TIP_OVERRIDES = {
   randomkey: ['request_policy:all_shards', 'response_policy:special', 'nondeterministic_output'],
 };
 
+// Commands newer than the generating server (redis-server 7.0 on the project's
+// machine), as a newer server's COMMAND reply describes them, so that they are
+// routed as what they are on the servers that have them. Without its row,
+// WAITAOF (Redis 7.2) would be an unknown command, written on the shared
+// connection, where it holds every later caller until the fsyncs are done.
+// A server that knows the command replaces its row here.
+const NEWER = [
+  // COMMAND INFO WAITAOF on Redis 7.2: arity 4, noscript, keyless, @slow @connection, all shards / agg_min.
+  ['waitaof', 4, ['noscript'], 0, 0, 0, ['@slow', '@connection'], ['request_policy:all_shards', 'response_policy:agg_min'], [], []],
+];
+
 /** Rules 1-3 of the comment at the top, on a row's bits (overrides applied) and the server's flags and ACL categories. */
 function resendable(bits, flags, acl) {
   if (bits & (F.CONTAINER | F.UNKNOWN)) return false;
@@ -185,6 +196,8 @@ await withPrivateServer(async (command) => {
     for (const sub of subs) walk(sub);
   };
   for (const info of reply) walk(info);
+  const known = new Set(rows.map(([n]) => n));
+  for (const info of NEWER) if (!known.has(info[0])) walk(info);
   rows.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   // For review: what the rule made resendable beyond the read-only commands, and overrides naming nothing.
   const extra = rows.filter(([, d, f]) => d[0] & F.RESENDABLE && !f.includes('readonly')).map(([n]) => n);

@@ -1,6 +1,6 @@
 /**
- * README promises the code does not keep (found by the README review; kept
- * off main until lib/ is fixed):
+ * README promises the code did not keep (found by the README review of
+ * 2026-12-02; each failed before its fix):
  *
  *  1. "Failure semantics": NOREPLICAS is listed with LOADING, BUSY, TRYAGAIN,
  *     CLUSTERDOWN, MASTERDOWN as refused before running, "so it is retried
@@ -27,7 +27,7 @@ import { until, within } from './support/until.js';
 
 const env = useRealServer();
 
-describe('README promises the code does not keep', () => {
+describe('README promises the code did not keep', () => {
   it('a write refused with NOREPLICAS is retried per its policy (Failure semantics)', async () => {
     const admin = env.client().db;
     const db = env.client({ commandTimeout: 15_000 }).db;

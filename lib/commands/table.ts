@@ -311,6 +311,7 @@ export const COMMAND_TABLE: Record<string, readonly [number, number, number, num
   "unsubscribe": [48, 0, 0, 0],
   "unwatch": [64, 0, 0, 0],
   "wait": [4, 0, 0, 0],
+  "waitaof": [4, 0, 0, 0],
   "watch": [64, 1, -1, 1],
   "xack": [2, 1, 1, 1],
   "xadd": [2, 1, 1, 1],

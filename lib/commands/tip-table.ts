@@ -81,6 +81,7 @@ export const COMMAND_TIPS: Record<string, number> = {
   "ttl": 128, // nondeterministic_output
   "unlink": 59, // request_policy:multi_shard response_policy:agg_sum
   "wait": 42, // request_policy:all_shards response_policy:agg_min
+  "waitaof": 42, // request_policy:all_shards response_policy:agg_min
   "xadd": 128, // nondeterministic_output
   "xautoclaim": 128, // nondeterministic_output
   "xclaim": 128, // nondeterministic_output

@@ -413,10 +413,11 @@ export class BlockingPool {
         (reason: unknown) => {
           if (abandoned) return;
           finish();
-          // The caller's command counts its leases' writes, as a shared connection counts its own
-          // (command.ts): one that may have run says `sent` if it is aborted while it waits for the next try.
-          if (proxy.attempts > 0) cmd.attempts++;
           const err = reason as Error;
+          // The caller's command counts its leases' writes that may have run, as a shared connection counts its own
+          // (command.ts): it says `sent` if it is aborted or closed while it waits for the next try. A refusal before
+          // running (BUSY, LOADING, ...) is a write that did not run.
+          if (proxy.attempts > 0 && !refusedBeforeRunning(err)) cmd.attempts++;
           if (err instanceof ServerError) {
             lease.release(!(err instanceof ReadOnlyError)); // a lease on a replica is not reused
             if (redirected(cmd, err)) done(undefined); // it never ran; routing sends it where it belongs, or again later (TRYAGAIN)
