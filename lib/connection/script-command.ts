@@ -101,6 +101,11 @@ const SERVER_REFUSALS: readonly RegExp[] = [
   /^CLUSTERDOWN (?:The cluster is down|The cluster is down and only accepts read commands|Hash slot not served)$/,
 ];
 
+/** Whether `err` is one of the server's own refusals, by its exact text (SERVER_REFUSALS). */
+export function isServerRefusal(err: ServerError): boolean {
+  return SERVER_REFUSALS.some((r) => r.test(err.serverMessage));
+}
+
 /** Commands that run a script (CommandInfo names). */
 const RUNS_SCRIPT: ReadonlySet<string> = new Set(['EVAL', 'EVALSHA', 'EVAL_RO', 'EVALSHA_RO', 'FCALL', 'FCALL_RO']);
 
@@ -116,7 +121,7 @@ export function runsScript(info: CommandInfo): boolean {
  */
 export function scriptRetry(policy: RetryDecision): RetryDecision {
   return {
-    delayFor: (attempt, err) => (err instanceof ServerError && !SERVER_REFUSALS.some((r) => r.test(err.serverMessage)) ? -1 : policy.delayFor(attempt, err)),
+    delayFor: (attempt, err) => (err instanceof ServerError && !isServerRefusal(err) ? -1 : policy.delayFor(attempt, err)),
   };
 }
 

@@ -13,6 +13,7 @@
  */
 import { isBlockingCall } from '../../commands/index.js';
 import { type Command, InternalCommand, QUEUED, failCommand } from '../../connection/command.js';
+import { isServerRefusal, runsScript } from '../../connection/script-command.js';
 import { AskError, ClosedError, ClusterDownError, ClusterRedirectError, MovedError, TryAgainError, type ServerError, annotate } from '../../errors.js';
 import type { Standalone } from '../standalone.js';
 import { redirectTarget } from './redirect.js';
@@ -73,7 +74,11 @@ export class Redirects {
   /** MOVED / ASK: send `cmd` again where the node says; TRYAGAIN / CLUSTERDOWN: later. False: not a redirection it follows. */
   #follow(cmd: Command, err: ServerError, replyingHost: string, replyingPort: number): boolean {
     const r = this.r;
-    if (err instanceof ClusterDownError || err instanceof TryAgainError) return this.#later(cmd, err);
+    if (err instanceof ClusterDownError || err instanceof TryAgainError) {
+      // A script can answer TRYAGAIN / CLUSTERDOWN itself, after it ran: only the server's own text means it did not.
+      if (runsScript(cmd.info) && !isServerRefusal(err)) return false;
+      return this.#later(cmd, err);
+    }
     const moved = err instanceof MovedError;
     if (!moved && !(err instanceof AskError)) return false;
     const target = redirectTarget(err.serverMessage, replyingHost);
