@@ -82,8 +82,9 @@ afterAll(async () => {
 describe('restore re-sends that time out unwritten', () => {
   it("are sent again, and 'ready' comes once they are answered", async () => {
     await admin.db.reply('ACL', 'SETUSER', 'restorer', 'on', '>pw', '~*', '+@all', 'resetchannels', '&rs:*', '&big:*');
-    // commandTimeout bounds the restore's re-sends (1 s); the filler's call has a long deadline; no half-open recycling.
-    const redis = env.track(new Redis(`redis://restorer:pw@127.0.0.1:${proxy.port}`, { commandTimeout: 1000, staleReplyGrace: 120_000, reconnect: () => 300 }));
+    // commandTimeout bounds the restore and its re-sends (3 s: the restore itself must not time out on a loaded machine);
+    // the filler's call has a long deadline; no half-open recycling.
+    const redis = env.track(new Redis(`redis://restorer:pw@127.0.0.1:${proxy.port}`, { commandTimeout: 3000, staleReplyGrace: 120_000, reconnect: () => 300 }));
     const sub = redis.subscriber({ timeout: 60_000 });
     const errors: Error[] = [];
     sub.on('error', (e) => errors.push(e));
@@ -101,7 +102,7 @@ describe('restore re-sends that time out unwritten', () => {
     proxy.hold = 1024 * 1024;
     const big = outcome(sub.subscribe(`big:${'b'.repeat(16 * 1024 * 1024)}`)); // queued during the outage: written right after the restore
     await until('the proxy holds the client back on the new connection', () => proxy.holding);
-    // The re-sends of rs:ok and rs:bad wait behind the 16 MB SUBSCRIBE past their deadline (1 s), unwritten.
+    // The re-sends of rs:ok and rs:bad wait behind the 16 MB SUBSCRIBE past their deadline (3 s), unwritten.
     await until('a re-send timed out', () => redis.stats().pubsub.timeouts >= 1);
     proxy.release();
 
