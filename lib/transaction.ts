@@ -124,7 +124,7 @@ function redirection(errors: readonly (ServerError | undefined)[]): { ask: AskEr
 const EXEC = commandInfo('EXEC');
 
 function refuseInside(info: { name: string }): never {
-  throw new InvalidArgumentError(`${info.name} cannot be used inside a transaction`, { command: info.name });
+  throw new InvalidArgumentError(`${info.name} cannot be used inside a transaction or on a watch connection (the client owns that connection state)`, { command: info.name });
 }
 
 /**
@@ -377,7 +377,11 @@ export async function runWatch<R>(
   options: WatchOptions,
   routing: WatchRouting = {},
 ): Promise<R> {
-  if (!Array.isArray(keys) || keys.length === 0) throw new InvalidArgumentError('db.watch needs at least one key');
+  if (!Array.isArray(keys)) {
+    const got = typeof keys === 'string' || Buffer.isBuffer(keys) ? 'one key: put it in an array, db.watch([key], fn)' : typeof keys;
+    throw new InvalidArgumentError(`db.watch(keys, fn) needs an array of keys; it got ${got}`);
+  }
+  if (keys.length === 0) throw new InvalidArgumentError('db.watch needs at least one key');
   validateArgs('WATCH', keys, 0, on.maxArgumentBytes);
   if (typeof fn !== 'function') throw new InvalidArgumentError('db.watch needs a function');
   const prefix = on.prefix;
