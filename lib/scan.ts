@@ -29,8 +29,10 @@
 import { ConnectionError, InvalidArgumentError, ProtocolError, TimeoutError } from './errors.js';
 import { boolean, checkObject, either, integer, nonEmptyString, schema } from './option-check.js';
 import type { KeyPrefix } from './commands/prefix.js';
+import { unprefixed, type ReplyPrefix } from './commands/unprefix-reply.js';
 import { callSiteMadeAt, captureCallSite, withCallSite, withOwnCallSite, type CallSite } from './connection/observed.js';
 import type { Arg } from './resp/encoder.js';
+import type { Reply } from './resp/types.js';
 import { SeenKeys } from './scan-seen.js';
 
 export interface ScanOptions {
@@ -286,17 +288,6 @@ function escapedPrefix(prefix: KeyPrefix): Buffer {
 }
 
 /**
- * A key without the view's prefix. A string key is the server's bytes read as UTF-8, so the prefix is taken off as
- * text: a Buffer prefix by its UTF-8 reading (`prefixText`), which is exact for a UTF-8 prefix; for one that is not,
- * both readings put U+FFFD where the bytes are not UTF-8, which is what a string view yields anyway.
- */
-function unprefixed(key: unknown, prefix: KeyPrefix, prefixText: string): unknown {
-  if (typeof key === 'string') return key.startsWith(prefixText) ? key.slice(prefixText.length) : key;
-  if (Buffer.isBuffer(key) && key.subarray(0, prefix.bytes.length).equals(prefix.bytes)) return key.subarray(prefix.bytes.length);
-  return key;
-}
-
-/**
  * `db.scan(options)`: every key of `shards()` (one for a server, one per
  * master for a cluster), in pages. Options are checked at once.
  */
@@ -325,8 +316,12 @@ class KeyWalk implements PageSource<string | Buffer> {
   /** Keys yielded so far (dedupe), released when the iteration ends. */
   #seen: SeenKeys | undefined;
   #stopped = false;
-  /** The prefix as string keys carry it (see `unprefixed`), made on the first page. */
-  #prefixText: string | undefined;
+  /**
+   * The prefix as keys carry it, made on the first page. A string key is the server's bytes read as UTF-8, so the
+   * prefix comes off it as text: a Buffer prefix by its UTF-8 reading, which is exact for a UTF-8 prefix; for one
+   * that is not, both readings put U+FFFD where the bytes are not UTF-8, which is what a string view yields anyway.
+   */
+  #stripped: ReplyPrefix | undefined;
 
   constructor(
     private readonly listShards: () => Promise<ScanShard[]>,
@@ -390,9 +385,9 @@ class KeyWalk implements PageSource<string | Buffer> {
     const prefix = this.prefix;
     if (prefix === undefined) return seen === undefined ? keys : firstTimes(seen, keys);
     const out: unknown[] = [];
-    const text = (this.#prefixText ??= prefix.text ?? prefix.bytes.toString('utf8'));
+    const stripped = (this.#stripped ??= { text: prefix.text ?? prefix.bytes.toString('utf8'), bytes: prefix.bytes });
     for (let i = 0; i < keys.length; i++) {
-      const key = unprefixed(keys[i], prefix, text);
+      const key = unprefixed(keys[i] as Reply, stripped);
       if (seen === undefined || seen.add(key)) out.push(key);
     }
     return out;

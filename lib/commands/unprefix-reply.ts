@@ -16,7 +16,7 @@
 import type { Reply } from '../resp/types.js';
 
 /** The prefix as a reply holds it. */
-interface ReplyPrefix {
+export interface ReplyPrefix {
   /** Its text, when its bytes read back as exactly this text. */
   readonly text: string | undefined;
   readonly bytes: Buffer;
@@ -55,7 +55,11 @@ function textOf(bytes: Buffer): string | undefined {
   return Buffer.from(text, 'utf8').equals(bytes) ? text : undefined;
 }
 
-function unprefixed(name: Reply, prefix: ReplyPrefix): Reply {
+/**
+ * `name` without the prefix, once, when it starts with it: a string by the
+ * prefix's `text` (none: kept), a Buffer by its `bytes`. Also db.scan()'s (scan.ts).
+ */
+export function unprefixed(name: Reply, prefix: ReplyPrefix): Reply {
   if (typeof name === 'string') {
     const text = prefix.text;
     return text !== undefined && name.startsWith(text) ? name.slice(text.length) : name;
