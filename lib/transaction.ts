@@ -460,7 +460,10 @@ export async function runWatch<R>(
             const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
             if (on.prefix !== undefined) prefixKeys(cmd.info, cmd.args as Arg[], on.prefix); // scriptCall made the array
             if (on.callSiteStacks) cmd.site = captureCallSite(conn.run);
-            return lease.reply(cmd);
+            const reply = cmd.toPromise();
+            on.abort?.follow(cmd); // a ScriptCommand does not tell the signal's watch it settled: the watch follows its promise
+            if (!refused(cmd)) lease.send(cmd);
+            return reply;
           } catch (err) {
             return Promise.reject(err);
           }
@@ -468,7 +471,18 @@ export async function runWatch<R>(
         async multi(build: (tx: TransactionBuilder<Decoding>) => unknown) {
           if (over) throw watchOver('MULTI');
           checkBuilder(build, 'conn.multi');
-          const result = await runMulti(build, { ...on, send: (cmds) => lease.sendGroup(cmds), node: () => lease.mux.node, watching: true });
+          const send = (cmds: Command[]) => {
+            // The block settles through its EXEC, which the signal watches like any command of fn's: refused unsent
+            // once it fired (or once this watch is over: a block waiting out TRYAGAIN must not land on a returned lease).
+            const exec = cmds[cmds.length - 1]!;
+            if (on.abort !== undefined && !exec.settled) {
+              const done = () => on.abort!.settled(exec); // an internal command: its promise is ours alone
+              exec.toPromise().then(done, done);
+            }
+            if (!refused(exec)) lease.sendGroup(cmds);
+            else for (const c of cmds) c.reject(new ClosedError('the transaction was refused before it was sent', { command: c.info.name }));
+          };
+          const result = await runMulti(build, { ...on, send, node: () => lease.mux.node, watching: true });
           if (result === null) aborted = true;
           return result;
         },
