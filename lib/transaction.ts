@@ -488,9 +488,9 @@ export async function runWatch<R>(
         },
       } as unknown as WatchConnection<Decoding>;
       const result = await fn(conn);
-      // UNWATCH both clears the watch and proves (FIFO) that every reply of fn's commands arrived.
-      await lease.reply(new Command('UNWATCH', [], commandInfo('UNWATCH'), 0, on.index));
-      clean = true;
+      // UNWATCH both clears the watch and proves (FIFO) that every reply of fn's commands arrived. fn's outcome
+      // stands whatever UNWATCH gets (its block may have run): refused or lost, the lease is destroyed with its WATCH.
+      clean = await lease.reply(new Command('UNWATCH', [], commandInfo('UNWATCH'), 0, on.index)).then(() => true, () => false);
       if (aborted && attempt < retries) continue;
       return result;
     } finally {
