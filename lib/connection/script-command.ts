@@ -2,12 +2,20 @@
  * A script call (EVALSHA / EVALSHA_RO) and what the connection does when the
  * server answers NOSCRIPT: the server does not know the script (never loaded,
  * SCRIPT FLUSH, a restart, a failover to a replica that never saw it, a slot
- * now served by another node). The server's NOSCRIPT (its exact text: a
- * script may return a NOSCRIPT of its own) means the call did not run, so the
- * connection that got it writes `SCRIPT LOAD <body>` followed by the call
- * again, contiguously, on itself: the script is loaded exactly where the call
- * runs (the node of its keys in a cluster, a replica for readFrom, a leased
- * connection), whatever routing sent it there.
+ * now served by another node). The server's NOSCRIPT means the call did not
+ * run, so the connection that got it writes `SCRIPT LOAD <body>` followed by
+ * the call again, contiguously, on itself: the script is loaded exactly where
+ * the call runs (the node of its keys in a cluster, a replica for readFrom, a
+ * leased connection), whatever routing sent it there.
+ *
+ * A script may return a NOSCRIPT of its own (`redis.error_reply('NOSCRIPT
+ * ...')`) after it ran: loading it and calling it again would run it twice.
+ * Redis's and Valkey's exact texts are the server's; any other text (a fork's
+ * wording, or the script's) is settled by asking `SCRIPT EXISTS <sha1>` on the
+ * same connection: not known there, it did not run (loaded and called as for
+ * the exact text); known, the script ran and the error is its answer. (A
+ * SCRIPT FLUSH by another client between the script's answer and that
+ * question would read as "did not run": the one case left.)
  *
  * At most once per connection and call: a second NOSCRIPT on the same
  * connection (the script was flushed again in between) reaches the caller; a
@@ -20,9 +28,11 @@ import { InvalidArgumentError, NoScriptError, ServerError, annotate, serverError
 import { validateArgs, type Arg } from '../resp/encoder.js';
 import { Command, InternalCommand, QUEUED, SETTLED, type RetryDecision } from './command.js';
 import { appendCallSite, type CallSite } from './observed.js';
+import type { Reply } from '../resp/types.js';
 import { Script, scriptBody } from '../script.js';
 
 const SCRIPT_LOAD = commandInfo('SCRIPT', 'LOAD');
+const SCRIPT_EXISTS = commandInfo('SCRIPT', 'EXISTS');
 
 export class ScriptCommand<T = unknown> extends Command<T> {
   /** The connection (a multiplexer's socket state) that last loaded the script for this call after a NOSCRIPT. */
@@ -42,35 +52,58 @@ export class ScriptCommand<T = unknown> extends Command<T> {
 
 /**
  * `cmd` was answered `err` on `connection` (of `node`): when it is a NOSCRIPT
- * for a script call, not yet reloaded on that connection, hand `send` the
- * group to write instead, with the time left before the call's deadline (0:
- * none), and return true.
+ * for a script call, not yet reloaded on that connection, take it over and
+ * return true. `send` writes a group on that connection, with the time left
+ * before the call's deadline (0: none): `SCRIPT LOAD` and the call again for
+ * the server's exact NOSCRIPT; for another text first `SCRIPT EXISTS`, whose
+ * answer decides (see the module comment). `cmd` settles either way.
  */
 export function reloadScript(cmd: Command, err: ServerError, node: string, connection: object | undefined, send: (group: Command[], timeout: number) => void): boolean {
-  const group = reloadGroup(cmd, err, node, connection ?? {});
-  if (group === undefined) return false;
-  send(group, cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0);
+  if (!(err instanceof NoScriptError) || !(cmd instanceof ScriptCommand)) return false;
+  const on = connection ?? {};
+  if (cmd.loadedOn === on) return false;
+  if (SERVER_NOSCRIPT.has(err.serverMessage)) {
+    send(reload(cmd, node, on), timeLeft(cmd));
+    return true;
+  }
+  // It stays WRITTEN, in no FIFO, while the question is out: an abort or a close settles it as "may have run".
+  const exists = new InternalCommand('SCRIPT', ['EXISTS', cmd.args[0]!], SCRIPT_EXISTS, (failure, value) => {
+    if (cmd.state === SETTLED) return; // aborted meanwhile: nothing is loaded or sent again
+    if (failure === undefined && scriptKnown(value) === false) send(reload(cmd, node, on), timeLeft(cmd));
+    // Known (it ran: its own answer), or no answer to trust (refused by an ACL, cut, timed out): the call's own error.
+    else cmd.reject(annotate(err, cmd.info.name, node));
+  });
+  send([exists], timeLeft(cmd));
   return true;
+}
+
+/** The time left before `cmd`'s deadline, for what is written on its behalf (0: none). */
+function timeLeft(cmd: Command): number {
+  return cmd.deadline > 0 ? Math.max(1, cmd.deadline - Date.now()) : 0;
+}
+
+/** SCRIPT EXISTS's answer for one SHA1: known (1), not known (0), or undefined for anything else. */
+function scriptKnown(value: Reply | undefined): boolean | undefined {
+  if (!Array.isArray(value) || value.length !== 1) return undefined;
+  const known = value[0];
+  return known === 1 || known === true ? true : known === 0 || known === false ? false : undefined;
 }
 
 /**
  * The server's own NOSCRIPT, exactly: Redis writes it before running anything
  * (src/server.c shared.noscripterr), Valkey 8 shortened it. A script can
  * answer a NOSCRIPT of its own (`redis.error_reply('NOSCRIPT ...')`) after it
- * ran, and loading it and calling it again would run it twice: any other text
- * is the script's answer, and the caller's. (A script that returns one of
- * these texts word for word cannot be told from the server.)
+ * ran: any other text is asked about (SCRIPT EXISTS) before anything is sent
+ * again. (A script that returns one of these texts word for word cannot be
+ * told from the server.)
  */
 const SERVER_NOSCRIPT: ReadonlySet<string> = new Set(['NOSCRIPT No matching script. Please use EVAL.', 'NOSCRIPT No matching script.']);
 
 /**
- * `cmd` was answered `err` on `connection` (of `node`): the commands to write
- * instead (`SCRIPT LOAD <body>`, then `cmd` again, as one contiguous group),
- * or undefined when this is not the server's NOSCRIPT for a script call, or
- * the call was already reloaded on this connection.
+ * The commands to write instead of `cmd` on `connection` (of `node`), which
+ * did not run there: `SCRIPT LOAD`, then `cmd` again, as one contiguous group.
  */
-export function reloadGroup(cmd: Command, err: ServerError, node: string, connection: object): Command[] | undefined {
-  if (!(err instanceof NoScriptError) || !SERVER_NOSCRIPT.has(err.serverMessage) || !(cmd instanceof ScriptCommand) || cmd.loadedOn === connection) return undefined;
+function reload(cmd: ScriptCommand, node: string, connection: object): Command[] {
   cmd.loadedOn = connection;
   if (cmd.attempts > 0) cmd.attempts--; // it did not run
   cmd.state = QUEUED;
