@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClosedError, PoolTimeoutError, Redis, ReplyTimeoutError, RetryPolicy, TimeoutError, type RedisOptions } from '../lib/index.js';
-import { blockingTimeoutMs } from '../lib/connection/pool.js';
+import { blockingTimeoutMs } from '../lib/connection/blocking-timeout.js';
 import { blockedIn } from './support/blocked-clients.js';
 import { useRealServer } from './support/real-server.js';
 import { until } from './support/until.js';

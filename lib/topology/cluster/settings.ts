@@ -1,7 +1,7 @@
 /** A cluster routing's settings (from the `nodes` and `cluster` options), and its fixed pacing. */
 import { isBlockingCall } from '../../commands/index.js';
 import type { Command } from '../../connection/command.js';
-import { blockingTimeoutMs } from '../../connection/pool.js';
+import { blockingTimeoutMs } from '../../connection/blocking-timeout.js';
 import type { Endpoint } from '../../connection/socket.js';
 import type { AddressMap } from '../address-map.js';
 
