@@ -29,6 +29,7 @@ import { Command, QUEUED, failCommand, notSent, wasSent } from './command.js';
 import { timeoutError } from './deadlines.js';
 import { StopSignal, drain, type DrainContext } from './drain.js';
 import { Lease } from './lease.js';
+import { PoolTimeouts } from './pool-timeouts.js';
 import { resendDelay } from './loss.js';
 import type { MultiplexerOptions } from './multiplexer.js';
 
@@ -108,6 +109,7 @@ export class BlockingPool {
   private unblockRefused = false;
   private readonly stopDrains = new StopSignal();
   private readonly drainContext: DrainContext;
+  private readonly timeouts = new PoolTimeouts();
 
   constructor(
     private readonly connection: MultiplexerOptions,
@@ -126,6 +128,11 @@ export class BlockingPool {
 
   get size(): number {
     return this.idle.length + this.active.size;
+  }
+
+  /** Calls that timed out here, once each, and on its leases' connections: the pool's part of `stats().timeouts` (pool-timeouts.ts). */
+  get timedOut(): number {
+    return this.timeouts.total;
   }
 
   /**
@@ -163,6 +170,7 @@ export class BlockingPool {
       };
       waiter.timer = setTimeout(() => {
         const waited = { command: cmd?.info.name ?? 'WATCH', node: this.hooks.node() }; // no command: a db.watch lease
+        if (cmd === undefined) this.timeouts.watchWaited(); // a blocking command's is counted if it fails with it (its policy may wait again)
         waiter.reject(new PoolTimeoutError(`no side connection free within ${maxWait} ms (pool size ${this.settings.size})`, waited));
       }, Math.max(0, maxWait));
       const hook = (reason: unknown) => {
@@ -180,11 +188,13 @@ export class BlockingPool {
       release: (l, clean) => this.release(l, clean),
       closed: (l) => {
         // The connection died (or was closed): it leaves the pool.
+        this.timeouts.gone(l);
         const i = this.idle.indexOf(l);
         if (i >= 0) this.idle.splice(i, 1);
       },
       unobservedError: (err, cmd) => this.hooks.unobservedError(err, cmd),
     });
+    this.timeouts.opened(lease);
     this.active.add(lease);
     return lease;
   }
@@ -448,6 +458,7 @@ export class BlockingPool {
   }
 
   private fail(cmd: Command, err: Error): void {
+    this.timeouts.failing(cmd, err);
     failCommand(cmd, err, (e, c) => this.hooks.unobservedError(e, c));
   }
 

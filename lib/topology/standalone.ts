@@ -203,7 +203,8 @@ export class Standalone implements Topology {
   }
 
   stats(): TopologyStats {
-    return { ...this.mux.snapshot(), leased: this.pool.size, pubsub: this.hub.stats() };
+    const mux = this.mux.snapshot();
+    return { ...mux, timeouts: mux.timeouts + this.pool.timedOut, leased: this.pool.size, pubsub: this.hub.stats() };
   }
 }
 
