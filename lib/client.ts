@@ -345,7 +345,8 @@ export class Database<D extends Decoding = DefaultDecoding> {
     try { checkWatchOptions(options); } catch (err) { return Promise.reject(err); } // a misspelt option, before anything is leased
     // A fired signal: nothing is leased or sent (the commands fn sends later are refused one by one).
     if (this.#abort?.signal.aborted) return Promise.reject(abortError('WATCH', false, undefined, this.#abort.signal.reason));
-    return runWatch((prefixed) => topology.lease(prefixed), this.#settings, keys, fn, options, topology);
+    const on = { ...this.#settings, timeout: this.#timeout, customTimeout: this.#customTimeout }; // the view's deadline on the lease
+    return runWatch((prefixed) => topology.lease(prefixed), on, keys, fn, options, topology);
   }
 }
 

@@ -70,6 +70,9 @@ export interface HandleSettings {
   callSiteStacks?: boolean;
   /** A fire-and-forget command that failed before it was sent, which nobody observes: the client's 'commandError'. */
   reportUnobserved?: (cmd: Command, err: Error) => void;
+  /** The view's deadline (`with({ timeout })`) for what db.watch sends on its lease; `customTimeout`: it is a per-call one. */
+  timeout?: number;
+  customTimeout?: boolean;
 }
 
 /** `db.multi(build)` and `conn.multi(build)` take a function that queues the block's commands; anything else is refused first. */
@@ -405,13 +408,20 @@ export async function runWatch<R>(
       backoff = 0;
     }
     const lease = await acquire(keys);
+    // Every command on the lease carries the view's deadline, as on the shared connection.
+    const send = (cmd: Command): void => lease.send(cmd, on.timeout, on.customTimeout);
+    const reply = <T>(cmd: Command<T>): Promise<T> => {
+      const p = cmd.toPromise();
+      send(cmd);
+      return p;
+    };
     let aborted = false;
     let over = false;
     let clean = false;
     try {
       const watch = new Command('WATCH', keys, commandInfo('WATCH'), 0, on.index);
       try {
-        await lease.reply(watch);
+        await reply(watch);
         unreachableSince = 0; // it reached its node: a later loss (a retry's WATCH) waits for routing afresh
         waits = 0; // and a later refusal waits within that WATCH's own deadline
         waitUntil = -1;
@@ -440,16 +450,16 @@ export async function runWatch<R>(
       const conn = {
         command(name: string, ...args: Arg[]) {
           const cmd = buildCommand(name, args, on, conn.command, on.abort);
-          if (!refused(cmd)) lease.send(cmd);
+          if (!refused(cmd)) send(cmd);
           return new Pending(cmd);
         },
         reply(name: string, ...args: Arg[]) {
           try {
             // The promise exists before sending, so an immediate failure is observed, not reported.
             const cmd = buildCommand(name, args, on, conn.reply, on.abort);
-            const reply = cmd.toPromise();
-            if (!refused(cmd)) lease.send(cmd);
-            return reply;
+            const p = cmd.toPromise();
+            if (!refused(cmd)) send(cmd);
+            return p;
           } catch (err) {
             return Promise.reject(err);
           }
@@ -460,10 +470,10 @@ export async function runWatch<R>(
             const cmd = scriptCall<T>(script, keys, args, on.decodeFlags, on.index, on.maxArgumentBytes);
             if (on.prefix !== undefined) prefixKeys(cmd.info, cmd.args as Arg[], on.prefix); // scriptCall made the array
             if (on.callSiteStacks) cmd.site = captureCallSite(conn.run);
-            const reply = cmd.toPromise();
+            const p = cmd.toPromise();
             on.abort?.follow(cmd); // a ScriptCommand does not tell the signal's watch it settled: the watch follows its promise
-            if (!refused(cmd)) lease.send(cmd);
-            return reply;
+            if (!refused(cmd)) send(cmd);
+            return p;
           } catch (err) {
             return Promise.reject(err);
           }
@@ -479,7 +489,7 @@ export async function runWatch<R>(
               const done = () => on.abort!.settled(exec); // an internal command: its promise is ours alone
               exec.toPromise().then(done, done);
             }
-            if (!refused(exec)) lease.sendGroup(cmds);
+            if (!refused(exec)) lease.sendGroup(cmds, on.timeout, on.customTimeout);
             else for (const c of cmds) c.reject(new ClosedError('the transaction was refused before it was sent', { command: c.info.name }));
           };
           const result = await runMulti(build, { ...on, send, node: () => lease.mux.node, watching: true });
@@ -490,7 +500,7 @@ export async function runWatch<R>(
       const result = await fn(conn);
       // UNWATCH both clears the watch and proves (FIFO) that every reply of fn's commands arrived. fn's outcome
       // stands whatever UNWATCH gets (its block may have run): refused or lost, the lease is destroyed with its WATCH.
-      clean = await lease.reply(new Command('UNWATCH', [], commandInfo('UNWATCH'), 0, on.index)).then(() => true, () => false);
+      clean = await reply(new Command('UNWATCH', [], commandInfo('UNWATCH'), 0, on.index)).then(() => true, () => false);
       if (aborted && attempt < retries) continue;
       return result;
     } finally {
