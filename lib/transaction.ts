@@ -21,7 +21,7 @@ import { abortError, type AbortWatch } from './connection/abort.js';
 import { appendCallSite, captureCallSite, ObservedCommand } from './connection/observed.js';
 import { Pending } from './connection/pending.js';
 import type { Lease } from './connection/pool.js';
-import { AskError, ClosedError, ClusterDownError, ConnectionError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
+import { AskError, ClosedError, type ErrorContext, ClusterDownError, ConnectionError, ConnectionLostError, ExecAbortError, InvalidArgumentError, MovedError, ServerError, TryAgainError, annotate } from './errors.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import { DECODE_RESP3_SHAPES, type Reply } from './resp/types.js';
 import { scriptBody, type Script } from './script.js';
@@ -240,21 +240,31 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
       const queueErrors: (ServerError | undefined)[] = new Array(handles.length).fill(undefined);
       const group: Command[] = [];
       let transportError: Error | undefined;
+      /** MULTI's own refusal (an ACL without `multi`): the server then ran each command as it came, `ran` their replies. */
+      let multiRefused: ServerError | undefined;
+      let ran: Reply[] | undefined;
       group.push(
         new InternalCommand('MULTI', [], MULTI, (err) => {
-          if (err && !transportError) transportError = err;
+          if (err instanceof ServerError) multiRefused = err;
+          else if (err && !transportError) transportError = err;
         }, 0, target.index),
       );
       handles.forEach((h, i) => {
         group.push(
-          // Inside MULTI every command answers +QUEUED: its usual reply shape does not apply.
-          new InternalCommand(h.name, h.args, { ...h.info, shape: SHAPE_ANY }, (err) => {
+          // Inside MULTI every command answers +QUEUED: its usual reply shape does not apply. Decoded as its handle
+          // asks (a reply of its own when MULTI was refused), shaped here like EXEC's slots.
+          new InternalCommand(h.name, h.args, { ...h.info, shape: SHAPE_ANY }, (err, value) => {
             if (err instanceof ServerError) queueErrors[i] = err;
             else if (err && !transportError) transportError = err;
-          }, 0, target.index),
+            else if (!err && multiRefused !== undefined) (ran ??= [])[i] = value ?? null;
+          }, h.decodeFlags & ~DECODE_RESP3_SHAPES, target.index),
         );
       });
       const exec: InternalCommand = new InternalCommand('EXEC', [], EXEC, (err, value) => {
+          if (multiRefused !== undefined) {
+            reject(ranOneByOne(multiRefused, handles, queueErrors, ran ?? [], err instanceof ConnectionLostError ? err : (transportError ?? err), target.decodeFlags));
+            return;
+          }
           // EXEC's own connection error knows best whether the block can have run (was EXEC sent?).
           const failure = err instanceof ConnectionLostError ? err : (transportError ?? err);
           const again = failure instanceof ExecAbortError ? redirection(queueErrors) : undefined;
@@ -325,6 +335,25 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
     };
     send();
   });
+}
+
+/**
+ * A block whose MULTI the server refused: no transaction was open, so the
+ * server ran each command as it read it (they were pipelined behind MULTI;
+ * nothing can call them back). Each handle settles with its own outcome
+ * (`ran[i]`, `queueErrors[i]`, or `lost`: what ended the rest), never as
+ * failed when it ran; the block's error says so.
+ */
+function ranOneByOne(refusal: ServerError, handles: Command[], errors: (ServerError | undefined)[], ran: Reply[], lost: Error | undefined, decodeFlags: number): ServerError {
+  for (let i = 0; i < handles.length; i++) {
+    const h = handles[i]!;
+    if (errors[i] !== undefined) h.reject(errors[i]!);
+    else if (i in ran) h.resolve(decodeFlags & DECODE_RESP3_SHAPES ? resp2ToResp3(h.name, h.args, ran[i]!, h.decodeFlags) : ran[i]!);
+    else h.reject(lost ?? refusal);
+  }
+  const Refused = refusal.constructor as new (message: string, code: string, ctx?: ErrorContext) => ServerError;
+  const message = `${refusal.serverMessage}: MULTI was refused, so the server ran the block's commands one by one, outside a transaction (each handle settled with its own reply)`;
+  return new Refused(message, refusal.code, { command: 'MULTI', node: refusal.node, cause: refusal });
 }
 
 export interface WatchOptions {
