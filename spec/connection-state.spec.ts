@@ -112,16 +112,17 @@ describe('closing from a listener while a loss is handled', () => {
 });
 
 describe('a cut while a SELECT is in flight', () => {
-  // Every interleaving of: whether the SELECT in flight is a probe (first SELECT
-  // of that database on this socket) or inline (selected before), whether the
-  // db-5 command times out while it waits, and whether a listener issues
-  // commands during the loss (and to which database).
-  const cases: { probe: boolean; expire: boolean; listenerDb: number | undefined }[] = [];
-  for (const probe of [true, false])
+  // Every interleaving of: whether the SELECT in flight is the first of that
+  // database on this socket or one selected before (either way the commands
+  // behind it wait for its answer: select.ts), whether the db-5 command times
+  // out while it waits, and whether a listener issues commands during the
+  // loss (and to which database).
+  const cases: { selectedBefore: boolean; expire: boolean; listenerDb: number | undefined }[] = [];
+  for (const selectedBefore of [false, true])
     for (const expire of [true, false])
-      for (const listenerDb of [undefined, 0, 5]) cases.push({ probe, expire, listenerDb });
+      for (const listenerDb of [undefined, 0, 5]) cases.push({ selectedBefore, expire, listenerDb });
 
-  it.each(cases)('probe=$probe expire=$expire listenerDb=$listenerDb', async ({ probe, expire, listenerDb }) => {
+  it.each(cases)('selectedBefore=$selectedBefore expire=$expire listenerDb=$listenerDb', async ({ selectedBefore, expire, listenerDb }) => {
     const { redis, proxy } = await through();
     const tag = Math.random().toString(36).slice(2);
     const k0 = `k0:${tag}`;
@@ -131,19 +132,19 @@ describe('a cut while a SELECT is in flight', () => {
     redis.on('error', () => {
       if (listenerDb !== undefined) listenerSet ??= redis.database(listenerDb).reply('SET', kl, 'v');
     });
-    if (!probe) {
-      await redis.database(5).reply('PING'); // database 5 is known on this socket: SELECT 5 goes inline
+    if (selectedBefore) {
+      await redis.database(5).reply('PING'); // database 5 was selected on this socket before
       await redis.db.reply('PING'); // and the socket is back in database 0
     }
     const db5 = redis.database(5).with(expire ? { timeout: 150 } : {});
     proxy.stall();
     let set5Settled = false;
-    const set5 = settle(db5.reply('SET', k5, 'v')).finally(() => (set5Settled = true)); // SELECT 5 is written; with a probe, SET waits for its answer
+    const set5 = settle(db5.reply('SET', k5, 'v')).finally(() => (set5Settled = true)); // SELECT 5 is written; SET waits for its answer
     const set0 = settle(redis.db.reply('SET', k0, 'v'));
-    // Everything the client will write before an answer is written (with a
-    // probe, only the SELECT: the rest waits for its answer), and with
-    // `expire` the db-5 command's deadline has passed (it settled).
-    await until(probe ? 'the probe SELECT is written' : 'both SETs are written', () => proxy.held > 0 && (probe || redis.stats().queued === 0));
+    // Everything the client will write before an answer is written (only the
+    // SELECT: the rest waits for its answer), and with `expire` the db-5
+    // command's deadline has passed (it settled).
+    await until('the SELECT is written', () => proxy.held > 0);
     if (expire) await until("the db-5 SET's deadline passed: it settled", () => set5Settled);
     proxy.cutAll();
     proxy.resume();
@@ -156,16 +157,14 @@ describe('a cut while a SELECT is in flight', () => {
       else if (landed(r)) expect(where.every((d) => d === db)).toBe(true);
       else expect(where).toEqual([]);
     }
-    if (probe) {
-      expect(r0.ok).toBe(true); // queued behind the probe, never written: sent again, in database 0
-      expect(await whereIs(k0)).toEqual([0]);
-      if (expire) {
-        expect(r5.ok).toBe(false);
-        expect(await whereIs(k5)).toEqual([]); // timed out unsent: never sent
-      } else {
-        expect(r5.ok).toBe(true);
-        expect(await whereIs(k5)).toEqual([5]);
-      }
+    expect(r0.ok).toBe(true); // queued behind the SELECT, never written: sent again, in database 0
+    expect(await whereIs(k0)).toEqual([0]);
+    if (expire) {
+      expect(r5.ok).toBe(false);
+      expect(await whereIs(k5)).toEqual([]); // timed out unsent: never sent
+    } else {
+      expect(r5.ok).toBe(true);
+      expect(await whereIs(k5)).toEqual([5]);
     }
     if (listenerDb !== undefined) {
       expect(listenerSet).toBeDefined();

@@ -14,29 +14,10 @@ import { Redis, ReplyTimeoutError, RetryPolicy, type RedisOptions } from '../lib
 import { FaultProxy } from './support/fault-proxy.js';
 import { outcome } from './support/outcome.js';
 import { useRealServer } from './support/real-server.js';
+import { duringRunaway, keysIn, rejected } from './support/runaway.js';
 import { until, within } from './support/until.js';
 
 const env = useRealServer();
-
-/** `body` runs while a script of another client keeps the server busy (busy-reply-threshold 20 ms); it is killed after, if still running. */
-async function duringRunaway(body: (admin: Redis) => Promise<void>, script = (admin: Redis) => env.client().db.reply('EVAL', 'while true do end', 0)): Promise<void> {
-  const admin = env.client();
-  const threshold = await admin.db.reply('CONFIG', 'GET', 'busy-reply-threshold');
-  await admin.db.reply('FLUSHALL');
-  await admin.db.reply('CONFIG', 'RESETSTAT');
-  await admin.db.reply('CONFIG', 'SET', 'busy-reply-threshold', '20');
-  const runaway = outcome(script(admin));
-  try {
-    const probe = env.client({ retry: RetryPolicy.none() });
-    await until('the server answers BUSY', async () => (await probe.db.reply('PING').catch((e: Error) => e.name)) === 'BusyScriptError');
-    await body(admin);
-  } finally {
-    await admin.db.reply('SCRIPT', 'KILL').catch(() => undefined);
-    await admin.db.reply('FUNCTION', 'KILL').catch(() => undefined);
-    await runaway;
-    await admin.db.reply('CONFIG', 'SET', 'busy-reply-threshold', String((threshold as Record<string, string>)['busy-reply-threshold']));
-  }
-}
 
 /** A client of database 1 that retries nothing, and its first 'ready' (its connection opened, with no database: the server is busy). */
 async function unselectedClient(opts: RedisOptions = {}, url?: string): Promise<Redis> {
@@ -46,20 +27,9 @@ async function unselectedClient(opts: RedisOptions = {}, url?: string): Promise<
   return redis;
 }
 
-/** The server's count of `command` calls refused before running (BUSY), from INFO commandstats. */
-async function rejected(admin: Redis, command: string): Promise<number> {
-  const info = String(await admin.db.reply('INFO', 'commandstats'));
-  const line = new RegExp(`^cmdstat_${command}:.*rejected_calls=(\\d+)`, 'm').exec(info);
-  return line ? Number(line[1]) : 0;
-}
-
-async function keysIn(admin: Redis, db: number, ...keys: string[]): Promise<unknown[]> {
-  return Promise.all(keys.map((k) => admin.database(db).reply('GET', k)));
-}
-
 describe('a client of database 1 whose connection opened during a runaway script', () => {
   it('writes SCRIPT KILL ahead of what waits for the database; the rest runs after, in order, in database 1', async () => {
-    await duringRunaway(async (admin) => {
+    await duringRunaway(env, async (admin) => {
       const redis = await unselectedClient();
       const set = outcome(redis.db.reply('SET', 'k', 'a'));
       const append = outcome(redis.db.reply('APPEND', 'k', 'b'));
@@ -78,7 +48,7 @@ describe('a client of database 1 whose connection opened during a runaway script
   });
 
   it('a command whose deadline passes while waiting fails unsent, saying why, and never runs', async () => {
-    await duringRunaway(async (admin) => {
+    await duringRunaway(env, async (admin) => {
       const redis = await unselectedClient();
       const late = await outcome(redis.db.with({ timeout: 300 }).reply('SET', 'late', 'x'));
       expect(late).toBeInstanceOf(ReplyTimeoutError);
@@ -92,7 +62,7 @@ describe('a client of database 1 whose connection opened during a runaway script
   });
 
   it('close() waits for the queued commands, which run in database 1 once the script is killed', async () => {
-    await duringRunaway(async (admin) => {
+    await duringRunaway(env, async (admin) => {
       const redis = await unselectedClient();
       const set = outcome(redis.db.reply('SET', 'c', '1'));
       const closed = redis.close();
@@ -107,7 +77,7 @@ describe('a client of database 1 whose connection opened during a runaway script
   it('a connection lost while it waits keeps what was queued for the next one, which waits the same way', async () => {
     const proxy = await FaultProxy.start(env.server.port);
     try {
-      await duringRunaway(async (admin) => {
+      await duringRunaway(env, async (admin) => {
         const redis = await unselectedClient({ reconnect: { baseDelay: 20, maxDelay: 40 } }, proxy.url);
         let readies = 0;
         redis.on('ready', () => readies++);
@@ -127,7 +97,7 @@ describe('a client of database 1 whose connection opened during a runaway script
   });
 
   it('the same with RESP2 (AUTH, SELECT)', async () => {
-    await duringRunaway(async (admin) => {
+    await duringRunaway(env, async (admin) => {
       const redis = await unselectedClient({ protocol: 2 });
       const set = outcome(redis.db.reply('SET', 'r', '2'));
       expect(await within('SCRIPT KILL', redis.db.reply('SCRIPT', 'KILL'))).toBe('OK');
@@ -142,6 +112,7 @@ describe('a client of database 1 whose connection opened during a runaway script
     await env.client().db.reply('FUNCTION', 'LOAD', 'REPLACE', lib);
     try {
       await duringRunaway(
+        env,
         async () => {
           const redis = await unselectedClient();
           const get = outcome(redis.db.reply('GET', 'f'));

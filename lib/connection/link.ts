@@ -1,8 +1,7 @@
 /**
  * One socket and everything that is true of it alone: whether its handshake
- * is done, which database the last SELECT written on it selects, which
- * databases it has selected successfully, and the bytes encoded for it but not
- * yet written.
+ * is done, which database the last SELECT written on it selects, and the
+ * bytes encoded for it but not yet written.
  *
  * The multiplexer outlives its sockets; a `Link` does not. Keeping this state
  * per socket (instead of on the multiplexer, reset by hand on reconnect) is
@@ -26,9 +25,7 @@ export class Link {
   db = 0;
   /** Why no database is selected yet (the handshake's SELECT was refused before running: BUSY, LOADING); asked again when free. */
   unselected: Error | undefined = undefined;
-  /** Databases a SELECT succeeded for on this socket; others are probed before pipelining. */
-  readonly knownDbs = new Set<number>();
-  /** A probe SELECT is in flight: the queue waits for its answer. */
+  /** A SELECT is in flight, or asked again while the server is busy: the queue waits for its answer (select.ts). */
   probing = false;
   /** The socket asked us to wait for 'drain'. */
   blocked = false;

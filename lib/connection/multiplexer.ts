@@ -3,7 +3,8 @@
  * caller. Commands issued in the same turn of the event loop are encoded into
  * one buffer and written once (cork/uncork) at `setImmediate`, or inline past a
  * byte threshold. A FIFO of written commands is resolved in order by the
- * decoder. Commands for another database get a `SELECT` inlined in the stream.
+ * decoder. Commands for another database get a `SELECT` in the stream first
+ * (the queue waits for its answer: select.ts).
  *
  * Safety rules (DESIGN.md) this file enforces:
  *  1. replies match callers strictly in FIFO order; a timed-out command keeps
@@ -253,7 +254,7 @@ export class Multiplexer implements DecoderSink {
     this.flusher.wrote(link, this.inflight.length);
   }
 
-  /** Write queued commands in order, inlining SELECTs, while the current link can take them. */
+  /** Write queued commands in order, switching databases (select.ts) as they need, while the current link can take them. */
   private pump(): void {
     const queue = this.queue;
     const link = this.link;
@@ -420,7 +421,7 @@ export class Multiplexer implements DecoderSink {
         this.life.ready(info, this.opts.db);
         const unselected = selectRefusal(info); // BUSY: no database yet, nothing is written that runs in one
         if (unselected) selectWhenFree(this.selects, link, this.opts.db, unselected);
-        else link.knownDbs.add((link.db = this.opts.db));
+        else link.db = this.opts.db;
         link.ready = true;
         this.attempt = 0;
         this.lastError = undefined;

@@ -1,12 +1,21 @@
 /**
  * Switching a socket's database in the stream (commands carry the database
  * they must run in; the multiplexer writes a SELECT before the first command
- * of another database). A database this socket has selected before is
- * switched inline; an unknown one is probed first and the queue waits for the
- * answer, so a failing SELECT (index out of range) can never let later
- * commands run in the wrong database.
+ * of another database). Every switch waits for the SELECT's answer before
+ * anything behind it is written: a SELECT the server refuses leaves it in the
+ * previous database, and whatever was pipelined behind the refused SELECT
+ * would run there. The server can refuse a database it selected before on
+ * this very socket: an ACL that lost SELECT meanwhile (NOPERM: the commands
+ * behind it run, in the previous database), or another client's runaway
+ * script (BUSY: the commands behind it are refused too, until the script
+ * ends between two reads of the pipeline). Writing a switch's commands
+ * before the answer once put a SET meant for database 1 in database 0.
+ *
+ * The price is a round trip per switch: traffic that alternates between
+ * databases on one connection is paced by it (one client per database, each
+ * with its own connection, avoids it: see README, Databases).
  */
-import { ProtocolError, ReplyTimeoutError, ServerError, annotate } from '../errors.js';
+import { ReplyTimeoutError, ServerError, annotate, refusedBeforeRunning } from '../errors.js';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
 import { askWhenFree } from './ask-when-free.js';
@@ -26,27 +35,23 @@ export interface SelectHost {
   lose(cause: Error): void;
   /** The server refused database `db`: reject what is queued for it with `err`. */
   refuse(db: number, err: ServerError): void;
-  /** Write what is queued, now that the probe answered. */
+  /** Write what is queued, now that the SELECT answered. */
   pump(): void;
 }
 
+/** Switch `link` to database `db`: the queue waits for the answer (see the module comment). */
 export function selectDatabase(host: SelectHost, link: Link, db: number): void {
   const previous = link.db;
-  link.db = db; // what the stream selects from here on, if the server agrees
-  if (link.knownDbs.has(db)) {
-    host.sendInternal(link, ['SELECT', db], (err) => {
-      if (err instanceof ServerError && host.current(link)) {
-        host.lose(new ProtocolError(`inline SELECT ${db} failed after succeeding before`, { node: host.node(), cause: err }));
-      }
-    });
-    return;
-  }
+  link.db = db; // what the stream selects once the server agrees; nothing is written meanwhile
   link.probing = true;
   host.sendInternal(link, ['SELECT', db], (err) => {
-    link.probing = false;
     if (!host.current(link)) return; // lost: the next socket selects for itself
-    if (err === undefined) link.knownDbs.add(db);
-    else if (err instanceof ServerError) {
+    if (err instanceof ServerError && refusedBeforeRunning(err)) {
+      selectWhenFree(host, link, db, err, previous); // BUSY, LOADING: no refusal, asked again when the server is free
+      return;
+    }
+    link.probing = false;
+    if (err instanceof ServerError) {
       link.db = previous; // the server stays in its previous database
       host.refuse(db, err);
     }
@@ -55,31 +60,41 @@ export function selectDatabase(host: SelectHost, link: Link, db: number): void {
 }
 
 /**
- * The handshake's SELECT was refused before running (`why`: BUSY while another
- * client's script runs, or LOADING; handshake.ts selectRefusal). The connection
- * opens with no database selected and asks again with a backoff until the
- * server runs it (ask-when-free.ts). Meanwhile the queue waits as behind a
- * probe (`link.probing`): a command written now would run in database 0. Only
- * what runs in no database is written (runsInAnyDatabase), so SCRIPT KILL, the
- * way out of the script, gets through. Queued commands wait within their
- * deadlines, then fail unsent (unselectedTimeout says why).
+ * A SELECT was refused before running (`why`: BUSY while another client's
+ * script runs, or LOADING): the handshake's (`current` NO_DATABASE: the
+ * connection opens with no database selected; handshake.ts selectRefusal) or
+ * a switch's (`current`: the database the server stays in). It is asked
+ * again with a backoff until the server runs it (ask-when-free.ts).
+ * Meanwhile the queue waits as behind any SELECT (`link.probing`): a command
+ * written now would run in `current`. Only what runs in no database is
+ * written (runsInAnyDatabase), so SCRIPT KILL, the way out of the script,
+ * gets through. Queued commands wait within their deadlines, then fail
+ * unsent (unselectedTimeout says why).
  */
-export function selectWhenFree(host: SelectHost, link: Link, db: number, why: Error): void {
-  link.db = NO_DATABASE;
+export function selectWhenFree(host: SelectHost, link: Link, db: number, why: Error, current = NO_DATABASE): void {
+  link.db = current;
   link.unselected = why;
   link.probing = true;
   const send: Send = (parts) => new Promise((resolve, reject) => host.sendInternal(link, parts, (err, value) => (err ? reject(err) : resolve(value!))));
   const selected = () => {
     if (!host.current(link)) return;
     link.db = db;
-    link.knownDbs.add(db);
     link.unselected = undefined;
     link.probing = false;
     host.pump();
   };
-  // Refused for good (an index out of range on a server that changed meanwhile): reconnect, and the handshake says so.
   const refused = (_: Arg[], err: unknown) => {
-    if (err instanceof ServerError && host.current(link)) host.lose(annotate(err, 'SELECT', host.node()));
+    if (!(err instanceof ServerError) || !host.current(link)) return; // lost: the next socket selects for itself
+    if (current === NO_DATABASE) {
+      // The handshake's database refused for good (an index out of range on a server that changed meanwhile):
+      // no database to run anything in; reconnect, and the handshake says so.
+      host.lose(annotate(err, 'SELECT', host.node()));
+      return;
+    }
+    link.unselected = undefined;
+    link.probing = false;
+    host.refuse(db, err); // the server stays in `current`; that database's commands fail, the others go on
+    host.pump();
   };
   askWhenFree(send, [['SELECT', db]], selected, refused);
 }
