@@ -32,6 +32,10 @@ interface ForkOptions {
   exists?: (socket: import('node:net').Socket) => string | Promise<string>;
   /** SCRIPT LOAD is answered but forgotten at once (a flush right after it). */
   forgetLoads?: boolean;
+  /** Every script is forgotten when a new connection comes (a restart, a failover to a server that never had it). */
+  forgetOnConnect?: boolean;
+  /** What SET answers (default: the backend's). */
+  set?: string;
 }
 
 interface Fork {
@@ -55,8 +59,15 @@ async function fork(opts: ForkOptions = {}): Promise<Fork> {
     preload: (script) => void loaded.add(script.sha1),
     count: (name) => state.server.received.filter((a) => [a[0]!.toUpperCase(), a[1]?.toUpperCase()].slice(0, name.split(' ').length).join(' ') === name).length,
   };
+  const connections = new WeakSet<object>();
+  let connected = 0;
   state.server = await scriptedServer(async (args, socket) => {
     const name = args[0]!.toUpperCase();
+    if (!connections.has(socket)) {
+      connections.add(socket);
+      if (++connected > 1 && opts.forgetOnConnect) loaded.clear();
+    }
+    if (name === 'SET' && opts.set !== undefined) return opts.set;
     const sub = args[1]?.toUpperCase();
     if (name === 'EVALSHA') {
       if (!loaded.has(args[1]!)) return `-${opts.noscript ?? FORK_TEXT}\r\n`;
@@ -155,6 +166,25 @@ describe("a NOSCRIPT with another server's text", () => {
       expect(err).toBeInstanceOf(NoScriptError);
       expect(f.count('SCRIPT LOAD')).toBe(0);
       expect(f.ran).toBe(0);
+    } finally {
+      await f.server.close();
+    }
+  });
+
+  it('SCRIPT EXISTS that could not be written on the connection that answered NOSCRIPT: its answer is not trusted', async () => {
+    // The SET's READONLY makes the connection reconnect (recycling): the question waits for the next connection,
+    // to a server that restarted in between and forgot the script the first one ran.
+    const f = await fork({ scriptAnswer: FORK_TEXT, forgetOnConnect: true, set: "-READONLY You can't write against a read only replica.\r\n" });
+    try {
+      f.preload(incr);
+      const redis = env.track(new Redis(f.server.url));
+      const set = redis.db.reply('SET', 'x', '1').catch((e: unknown) => e);
+      const err = await redis.db.run(incr, ['k']).catch((e: unknown) => e);
+      await set;
+      expect(err).toBeInstanceOf(NoScriptError);
+      expect((err as NoScriptError).serverMessage).toBe(FORK_TEXT);
+      expect(f.ran).toBe(1);
+      expect(f.count('SCRIPT LOAD')).toBe(0);
     } finally {
       await f.server.close();
     }

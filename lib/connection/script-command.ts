@@ -26,7 +26,7 @@
 import { commandInfo, type CommandInfo } from '../commands/index.js';
 import { InvalidArgumentError, NoScriptError, ServerError, annotate, serverErrorFrom } from '../errors.js';
 import { validateArgs, type Arg } from '../resp/encoder.js';
-import { Command, InternalCommand, QUEUED, SETTLED, type RetryDecision } from './command.js';
+import { Command, InternalCommand, QUEUED, SETTLED, WRITTEN, type RetryDecision } from './command.js';
 import { appendCallSite, type CallSite } from './observed.js';
 import type { Reply } from '../resp/types.js';
 import { Script, scriptBody } from '../script.js';
@@ -67,13 +67,17 @@ export function reloadScript(cmd: Command, err: ServerError, node: string, conne
     return true;
   }
   // It stays WRITTEN, in no FIFO, while the question is out: an abort or a close settles it as "may have run".
+  let askedThere = false;
   const exists = new InternalCommand('SCRIPT', ['EXISTS', cmd.args[0]!], SCRIPT_EXISTS, (failure, value) => {
     if (cmd.state === SETTLED) return; // aborted meanwhile: nothing is loaded or sent again
-    if (failure === undefined && scriptKnown(value) === false) send(reload(cmd, node, on), timeLeft(cmd));
+    if (askedThere && failure === undefined && scriptKnown(value) === false) send(reload(cmd, node, on), timeLeft(cmd));
     // Known (it ran: its own answer), or no answer to trust (refused by an ACL, cut, timed out): the call's own error.
     else cmd.reject(annotate(err, cmd.info.name, node));
   });
   send([exists], timeLeft(cmd));
+  // Only the server that answered the NOSCRIPT knows whether the script ran: a question that had to wait (the
+  // connection reconnects, READONLY) is answered by the next connection, maybe a restarted server or another node.
+  askedThere = exists.state === WRITTEN;
   return true;
 }
 
