@@ -29,7 +29,7 @@
 import { ConnectionError, InvalidArgumentError, ProtocolError, TimeoutError } from './errors.js';
 import { boolean, checkObject, either, integer, nonEmptyString, schema } from './option-check.js';
 import type { KeyPrefix } from './commands/prefix.js';
-import { unprefixed, type ReplyPrefix } from './commands/unprefix-reply.js';
+import { replyPrefix, unprefixed, type ReplyPrefix } from './commands/unprefix-reply.js';
 import { callSiteMadeAt, captureCallSite, withCallSite, withOwnCallSite, type CallSite } from './connection/observed.js';
 import type { Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
@@ -316,11 +316,7 @@ class KeyWalk implements PageSource<string | Buffer> {
   /** Keys yielded so far (dedupe), released when the iteration ends. */
   #seen: SeenKeys | undefined;
   #stopped = false;
-  /**
-   * The prefix as keys carry it, made on the first page. A string key is the server's bytes read as UTF-8, so the
-   * prefix comes off it as text: a Buffer prefix by its UTF-8 reading, which is exact for a UTF-8 prefix; for one
-   * that is not, both readings put U+FFFD where the bytes are not UTF-8, which is what a string view yields anyway.
-   */
+  /** The prefix as keys carry it (its UTF-8 reading for string keys: commands/unprefix-reply.ts), made on the first page. */
   #stripped: ReplyPrefix | undefined;
 
   constructor(
@@ -385,7 +381,7 @@ class KeyWalk implements PageSource<string | Buffer> {
     const prefix = this.prefix;
     if (prefix === undefined) return seen === undefined ? keys : firstTimes(seen, keys);
     const out: unknown[] = [];
-    const stripped = (this.#stripped ??= { text: prefix.text ?? prefix.bytes.toString('utf8'), bytes: prefix.bytes });
+    const stripped = (this.#stripped ??= replyPrefix(prefix.text, prefix.bytes));
     for (let i = 0; i < keys.length; i++) {
       const key = unprefixed(keys[i] as Reply, stripped);
       if (seen === undefined || seen.add(key)) out.push(key);

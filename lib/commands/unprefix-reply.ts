@@ -5,20 +5,26 @@
  * BZPOPMAX, LMPOP, BLMPOP, ZMPOP, BZMPOP. The caller never sees the prefix
  * anywhere else (its keys go out prefixed, db.scan() yields them without it).
  *
- * Exact: a name loses the prefix once, and only when it starts with it. A
- * string name is compared with the prefix's text (a binary prefix whose
- * bytes are not UTF-8 has none: the string the decoder made of such a name
- * cannot be told apart, so it stays as stored; with `decode: 'buffer'` its
- * bytes are compared). Replies are never changed in place (a MULTI result
- * and its handle each get their own), and a shape that is not the command's
- * (an error, null, attributes) passes through as it came.
+ * Exact: a name loses the prefix once, and only when it starts with it: a
+ * Buffer name by the prefix's bytes, a string name by the prefix's UTF-8
+ * reading (U+FFFD for bytes of a binary prefix that are not UTF-8). Every
+ * name here is one the caller passed, so its bytes are the prefix's and then
+ * the key's, and their reading is the prefix's reading followed by the key's
+ * whenever the key is UTF-8 itself (as every string key is), whatever the
+ * prefix ends with (a key's first byte is never a continuation byte, so it
+ * ends an unfinished sequence of the prefix as the end of the text would). A
+ * key that is not UTF-8 reads with U+FFFD anyway: walk such names with
+ * `decode: 'buffer'`. db.scan() takes it off the same way (scan.ts). Replies
+ * are never changed in place (a MULTI result and its handle each get their
+ * own), and a shape that is not the command's (an error, null, attributes)
+ * passes through as it came.
  */
 import type { Reply } from '../resp/types.js';
 
 /** The prefix as a reply holds it. */
 export interface ReplyPrefix {
-  /** Its text, when its bytes read back as exactly this text. */
-  readonly text: string | undefined;
+  /** What a string name starts with: the prefix's UTF-8 reading. */
+  readonly text: string;
   readonly bytes: Buffer;
 }
 
@@ -42,28 +48,24 @@ export function replyUnprefixer(name: string, of: ReplyUnprefixers): ReplyUnpref
 }
 
 export function replyUnprefixers(text: string | undefined, bytes: Buffer): ReplyUnprefixers {
-  const prefix: ReplyPrefix = { text: text ?? textOf(bytes), bytes };
+  const prefix = replyPrefix(text, bytes);
   return {
     firstKey: (value) => firstKey(value, prefix),
     streams: (value) => streams(value, prefix),
   };
 }
 
-/** `bytes` as text, when reading them as UTF-8 and writing the text back gives the same bytes. */
-function textOf(bytes: Buffer): string | undefined {
-  const text = bytes.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(bytes) ? text : undefined;
+/** A view's prefix (its text as given, or none for a Buffer prefix) as key names carry it: see the module comment. */
+export function replyPrefix(text: string | undefined, bytes: Buffer): ReplyPrefix {
+  return { text: text ?? bytes.toString('utf8'), bytes };
 }
 
 /**
  * `name` without the prefix, once, when it starts with it: a string by the
- * prefix's `text` (none: kept), a Buffer by its `bytes`. Also db.scan()'s (scan.ts).
+ * prefix's `text`, a Buffer by its `bytes`. Also db.scan()'s (scan.ts).
  */
 export function unprefixed(name: Reply, prefix: ReplyPrefix): Reply {
-  if (typeof name === 'string') {
-    const text = prefix.text;
-    return text !== undefined && name.startsWith(text) ? name.slice(text.length) : name;
-  }
+  if (typeof name === 'string') return name.startsWith(prefix.text) ? name.slice(prefix.text.length) : name;
   if (Buffer.isBuffer(name)) {
     const n = prefix.bytes.length;
     return name.length >= n && prefix.bytes.compare(name, 0, n) === 0 ? name.subarray(n) : name;
