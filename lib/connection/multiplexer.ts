@@ -42,6 +42,7 @@ import { dial, dialedOptions, type Dialed } from './dial.js';
 import { Attempt, owesCommands } from './attempt.js';
 import { scheduleReauth } from './reauth.js';
 import { Maintenance } from './maintenance.js';
+import { countsAsTimeout } from './call-timeouts.js';
 import { isInvalidation } from './tracking.js';
 
 export type { Located, MultiplexerHooks, MultiplexerOptions, MultiplexerStats, ReconnectStrategy } from './options.js';
@@ -352,7 +353,7 @@ export class Multiplexer implements DecoderSink {
   }
 
   private expire(cmd: Command, sent: boolean): void {
-    this.stats.timeouts++;
+    if (countsAsTimeout(cmd)) this.stats.timeouts++; // once per call: a cluster's split or fanned-out parts count one
     // While disconnected, the cause says why (refused, auth, ...); while its database is not selected, why (BUSY).
     const link = this.link;
     this.fail(cmd, !sent && link?.unselected ? unselectedTimeout(cmd, this.node, link.unselected) : timeoutError(cmd, sent, this.node, link?.ready ? undefined : this.lastError));

@@ -20,6 +20,7 @@
 import { keySlot } from '../../commands/slot.js';
 import { RESPONSE_DEFAULT, RESPONSE_POLICY } from '../../commands/tips.js';
 import { abortCommand, abortError, sentTo } from '../../connection/abort.js';
+import { oneCall } from '../../connection/call-timeouts.js';
 import { Command, wasSent } from '../../connection/command.js';
 import { commandChannel } from '../../connection/diagnostics.js';
 import { ObservedCommand } from '../../connection/observed.js';
@@ -154,6 +155,7 @@ function callersError(cmd: Command, parts: readonly Command[], err: Error): Erro
 export function fanOut(cmd: Command, nodes: readonly string[], place: (node: string) => PartSender, fail: (err: Error) => void): void {
   const senders = nodes.map(place);
   const commands = nodes.map(() => child(cmd, cmd.args as Arg[]));
+  oneCall(commands); // stats().timeouts: one per call, however many parts time out
   const replies = commands.map((part, i) => settled(nodes[i]!, part));
   abortWithParts(cmd, commands, fail);
   issueAll(commands, senders);
@@ -182,6 +184,7 @@ export function splitCall(cmd: Command, place: (slot: number) => PartSender, fai
   const senders = slots.map((s) => place(s.slot));
   const head = (cmd.args as Arg[]).slice(0, first);
   const parts = slots.map((s) => child(cmd, [...head, ...s.args]));
+  oneCall(parts);
   const replies = parts.map((part, i) => settled(`slot ${slots[i]!.slot}`, part));
   abortWithParts(cmd, parts, fail);
   issueAll(parts, senders);

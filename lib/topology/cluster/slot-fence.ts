@@ -7,6 +7,7 @@
  * keep their order.
  */
 import { commandInfo } from '../../commands/index.js';
+import { countsAsTimeout } from '../../connection/call-timeouts.js';
 import { Command, failCommand } from '../../connection/command.js';
 import { ReplyTimeoutError } from '../../errors.js';
 import type { Standalone } from '../standalone.js';
@@ -50,7 +51,7 @@ export class SlotFences {
       timeout > 0
         ? setTimeout(() => {
             if (cmd.settled) return; // given up meanwhile (its signal): no deadline of its passed
-            this.timeouts++;
+            if (countsAsTimeout(cmd)) this.timeouts++; // a split part: once per call
             const why = 'the deadline passed before the command could be sent (its slot had just moved; older commands for it were still being redirected)';
             failCommand(cmd, new ReplyTimeoutError(why, false, { command: cmd.info.name }), report);
           }, timeout)

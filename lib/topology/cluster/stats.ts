@@ -4,7 +4,9 @@
  * \`timeouts\` also counts the deadlines that passed in the routing itself,
  * before a command reached any node (behind a slot fence), which no node's
  * count has; a command is counted by the routing or by a node, never both
- * (the routing's expiry fails it unsent).
+ * (the routing's expiry fails it unsent). A call split by slot or fanned
+ * out counts one timeout, at the node (or fence) where a part timed out
+ * first (connection/call-timeouts.ts), so the nodes' counts add up.
  */
 import type { MultiplexerStats } from '../../connection/multiplexer.js';
 import type { TopologyStats } from '../standalone.js';
