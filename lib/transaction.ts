@@ -400,6 +400,22 @@ function orAborted<T>(wait: Promise<T>, signal: AbortSignal | undefined): Promis
   });
 }
 
+/**
+ * A lease, or the view's AbortError as soon as its signal fires (README: a
+ * call waiting for a pooled connection is given up, never sent): nothing is
+ * watched yet. The lease owed to the given-up wait is handed straight back,
+ * unused, when it comes (the pool's line is not ours to leave).
+ */
+function leaseOrAborted(acquire: (keys: Arg[]) => Promise<Lease>, keys: Arg[], signal: AbortSignal | undefined): Promise<Lease> {
+  if (signal?.aborted) return Promise.reject(abortError('WATCH', false, undefined, signal.reason));
+  const leased = acquire(keys);
+  if (signal === undefined) return leased;
+  return orAborted(leased, signal).catch((err: unknown) => {
+    if (signal.aborted) leased.then((lease) => lease.release(true), () => {}); // refused or failed to come: nothing to return
+    throw err;
+  });
+}
+
 export async function runWatch<R>(
   /** Lease a connection (on the node of `keys`, as they are sent: prefixed). */
   acquire: (keys: Arg[]) => Promise<Lease>,
@@ -436,7 +452,7 @@ export async function runWatch<R>(
       await orAborted(new Promise((resolve) => setTimeout(resolve, backoff)), on.abort?.signal);
       backoff = 0;
     }
-    const lease = await acquire(keys);
+    const lease = await leaseOrAborted(acquire, keys, on.abort?.signal);
     // Every command on the lease carries the view's deadline, as on the shared connection.
     const send = (cmd: Command): void => lease.send(cmd, on.timeout, on.customTimeout);
     const reply = <T>(cmd: Command<T>): Promise<T> => {
