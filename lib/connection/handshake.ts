@@ -265,15 +265,18 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
     if (!isNoHello(h.error) || opts.requireResp3) throw h.error;
     // Fall through: the SELECT above failed or ran unauthenticated; redo everything in RESP2.
   }
-  const steps: Promise<{ ok: true; value: Reply } | { ok: false; error: unknown }>[] = [];
-  if (password !== undefined) {
-    steps.push(settle(send(username ? ['AUTH', username, password] : ['AUTH', password])));
-  }
-  if (opts.clientName) steps.push(settle(send(['CLIENT', 'SETNAME', opts.clientName])));
+  const auth = password !== undefined ? settle(send(username ? ['AUTH', username, password] : ['AUTH', password])) : undefined;
+  const setName: Arg[] | undefined = opts.clientName ? ['CLIENT', 'SETNAME', opts.clientName] : undefined;
+  const named = setName && settle(send(setName));
   const select = opts.db !== 0 ? settle(send(['SELECT', opts.db])) : undefined;
   // Only where RESP2 was asked for: a server without HELLO (Redis < 6) keeps its handshake as it was.
   const info = opts.askMode && opts.protocol === 2 ? settle(send(['INFO', 'server'])) : undefined;
-  for (const step of await Promise.all(steps)) if (!step.ok) throw step.error;
+  const a = auth && (await auth);
+  if (a && !a.ok) throw a.error;
+  // CLIENT SETNAME answered BUSY (a script runs; RESP3 names the connection in HELLO, which a busy server runs):
+  // no refusal, asked again when the server is free, as CLIENT TRACKING is.
+  const n = named && (await named);
+  if (n && !n.ok && !refusedBeforeRunning(n.error)) throw n.error;
   const s = select && (await select); // after AUTH's refusal, which makes it fail too
   if (s && !s.ok && !refusedBeforeRunning(s.error)) throw s.error;
   const said = info && (await info);
@@ -282,5 +285,6 @@ async function greet(send: Send, opts: HandshakeOptions): Promise<HandshakeResul
   // RESP2 gets no tracking: its invalidations would need a second connection (REDIRECT), out of order with replies.
   const result: HandshakeResult = { protocol: 2, ...(server && { server }), ...(opts.tracking && { tracking: false }) };
   if (s && !s.ok) unselected.set(result, s.error as Error);
+  if (n && !n.ok) refusedWhileBusy.set(result, [setName!]);
   return result;
 }
