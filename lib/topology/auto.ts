@@ -35,13 +35,8 @@ export class AutoTopology implements Topology {
     this.replicaReads = resolved.cluster.readFrom !== 'master';
     const pool = { ...resolved.pool, blockingMargin: resolved.blockingMargin };
     const settings = { seeds: resolved.seeds, ...resolved.cluster };
-    const clusterHooks: TopologyHooks = {
-      ...hooks,
-      ready: (info) => {
-        this.#mode = 'cluster';
-        return hooks.ready(info);
-      },
-    };
+    // Made outside this scope: a closure made here would share its context, whose `probe` the cluster would keep for the client's life.
+    const clusterHooks = this.#clusterHooks(hooks);
     let decide: () => void = () => {};
     this.#decided = new Promise<void>((resolve) => (decide = resolve));
     if (resolved.failover !== undefined) {
@@ -89,6 +84,17 @@ export class AutoTopology implements Topology {
       unreachable: (cmd, err, since) => (this.#current instanceof Cluster ? this.#current.placeAgain(cmd, err, since) : Promise.resolve(undefined)),
     });
     this.#current = probe;
+  }
+
+  /** A cluster's hooks: its first slot map says the mode. */
+  #clusterHooks(hooks: TopologyHooks): TopologyHooks {
+    return {
+      ...hooks,
+      ready: (info) => {
+        this.#mode = 'cluster';
+        return hooks.ready(info);
+      },
+    };
   }
 
   /** 'standalone' or 'cluster' once known (the first handshake, or the first slot map); 'sentinel' from the start. */
