@@ -469,6 +469,7 @@ export class Redis<Cache extends CacheOptions | undefined = CacheOptions | undef
     this.db = new Database(this.#core, resolved.connection.db);
     this.#subscriberContext = {
       route: (kind, name) => topology.pubsub(kind, name),
+      placed: (within, command) => topology.placed(within, command),
       command: (name, ...args) => this.db.reply<Reply>(name, ...args),
       db: resolved.connection.db,
       timeout: resolved.connection.commandTimeout,

@@ -21,13 +21,13 @@
 import { EventEmitter } from 'node:events';
 import { ClosedError, InvalidArgumentError, MovedError } from './errors.js';
 import type { Listener } from './events.js';
-import { checkObject, schema, type Validator } from './option-check.js';
 import { captureCallSite, rejectsWithCallSite, withCallSite, type CallSite } from './connection/observed.js';
 import { CHANNEL, CallGroup, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
 import { AbandonedWaits, BoundedIterator, SubscriberOverflowError, iterationOnly } from './pubsub/iterator.js';
-import { Keyspace, enableKeyspaceEvents, iterableRequest, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceRequest, type KeyspaceSink } from './pubsub/keyspace.js';
+import { Keyspace, checkKeyspaceOptions, enableKeyspaceEvents, iterableRequest, keyspacePattern, parseKeyspaceChannel, type KeyspaceEvent, type KeyspaceOptions, type KeyspaceRequest, type KeyspaceSink } from './pubsub/keyspace.js';
 import { LISTENER_REJECTIONS, callEach, reportRejections, safeEmit } from './pubsub/listeners.js';
 import { NodeLeftError } from './pubsub/subscriptions.js';
+import { Placement } from './pubsub/placement.js';
 import { validateArgs, type Arg } from './resp/encoder.js';
 import type { Reply } from './resp/types.js';
 
@@ -58,6 +58,11 @@ export interface Message<T extends string | Buffer = string | Buffer> {
 export interface SubscriberContext {
   /** The hub that serves `kind` subscriptions to `name` (the topology decides: one per node). */
   route(kind: Kind, name: Buffer): Hub;
+  /**
+   * Undefined when `route` can place a call now; else (a cluster before its first slot map) resolves once it can,
+   * rejecting after `within` ms (0: the connect timeout) with an error naming `command`, or when the client closes.
+   */
+  placed?(within: number, command: string): Promise<void> | undefined;
   /** Run a command on the client's shared connection (keyspace's CONFIG). */
   command(name: string, ...args: Arg[]): Promise<Reply>;
   /** The client's database (keyspace's default). */
@@ -83,22 +88,6 @@ const COMMANDS = [
   ['PSUBSCRIBE', 'PUNSUBSCRIBE'],
   ['SSUBSCRIBE', 'SUNSUBSCRIBE'],
 ] as const;
-
-const keyspaceDb: Validator = (v, name) => {
-  if (v !== '*' && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) {
-    throw new InvalidArgumentError(`option ${name} must be a database index (a non-negative integer) or '*'`);
-  }
-};
-const eventNames: Validator = (v, name) => {
-  if (!Array.isArray(v) || v.some((e) => typeof e !== 'string')) throw new InvalidArgumentError(`option ${name} must be an array of event names (strings)`);
-};
-const KEYSPACE = schema({
-  db: keyspaceDb,
-  events: eventNames,
-  configure: (v, name) => {
-    if (typeof v !== 'boolean') throw new InvalidArgumentError(`option ${name} must be a boolean`);
-  },
-});
 
 /** A channel argument as the bytes the server will see (a copy: the caller may reuse its buffer). */
 function bytes(a: Arg): Buffer {
@@ -154,6 +143,8 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   readonly #moving = new Map<string, NodeJS.Timeout>();
   /** Calls answered MOVED, pausing before they are made again: the names still wanted, by id (see #stopFollowing). */
   readonly #retrying = new Set<Map<string, Buffer>>();
+  /** Calls waiting for routing to place them (a cluster's first slot map), in the order they were made. */
+  readonly #placement = new Placement();
   #closed = false;
   /** Why the connection gave up for good, if it did: iterators made later fail with it. */
   #failure: Error | undefined;
@@ -235,7 +226,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   }
 
   async #keyspace(pattern: Arg, opts: KeyspaceOptions, command: SubscriberContext['command'], made: (ks: Keyspace<T>) => void): Promise<Keyspace<T>> {
-    checkObject(opts, KEYSPACE, '', { where: 'sub.keyspace()' });
+    checkKeyspaceOptions(opts);
     validateArgs('PSUBSCRIBE', [pattern], 0, this.#ctx.maxArgumentBytes);
     this.#refuseIfClosed('PSUBSCRIBE');
     if (opts.configure) await enableKeyspaceEvents(command);
@@ -249,11 +240,11 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
      * slot map before confirming (NodeLeftError) asks routing again, a
      * bounded number of times; a closed stream subscribes nothing.
      */
-    const follow = async (moves: number): Promise<void> => {
+    const follow = async (moves: number, timeout = this.#timeout): Promise<void> => {
       if (closed) return;
       hub = this.#ctx.route(PATTERN, channel);
       try {
-        await hub.subscribe(member, PATTERN, [channel], this.#timeout);
+        await hub.subscribe(member, PATTERN, [channel], timeout);
       } catch (err) {
         if (err instanceof NodeLeftError && moves < MAX_MOVES) return follow(moves + 1);
         throw err;
@@ -289,7 +280,13 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     );
     made(ks);
     try {
-      await follow(0);
+      const placed = this.#placement.wait(this.#ctx.placed?.(this.#timeout, 'PSUBSCRIBE'), 'PSUBSCRIBE');
+      if (placed === undefined) await follow(0);
+      else {
+        const start = Date.now();
+        await placed;
+        await follow(0, this.#left(start));
+      }
       this.#refuseIfClosed('PSUBSCRIBE'); // closed while it was being confirmed
     } catch (err) {
       void ks.close();
@@ -322,6 +319,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     if (this.#closing === undefined) {
       this.#end(undefined);
       this.#stopFollowing(undefined, []);
+      this.#placement.end();
       const leaving = [...this.#hubs].map((hub) => hub.leave(this.#member));
       for (const ks of [...this.#keyspaces]) leaving.push(ks.close());
       this.#hubs.clear();
@@ -339,23 +337,50 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     if (this.#closed) throw new ClosedError('the subscriber is closed', { command });
   }
 
-  /** A call of the user's (`site`: where, with `callSiteStacks`; its failure carries it). */
+  /**
+   * A call of the user's (`site`: where, with `callSiteStacks`; its failure carries it). Refused at once when its
+   * arguments are; routed at once unless routing cannot place it yet (see Placement): then made once it can.
+   */
   #change(kind: Kind, on: boolean, names: Arg[], site: CallSite | undefined): Promise<void> {
-    const call = this.#changeNow(kind, on, names, 0);
-    return site === undefined ? call : rejectsWithCallSite(call, site);
-  }
-
-  /** @param group set when the call spans several hubs (made again after a MOVED: the first call's, see CallGroup) */
-  #changeNow(kind: Kind, on: boolean, names: Arg[], moves: number, group?: CallGroup<Hub>): Promise<void> {
     const command = COMMANDS[kind][on ? 0 : 1];
+    let call: Promise<void>;
     try {
       this.#refuseIfClosed(command);
       if (on && names.length === 0) throw new InvalidArgumentError(`${command.toLowerCase()}() needs at least one name`, { command });
       validateArgs(command, names, 0, this.#ctx.maxArgumentBytes);
+      const placed = this.#placement.wait(this.#ctx.placed?.(this.#timeout, command), command);
+      // Waiting: the names as they are now (the caller may reuse its buffers meanwhile).
+      call = placed === undefined ? this.#changeNow(kind, on, names, 0, this.#timeout) : this.#afterPlaced(placed, kind, on, names.map(bytes));
+    } catch (err) {
+      call = Promise.reject(err);
+    }
+    return site === undefined ? call : rejectsWithCallSite(call, site);
+  }
+
+  /** A call that waited for routing to place it: made then, within what is left of its deadline (the wait counts in it). */
+  async #afterPlaced(placed: Promise<void>, kind: Kind, on: boolean, names: Buffer[]): Promise<void> {
+    const start = Date.now();
+    await placed;
+    return this.#changeNow(kind, on, names, 0, this.#left(start));
+  }
+
+  /** What is left of a call's deadline after a wait begun at `start` (0: it has none). */
+  #left(start: number): number {
+    return this.#timeout > 0 ? Math.max(1, this.#timeout - (Date.now() - start)) : 0;
+  }
+
+  /**
+   * Routes a call whose names were checked (#change).
+   * @param timeout its deadline (what is left of it after a wait for routing)
+   * @param group set when the call spans several hubs (made again after a MOVED: the first call's, see CallGroup)
+   */
+  #changeNow(kind: Kind, on: boolean, names: Arg[], moves: number, timeout: number, group?: CallGroup<Hub>): Promise<void> {
+    try {
+      this.#refuseIfClosed(COMMANDS[kind][on ? 0 : 1]);
       if (!on) this.#stopFollowing(kind, names);
       if (!on && names.length === 0) {
         // Everything this subscriber holds of this kind, on every hub: named explicitly, never a bare UNSUBSCRIBE.
-        return settleAll([...this.#hubs].map((hub) => hub.unsubscribe(this.#member, kind, undefined, this.#timeout)));
+        return settleAll([...this.#hubs].map((hub) => hub.unsubscribe(this.#member, kind, undefined, timeout)));
       }
       // One call per hub: all or nothing there (the hub sends shard channels one SSUBSCRIBE per slot, else CROSSSLOT).
       const byHub = new Map<Hub, Buffer[]>();
@@ -374,9 +399,9 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
         if (on) {
           this.#join(hub);
           part?.hubs.add(hub);
-          const call = hub.subscribe(this.#member, kind, there, this.#timeout, part);
+          const call = hub.subscribe(this.#member, kind, there, timeout, part);
           calls.push(call.catch((err: unknown) => this.#callAgain(err, kind, true, there, moves, part)));
-        } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, there, this.#timeout));
+        } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, there, timeout));
       }
       if (whole !== undefined) return this.#allOrNothing(whole, calls);
       return part !== undefined ? settled(calls) : settleAll(calls);
@@ -424,7 +449,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       again = [...wanted.values()];
     }
     if (again.length === 0 && !this.#closed) return; // closed during the pause: rejected below, as calls in progress are
-    return this.#changeNow(kind, on, again, moves + 1, group); // inside the caller's #change: its failure gets the call site there
+    return this.#changeNow(kind, on, again, moves + 1, this.#timeout, group); // inside the caller's #change: its failure gets the call site there
   }
 
   /**

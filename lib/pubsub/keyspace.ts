@@ -10,7 +10,9 @@
  * async iterable (each iterator with its own bounded buffer, as a
  * subscriber's), closed with `close()` or with its subscriber.
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { Listener } from '../events.js';
+import { checkObject, schema, type Validator } from '../option-check.js';
 import { EventEmitter } from 'node:events';
 import type { Arg } from '../resp/encoder.js';
 import type { Reply } from '../resp/types.js';
@@ -36,6 +38,27 @@ export interface KeyspaceEvent<T extends string | Buffer = string | Buffer> {
   /** The event's name as the server publishes it: 'set', 'del', 'expired', 'hset', ... */
   event: string;
   db: number;
+}
+
+const keyspaceDb: Validator = (v, name) => {
+  if (v !== '*' && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) {
+    throw new InvalidArgumentError(`option ${name} must be a database index (a non-negative integer) or '*'`);
+  }
+};
+const eventNames: Validator = (v, name) => {
+  if (!Array.isArray(v) || v.some((e) => typeof e !== 'string')) throw new InvalidArgumentError(`option ${name} must be an array of event names (strings)`);
+};
+const KEYSPACE = schema({
+  db: keyspaceDb,
+  events: eventNames,
+  configure: (v, name) => {
+    if (typeof v !== 'boolean') throw new InvalidArgumentError(`option ${name} must be a boolean`);
+  },
+});
+
+/** sub.keyspace()'s options, checked before anything is sent. */
+export function checkKeyspaceOptions(opts: KeyspaceOptions): void {
+  checkObject(opts, KEYSPACE, '', { where: 'sub.keyspace()' });
 }
 
 const PREFIX = Buffer.from('__keyspace@');

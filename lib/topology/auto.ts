@@ -154,6 +154,11 @@ export class AutoTopology implements Topology {
     return this.#current.pubsub(kind, name);
   }
 
+  /** A cluster's pub/sub calls wait for its first slot map; a single server's (and a probe's, before its handshake) go at once. */
+  placed(within: number, command: string): Promise<void> | undefined {
+    return this.#current.placed?.(within, command);
+  }
+
   moved(err: ServerError): void {
     this.#current.moved?.(err);
   }

@@ -41,6 +41,8 @@ export interface Topology {
    * channels on the node that owns their slot; subscribers never know.
    */
   pubsub(kind: Kind, name: Buffer): Hub;
+  /** Undefined when `pubsub` can place a call now; a cluster before its first slot map: resolves once it can (see SubscriberContext.placed). */
+  placed?(within: number, command: string): Promise<void> | undefined;
   close(): Promise<void>;
   disconnect(): void;
   stats(): TopologyStats;

@@ -213,6 +213,11 @@ export class Cluster implements Topology {
     }
   }
 
+  /** Pub/sub calls wait for the first slot map (within `within` ms; 0: the connect timeout), as commands do, rather than guess a seed. */
+  placed(within: number, command: string): Promise<void> | undefined {
+    return this.#first.ready ? undefined : this.#first.wait(within > 0 ? within : this.opts.connectTimeout || 10_000, command);
+  }
+
   /** Shard channels on the master of their slot; channels and patterns on one stable node. */
   pubsub(kind: Kind, name: Buffer): Hub {
     if (kind === SHARD) return this.#forSlot(keySlot(name), 0).pubsub(kind, name);
