@@ -68,9 +68,16 @@ export class Maintenance {
     return this.moved;
   }
 
-  /** A push frame: true when it was a maintenance notification (handled here). */
+  /**
+   * A push frame: true when it was a maintenance notification (handled here).
+   * Every frame of a pub/sub connection comes here first: a message (kinds in
+   * lower case) is told apart by its first byte, without making a string.
+   */
   push(frame: Reply[]): boolean {
-    const kind = text(frame[0]);
+    const first = frame[0];
+    const c = typeof first === 'string' ? first.charCodeAt(0) : Buffer.isBuffer(first) ? first[0] : -1;
+    if (c !== 0x4d && c !== 0x46) return false; // 'M' (MOVING, MIGRATING, MIGRATED) or 'F' (FAILING_OVER, FAILED_OVER)
+    const kind = text(first);
     if (kind === undefined || !KINDS.has(kind)) return false;
     if (kind === 'MIGRATING' || kind === 'FAILING_OVER') this.begin();
     else if (kind === 'MIGRATED' || kind === 'FAILED_OVER') this.end();

@@ -340,7 +340,7 @@ export class Multiplexer implements DecoderSink {
   }
 
   onPush(frame: Reply[]): void {
-    if (this.pubsub) this.pubsub.frame(frame);
+    if (this.pubsub) { if (!this.maint?.push(frame)) this.pubsub.frame(frame); } // a MOVING hands a pub/sub connection over too
     else if (this.opts.tracking !== undefined && isInvalidation(frame)) this.opts.tracking.invalidate(frame[1] as Reply[] | null); // client-side cache
     // This connection never subscribes: a pub/sub frame here means the stream is not what we think.
     else if (isPubSubArray(frame)) throw new ProtocolError('an unsolicited pub/sub frame on a shared connection', { node: this.node });

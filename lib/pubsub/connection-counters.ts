@@ -7,13 +7,14 @@
 import type { Multiplexer } from '../connection/multiplexer.js';
 import { CHANNEL, PATTERN, SHARD, type Entry, type PubSubStats } from './subscriptions.js';
 
-type Counted = 'reconnects' | 'connectionLost' | 'connectFailures' | 'timeouts';
+type Counted = 'reconnects' | 'connectionLost' | 'connectFailures' | 'timeouts' | 'handovers';
 
 export class ConnectionCounters {
   private reconnects = 0;
   private connectionLost = 0;
   private connectFailures = 0;
   private timeouts = 0;
+  private handovers = 0;
 
   /** A connection is done with: keep what it counted. */
   add(mux: Multiplexer): void {
@@ -22,6 +23,7 @@ export class ConnectionCounters {
     this.connectionLost += s.connectionLost;
     this.connectFailures += s.connectFailures;
     this.timeouts += s.timeouts;
+    this.handovers += s.handovers;
   }
 
   /** A hub's stats: its connection (`current`, if any), what it holds (`entries`, by kind), and the life-long counts. */
@@ -43,6 +45,7 @@ export class ConnectionCounters {
       connectionLost: this.connectionLost + (s?.connectionLost ?? 0),
       connectFailures: this.connectFailures + (s?.connectFailures ?? 0),
       timeouts: this.timeouts + (s?.timeouts ?? 0),
+      handovers: this.handovers + (s?.handovers ?? 0),
     };
   }
 }

@@ -35,6 +35,8 @@ export interface PubSubStats {
   /** Attempts to connect that failed before the handshake finished. */
   connectFailures: number;
   timeouts: number;
+  /** Connections moved on the server's word (a MOVING maintenance push, a RESP2 token refresh): not losses. */
+  handovers: number;
 }
 
 /** What the hub needs of a member. */

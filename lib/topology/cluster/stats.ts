@@ -16,7 +16,7 @@ const SUMMED = ['commands', 'writes', 'bytesOut', 'bytesIn', 'pending', 'queued'
 export function sumStats(units: [address: string, stats: TopologyStats][], routingTimeouts = 0): TopologyStats {
   const all = units.map(([, s]) => s);
   const mux = Object.fromEntries(SUMMED.map((k) => [k, all.reduce((n, s) => n + s[k], 0)])) as unknown as MultiplexerStats;
-  const pubsub = { connections: 0, channels: 0, patterns: 0, shardChannels: 0, reconnects: 0, connectionLost: 0, connectFailures: 0, timeouts: 0 };
+  const pubsub = { connections: 0, channels: 0, patterns: 0, shardChannels: 0, reconnects: 0, connectionLost: 0, connectFailures: 0, timeouts: 0, handovers: 0 };
   for (const s of all) for (const k of Object.keys(pubsub) as (keyof typeof pubsub)[]) pubsub[k] += s.pubsub[k];
   const nodes = Object.fromEntries(units);
   mux.timeouts += routingTimeouts;
