@@ -16,6 +16,7 @@ import { type Command, InternalCommand, QUEUED, failCommand } from '../../connec
 import { isServerRefusal, runsScript } from '../../connection/script-command.js';
 import { AskError, ClosedError, ClusterDownError, ClusterRedirectError, MovedError, TryAgainError, type ServerError, annotate } from '../../errors.js';
 import type { Standalone } from '../standalone.js';
+import { slotOf } from './pinned.js';
 import { redirectTarget } from './redirect.js';
 import type { SlotFences } from './slot-fence.js';
 import { TryAgainWaits } from './try-again.js';
@@ -83,6 +84,8 @@ export class Redirects {
     if (!moved && !(err instanceof AskError)) return false;
     const target = redirectTarget(err.serverMessage, replyingHost);
     if (target === undefined) return false;
+    // A script can answer MOVED / ASK itself, after it ran: the server's names its keys' slot (and none comes without keys).
+    if (runsScript(cmd.info) && !redirectsItsKeys(cmd, target.slot)) return false;
     if (moved) {
       // One refresh per change: a MOVED the map already agrees with (sent before an earlier MOVED fixed it) asks for none.
       if (r.moveSlot(target.slot, target.host, target.port, `${replyingHost}:${replyingPort}`)) r.refreshSoon();
@@ -130,3 +133,17 @@ export class Redirects {
     }
   }
 }
+
+/**
+ * Whether a MOVED / ASK for `slot` can be the server's for `cmd`: the server
+ * redirects a call by the slot of its keys (one slot: keys in several are
+ * refused with CROSSSLOT) and runs a call without keys wherever it is sent.
+ */
+function redirectsItsKeys(cmd: Command, slot: number): boolean {
+  try {
+    return slotOf(cmd) === slot;
+  } catch {
+    return false; // keys the table cannot place, or in several slots: not a call the server redirects
+  }
+}
+
