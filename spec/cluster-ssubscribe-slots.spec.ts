@@ -74,3 +74,24 @@ describe('ssubscribe over several slots', () => {
   });
 });
 
+
+describe('SPUBLISH', () => {
+  it('goes to the master of its shard channel\'s slot (the server marks the channel not_key, but it hashes to a slot): no other master sees it', async () => {
+    const redis = client();
+    const sub = redis.subscriber();
+    const channels = ['spublish-route:a', 'spublish-route:b', 'spublish-route:c', 'spublish-route:{x}', 'spublish-route:{y}', 'spublish-route:{z}'];
+    await sub.ssubscribe(...channels);
+    for (const m of cluster.masters()) await cluster.call(m.port, 'CONFIG', 'RESETSTAT');
+    for (const ch of channels) expect(await redis.db.reply('SPUBLISH', ch, 'x')).toBe(1);
+    const seen: Record<string, string> = {};
+    for (const m of cluster.masters()) {
+      const stats = /^cmdstat_spublish:(.*)$/m.exec(String(await cluster.call(m.port, 'INFO', 'commandstats')))?.[1];
+      if (stats !== undefined) seen[m.port] = stats;
+    }
+    // Each master that got one ran it: none was sent to a master that answered MOVED (rejected_calls).
+    for (const [port, stats] of Object.entries(seen)) expect([port, /rejected_calls=(\d+)/.exec(stats)?.[1]]).toEqual([port, '0']);
+    const owners = new Set(await Promise.all(channels.map((ch) => cluster.ownerOf(keySlot(ch)))));
+    expect(Object.keys(seen).map(Number).sort()).toEqual([...owners].sort());
+    await sub.close();
+  });
+});

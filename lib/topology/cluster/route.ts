@@ -5,7 +5,7 @@
  * keys span slots). Computed once per command, on the hot path: a fixed-key
  * command (GET, SET, HGET...) costs one table read and one CRC16 of its key.
  */
-import { commandKeys, CANNOT_FIND_KEYS, firstKeyIndex, KEYS_UNKNOWN, keysProblem, PLAN_FIXED, type CommandInfo } from '../../commands/index.js';
+import { commandChannels, commandKeys, CANNOT_FIND_KEYS, firstKeyIndex, KEYS_UNKNOWN, keysProblem, PLAN_FIXED, type CommandInfo } from '../../commands/index.js';
 import { keySlot } from '../../commands/slot.js';
 import { REQUEST_ALL_NODES, REQUEST_ALL_SHARDS, REQUEST_MULTI_SHARD, REQUEST_POLICY, REQUEST_SPECIAL } from '../../commands/tips.js';
 import { CrossSlotError, InvalidArgumentError } from '../../errors.js';
@@ -57,6 +57,8 @@ export function routeOf(info: CommandInfo, args: readonly Arg[]): Route {
   if (n === CANNOT_FIND_KEYS) throw new InvalidArgumentError(keysProblem(info, n), { command: info.name });
   if (n === KEYS_UNKNOWN) return { to: TO_UNKNOWN, slot: -1 };
   if (n === 0) {
+    // SPUBLISH: its shard channel is not a key (the server marks it not_key) but hashes to a slot, whose master serves it.
+    if (info.keySpecs.length > 0 && commandChannels(info, args, keys) > 0) return { to: TO_SLOT, slot: keySlot(args[keys[0]!]!) };
     if (policy === REQUEST_SPECIAL) {
       // SCAN: a cursor belongs to one node; round-robin routing would skip keys.
       const iterate = info.name === 'SCAN' ? 'iterate every master with db.scan(), or ' : '';
