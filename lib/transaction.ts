@@ -268,10 +268,14 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
           // EXEC's own connection error knows best whether the block can have run (was EXEC sent?).
           const failure = err instanceof ConnectionLostError ? err : (transportError ?? err);
           const again = failure instanceof ExecAbortError ? redirection(queueErrors) : undefined;
-          if (again !== undefined && !again.wait && target.watching) {
-            // Nothing ran, and its keys live elsewhere now: the watch is void, as if a watched key changed.
+          // Nothing ran, but the server discarded the connection's WATCH with the refused block: the watch is void, as
+          // if a watched key changed. Never sent again on that connection, where it would run unguarded.
+          const voidWatch = () => {
             for (const h of handles) h.resolve(null);
             resolve(null);
+          };
+          if (again !== undefined && !again.wait && target.watching) {
+            voidWatch(); // and its keys live elsewhere now (MOVED, ASK)
             return;
           }
           if (again !== undefined && !again.wait && sends <= MAX_MOVED_RESENDS) {
@@ -280,13 +284,13 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
           }
           if (until === -1) until = exec.deadline;
           if (again?.wait) {
-            const delay = tryAgainDelay(waits); // a block refused by TRYAGAIN or CLUSTERDOWN: sent again after it, within its deadline
+            const delay = tryAgainDelay(waits); // a block refused by TRYAGAIN or CLUSTERDOWN: sent again after it (a watch's: void), within its deadline
             if (until > 0 && Date.now() + delay < until) {
               waits++;
               sends = 0; // waiting out a migration is not a redirection
               // Ref'd (at most 500 ms): after a disconnect() this timer is what settles the block, with
               // ClosedError from the closed routing; unref'd, Node could exit with the caller's await unsettled.
-              setTimeout(() => send(again.ask), delay);
+              setTimeout(() => (target.watching ? voidWatch() : send(again.ask)), delay);
               return;
             }
           }
