@@ -18,6 +18,7 @@
  *
  * The frames are consumed here (never reach the client's 'push' listeners).
  */
+import type { MultiplexerOptions } from './options.js';
 import { describeEndpoint, type Endpoint } from './socket.js';
 import type { Reply } from '../resp/types.js';
 
@@ -145,6 +146,16 @@ export class Maintenance {
     this.timer = setTimeout(() => this.host.handOver('the server is moving this connection (MOVING); reconnecting'), Math.min(grace / 2, MAX_TIMER));
     this.timer.unref();
   }
+}
+
+/**
+ * What a connection dials during a MOVING's grace period: the announced
+ * endpoint, through `locateMoved` when set (cluster.addressMap), never the
+ * connection's own `locate` (a MOVING names where to go ahead of it).
+ */
+export function movedOptions(opts: MultiplexerOptions, moved: Endpoint): MultiplexerOptions {
+  const map = opts.locateMoved;
+  return { ...opts, endpoint: moved, locate: map && (async () => ({ endpoint: map(moved) })) };
 }
 
 /** `moving-endpoint-type` for a configured host: from TLS and whether the host is a private (or loopback) IP. */

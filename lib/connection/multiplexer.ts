@@ -41,7 +41,7 @@ import { describeEndpoint } from './socket.js';
 import { dial, dialedOptions, type Dialed } from './dial.js';
 import { Attempt, owesCommands } from './attempt.js';
 import { scheduleReauth } from './reauth.js';
-import { Maintenance } from './maintenance.js';
+import { Maintenance, movedOptions } from './maintenance.js';
 import { countsAsTimeout } from './call-timeouts.js';
 import { isInvalidation } from './tracking.js';
 
@@ -369,7 +369,7 @@ export class Multiplexer implements DecoderSink {
     const signal = this.dialing.start(this.node);
     const unlocated = (e: ConnectError) => this.drainQueue((command) => new ConnectError(e.message, { command, cause: e.cause ?? e }));
     const moved = this.maint?.connecting(); // a MOVING's new endpoint, for its grace period (before `locate`: failover)
-    dial(moved ? { ...this.opts, endpoint: moved, locate: undefined } : this.opts, { current, located: (node) => (this.node = node), unlocated, signal }).then(
+    dial(moved ? movedOptions(this.opts, moved) : this.opts, { current, located: (node) => (this.node = node), unlocated, signal }).then(
       (dialed) => dialed && this.onSocket(dialed),
       (err: Error) => current() && this.lose(err),
     );

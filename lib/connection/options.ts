@@ -26,6 +26,13 @@ export interface MultiplexerOptions extends HandshakeOptions, SocketOptions {
    */
   locate?: () => Promise<Located>;
   /**
+   * Where to connect for an endpoint a MOVING maintenance push announced
+   * (`cluster.addressMap`: the server names it as it names its nodes); asked
+   * before every connection to it, and a throw is a `ConnectError`, as for
+   * `locate`. Undefined: as announced.
+   */
+  locateMoved?: (announced: Endpoint) => Endpoint;
+  /**
    * With `locate`, the next attempt may go to another, equivalent endpoint (endpoint failover): a refused
    * configuration (a wrong password there) is that endpoint's failure, not final; its breaker moves the client on.
    */

@@ -108,6 +108,15 @@ function plainAddress(v: unknown): NodeAddress | undefined {
 }
 
 /**
+ * Where to dial for an endpoint a MOVING maintenance push announced (a node
+ * moving its connections names an in-network address too): mapped like a
+ * node's announced address, its certificate checked against the announced one.
+ */
+export function movedLocator(map: AddressMap, option = 'cluster.addressMap'): (announced: Endpoint) => Endpoint {
+  return (announced) => mappedEndpoint(announced, announced, mapAddress(map, announced.host, announced.port, option));
+}
+
+/**
  * What to dial for a node announced as `announced` that the map sends to
  * `to`. With TLS the certificate is checked against the announced address,
  * the node's identity (what its certificate names), not the address the map

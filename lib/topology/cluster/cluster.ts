@@ -37,7 +37,7 @@ import { querySlotMap } from './map-query.js';
 import { READONLY } from '../../commands/flags.js';
 import { redirectTarget } from './redirect.js';
 import { asking } from '../../connection/asking.js';
-import { mapAddress, mappedEndpoint } from '../address-map.js';
+import { mapAddress, mappedEndpoint, movedLocator } from '../address-map.js';
 import { MIN_REFRESH_GAP, type ClusterSettings } from './settings.js';
 import { Redirects, remainingTime } from './follow-redirect.js';
 import { SlotFences } from './slot-fence.js';
@@ -278,9 +278,10 @@ export class Cluster implements Topology {
       // Mapped, except the seeds (the user's own addresses): asked before every connection; a failure fails the node's commands.
       const map = this.settings.seeds.some((s) => s.host === host && s.port === port) ? undefined : this.settings.addressMap;
       const locate = map && (async () => ({ endpoint: mappedEndpoint(endpoint, { host, port }, mapAddress(map, host, port)) }));
+      const locateMoved = this.settings.addressMap && movedLocator(this.settings.addressMap); // a seed's MOVING names an announced address too
       const tracking = shardTracking(this.opts.tracking, host, port, () => this.#map); // a node's events concern its shard's slots
       // A replica's shared connection is put in READONLY mode by routing (replica-reads.ts), its side connections by their handshake.
-      unit = new Standalone({ ...this.opts, endpoint, locate, tracking, discoverModules: false }, this.pool, this.#nodeHooks(host, port, replica), { readOnly: replica });
+      unit = new Standalone({ ...this.opts, endpoint, locate, locateMoved, tracking, discoverModules: false }, this.pool, this.#nodeHooks(host, port, replica), { readOnly: replica });
       this.#units.set(address, unit);
     }
     return unit;
