@@ -547,6 +547,7 @@ export async function runWatch<R>(
         },
       } as unknown as WatchConnection<Decoding>;
       const result = await fn(conn);
+      over = true; // conn is good only until fn's promise settles: nothing it sends may follow UNWATCH onto a returned lease
       // UNWATCH both clears the watch and proves (FIFO) that every reply of fn's commands arrived. fn's outcome
       // stands whatever UNWATCH gets (its block may have run): refused or lost, the lease is destroyed with its WATCH.
       clean = await reply(new Command('UNWATCH', [], commandInfo('UNWATCH'), 0, on.index)).then(() => true, () => false);
