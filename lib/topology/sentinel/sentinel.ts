@@ -32,7 +32,7 @@ import { describeEndpoint, type Endpoint } from '../../connection/socket.js';
 import { CHANNEL, Hub, type Member } from '../../pubsub/hub.js';
 import type { Reply } from '../../resp/types.js';
 import type { SentinelSettings } from '../../options.js';
-import { mapAddress, mappedEndpoint } from '../address-map.js';
+import { mapAddress, mappedEndpoint, movedLocator } from '../address-map.js';
 import { OneUnitTopology } from '../one-unit.js';
 import { Standalone, type TopologyHooks } from '../standalone.js';
 import { SentinelDiscovery } from './discovery.js';
@@ -112,7 +112,8 @@ export class Sentinel extends OneUnitTopology {
     const service: Endpoint = { host: '', port: 0, path: `${role} of '${settings.name}' (sentinel)` };
     // A blocking command that found no master (never written) is sent again after a pause: its next lease asks the sentinels.
     const unreachable: TopologyHooks['unreachable'] = async (_cmd, err, since) => ((await this.unreachable(err, since)) ? (c, t, x) => this.unit.send(c, t, x) : undefined);
-    this.unit = new Standalone({ ...connection, endpoint: service, locate }, pool, { ...hooks, unreachable });
+    const locateMoved = map && movedLocator(map, 'sentinel.addressMap'); // a MOVING names an in-network address too
+    this.unit = new Standalone({ ...connection, endpoint: service, locate, locateMoved }, pool, { ...hooks, unreachable });
 
     this.watch = new Hub({
       ...connection,
