@@ -570,10 +570,10 @@ export class Multiplexer implements DecoderSink {
   disconnect(): void {
     if (this.state === State.Closed) return;
     this.state = State.Closed;
-    const link = this.link;
+    const link = this.link, ready = link?.ready === true; // ready: no handshake in flight (a block's commands are internal too, and may have run)
     this.link = undefined;
     link?.drop(false);
-    this.dialing.abandon(this.node, this.inflight.toArray());
+    this.dialing.abandon(this.node, ready ? [] : this.inflight.toArray());
     this.stopTimers();
     for (const cmd of this.inflight.toArray()) {
       if (cmd.state !== SETTLED) this.fail(cmd, new ClosedError('the client was disconnected; the command may have run', { command: cmd.info.name, node: this.node }));
