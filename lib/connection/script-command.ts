@@ -9,13 +9,16 @@
  * leased connection), whatever routing sent it there.
  *
  * A script may return a NOSCRIPT of its own (`redis.error_reply('NOSCRIPT
- * ...')`) after it ran: loading it and calling it again would run it twice.
- * Redis's and Valkey's exact texts are the server's; any other text (a fork's
- * wording, or the script's) is settled by asking `SCRIPT EXISTS <sha1>` on the
- * same connection: not known there, it did not run (loaded and called as for
- * the exact text); known, the script ran and the error is its answer. (A
- * SCRIPT FLUSH by another client between the script's answer and that
- * question would read as "did not run": the one case left.)
+ * ...')`, even in the server's exact words) after it ran: loading it and
+ * calling it again would run it twice. So every NOSCRIPT is settled by asking
+ * `SCRIPT EXISTS <sha1>` on the same connection: not known there, it did not
+ * run (loaded and called again); known, the script ran and the error is its
+ * answer. The question costs one round trip per NOSCRIPT (a script's first
+ * call on a server). Without a clear answer (an ACL without SCRIPT EXISTS, a
+ * cut), Redis's and Valkey's exact texts are taken for the server's, as a
+ * fork's wording is not. (A SCRIPT FLUSH by another client between the
+ * script's answer and that question would read as "did not run": the one case
+ * left.)
  *
  * At most once per connection and call: a second NOSCRIPT on the same
  * connection (the script was flushed again in between) reaches the caller; a
@@ -54,24 +57,26 @@ export class ScriptCommand<T = unknown> extends Command<T> {
  * `cmd` was answered `err` on `connection` (of `node`): when it is a NOSCRIPT
  * for a script call, not yet reloaded on that connection, take it over and
  * return true. `send` writes a group on that connection, with the time left
- * before the call's deadline (0: none): `SCRIPT LOAD` and the call again for
- * the server's exact NOSCRIPT; for another text first `SCRIPT EXISTS`, whose
- * answer decides (see the module comment). `cmd` settles either way.
+ * before the call's deadline (0: none): first `SCRIPT EXISTS`, whose answer
+ * decides (see the module comment), then `SCRIPT LOAD` and the call again if
+ * it did not run. `cmd` settles either way.
  */
 export function reloadScript(cmd: Command, err: ServerError, node: string, connection: object | undefined, send: (group: Command[], timeout: number) => void): boolean {
   if (!(err instanceof NoScriptError) || !(cmd instanceof ScriptCommand)) return false;
   const on = connection ?? {};
   if (cmd.loadedOn === on) return false;
-  if (SERVER_NOSCRIPT.has(err.serverMessage)) {
-    send(reload(cmd, node, on), timeLeft(cmd));
-    return true;
-  }
+  // The server's exact text is trusted only when the question cannot be answered: a script can answer it word for word.
+  const serverText = SERVER_NOSCRIPT.has(err.serverMessage);
   // It stays WRITTEN, in no FIFO, while the question is out: an abort or a close settles it as "may have run".
   let askedThere = false;
   const exists = new InternalCommand('SCRIPT', ['EXISTS', cmd.args[0]!], SCRIPT_EXISTS, (failure, value) => {
     if (cmd.state === SETTLED) return; // aborted meanwhile: nothing is loaded or sent again
-    if (askedThere && failure === undefined && scriptKnown(value) === false) send(reload(cmd, node, on), timeLeft(cmd));
-    // Known (it ran: its own answer), or no answer to trust (refused by an ACL, cut, timed out): the call's own error.
+    const known = askedThere && failure === undefined ? scriptKnown(value) : undefined;
+    // Without a clear answer from the connection that answered the NOSCRIPT (refused by an ACL, cut, malformed, or
+    // the question went to the next connection), the server's exact text is taken for the server's, as it was before
+    // the question was asked; another text is not.
+    if (known === false || (known === undefined && serverText)) send(reload(cmd, node, on), timeLeft(cmd));
+    // Known (it ran: its own answer), or another text without an answer to trust: the call's own error.
     else cmd.reject(annotate(err, cmd.info.name, node));
   });
   send([exists], timeLeft(cmd));
@@ -95,11 +100,8 @@ function scriptKnown(value: Reply | undefined): boolean | undefined {
 
 /**
  * The server's own NOSCRIPT, exactly: Redis writes it before running anything
- * (src/server.c shared.noscripterr), Valkey 8 shortened it. A script can
- * answer a NOSCRIPT of its own (`redis.error_reply('NOSCRIPT ...')`) after it
- * ran: any other text is asked about (SCRIPT EXISTS) before anything is sent
- * again. (A script that returns one of these texts word for word cannot be
- * told from the server.)
+ * (src/server.c shared.noscripterr), Valkey 8 shortened it. Trusted only when
+ * SCRIPT EXISTS is refused (a script can return these texts word for word).
  */
 const SERVER_NOSCRIPT: ReadonlySet<string> = new Set(['NOSCRIPT No matching script. Please use EVAL.', 'NOSCRIPT No matching script.']);
 
