@@ -26,6 +26,8 @@ export class AutoTopology implements Topology {
   #ending = false;
   /** Settles once the first handshake said which routing it is (auto mode). */
   readonly #decided: Promise<void>;
+  /** Settles `#decided` (the first handshake; close() and disconnect(): nothing waits for one any more). */
+  #decide: () => void = () => {};
   readonly #connectTimeout: number;
   /** Reads routed to a cluster's replicas (`readFrom`): the cache files what they answer apart from masters' answers. */
   readonly replicaReads: boolean;
@@ -37,8 +39,8 @@ export class AutoTopology implements Topology {
     const settings = { seeds: resolved.seeds, ...resolved.cluster };
     // Made outside this scope: a closure made here would share its context, whose `probe` the cluster would keep for the client's life.
     const clusterHooks = this.#clusterHooks(hooks);
-    let decide: () => void = () => {};
-    this.#decided = new Promise<void>((resolve) => (decide = resolve));
+    this.#decided = new Promise<void>((resolve) => (this.#decide = resolve));
+    const decide = this.#decide;
     if (resolved.failover !== undefined) {
       this.#current = new EndpointFailover(resolved.connection, pool, hooks, resolved.failover);
       this.#mode = 'failover'; // known from the options
@@ -144,10 +146,18 @@ export class AutoTopology implements Topology {
     this.#current.sendGroup(cmds, timeout, custom, via);
   }
 
-  /** A WATCH lease goes to the node of its keys: in auto mode, once the mode is known (bounded by the connect timeout). */
-  lease(keys?: readonly Arg[]): Promise<Lease> {
-    if (this.#mode !== undefined) return this.#current.lease(keys);
-    return this.#decided.then(() => this.#current.lease(keys));
+  /**
+   * A WATCH lease goes to the node of its keys: in auto mode, once the mode is known, waiting at most the connect
+   * timeout (then the configured server's: its lease's own connection and deadlines bound the rest), as `masters()`.
+   */
+  async lease(keys?: readonly Arg[]): Promise<Lease> {
+    if (this.#mode === undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#connectTimeout || 10_000)));
+      await Promise.race([this.#decided, late]);
+      clearTimeout(timer);
+    }
+    return this.#current.lease(keys);
   }
 
   pubsub(kind: Kind, name: Buffer): Hub {
@@ -169,12 +179,15 @@ export class AutoTopology implements Topology {
 
   close(): Promise<void> {
     this.#ending = true;
-    return this.#current.close();
+    const closed = this.#current.close();
+    this.#decide(); // a lease waiting for the mode asks the closed routing now: ClosedError
+    return closed;
   }
 
   disconnect(): void {
     this.#ending = true;
     this.#current.disconnect();
+    this.#decide();
   }
 
   stats(): TopologyStats {
