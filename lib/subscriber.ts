@@ -19,7 +19,7 @@
  * refusal, a deadline, a closed subscriber), as `db.reply`'s errors do.
  */
 import { EventEmitter } from 'node:events';
-import { ClosedError, InvalidArgumentError, MovedError } from './errors.js';
+import { ClosedError, InvalidArgumentError, MovedError, ReplyTimeoutError } from './errors.js';
 import type { Listener } from './events.js';
 import { captureCallSite, rejectsWithCallSite, withCallSite, type CallSite } from './connection/observed.js';
 import { CHANNEL, CallGroup, PATTERN, SHARD, type Hub, type Kind, type Member } from './pubsub/hub.js';
@@ -350,7 +350,8 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       validateArgs(command, names, 0, this.#ctx.maxArgumentBytes);
       const placed = this.#placement.wait(this.#ctx.placed?.(this.#timeout, command), command);
       // Waiting: the names as they are now (the caller may reuse its buffers meanwhile).
-      call = placed === undefined ? this.#changeNow(kind, on, names, 0, this.#timeout) : this.#afterPlaced(placed, kind, on, names.map(bytes));
+      const start = Date.now(); // the call's one deadline counts from here: waits, pauses and new tries come out of it
+      call = placed === undefined ? this.#changeNow(kind, on, names, 0, start) : this.#afterPlaced(placed, kind, on, names.map(bytes), start);
     } catch (err) {
       call = Promise.reject(err);
     }
@@ -358,10 +359,9 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
   }
 
   /** A call that waited for routing to place it: made then, within what is left of its deadline (the wait counts in it). */
-  async #afterPlaced(placed: Promise<void>, kind: Kind, on: boolean, names: Buffer[]): Promise<void> {
-    const start = Date.now();
+  async #afterPlaced(placed: Promise<void>, kind: Kind, on: boolean, names: Buffer[], start: number): Promise<void> {
     await placed;
-    return this.#changeNow(kind, on, names, 0, this.#left(start));
+    return this.#changeNow(kind, on, names, 0, start);
   }
 
   /** What is left of a call's deadline after a wait begun at `start` (0: it has none). */
@@ -371,10 +371,11 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
 
   /**
    * Routes a call whose names were checked (#change).
-   * @param timeout its deadline (what is left of it after a wait for routing)
+   * @param start when the call was made: its deadline is what is left of the subscriber's timeout since then
    * @param group set when the call spans several hubs (made again after a MOVED: the first call's, see CallGroup)
    */
-  #changeNow(kind: Kind, on: boolean, names: Arg[], moves: number, timeout: number, group?: CallGroup<Hub>): Promise<void> {
+  #changeNow(kind: Kind, on: boolean, names: Arg[], moves: number, start: number, group?: CallGroup<Hub>): Promise<void> {
+    const timeout = this.#left(start);
     try {
       this.#refuseIfClosed(COMMANDS[kind][on ? 0 : 1]);
       if (!on) this.#stopFollowing(kind, names);
@@ -400,7 +401,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
           this.#join(hub);
           part?.hubs.add(hub);
           const call = hub.subscribe(this.#member, kind, there, timeout, part);
-          calls.push(call.catch((err: unknown) => this.#callAgain(err, kind, true, there, moves, part)));
+          calls.push(call.catch((err: unknown) => this.#callAgain(err, kind, true, there, moves, start, part)));
         } else if (this.#hubs.has(hub)) calls.push(hub.unsubscribe(this.#member, kind, there, timeout));
       }
       if (whole !== undefined) return this.#allOrNothing(whole, calls);
@@ -436,7 +437,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
    * left the slot map before confirming it (NodeLeftError): the call is made
    * again where routing now places it; the caller sees one call.
    */
-  async #callAgain(err: unknown, kind: Kind, on: boolean, names: Buffer[], moves: number, group: CallGroup<Hub> | undefined): Promise<void> {
+  async #callAgain(err: unknown, kind: Kind, on: boolean, names: Buffer[], moves: number, start: number, group: CallGroup<Hub> | undefined): Promise<void> {
     const moved = err instanceof MovedError && kind === SHARD;
     if (!(moved || err instanceof NodeLeftError) || moves >= MAX_MOVES || this.#closed) throw err;
     // Only what is still wanted: a name unsubscribed while the call waited is not subscribed again.
@@ -449,7 +450,11 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
       again = [...wanted.values()];
     }
     if (again.length === 0 && !this.#closed) return; // closed during the pause: rejected below, as calls in progress are
-    return this.#changeNow(kind, on, again, moves + 1, this.#timeout, group); // inside the caller's #change: its failure gets the call site there
+    if (this.#timeout > 0 && Date.now() - start >= this.#timeout) {
+      const command = COMMANDS[kind][on ? 0 : 1];
+      throw new ReplyTimeoutError(`the deadline (${this.#timeout} ms) passed while the call followed its names to where they moved; nothing is subscribed for it`, true, { command, cause: err as Error });
+    }
+    return this.#changeNow(kind, on, again, moves + 1, start, group); // inside the caller's #change: its failure gets the call site there
   }
 
   /**
