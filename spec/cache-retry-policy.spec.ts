@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Redis, RetryPolicy } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
 import { until } from './support/until.js';
+import { calls } from './support/commandstats.js';
 
 const CACHE = { cache: { maxEntries: 1000, maxBytes: 1 << 20 } };
 const env = useProxiedServer({ reconnect: { baseDelay: 20, maxDelay: 50 } });
@@ -19,13 +20,6 @@ const settle = <T>(p: PromiseLike<T>) =>
     (value) => ({ value, error: undefined as unknown }),
     (error: unknown) => ({ value: undefined, error: (error as Error).name }),
   );
-
-/** How many times the server ran `command` (INFO commandstats). */
-async function calls(probe: Redis, command: string): Promise<number> {
-  const info: string = await probe.db.reply('INFO', 'commandstats');
-  const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(info);
-  return m ? Number(m[1]) : 0;
-}
 
 describe('a shared cached read and each caller’s retry policy', () => {
   it('control: alone, a default-policy cached GET written then cut is retried and answers', async () => {

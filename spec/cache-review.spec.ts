@@ -13,18 +13,12 @@ import { describe, expect, it } from 'vitest';
 import { AbortError, Redis, ReplyTimeoutError } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
 import { until } from './support/until.js';
+import { calls } from './support/commandstats.js';
 
 const CACHE = { cache: { maxEntries: 1000, maxBytes: 1 << 20 } };
 const env = useProxiedServer({ reconnect: { baseDelay: 20, maxDelay: 50 } });
 
 const settle = <T>(p: PromiseLike<T>) => Promise.resolve(p).then((value) => ({ value, error: undefined as unknown }), (error: unknown) => ({ value: undefined, error }));
-
-/** How many times the server ran `command` (INFO commandstats). */
-async function calls(probe: Redis, command: string): Promise<number> {
-  const info: string = await probe.db.reply('INFO', 'commandstats');
-  const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(info);
-  return m ? Number(m[1]) : 0;
-}
 
 function direct(opts = {}): Redis {
   const r = env.track(new Redis(env.server.url, opts));

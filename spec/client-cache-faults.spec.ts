@@ -9,15 +9,10 @@ import { Redis, ReplyTimeoutError, ServerError } from '../lib/index.js';
 import { useProxiedServer } from './support/proxied-server.js';
 import { until, within } from './support/until.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
+import { calls } from './support/commandstats.js';
 
 const CACHE = { cache: { maxEntries: 1000, maxBytes: 1 << 20 } };
 const env = useProxiedServer({ reconnect: { baseDelay: 20, maxDelay: 50 } });
-
-async function calls(probe: Redis, command: string): Promise<number> {
-  const info: string = await probe.db.reply('INFO', 'commandstats');
-  const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(info);
-  return m ? Number(m[1]) : 0;
-}
 
 function direct(opts = {}): Redis {
   const r = env.track(new Redis(env.server.url, opts));

@@ -7,15 +7,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { InvalidArgumentError, Redis } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { calls } from './support/commandstats.js';
 
 const env = useRealServer();
-
-/** How many times the server ran `command` (INFO commandstats), read on a plain client. */
-async function calls(probe: Redis, command: string): Promise<number> {
-  const info: string = await probe.db.reply('INFO', 'commandstats');
-  const m = new RegExp(`^cmdstat_${command.toLowerCase()}:calls=(\\d+)`, 'm').exec(info);
-  return m ? Number(m[1]) : 0;
-}
 
 function cachingClient(cache: Record<string, number> = {}): Redis {
   return env.client({ cache: { maxEntries: 10_000, maxBytes: 16 << 20, ...cache } });

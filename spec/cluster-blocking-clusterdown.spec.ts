@@ -11,7 +11,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterDownError, Redis } from '../lib/index.js';
-import { scriptedServer, type ScriptedServer } from './support/scripted-server.js';
+import { oneNodeCluster } from './support/scripted-cluster.js';
+import type { ScriptedServer } from './support/scripted-server.js';
 
 const servers: ScriptedServer[] = [];
 const clients: Redis[] = [];
@@ -24,11 +25,8 @@ afterEach(async () => {
 async function node(): Promise<{ redis: Redis; downFor: (ms: number) => void; refused: () => number }> {
   let downUntil = 0;
   let refused = 0;
-  let port = 0;
-  const srv = await scriptedServer((args) => {
+  const srv = await oneNodeCluster((args) => {
     const name = args[0]!.toUpperCase();
-    if (name === 'CLUSTER' && args[1]?.toUpperCase() === 'SHARDS') return "-ERR unknown subcommand 'SHARDS'. Try CLUSTER HELP.\r\n";
-    if (name === 'CLUSTER' && args[1]?.toUpperCase() === 'SLOTS') return `*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:${port}\r\n$40\r\n${'a'.repeat(40)}\r\n`;
     if (name !== 'BLPOP' && name !== 'GET') return undefined;
     if (Date.now() < downUntil) {
       refused++;
@@ -36,7 +34,6 @@ async function node(): Promise<{ redis: Redis; downFor: (ms: number) => void; re
     }
     return name === 'BLPOP' ? '*2\r\n$1\r\nq\r\n$1\r\nv\r\n' : '$1\r\nv\r\n';
   });
-  port = srv.port;
   servers.push(srv);
   const redis = new Redis({ nodes: [srv.url], commandTimeout: 3000 });
   redis.on('error', () => {});

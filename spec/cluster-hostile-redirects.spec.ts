@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AskError, MovedError, Redis } from '../lib/index.js';
 import { redirectTarget } from '../lib/topology/cluster/redirect.js';
-import { scriptedServer, type ScriptedServer } from './support/scripted-server.js';
+import { oneNodeCluster } from './support/scripted-cluster.js';
+import type { ScriptedServer } from './support/scripted-server.js';
 
 const servers: ScriptedServer[] = [];
 const clients: Redis[] = [];
@@ -18,17 +19,7 @@ afterEach(async () => {
 
 /** A one-node "cluster" serving every slot; GET of `bad` answers `redirect`, everything else the mock's answer. */
 async function node(redirect: string): Promise<ScriptedServer> {
-  let port = 0;
-  const srv = await scriptedServer((args) => {
-    const name = args[0]!.toUpperCase();
-    if (name === 'CLUSTER' && args[1]?.toUpperCase() === 'SHARDS') return "-ERR unknown subcommand 'SHARDS'. Try CLUSTER HELP.\r\n";
-    if (name === 'CLUSTER' && args[1]?.toUpperCase() === 'SLOTS') {
-      return `*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:${port}\r\n$40\r\n${'a'.repeat(40)}\r\n`;
-    }
-    if (name === 'GET' && args[1] === 'bad') return `-${redirect}\r\n`;
-    return undefined;
-  });
-  port = srv.port;
+  const srv = await oneNodeCluster((args) => (args[0]!.toUpperCase() === 'GET' && args[1] === 'bad' ? `-${redirect}\r\n` : undefined));
   servers.push(srv);
   return srv;
 }

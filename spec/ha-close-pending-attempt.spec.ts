@@ -18,6 +18,7 @@ import { serverPid, whileStopped } from './support/process-stop.js';
 import { destroyRedis, startRedis, type RedisServer } from './support/redis-server.js';
 import { until, within } from './support/until.js';
 import { outcome } from './support/outcome.js';
+import { calls as commandCalls } from './support/commandstats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let server: RedisServer;
@@ -41,7 +42,7 @@ async function others(): Promise<number> {
 
 /** Calls the server ran of `command` (INFO commandstats). */
 async function calls(command: string): Promise<number> {
-  return Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(String(await admin.db.reply('INFO', 'commandstats')))?.[1] ?? 0);
+  return commandCalls(admin, command);
 }
 
 function runChild(mode: string): Promise<{ code: number; stdout: string; stderr: string }> {

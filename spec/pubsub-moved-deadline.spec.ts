@@ -10,7 +10,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MovedError, Redis, ReplyTimeoutError } from '../lib/index.js';
 import { keySlot } from '../lib/commands/slot.js';
-import { scriptedServer, type ScriptedServer } from './support/scripted-server.js';
+import { oneNodeCluster } from './support/scripted-cluster.js';
+import type { ScriptedServer } from './support/scripted-server.js';
 
 const servers: ScriptedServer[] = [];
 const clients: Redis[] = [];
@@ -19,18 +20,9 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
+/** Every SSUBSCRIBE answered MOVED to this node itself. */
 async function movingNode(): Promise<ScriptedServer> {
-  let port = 0;
-  const srv = await scriptedServer((args) => {
-    const name = args[0]!.toUpperCase();
-    if (name === 'CLUSTER' && args[1]?.toUpperCase() === 'SHARDS') return "-ERR unknown subcommand 'SHARDS'. Try CLUSTER HELP.\r\n";
-    if (name === 'CLUSTER' && args[1]?.toUpperCase() === 'SLOTS') {
-      return `*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:${port}\r\n$40\r\n${'a'.repeat(40)}\r\n`;
-    }
-    if (name === 'SSUBSCRIBE') return `-MOVED ${keySlot(Buffer.from(args[1]!))} 127.0.0.1:${port}\r\n`;
-    return undefined;
-  });
-  port = srv.port;
+  const srv = await oneNodeCluster((args, port) => (args[0]!.toUpperCase() === 'SSUBSCRIBE' ? `-MOVED ${keySlot(Buffer.from(args[1]!))} 127.0.0.1:${port}\r\n` : undefined));
   servers.push(srv);
   return srv;
 }

@@ -10,16 +10,11 @@
  * commandstats says what was sent.
  */
 import { describe, expect, it } from 'vitest';
-import { NoScriptError, Script, type Database } from '../lib/index.js';
+import { NoScriptError, Script } from '../lib/index.js';
 import { useRealServer } from './support/real-server.js';
+import { calls } from './support/commandstats.js';
 
 const env = useRealServer();
-
-async function calls(db: Database, command: string): Promise<number> {
-  const info: string = await db.reply('INFO', 'commandstats');
-  const m = new RegExp(`^cmdstat_${command.replace('|', '\\|')}:calls=(\\d+)`, 'm').exec(info);
-  return m ? Number(m[1]) : 0;
-}
 
 const SERVER_TEXT = 'NOSCRIPT No matching script. Please use EVAL.';
 const mimic = new Script(`redis.call('INCR', KEYS[1]) return redis.error_reply('${SERVER_TEXT}')`);
