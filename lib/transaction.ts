@@ -233,6 +233,13 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
     // learnt the new owner from those replies, so the block is sent again whole.
     let sends = 0;
     let waits = 0;
+    /** The block failed: each handle with its own refusal (`errors[i]`) or the block's error. */
+    const failBlock = (failure: Error, errors?: readonly (ServerError | undefined)[]): void => {
+      for (let i = 0; i < handles.length; i++) handles[i]!.reject(errors?.[i] ?? failure);
+      // The block's own error: the first command's call site (no-op when a handle already carried it here).
+      if (handles[0] instanceof ObservedCommand && handles[0].site !== undefined) appendCallSite(failure, handles[0].site);
+      reject(failure);
+    };
     /** The first send's deadline: waiting out TRYAGAIN never goes past it. */
     let until = -1;
     const send = (via?: AskError): void => {
@@ -288,18 +295,29 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
             if (until > 0 && Date.now() + delay < until) {
               waits++;
               sends = 0; // waiting out a migration is not a redirection
+              // The view's signal gives the wait up at once (README Cancelling): the block was refused, so it
+              // ran nothing; the signal's watch hears it through a stand-in for the next EXEC, not sent.
+              let timer: NodeJS.Timeout | undefined;
+              const waiting = new InternalCommand('EXEC', [], EXEC, (aborted) => {
+                if (aborted === undefined) return; // the wait is over: sent again (or void)
+                clearTimeout(timer);
+                failBlock(aborted);
+              }, 0, target.index);
+              if (target.abort?.refuse(waiting)) return; // fired already: settled just now
               // Ref'd (at most 500 ms): after a disconnect() this timer is what settles the block, with
               // ClosedError from the closed routing; unref'd, Node could exit with the caller's await unsettled.
-              setTimeout(() => (target.watching ? voidWatch() : send(again.ask)), delay);
+              timer = setTimeout(() => {
+                waiting.resolve(null);
+                target.abort?.settled(waiting);
+                if (target.watching) voidWatch();
+                else send(again.ask);
+              }, delay);
               return;
             }
           }
           if (failure) {
             if (failure instanceof ExecAbortError) failure.errors = queueErrors;
-            for (let i = 0; i < handles.length; i++) handles[i]!.reject(queueErrors[i] ?? failure);
-            // The block's own error: the first command's call site (no-op when a handle already carried it here).
-            if (handles[0] instanceof ObservedCommand && handles[0].site !== undefined) appendCallSite(failure, handles[0].site);
-            reject(failure);
+            failBlock(failure, queueErrors);
             return;
           }
           if (value === null) {
