@@ -357,6 +357,7 @@ export class Multiplexer implements DecoderSink {
     // While disconnected, the cause says why (refused, auth, ...); while its database is not selected, why (BUSY).
     const link = this.link;
     this.fail(cmd, !sent && link?.unselected ? unselectedTimeout(cmd, this.node, link.unselected) : timeoutError(cmd, sent, this.node, link?.ready ? undefined : this.lastError));
+    this.maybeFinishClose(); // the last one owed may have been behind a SELECT that waits for a busy server: never pumped
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -550,7 +551,7 @@ export class Multiplexer implements DecoderSink {
 
   private maybeFinishClose(): void {
     if (!this.closing || this.state !== State.Ready) return;
-    if (this.queue.length > 0 || this.inflight.length > 0 || this.retrying.size > 0) return; // still draining
+    if (this.inflight.length > 0 || owesCommands(this.queue, this.retrying.size)) return; // still draining (settled ones queued behind a SELECT owe nothing)
     this.finishClose();
   }
 
