@@ -30,8 +30,8 @@ describe('a subscriber closed while a call of its waits on a hub it holds nothin
     const warm = await keyOn(cluster, a!.port, 'r8p:warm');
     const y = await keyOn(cluster, b!.port, 'r8p:y');
     const redis = client();
-    // A subscribe does not wait for the slot map (a guessed node answers MOVED); node a is the only seed, so the map must be in
-    // before it is stopped, or y is guessed onto node a too (it was, about one run in five).
+    // Node a is the only seed: the slot map must be in before it is stopped (a subscribe waits for the map; before d329450
+    // it was guessed onto node a, which is how this spec once failed, about one run in five).
     await redis.db.reply('PING');
     const other = redis.subscriber();
     const sub = redis.subscriber();
