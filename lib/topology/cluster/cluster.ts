@@ -472,6 +472,8 @@ export class Cluster implements Topology {
   /** Routed to no more (node left, or connection gave up): subscriptions and never-written blocking commands go where routing says. */
   #retire(unit: Standalone): void {
     if (this.#pubsubUnit === unit) this.#pubsubUnit = undefined;
+    // The per-map cache is emptied only by the next keyed command: a client sending none would keep the unit (and its hub) for good.
+    if (this.#masterUnits.includes(unit)) [this.#masterUnits, this.#masterUnitsOf] = [[], undefined];
     this.#leaving.add(unit);
     void unit.leave((cmd, timeout, custom) => this.#handBack(cmd, timeout, custom)).finally(() => this.#leaving.delete(unit));
   }
