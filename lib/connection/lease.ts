@@ -5,6 +5,7 @@
  * and kill it; the pool checks idle leases itself).
  */
 import { commandInfo } from '../commands/index.js';
+import { refusedBeforeRunning } from '../errors.js';
 import { Command } from './command.js';
 import type { HandshakeResult } from './handshake.js';
 import { Multiplexer, type MultiplexerOptions } from './multiplexer.js';
@@ -35,6 +36,13 @@ export class Lease {
   /** @internal set by the pool each time the lease is handed out. */
   released = false;
   private askedId = false;
+  /**
+   * CLIENT ID was answered BUSY or LOADING (a lease opened during another
+   * client's runaway script): no refusal, so it is asked again ahead of the
+   * next command, which a blocking command must not be written before (an
+   * abandoned `BLPOP q 0` could not be unblocked, and held its lease).
+   */
+  private idAskedAgain = false;
 
   constructor(connection: MultiplexerOptions, private readonly owner: LeaseOwner) {
     this.mux = new Multiplexer(
@@ -59,22 +67,25 @@ export class Lease {
   }
 
   private askId(): void {
-    if (this.askedId) return;
+    if (this.askedId && !this.idAskedAgain) return;
     this.askedId = true;
+    this.idAskedAgain = false;
     const cmd = new Command<number>('CLIENT', ['ID'], commandInfo('CLIENT', 'ID'), 0, -1);
     // Refused by an ACL without `client|id`: the id stays unknown and the pool drains without it.
     cmd.then(
       (id) => (this.id = typeof id === 'number' ? id : undefined),
-      () => {},
+      (err: unknown) => (this.idAskedAgain = refusedBeforeRunning(err)),
     );
     this.mux.send(cmd);
   }
 
   send(cmd: Command, timeout?: number, custom = false): void {
+    if (this.idAskedAgain) this.askId();
     this.mux.send(cmd, timeout, custom);
   }
 
   sendGroup(cmds: Command[], timeout?: number, custom = false): void {
+    if (this.idAskedAgain) this.askId();
     this.mux.sendGroup(cmds, timeout, custom);
   }
 
