@@ -6,9 +6,10 @@
  * wait for the script to end. It used to count the settled commands still
  * sitting in the queue (a queue waiting for a SELECT is not pumped, and
  * nothing else empties it), so close() never settled while the script ran.
+ * Commands behind the switch settled by their signal instead: the same.
  */
 import { describe, expect, it } from 'vitest';
-import { Redis, ReplyTimeoutError, RetryPolicy } from '../lib/index.js';
+import { AbortError, Redis, ReplyTimeoutError, RetryPolicy } from '../lib/index.js';
 import { outcome } from './support/outcome.js';
 import { useRealServer } from './support/real-server.js';
 import { duringRunaway, keysIn } from './support/runaway.js';
@@ -42,6 +43,24 @@ describe('close() while a database switch waits for a busy server', () => {
       const set = outcome(db1.with({ timeout: 300 }).reply('SET', 'k', 'v'));
       const closed = redis.close();
       expect(await within('the SET', set)).toBeInstanceOf(ReplyTimeoutError);
+      await within('close() while the script still runs', closed);
+      expect(await admin.db.reply('SCRIPT', 'KILL')).toBe('OK');
+      expect(await keysIn(admin, 1, 'k')).toEqual([null]);
+    });
+  });
+
+  it('settles once the commands behind the switch are aborted by their signal (close() called first)', async () => {
+    const redis = env.client({ retry: RetryPolicy.none() });
+    const db1 = redis.database(1);
+    expect(await db1.reply('GET', 'k')).toBeNull();
+    expect(await redis.db.reply('GET', 'k')).toBeNull();
+    await duringRunaway(env, async (admin) => {
+      const ac = new AbortController();
+      const set = outcome(db1.with({ signal: ac.signal, timeout: 60_000 }).reply('SET', 'k', 'v'));
+      await new Promise((r) => setTimeout(r, 100)); // the SELECT is answered BUSY meanwhile, and asked again
+      const closed = redis.close();
+      ac.abort();
+      expect(await within('the SET', set)).toBeInstanceOf(AbortError);
       await within('close() while the script still runs', closed);
       expect(await admin.db.reply('SCRIPT', 'KILL')).toBe('OK');
       expect(await keysIn(admin, 1, 'k')).toEqual([null]);
