@@ -346,7 +346,9 @@ export class Database<D extends Decoding = DefaultDecoding> {
     // A fired signal: nothing is leased or sent (the commands fn sends later are refused one by one).
     if (this.#abort?.signal.aborted) return Promise.reject(abortError('WATCH', false, undefined, this.#abort.signal.reason));
     const on = { ...this.#settings, timeout: this.#timeout, customTimeout: this.#customTimeout }; // the view's deadline on the lease
-    return runWatch((prefixed) => topology.lease(prefixed), on, keys, fn, options, topology);
+    // Nor does it wait for a lease past that deadline, as a blocking command does not: the shorter of it and maxWait.
+    const maxWait = this.#timeout > 0 ? Math.min(this.#timeout, this.#core.options.pool.maxWait) : undefined;
+    return runWatch((prefixed) => topology.lease(prefixed, maxWait), on, keys, fn, options, topology);
   }
 }
 

@@ -150,14 +150,14 @@ export class AutoTopology implements Topology {
    * A WATCH lease goes to the node of its keys: in auto mode, once the mode is known, waiting at most the connect
    * timeout (then the configured server's: its lease's own connection and deadlines bound the rest), as `masters()`.
    */
-  async lease(keys?: readonly Arg[]): Promise<Lease> {
+  async lease(keys?: readonly Arg[], maxWait?: number): Promise<Lease> {
     if (this.#mode === undefined) {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#connectTimeout || 10_000)));
       await Promise.race([this.#decided, late]);
       clearTimeout(timer);
     }
-    return this.#current.lease(keys);
+    return this.#current.lease(keys, maxWait);
   }
 
   pubsub(kind: Kind, name: Buffer): Hub {

@@ -23,8 +23,8 @@ export abstract class OneUnitTopology implements Topology {
     this.unit.sendGroup(cmds, timeout, custom);
   }
 
-  lease(keys?: readonly Arg[]): Promise<Lease> {
-    return this.unit.lease(keys);
+  lease(keys?: readonly Arg[], maxWait?: number): Promise<Lease> {
+    return this.unit.lease(keys, maxWait);
   }
 
   pubsub(kind: Kind, name: Buffer): Hub {

@@ -33,8 +33,11 @@ export interface Topology {
    * to, with ASKING first; routings without redirections ignore it.
    */
   sendGroup(cmds: Command[], timeout: number, custom: boolean, via?: AskError): void;
-  /** Lease a dedicated connection (WATCH), on the node of `keys` where that matters (cluster). */
-  lease(keys?: readonly Arg[]): Promise<Lease>;
+  /**
+   * Lease a dedicated connection (WATCH), on the node of `keys` where that matters (cluster), waiting at most
+   * `maxWait` ms for one to free up (default: the pool's `maxWait`).
+   */
+  lease(keys?: readonly Arg[], maxWait?: number): Promise<Lease>;
   /**
    * The pub/sub hub (one per node, its connection opened on first use) that
    * serves `kind` subscriptions to `name`. Cluster routing places shard
@@ -129,8 +132,8 @@ export class Standalone implements Topology {
   }
 
   /** One server: the keys do not matter. */
-  lease(_keys?: readonly Arg[]): Promise<Lease> {
-    return this.pool.acquire();
+  lease(_keys?: readonly Arg[], maxWait?: number): Promise<Lease> {
+    return this.pool.acquire(maxWait);
   }
 
   /** The shared connection is closed for good (closed, or reconnecting gave up). */

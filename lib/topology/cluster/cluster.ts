@@ -198,15 +198,15 @@ export class Cluster implements Topology {
     (slot === -1 ? this.#anyMaster() : this.#forSlot(slot, 0)).sendGroup(cmds, timeout, custom);
   }
 
-  lease(keys?: readonly Arg[], left = 0): Promise<Lease> {
-    if (!this.#first.ready) return this.#first.wait(this.opts.connectTimeout || 10_000, 'WATCH').then(() => this.lease(keys));
+  lease(keys?: readonly Arg[], maxWait?: number, left = 0): Promise<Lease> {
+    if (!this.#first.ready) return this.#first.wait(this.opts.connectTimeout || 10_000, 'WATCH').then(() => this.lease(keys, maxWait));
     try {
       const slot = keys && keys.length > 0 ? singleSlot('WATCH', keys) : -1;
-      const leased = (slot === -1 ? this.#anyMaster() : this.#forSlot(slot, 0)).lease();
+      const leased = (slot === -1 ? this.#anyMaster() : this.#forSlot(slot, 0)).lease(undefined, maxWait);
       // Its node left the map while it waited (nothing sent): ask where the map says now, a bounded number of times.
       return leased.then(
         (lease) => watchLease(lease, slot, this.hooks.unobservedError), // carries its slot's commands only, in database 0
-        (err: Error) => (err instanceof PoolLeftError && left < this.settings.maxRedirects ? this.lease(keys, left + 1) : Promise.reject(err)),
+        (err: Error) => (err instanceof PoolLeftError && left < this.settings.maxRedirects ? this.lease(keys, maxWait, left + 1) : Promise.reject(err)),
       );
     } catch (err) {
       return Promise.reject(err);

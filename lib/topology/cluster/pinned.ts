@@ -64,7 +64,7 @@ export function pinnedRouting(unit: () => Standalone, replica: boolean): Topolog
       for (const c of cmds) c.pinned = true;
       unit().sendGroup(cmds, timeout, custom);
     },
-    lease: (keys) => unit().lease(keys),
+    lease: (keys, maxWait) => unit().lease(keys, maxWait),
     pubsub: (kind, name) => unit().pubsub(kind, name),
     close: () => Promise.resolve(), // the client closes its nodes
     disconnect: () => {},
