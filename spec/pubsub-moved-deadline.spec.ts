@@ -41,8 +41,11 @@ describe('a shard subscribe answered MOVED again and again', () => {
     const tries = srv.received.filter((a) => a[0]!.toUpperCase() === 'SSUBSCRIBE').length;
     expect(tries).toBeGreaterThanOrEqual(1);
     expect(tries).toBeLessThanOrEqual(4);
+    // Past the deadline between two tries, the MOVED is its cause; on a loaded machine the last try's own (shortened)
+    // deadline can pass first (CI once): a ReplyTimeoutError either way, within the one deadline.
     expect(err).toBeInstanceOf(ReplyTimeoutError);
-    expect((err as Error & { cause?: unknown }).cause).toBeInstanceOf(MovedError);
+    const cause = (err as Error & { cause?: unknown }).cause;
+    if (cause !== undefined) expect(cause).toBeInstanceOf(MovedError);
     expect(sub.subscriptions.shardChannels).toEqual([]);
     await sub.close();
   });

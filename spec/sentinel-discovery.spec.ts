@@ -330,7 +330,10 @@ describe('replica()', () => {
     try {
       await untilSentinelsSee(dead!, (r) => /s_down|disconnected/.test(r.flags!));
       const d = discovery();
-      for (let i = 0; i < 20; i++) expect(await d.replica()).toEqual({ host: '127.0.0.1', port: alive });
+      // The live replica, or the master when the sentinels see that one unhealthy for a moment too (a loaded machine:
+      // CI once got the master here): never the dead one.
+      const master = (await d.master()).port;
+      for (let i = 0; i < 20; i++) expect([alive, master]).toContain((await d.replica()).port);
     } finally {
       await sentinels.restartNode(dead!);
     }
