@@ -472,7 +472,7 @@ export class Redis<Cache extends CacheOptions | undefined = CacheOptions | undef
     this.#subscriberContext = {
       route: (kind, name) => topology.pubsub(kind, name),
       placed: (within, command) => topology.placed(within, command),
-      command: (name, ...args) => this.db.reply<Reply>(name, ...args),
+      command: (timeout, name, ...args) => (timeout > 0 ? this.db.with({ timeout }) : this.db).reply<Reply>(name, ...args),
       db: resolved.connection.db,
       timeout: resolved.connection.commandTimeout,
       maxArgumentBytes: resolved.maxArgumentBytes, callSiteStacks: resolved.callSiteStacks,

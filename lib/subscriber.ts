@@ -63,8 +63,8 @@ export interface SubscriberContext {
    * rejecting after `within` ms (0: the connect timeout) with an error naming `command`, or when the client closes.
    */
   placed?(within: number, command: string): Promise<void> | undefined;
-  /** Run a command on the client's shared connection (keyspace's CONFIG). */
-  command(name: string, ...args: Arg[]): Promise<Reply>;
+  /** Run a command on the client's shared connection (keyspace's CONFIG) with deadline `timeout` (0: the client's commandTimeout). */
+  command(timeout: number, name: string, ...args: Arg[]): Promise<Reply>;
   /** The client's database (keyspace's default). */
   db: number;
   /** Default call deadline (the client's commandTimeout). */
@@ -221,7 +221,7 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     const site = this.#site(Subscriber.prototype.keyspace);
     if (site === undefined) return iterableRequest((made) => this.#keyspace(pattern, opts, this.#ctx.command, made));
     // Its CONFIG commands are the caller's too: they carry the caller's site, not keyspace.ts's frames.
-    const command: SubscriberContext['command'] = (name, ...args) => withCallSite(site, () => this.#ctx.command(name, ...args));
+    const command: SubscriberContext['command'] = (timeout, name, ...args) => withCallSite(site, () => this.#ctx.command(timeout, name, ...args));
     return iterableRequest((made) => rejectsWithCallSite(this.#keyspace(pattern, opts, command, made), site));
   }
 
@@ -229,7 +229,8 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     checkKeyspaceOptions(opts);
     validateArgs('PSUBSCRIBE', [pattern], 0, this.#ctx.maxArgumentBytes);
     this.#refuseIfClosed('PSUBSCRIBE');
-    if (opts.configure) await enableKeyspaceEvents(command);
+    const start = Date.now(); // the call's one deadline: CONFIG, the wait for routing and the subscription come out of it
+    if (opts.configure) await enableKeyspaceEvents((name, ...args) => command(this.#left(start), name, ...args));
     const channel = keyspacePattern(opts.db ?? this.#ctx.db, bytes(pattern));
     const events = opts.events ? new Set(opts.events) : undefined;
     let hub: Hub | undefined;
@@ -280,13 +281,9 @@ export class Subscriber<T extends string | Buffer = string> extends EventEmitter
     );
     made(ks);
     try {
-      const placed = this.#placement.wait(this.#ctx.placed?.(this.#timeout, 'PSUBSCRIBE'), 'PSUBSCRIBE');
-      if (placed === undefined) await follow(0);
-      else {
-        const start = Date.now();
-        await placed;
-        await follow(0, this.#left(start));
-      }
+      const placed = this.#placement.wait(this.#ctx.placed?.(this.#left(start), 'PSUBSCRIBE'), 'PSUBSCRIBE');
+      if (placed !== undefined) await placed;
+      await follow(0, this.#left(start));
       this.#refuseIfClosed('PSUBSCRIBE'); // closed while it was being confirmed
     } catch (err) {
       void ks.close();
