@@ -422,6 +422,16 @@ function orAborted<T>(wait: Promise<T>, signal: AbortSignal | undefined): Promis
   });
 }
 
+/** `ms` of waiting, or the view's AbortError as soon as its signal fires, the timer cleared then (not left to run out). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const wait = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return orAborted(wait, signal).catch((err: unknown) => {
+    clearTimeout(timer);
+    throw err;
+  });
+}
+
 /**
  * A lease, or the view's AbortError as soon as its signal fires (README: a
  * call waiting for a pooled connection is given up, never sent): nothing is
@@ -471,7 +481,7 @@ export async function runWatch<R>(
       unreachable = undefined;
     }
     if (backoff > 0) {
-      await orAborted(new Promise((resolve) => setTimeout(resolve, backoff)), on.abort?.signal);
+      await pause(backoff, on.abort?.signal);
       backoff = 0;
     }
     const lease = await leaseOrAborted(acquire, keys, on.abort?.signal);

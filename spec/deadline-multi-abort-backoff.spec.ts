@@ -9,7 +9,9 @@
  * when the timer fired and the new send found the signal fired. Here that
  * timer is held (it never fires), so the block settles by the abort or not
  * at all. db.watch's conn.multi waits the same way (then resolves null) and
- * is given up the same way.
+ * is given up the same way; so is a db.watch whose WATCH was refused and
+ * waits to send it again (its AbortError came at once already, but the
+ * wait's timer was left to run out).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
@@ -110,6 +112,22 @@ describe('a block waiting out TRYAGAIN when its signal fires', () => {
       await finish();
     }
     expect(await redis.db.reply('GET', here)).toBe('v'); // the client goes on
+  });
+
+  it('db.watch whose WATCH was refused (ASK: the key is absent from a migrating slot): AbortError { sent: false } at once, the timer cleared', async () => {
+    const redis = client();
+    const { absent, finish } = await migrating(redis);
+    const hold = holdBlockBackoffs();
+    const ac = new AbortController();
+    let ran = false;
+    const watch = follow(redis.db.with({ signal: ac.signal }).watch([absent], () => void (ran = true)));
+    try {
+      await expectAbortedAtOnce(watch, hold, ac);
+      expect(ran).toBe(false);
+    } finally {
+      vi.restoreAllMocks();
+      await finish();
+    }
   });
 
   it("db.watch's conn.multi: AbortError { sent: false } at once, the timer cleared", async () => {
