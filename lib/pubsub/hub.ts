@@ -29,6 +29,7 @@ import { InternalCommand, QUEUED, type Command } from '../connection/command.js'
 import { Multiplexer, type MultiplexerOptions } from '../connection/multiplexer.js';
 import { describeEndpoint } from '../connection/socket.js';
 import { ConnectionCounters } from './connection-counters.js';
+import { ConnectionLoss } from './connection-loss.js';
 import { dispatchFrame } from './frame-dispatch.js';
 import { announce, everything, movableNames, movedShards, type Move } from './leaving.js';
 import { unsubscribeEntries } from './unsubscribe.js';
@@ -78,7 +79,7 @@ export class Hub {
   constructor(
     private readonly opts: MultiplexerOptions,
     private readonly onMoved?: (err: MovedError) => void,
-    /** Cluster routing: the connection was lost after it was ready (channels and patterns can move at once, see handOver). */
+    /** Cluster routing: the connection was lost after it was ready, not handed over (channels and patterns can move at once, see moveChannels). */
     private readonly onLost?: () => void,
   ) {
     this.node = describeEndpoint(opts.endpoint);
@@ -500,13 +501,13 @@ export class Hub {
     this.binary = false;
     for (const map of this.entries) for (const e of map.values()) if (e.binary) this.binary = true;
     this.decodeFlags();
-    let wasReady = false; // this connection was ready at least once since it was last lost
+    const loss = new ConnectionLoss();
     const mux: Multiplexer = new Multiplexer(
       opts,
       {
         ready: () => {
           if (this.mux !== mux) return undefined;
-          wasReady = true;
+          loss.ready();
           return this.restore();
         },
         error: (err) => {
@@ -517,10 +518,7 @@ export class Hub {
         reconnecting: (info) => {
           if (this.mux !== mux) return;
           this.broadcast('reconnecting', info);
-          if (wasReady) {
-            wasReady = false; // once per loss, not per failed attempt: a node that cannot be reached at all moves nothing
-            this.onLost?.();
-          }
+          if (loss.lost(mux)) this.onLost?.(); // not a handover (MOVING): see connection-loss.ts
         },
         close: () => {
           if (this.mux === mux) this.gaveUp(mux);
