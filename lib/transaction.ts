@@ -250,12 +250,12 @@ export function runMulti(build: (tx: TransactionBuilder<Decoding>) => unknown, t
       /** MULTI's own refusal (an ACL without `multi`): the server then ran each command as it came, `ran` their replies. */
       let multiRefused: ServerError | undefined;
       let ran: Reply[] | undefined;
-      group.push(
-        new InternalCommand('MULTI', [], MULTI, (err) => {
-          if (err instanceof ServerError) multiRefused = err;
+      const multi: InternalCommand = new InternalCommand('MULTI', [], MULTI, (err) => {
+          // Refused by the server only if written: one never written (the SELECT before it refused) ran nothing.
+          if (err instanceof ServerError && multi.attempts > 0) multiRefused = err;
           else if (err && !transportError) transportError = err;
-        }, 0, target.index),
-      );
+        }, 0, target.index);
+      group.push(multi);
       handles.forEach((h, i) => {
         group.push(
           // Inside MULTI every command answers +QUEUED: its usual reply shape does not apply. Decoded as its handle
