@@ -12,7 +12,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import { ClosedError, type Redis } from '../lib/index.js';
-import { useCluster } from './support/real-cluster.js';
+import { tagOn, useCluster } from './support/real-cluster.js';
+import { until } from './support/until.js';
 import { follow, type Followed } from './support/outcome.js';
 
 const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 10_000, connectTimeout: 2000 }), {
@@ -22,18 +23,6 @@ const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTime
 afterEach(() => vi.restoreAllMocks());
 
 const turn = () => new Promise((r) => setImmediate(r));
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 5));
-}
-
-let tags = 0;
-/** A hash tag whose slot the master on `port` owns. */
-async function tagOn(port: number): Promise<string> {
-  for (;;) {
-    const tag = `ta${tags++}`;
-    if ((await cluster.ownerOf(keySlot(`{${tag}}`))) === port) return tag;
-  }
-}
 
 /** Hold every TRYAGAIN backoff timer (they never fire); resolves how many were set so far. */
 function holdBackoffs(): () => number {
@@ -53,12 +42,12 @@ function holdBackoffs(): () => number {
 async function waitingMget(redis: Redis): Promise<{ mget: Followed; finish: () => Promise<void> }> {
   const [x, y] = cluster.masters().map((m) => m.port) as [number, number];
   await redis.db.reply('PING');
-  const tag = await tagOn(x);
+  const tag = await tagOn(cluster, x, 'ta');
   await cluster.call(x, 'SET', `{${tag}}here`, 'v');
   const move = await cluster.moveSlot(keySlot(`{${tag}}`), y, { stopAt: 'migrating' });
   const held = holdBackoffs();
   const mget = follow(redis.db.reply('MGET', `{${tag}}here`, `{${tag}}absent`));
-  await until(() => held() > 0);
+  await until('the wait\'s timer is held', () => held() > 0);
   await turn();
   expect(mget.settled).toBe(0);
   return { mget, finish: () => move.finish() };
@@ -84,7 +73,7 @@ describe('a command waiting out TRYAGAIN when the client closes', () => {
     const { mget, finish } = await waitingMget(redis);
     try {
       const closed = follow(redis.close());
-      await until(() => closed.settled > 0);
+      await until('the block settled', () => closed.settled > 0);
       expect(mget.settled).toBe(1);
       expect(mget.error).toBeInstanceOf(ClosedError);
     } finally {

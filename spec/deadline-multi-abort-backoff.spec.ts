@@ -16,7 +16,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keySlot } from '../lib/commands/slot.js';
 import { AbortError, type Redis } from '../lib/index.js';
-import { useCluster } from './support/real-cluster.js';
+import { tagOn, useCluster } from './support/real-cluster.js';
+import { until } from './support/until.js';
 import { follow, type Followed } from './support/outcome.js';
 
 const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTimeout: 10_000, connectTimeout: 2000 }), {
@@ -26,18 +27,6 @@ const { cluster, client } = useCluster((c) => ({ nodes: [c.seedUrl], commandTime
 afterEach(() => vi.restoreAllMocks());
 
 const turn = () => new Promise((r) => setImmediate(r));
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 5));
-}
-
-let tags = 0;
-/** A hash tag whose slot the master on `port` owns. */
-async function tagOn(port: number): Promise<string> {
-  for (;;) {
-    const tag = `dl${tags++}`;
-    if ((await cluster.ownerOf(keySlot(`{${tag}}`))) === port) return tag;
-  }
-}
 
 /** Whether setTimeout was called by transaction.ts itself (not by a connection it sent through). */
 function calledFromTransaction(): boolean {
@@ -72,14 +61,14 @@ function holdBlockBackoffs(): { held: unknown[]; cleared: () => unknown[] } {
 async function migrating(redis: Redis): Promise<{ here: string; absent: string; finish: () => Promise<void> }> {
   const [x, y] = cluster.masters().map((m) => m.port) as [number, number];
   await redis.db.reply('PING');
-  const tag = await tagOn(x);
+  const tag = await tagOn(cluster, x, 'dl');
   await cluster.call(x, 'SET', `{${tag}}here`, 'v');
   const move = await cluster.moveSlot(keySlot(`{${tag}}`), y, { stopAt: 'migrating' });
   return { here: `{${tag}}here`, absent: `{${tag}}absent`, finish: () => move.finish() };
 }
 
 async function expectAbortedAtOnce(block: Followed, hold: { held: unknown[]; cleared: () => unknown[] }, ac: AbortController): Promise<void> {
-  await until(() => hold.held.length > 0); // refused TRYAGAIN, now waiting
+  await until('the block was refused TRYAGAIN and waits', () => hold.held.length > 0);
   await turn();
   expect(block.settled).toBe(0);
   const reason = new Error('caller gave up');
@@ -143,9 +132,9 @@ describe('a block waiting out TRYAGAIN when its signal fires', () => {
       return p;
     }));
     try {
-      await until(() => multi !== undefined);
+      await until('conn.multi was called', () => multi !== undefined);
       await expectAbortedAtOnce(multi!, hold!, ac);
-      await until(() => watch.settled > 0);
+      await until('the watch settled', () => watch.settled > 0);
       expect(watch.error).toBe(multi!.error); // fn rethrew it
     } finally {
       vi.restoreAllMocks();

@@ -118,6 +118,15 @@ export async function keyOn(cluster: RedisCluster, port: number, prefix: string)
   throw new Error(`no key of ${prefix} on ${port}`);
 }
 
+/** A hash tag (`prefix` and a number) whose slot the master on `port` owns: keys `{tag}...` all live there. */
+export async function tagOn(cluster: RedisCluster, port: number, prefix: string): Promise<string> {
+  for (let i = 0; i < 2000; i++) {
+    const tag = `${prefix}${i}`;
+    if ((await cluster.ownerOf(keySlot(`{${tag}}`))) === port) return tag;
+  }
+  throw new Error(`no hash tag of ${prefix} on ${port}`);
+}
+
 /**
  * How many TRYAGAIN replies the masters gave so far (INFO errorstats): a spec
  * that needs a command to have met a half-migrated slot waits for this to go
