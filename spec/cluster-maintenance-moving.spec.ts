@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from '../lib/index.js';
-import { encodeReply, scriptedServer, type ScriptedServer } from './support/scripted-server.js';
+import { encodeReply, movingPush, scriptedServer, type ScriptedServer } from './support/scripted-server.js';
 import { until, within } from './support/until.js';
 
 const servers: ScriptedServer[] = [];
@@ -44,8 +44,7 @@ async function nodes(bAnnouncesItself: boolean) {
 
 /** Push MOVING to every connection of `s`, naming `to`. */
 function moving(s: ScriptedServer, to: ScriptedServer): void {
-  const items = [encodeReply('MOVING'), ':1\r\n', ':30\r\n', encodeReply(`127.0.0.1:${to.port}`)];
-  for (const socket of s.sockets) socket.write(`>4\r\n${items.join('')}`);
+  for (const socket of s.sockets) socket.write(movingPush(`127.0.0.1:${to.port}`));
 }
 
 /** `n` INCRs of one counter, issued at once; their replies (each 1..n once: none ran twice, none was lost). */

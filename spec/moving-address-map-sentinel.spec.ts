@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from '../lib/index.js';
-import { encodeReply, scriptedServer, type ScriptedServer } from './support/scripted-server.js';
+import { encodeReply, movingPush, scriptedServer, type ScriptedServer } from './support/scripted-server.js';
 import { scriptedSentinel, type ScriptedSentinel } from './support/scripted-sentinel.js';
 import { until, within } from './support/until.js';
 
@@ -44,8 +44,7 @@ describe('sentinel.addressMap and MOVING', () => {
     redis.on('error', () => {});
     clients.push(redis);
     expect(await redis.db.reply('GET', 'where')).toBe('a');
-    const items = [encodeReply('MOVING'), ':1\r\n', ':30\r\n', encodeReply(MOVED_TO)];
-    for (const socket of a.sockets) socket.write(`>4\r\n${items.join('')}`);
+    for (const socket of a.sockets) socket.write(movingPush(MOVED_TO));
     await until('the connection moved to b, through the map', async () => (await within('GET where', redis.db.reply('GET', 'where'))) === 'b');
     expect(redis.stats()).toMatchObject({ handovers: 1, connectFailures: 0 });
   });

@@ -9,7 +9,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from '../lib/index.js';
-import { encodeReply, scriptedServer, type ScriptedServer } from './support/scripted-server.js';
+import { encodeReply, movingPush, scriptedServer, type ScriptedServer } from './support/scripted-server.js';
 import { until, within } from './support/until.js';
 
 const servers: ScriptedServer[] = [];
@@ -46,8 +46,7 @@ describe('cluster.addressMap and MOVING', () => {
     redis.on('error', () => {});
     clients.push(redis);
     await until('the node announced as node-a.internal serves', async () => (await redis.db.reply('GET', 'where')) === 'a' && Object.keys(redis.stats().nodes!).includes(`${A.host}:${A.port}`));
-    const items = [encodeReply('MOVING'), ':1\r\n', ':30\r\n', encodeReply(MOVED_TO)];
-    for (const socket of a.sockets) socket.write(`>4\r\n${items.join('')}`);
+    for (const socket of a.sockets) socket.write(movingPush(MOVED_TO));
     await until('the connection moved to b, through the map', async () => (await within('GET where', redis.db.reply('GET', 'where'))) === 'b');
     expect(redis.stats().nodes![`${A.host}:${A.port}`]).toMatchObject({ handovers: 1, connectFailures: 0 });
   });

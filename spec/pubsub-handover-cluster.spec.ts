@@ -11,7 +11,7 @@
 import type net from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { Redis, type Message } from '../lib/index.js';
-import { encodeReply, scriptedServer, type ScriptedServer } from './support/scripted-server.js';
+import { encodeReply, movingPush, pushFrame, scriptedServer, type ScriptedServer } from './support/scripted-server.js';
 import { until } from './support/until.js';
 
 const servers: ScriptedServer[] = [];
@@ -35,7 +35,7 @@ async function cluster() {
       if (cmd === 'CLUSTER' && args[1]?.toUpperCase() === 'SLOTS') return `*2\r\n*3\r\n:0\r\n:8191\r\n${node(ports[0]!, 'a')}*3\r\n:8192\r\n:16383\r\n${node(ports[2]!, 'c')}`;
       if (cmd === 'SUBSCRIBE') {
         subscribed.add(socket);
-        return `>3\r\n${encodeReply('subscribe')}${encodeReply(args[1]!)}:1\r\n`;
+        return pushFrame(encodeReply('subscribe'), encodeReply(args[1]!), ':1\r\n');
       }
       return undefined;
     });
@@ -49,25 +49,29 @@ async function cluster() {
   return { a, b, c };
 }
 
-const push = (socket: net.Socket, ...items: string[]) => socket.write(`>${items.length}\r\n${items.join('')}`);
-
-it("a MOVING on the channel node's pub/sub connection moves the connection, not the channels to another master", async () => {
+/** A cluster client subscribed to 'ch', the messages it got, and which master carries the channel (`other`: the other master). */
+async function subscribedToCh() {
   const { a, b, c } = await cluster();
   const redis = new Redis({ nodes: [a.s.url], mode: 'cluster', connectTimeout: 2000, commandTimeout: 5000, cluster: { refreshInterval: 0 } });
   redis.on('error', () => {});
   clients.push(redis);
-  // Channels go to one master, round robin: find which.
   const sub = redis.subscriber();
   const got: string[] = [];
   sub.on('message', (m: Message<string>) => got.push(m.message));
   await sub.subscribe('ch');
+  // Channels go to one master, round robin: find which.
   const [carrier, other] = a.subscribed.size === 1 ? [a, c] : [c, a];
+  return { b, redis, sub, got, carrier, other };
+}
+
+it("a MOVING on the channel node's pub/sub connection moves the connection, not the channels to another master", async () => {
+  const { b, redis, sub, got, carrier, other } = await subscribedToCh();
   expect(carrier.subscribed.size).toBe(1);
   const moved = b; // the endpoint a MOVING names (it answers as the cluster's nodes do)
   const [old] = [...carrier.subscribed];
-  push(old!, encodeReply('MOVING'), ':1\r\n', ':30\r\n', encodeReply(`127.0.0.1:${moved.s.port}`));
+  old!.write(movingPush(`127.0.0.1:${moved.s.port}`));
   await until('subscribed again where the connection moved', () => moved.subscribed.size === 1);
-  push([...moved.subscribed][0]!, encodeReply('message'), encodeReply('ch'), encodeReply('after the move'));
+  [...moved.subscribed][0]!.write(pushFrame(encodeReply('message'), encodeReply('ch'), encodeReply('after the move')));
   await until('the message after the move arrived', () => got.includes('after the move'));
   expect(other.subscribed.size).toBe(0); // the channel never moved to the other master
   expect(redis.stats().pubsub).toMatchObject({ channels: 1, handovers: 1, connectionLost: 0 });
@@ -75,22 +79,14 @@ it("a MOVING on the channel node's pub/sub connection moves the connection, not 
 });
 
 it('a handover whose new endpoint cannot be reached is a lost connection: the channels move to the other master', async () => {
-  const { a, b, c } = await cluster();
-  const redis = new Redis({ nodes: [a.s.url], mode: 'cluster', connectTimeout: 2000, commandTimeout: 5000, cluster: { refreshInterval: 0 } });
-  redis.on('error', () => {});
-  clients.push(redis);
-  const sub = redis.subscriber();
-  const got: string[] = [];
-  sub.on('message', (m: Message<string>) => got.push(m.message));
-  await sub.subscribe('ch');
-  const [carrier, other] = a.subscribed.size === 1 ? [a, c] : [c, a];
+  const { b, sub, got, carrier, other } = await subscribedToCh();
   const [old] = [...carrier.subscribed];
   const nowhere = b.s.port;
   servers.splice(servers.indexOf(b.s), 1);
   await b.s.close(); // nothing listens where the MOVING points
-  push(old!, encodeReply('MOVING'), ':1\r\n', ':30\r\n', encodeReply(`127.0.0.1:${nowhere}`));
+  old!.write(movingPush(`127.0.0.1:${nowhere}`));
   await until('subscribed on the other master', () => other.subscribed.size === 1);
-  push([...other.subscribed][0]!, encodeReply('message'), encodeReply('ch'), encodeReply('from the other'));
+  [...other.subscribed][0]!.write(pushFrame(encodeReply('message'), encodeReply('ch'), encodeReply('from the other')));
   await until('the message from the other master arrived', () => got.includes('from the other'));
   expect(sub.subscriptions.channels).toEqual(['ch']);
 });

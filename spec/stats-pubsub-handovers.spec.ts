@@ -10,7 +10,7 @@
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis, type Message } from '../lib/index.js';
-import { encodeReply, scriptedServer, type ScriptedServer } from './support/scripted-server.js';
+import { encodeReply, movingPush, pushFrame, scriptedServer, type ScriptedServer } from './support/scripted-server.js';
 import { until } from './support/until.js';
 
 const servers: ScriptedServer[] = [];
@@ -28,15 +28,13 @@ async function server() {
     if (name === 'CLIENT' && args[1]?.toUpperCase() === 'MAINT_NOTIFICATIONS') return '+OK\r\n';
     if (name === 'SUBSCRIBE') {
       subscribed.add(socket);
-      return `>3\r\n${encodeReply('subscribe')}${encodeReply(args[1]!)}:1\r\n`;
+      return pushFrame(encodeReply('subscribe'), encodeReply(args[1]!), ':1\r\n');
     }
     return undefined;
   });
   servers.push(s);
   return { s, subscribed };
 }
-
-const push = (socket: net.Socket, ...items: string[]) => socket.write(`>${items.length}\r\n${items.join('')}`);
 
 describe('a MOVING push on a pub/sub connection', () => {
   it('hands it over to the new endpoint, subscribed again there; stats().pubsub counts a handover, not a loss', async () => {
@@ -50,9 +48,9 @@ describe('a MOVING push on a pub/sub connection', () => {
     sub.on('message', (m: Message<string>) => got.push(m.message));
     await sub.subscribe('ch');
     const [old] = [...a.subscribed];
-    push(old!, encodeReply('MOVING'), ':1\r\n', ':30\r\n', encodeReply(`127.0.0.1:${b.s.port}`));
+    old!.write(movingPush(`127.0.0.1:${b.s.port}`));
     await until('subscribed again on b', () => b.subscribed.size === 1);
-    push([...b.subscribed][0]!, encodeReply('message'), encodeReply('ch'), encodeReply('from b'));
+    [...b.subscribed][0]!.write(pushFrame(encodeReply('message'), encodeReply('ch'), encodeReply('from b')));
     await until('the message from b arrived', () => got.includes('from b'));
     expect(redis.stats().pubsub).toMatchObject({ connections: 1, channels: 1, handovers: 1, connectionLost: 0, reconnects: 0, connectFailures: 0 });
     await until("a's pub/sub connection is closed", () => !a.s.sockets.has(old!));

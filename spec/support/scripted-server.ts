@@ -31,6 +31,16 @@ export function encodeReply(value: unknown): string {
   return `$${String(value).length}\r\n${String(value)}\r\n`;
 }
 
+/** A RESP3 push frame of `items` (each already encoded). */
+export function pushFrame(...items: string[]): string {
+  return `>${items.length}\r\n${items.join('')}`;
+}
+
+/** The maintenance push `MOVING <seq> <seconds> <address>` (seq 1, 30 s: the connection moves now, the old one served meanwhile). */
+export function movingPush(address: string): string {
+  return pushFrame(encodeReply('MOVING'), ':1\r\n', ':30\r\n', encodeReply(address));
+}
+
 export const HELLO_REPLY = '%3\r\n+server\r\n+redis\r\n+version\r\n+7.0.0\r\n+proto\r\n:3\r\n';
 
 export async function scriptedServer(respond?: Responder): Promise<ScriptedServer> {
